@@ -1,0 +1,11 @@
+"""The `meshwatch` command line. Each verb lives in its own module under `meshwatch.cli`.
+
+This package is the only place that turns errors into exit codes:
+0 ok, 1 invalid input or drift, 2 usage error.
+"""
+
+from __future__ import annotations
+
+from meshwatch.cli.app import app, main
+
+__all__ = ["app", "main"]

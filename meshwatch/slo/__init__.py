@@ -1,0 +1,1 @@
+"""Pure SLO math: windows, budgets, burn rates, alert policy and status. No I/O."""
