@@ -11,7 +11,7 @@ import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 MatchOp = Literal["=", "!=", "=~", "!~"]
@@ -285,6 +285,44 @@ class State(enum.StrEnum):
     WARNING = "warning"  # budget burning faster than sustainable, or mostly spent
     BREACHED = "breached"  # budget exhausted
     UNKNOWN = "unknown"  # no series, no traffic, stale data or a failing source
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Events of one SLI over one window: `errors` bad events out of `total` requests.
+
+    Counts (not ratios) so that longer windows and aggregates are request-weighted sums.
+    """
+
+    errors: float
+    total: float
+
+
+@dataclass(frozen=True, slots=True)
+class SLOStatus:
+    """What meshwatch knows about one SLO at `at`; `None` means unknown (never 100 %).
+
+    Maps are keyed by window name (`5m`, `1h`, `30d`, ...) or percentile (`p50`, `p90`,
+    `p99`). Ratios are fractions; `budget_remaining` is 1 at the start of the period, 0 when
+    spent and negative when overspent. Latency is in the histogram's own unit.
+    """
+
+    slo_id: str
+    service: str
+    slo: str
+    at: datetime
+    state: State
+    reason: str
+    objective: float  # ratio, 0.999
+    period_sli: float | None = None
+    budget_remaining: float | None = None
+    budget_remaining_seconds: float | None = None
+    budget_remaining_requests: float | None = None
+    throughput: float | None = None  # requests/s over the shortest window
+    sli: Mapping[str, float | None] = field(default_factory=dict)
+    burn_rate: Mapping[str, float | None] = field(default_factory=dict)
+    latency: Mapping[str, float | None] = field(default_factory=dict)
+    requests: Mapping[str, float | None] = field(default_factory=dict)
 
 
 # --- durations --------------------------------------------------------------------------
