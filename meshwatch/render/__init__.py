@@ -1,0 +1,1 @@
+"""Renderers: rules, dashboards, reports. Pure text generation, plus `files` to write them."""
