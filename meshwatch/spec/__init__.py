@@ -47,6 +47,11 @@ def load_text(text: str, filename: str) -> LoadResult:
 
 
 def _finish(found: list[Found], problems: Problems) -> LoadResult:
-    if problems.errors:
-        raise SpecError(problems.errors)
-    return LoadResult(tuple(f.slo for f in found), tuple(problems.warnings))
+    # One problem once (a shared SLI document is checked for every SLO using it), by place.
+    unique = sorted(dict.fromkeys(problems.items), key=lambda p: (p.file, p.line))
+    errors = [p for p in unique if p.severity == "error"]
+    if errors:
+        raise SpecError(errors)
+    return LoadResult(
+        tuple(f.slo for f in found), tuple(p for p in unique if p.severity == "warning")
+    )

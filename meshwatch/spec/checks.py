@@ -153,3 +153,35 @@ class Found:
     slo: SLO
     doc: Document
     path: FieldPath
+
+
+def burn_rate_window(
+    severity: Severity,
+    long: timedelta,
+    short: timedelta,
+    factor: float | None,
+    budget_percent: float | None,
+    window: Window,
+) -> BurnRateWindow | str:
+    """A burn-rate condition from a factor or a budget share, or the reason it is invalid."""
+    if (factor is None) == (budget_percent is None):
+        return "set exactly one of factor, budget_percent"
+    if short >= long:
+        return (
+            f"short window {format_duration(short)} must be shorter than "
+            f"long {format_duration(long)}"
+        )
+    if long >= window.length:
+        return (
+            f"long window {format_duration(long)} must be shorter than the SLO window {window.name}"
+        )
+    period_share = long / window.length
+    if factor is not None:
+        if factor <= 0:
+            return "factor must be positive"
+        return BurnRateWindow(severity, long, short, round(factor * period_share, 6), factor)
+    assert budget_percent is not None
+    if not 0 < budget_percent <= 100:
+        return "budget_percent must be in (0, 100]"
+    share = budget_percent / 100
+    return BurnRateWindow(severity, long, short, share, round(share / period_share, 4))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Final
 
 from meshwatch.model import (
@@ -21,11 +20,11 @@ from meshwatch.model import (
     Severity,
     SourceRef,
     Window,
-    format_duration,
 )
 from meshwatch.spec import mesh, native
 from meshwatch.spec.checks import (
     Found,
+    burn_rate_window,
     check_labels,
     check_name,
     check_objective,
@@ -341,38 +340,6 @@ def _windows(
         else:
             result.append(window_result)
     return tuple(result) if len(result) == len(specs) else None
-
-
-def burn_rate_window(
-    severity: Severity,
-    long: timedelta,
-    short: timedelta,
-    factor: float | None,
-    budget_percent: float | None,
-    window: Window,
-) -> BurnRateWindow | str:
-    """A burn-rate condition from a factor or a budget share, or the reason it is invalid."""
-    if (factor is None) == (budget_percent is None):
-        return "set exactly one of factor, budget_percent"
-    if short >= long:
-        return (
-            f"short window {format_duration(short)} must be shorter than "
-            f"long {format_duration(long)}"
-        )
-    if long >= window.length:
-        return (
-            f"long window {format_duration(long)} must be shorter than the SLO window {window.name}"
-        )
-    period_share = long / window.length
-    if factor is not None:
-        if factor <= 0:
-            return "factor must be positive"
-        return BurnRateWindow(severity, long, short, round(factor * period_share, 6), factor)
-    assert budget_percent is not None
-    if not 0 < budget_percent <= 100:
-        return "budget_percent must be in (0, 100]"
-    share = budget_percent / 100
-    return BurnRateWindow(severity, long, short, share, round(share / period_share, 4))
 
 
 # --- remediation ------------------------------------------------------------------------

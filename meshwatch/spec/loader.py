@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from meshwatch.errors import Problem
+from meshwatch.spec import openslo, openslo_models, sloth
 from meshwatch.spec.checks import Found
 from meshwatch.spec.from_native import load_native
 from meshwatch.spec.problems import Problems
@@ -37,10 +38,16 @@ def spec_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
 def load_documents(documents: Iterable[Document], problems: Problems) -> list[Found]:
     """Map every document to SLOs; then the checks that need all of them (duplicate ids)."""
     found: list[Found] = []
+    registry = openslo.Registry()
     for doc in documents:
+        if doc.data.get("apiVersion") == openslo_models.API_VERSION:
+            registry.add(doc, problems)  # mapped below, once every reference can resolve
+            continue
         loader = _loader_for(doc, problems)
         if loader is not None:
             found.extend(loader(doc, problems))
+    found.extend(openslo.load_slos(registry, problems))
+    found.sort(key=lambda f: (f.doc.file, f.doc.index, f.doc.line_of(f.path)))
     _check_duplicates(found, problems)
     return found
 
@@ -49,6 +56,10 @@ def _loader_for(doc: Document, problems: Problems) -> DocumentLoader | None:
     api_version = doc.data.get("apiVersion")
     if api_version == "meshwatch/v1":
         return load_native
+    if api_version == sloth.K8S_API_VERSION:
+        return sloth.load_k8s
+    if api_version is None and doc.data.get("version") == sloth.PROMETHEUS_V1:
+        return sloth.load_prometheus_v1
     if api_version is None and "version" not in doc.data:
         problems.error(
             doc,
