@@ -116,7 +116,7 @@ WANTED = (
 )
 
 
-def envoy_istio_exposition(clusters: int = 800, pairs: int = 160, seed: int = 7) -> str:
+def envoy_istio_exposition(clusters: int = 1200, pairs: int = 60, seed: int = 7) -> str:
     """A Prometheus text exposition like an Istio ingress/sidecar's merged `/stats/prometheus`."""
     rng = random.Random(seed)
     lines: list[str] = []
