@@ -54,6 +54,11 @@ METRIC_BUDGET_REMAINING = "meshwatch_slo_error_budget_remaining_ratio"
 METRIC_BURN_RATE = "meshwatch_slo_burn_rate"
 METRIC_STATUS = "meshwatch_slo_status"
 METRIC_ACTIONS = "meshwatch_remediation_actions_total"
+# embedded scraper health (one series per scrape target, labels job and url)
+METRIC_SCRAPE_UP = "meshwatch_scrape_target_up"
+METRIC_SCRAPES = "meshwatch_scrapes_total"
+METRIC_SCRAPE_FAILURES = "meshwatch_scrape_failures_total"
+METRIC_SCRAPE_DURATION = "meshwatch_scrape_duration_seconds"
 
 # --- dashboards -------------------------------------------------------------------
 DASHBOARD_UID_OVERVIEW = "meshwatch-overview"

@@ -6,14 +6,14 @@ Two ways to use it, both `SLICollector`s:
   model, every window of the call in ONE query. Works for any window and any past `now`
   (reports), for SLIs that have no rules (remediation backends), without any rules at all.
 * `PrometheusCollector.snapshot(slos, now)` — recorded: ONE query reads every SLO's recorded
-  `meshwatch:sli_error:ratio_rate<w>` and `meshwatch:sli_requests:rate<w>` series plus their
-  freshness, whatever the number of SLOs; the returned `RecordedSnapshot` answers
-  `counts()` from memory and falls back to ad-hoc PromQL only for what is not recorded.
-  Passing `windows` prefetches those fallbacks in batches of `chunk` (query count
+  `meshwatch:sli_errors:increase<w>` and `meshwatch:sli_requests:increase<w>` series (all
+  windows) plus their freshness, whatever the number of SLOs; the `RecordedSnapshot` it
+  returns answers `counts()` from memory and falls back to ad-hoc PromQL only for what is
+  not recorded. Passing `windows` prefetches those fallbacks in batches of `chunk` (query count
   independent of SLO count when everything is recorded: exactly 1).
 
-Counts from recorded series: total = rate x window, errors = ratio x total. A ratio of NaN
-with a rate of 0 is "no traffic"; no recorded series at all falls back to ad-hoc PromQL, which
+Recorded counts are request-weighted already (the rules sum 5m increases for long windows).
+0 requests is "no traffic"; no recorded series at all falls back to ad-hoc PromQL, which
 tells "no series" from "no traffic". A recorded series older than `max_age` (rules stopped
 evaluating) makes the window `CollectorError("stale ...")`: stale data is unknown, never good.
 Prometheus down or too slow after retries raises `CollectorError` for the whole call.
@@ -43,8 +43,9 @@ from meshwatch.model import SLI, SLO, Counts, LatencySLI, format_duration, parse
 
 logger = logging.getLogger(__name__)
 
-_RATIO_PREFIX = c.rule_error_ratio("")
-_RATE_PREFIX = c.rule_requests_rate("")
+_BASE = format_duration(c.BASE_INTERVAL)
+_ERRORS_PREFIX = c.RULE_ERRORS_INCREASE.removesuffix(_BASE)  # meshwatch:sli_errors:increase
+_REQUESTS_PREFIX = c.RULE_REQUESTS_INCREASE.removesuffix(_BASE)
 _FRESHNESS = "freshness"
 DEFAULT_MAX_AGE = timedelta(minutes=3)
 
@@ -52,11 +53,15 @@ SLOKey = tuple[str, str]  # (meshwatch_service, meshwatch_slo)
 
 
 def recorded_query() -> str:
-    """The one query of a recorded snapshot: all SLOs' ratios and rates, and their freshness."""
-    names = f"{_RATIO_PREFIX}.+|{_RATE_PREFIX}.+"
+    """The one query of a recorded snapshot: every SLO's counts per window, and freshness.
+
+    Freshness is the sample time of the 5m requests series, which the fast rule group
+    writes every evaluation; it goes old when the rules stop being evaluated.
+    """
+    names = f"{_ERRORS_PREFIX}.+|{_REQUESTS_PREFIX}.+"
     fresh = (
         f"max by ({c.LABEL_SERVICE}, {c.LABEL_SLO}) "
-        f'(timestamp({{__name__=~"{_RATIO_PREFIX}.+",{c.LABEL_SLO}!=""}}))'
+        f'(timestamp({c.RULE_REQUESTS_INCREASE}{{{c.LABEL_SLO}!=""}}))'
     )
     return (
         f'{{__name__=~"{names}",{c.LABEL_SLO}!=""}} or '
@@ -66,9 +71,9 @@ def recorded_query() -> str:
 
 @dataclass(slots=True)
 class _Recorded:
-    ratio: dict[str, float] = field(default_factory=dict)  # window name -> error ratio
-    rate: dict[str, float] = field(default_factory=dict)  # window name -> requests/s
-    updated: float | None = None  # Unix seconds of the newest ratio sample
+    errors: dict[str, float] = field(default_factory=dict)  # window name -> bad events
+    requests: dict[str, float] = field(default_factory=dict)  # window name -> events
+    updated: float | None = None  # Unix seconds of the newest 5m requests sample
 
 
 class PrometheusCollector:
@@ -166,10 +171,10 @@ def _index(samples: Sequence[Sample]) -> dict[SLOKey, _Recorded]:
         name = sample.labels.get("__name__", "")
         if not name and sample.labels.get(c.LABEL_WINDOW) == _FRESHNESS:
             entry.updated = sample.value
-        elif name.startswith(_RATIO_PREFIX):
-            entry.ratio[name.removeprefix(_RATIO_PREFIX)] = sample.value
-        elif name.startswith(_RATE_PREFIX):
-            entry.rate[name.removeprefix(_RATE_PREFIX)] = sample.value
+        elif name.startswith(_ERRORS_PREFIX):
+            entry.errors[name.removeprefix(_ERRORS_PREFIX)] = sample.value
+        elif name.startswith(_REQUESTS_PREFIX):
+            entry.requests[name.removeprefix(_REQUESTS_PREFIX)] = sample.value
     return index
 
 
@@ -196,18 +201,18 @@ class RecordedSnapshot:
         if entry is None:
             return None
         name = format_duration(window)
-        ratio, rate = entry.ratio.get(name), entry.rate.get(name)
-        if ratio is None or rate is None:
+        total = entry.requests.get(name)
+        if total is None:
             return None
         age = self.at.timestamp() - entry.updated if entry.updated is not None else math.inf
         if age > self.collector.max_age.total_seconds():
             return CollectorError(f"stale: recorded series last evaluated {age:.0f}s ago")
-        total = rate * window.total_seconds()
         if math.isnan(total) or total <= 0:
             return NoDataError(NO_TRAFFIC)
-        if math.isnan(ratio):
-            return CollectorError(f"recorded error ratio is NaN with {total:g} requests")
-        return Counts(errors=min(max(ratio, 0.0), 1.0) * total, total=total)
+        errors = entry.errors.get(name)
+        if errors is None or math.isnan(errors):
+            return CollectorError(f"no recorded error count for {name} (latency bucket missing?)")
+        return Counts(errors=min(max(errors, 0.0), total), total=total)
 
     def counts(self, sli: SLI, windows: Sequence[timedelta], now: datetime) -> WindowCounts:
         if now != self.at:
@@ -233,7 +238,7 @@ class RecordedSnapshot:
 
     def recorded_windows(self) -> set[timedelta]:
         """Every window some SLO has recorded series for (for diagnostics and tests)."""
-        return {parse_duration(name) for entry in self.recorded.values() for name in entry.ratio}
+        return {parse_duration(name) for entry in self.recorded.values() for name in entry.requests}
 
 
 def _check_protocol(collector: PrometheusCollector, snapshot: RecordedSnapshot) -> None:

@@ -1,62 +1,39 @@
 """Ad-hoc PromQL built from the model: for windows without rules, past times, backend SLIs.
 
-`count_probes` turns (SLI, window) pairs into tagged expressions (`sum(increase(...[w]))`
-for errors and total), `counts_from` reads the answer back into `Counts` or the reason a
-window is unknown. Latency buckets work the same way with `sum by (le) (increase(...))`.
+`count_probes` turns (SLI, window) pairs into tagged expressions — the same errors/requests
+PromQL `meshwatch.sli` gives the rule generator, so both paths ask the same question —
+and `counts_from` reads the answer back into `Counts` or the reason a window is unknown.
+Latency buckets work the same way with `sum by (le) (increase(..._bucket[w]))`.
 
-No series (the total expression answers `[]`) and no traffic (a total of 0, or NaN) are told
-apart; a missing error series next to a present total means no error happened (the usual
-case: a `5xx` series is only created by the first 5xx). Counts are clamped to
-0 <= errors <= total, because `increase()` extrapolates each series separately and can make
-"good" exceed "total" by a hair (google/slo-generator#319).
+No series (the requests expression answers `[]`) and no traffic (0 requests, or NaN) are told
+apart. Counts are clamped to 0 <= errors <= total, because `increase()` extrapolates each
+series separately (google/slo-generator#319).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 
-from meshwatch.collectors import prometheus_promql as sli_promql
 from meshwatch.collectors.base import NO_SERIES, NO_TRAFFIC, BucketCounts
 from meshwatch.collectors.prometheus_batch import Probe
 from meshwatch.collectors.prometheus_http import Sample
 from meshwatch.errors import CollectorError, NoDataError
-from meshwatch.model import SLI, Counts, LatencySLI, RawSLI, format_duration
+from meshwatch.model import SLI, Counts, LatencySLI, format_duration
+from meshwatch.sli import errors_increase, has_counts, requests_increase
 
-TOTAL, BAD, GOOD = "t", "b", "g"
-
-
-@dataclass(frozen=True, slots=True)
-class CountExprs:
-    """PromQL for the events of one SLI over one window: total and exactly one of bad/good."""
-
-    total: str
-    bad: str | None = None
-    good: str | None = None
-
-
-def count_exprs(sli: SLI, window: timedelta) -> CountExprs:
-    """Errors/total event expressions for `sli` over `window` (raises for ratio-only SLIs)."""
-    if isinstance(sli, RawSLI):
-        raise CollectorError("an error-ratio SLI has no event counts; record it with rules")
-    w = format_duration(window)
-    return CountExprs(
-        total=sli_promql.total_increase(sli, w),
-        bad=sli_promql.bad_increase(sli, w),
-        good=sli_promql.good_increase(sli, w),
-    )
+TOTAL, BAD = "t", "b"
 
 
 def count_probes(prefix: str, sli: SLI, window: timedelta) -> list[Probe]:
-    exprs = count_exprs(sli, window)
-    probes = [Probe(prefix + TOTAL, exprs.total)]
-    if exprs.bad is not None:
-        probes.append(Probe(prefix + BAD, exprs.bad))
-    if exprs.good is not None:
-        probes.append(Probe(prefix + GOOD, exprs.good))
-    return probes
+    """The errors and requests expressions of one (SLI, window), tagged with `prefix`."""
+    if not has_counts(sli):
+        raise CollectorError("an error-ratio SLI has no event counts; record it with rules")
+    return [
+        Probe(prefix + TOTAL, requests_increase(sli, window)),
+        Probe(prefix + BAD, errors_increase(sli, window)),
+    ]
 
 
 def counts_from(prefix: str, found: Mapping[str, Sequence[Sample]]) -> Counts:
@@ -67,12 +44,12 @@ def counts_from(prefix: str, found: Mapping[str, Sequence[Sample]]) -> Counts:
     total = _single(total_samples)
     if math.isnan(total) or total <= 0:
         raise NoDataError(NO_TRAFFIC)
-    if prefix + BAD in found:
-        bad = found[prefix + BAD]
-        errors = _single(bad) if bad else 0.0
-    else:
-        good = found.get(prefix + GOOD, ())
-        errors = total - (_single(good) if good else 0.0)
+    bad = found.get(prefix + BAD, ())
+    if not bad:
+        # errors expressions answer 0 when no error series exists; nothing at all means a
+        # latency threshold that is not a bucket bound of the histogram
+        raise CollectorError("the errors expression has no result (latency bucket missing?)")
+    errors = _single(bad)
     if math.isnan(errors):
         raise CollectorError("error count is NaN while requests were counted")
     return Counts(errors=min(max(errors, 0.0), total), total=total)
@@ -84,8 +61,13 @@ def _single(samples: Sequence[Sample]) -> float:
     return samples[0].value
 
 
+def buckets_increase(sli: LatencySLI, window: timedelta) -> str:
+    """Every bucket's increase over `window`, summed over matching series, by `le`."""
+    return f"sum by (le) (increase({sli.bucket.promql()}[{format_duration(window)}]))"
+
+
 def bucket_probe(key: str, sli: LatencySLI, window: timedelta) -> Probe:
-    return Probe(key, sli_promql.buckets_increase(sli, format_duration(window)))
+    return Probe(key, buckets_increase(sli, window))
 
 
 def buckets_from(samples: Sequence[Sample]) -> BucketCounts:

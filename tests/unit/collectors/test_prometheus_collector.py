@@ -19,27 +19,12 @@ import pytest
 from meshwatch import conventions as c
 from meshwatch.collectors.base import NO_SERIES, NO_TRAFFIC
 from meshwatch.collectors.prometheus import PrometheusCollector, recorded_query
+from meshwatch.collectors.prometheus_adhoc import buckets_increase
 from meshwatch.collectors.prometheus_batch import PROBE_LABEL
 from meshwatch.collectors.prometheus_http import PrometheusQuerier
-from meshwatch.collectors.prometheus_promql import (
-    bad_increase,
-    buckets_increase,
-    good_increase,
-    le_matcher,
-    total_increase,
-)
 from meshwatch.errors import CollectorError, NoDataError
-from meshwatch.model import (
-    SLO,
-    Counts,
-    LatencySLI,
-    Matcher,
-    QuerySLI,
-    RatioSLI,
-    RawSLI,
-    Selector,
-    Window,
-)
+from meshwatch.model import SLO, Counts, LatencySLI, Matcher, RatioSLI, RawSLI, Selector, Window
+from meshwatch.sli import errors_increase, requests_increase
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 H1, D30 = timedelta(hours=1), timedelta(days=30)
@@ -83,52 +68,22 @@ def _collector(client: TableClient) -> PrometheusCollector:
     return PrometheusCollector(PrometheusQuerier(client, sleep=lambda _: None))
 
 
-# --- PromQL built from the model ---------------------------------------------------------
+# --- PromQL -------------------------------------------------------------------------------
 
 
-def test_ratio_sli_promql() -> None:
-    assert total_increase(BAD_SLI, "1h") == 'sum(increase(http_requests_total{job="api"}[1h]))'
-    assert bad_increase(BAD_SLI, "1h") == (
-        'sum(increase(http_requests_total{job="api",code=~"5.."}[1h]))'
-    )
-    assert good_increase(BAD_SLI, "1h") is None
-    assert good_increase(GOOD_SLI, "30d") == (
-        'sum(increase(http_requests_total{job="api",code!~"5.."}[30d]))'
-    )
-
-
-def test_latency_sli_promql() -> None:
+def test_buckets_promql() -> None:
     sli = LatencySLI("istio_request_duration_milliseconds", 250.0, (Matcher("app", "=", "web"),))
 
-    assert total_increase(sli, "5m") == (
-        'sum(increase(istio_request_duration_milliseconds_count{app="web"}[5m]))'
-    )
-    assert good_increase(sli, "5m") == (
-        'sum(increase(istio_request_duration_milliseconds_bucket{app="web",le=~"250(\\\\.0+)?"}[5m]))'
-    )
-    assert buckets_increase(sli, "5m") == (
+    assert buckets_increase(sli, timedelta(minutes=5)) == (
         'sum by (le) (increase(istio_request_duration_milliseconds_bucket{app="web"}[5m]))'
     )
 
 
-@pytest.mark.parametrize(
-    ("threshold", "matches", "misses"),
-    [
-        pytest.param(250.0, ["250", "250.0"], ["2500", "25"], id="integer-bound"),
-        pytest.param(0.25, ["0.25"], ["0x25", "0.255"], id="fractional-bound"),
-    ],
-)
-def test_le_matcher(threshold: float, matches: list[str], misses: list[str]) -> None:
-    matcher = le_matcher(threshold)
-    assert all(matcher.matches(v) for v in matches)
-    assert not any(matcher.matches(v) for v in misses)
+def test_recorded_query_reads_counts_of_every_window_and_freshness() -> None:
+    query = recorded_query()
 
-
-def test_query_sli_templates_are_rates_times_window() -> None:
-    sli = QuerySLI(total="sum(rate(x[{{.window}}]))", bad='sum(rate(x{c="5"}[{{.window}}]))')
-
-    assert total_increase(sli, "1h") == "((sum(rate(x[1h]))) * 3600)"
-    assert bad_increase(sli, "1h") == '((sum(rate(x{c="5"}[1h]))) * 3600)'
+    assert '{__name__=~"meshwatch:sli_errors:increase.+|meshwatch:sli_requests:increase.+"' in query
+    assert "timestamp(meshwatch:sli_requests:increase5m" in query
 
 
 # --- ad-hoc counts -----------------------------------------------------------------------
@@ -137,10 +92,10 @@ def test_query_sli_templates_are_rates_times_window() -> None:
 def test_all_windows_of_a_call_in_one_query() -> None:
     client = TableClient(
         {
-            total_increase(BAD_SLI, "1h"): [_vec(1000.0)],
-            bad_increase(BAD_SLI, "1h") or "": [_vec(10.0)],
-            total_increase(BAD_SLI, "30d"): [_vec(720000.0)],
-            bad_increase(BAD_SLI, "30d") or "": [_vec(360.0)],
+            requests_increase(BAD_SLI, H1): [_vec(1000.0)],
+            errors_increase(BAD_SLI, H1): [_vec(10.0)],
+            requests_increase(BAD_SLI, D30): [_vec(720000.0)],
+            errors_increase(BAD_SLI, D30): [_vec(360.0)],
         }
     )
 
@@ -159,7 +114,8 @@ def test_all_windows_of_a_call_in_one_query() -> None:
     ],
 )
 def test_no_data_shapes(table: dict[str, list[dict[str, Any]]], expected: str) -> None:
-    client = TableClient({total_increase(BAD_SLI, "1h"): v for v in table.values()})
+    answers = {requests_increase(BAD_SLI, H1): v for v in table.values()}
+    client = TableClient({**answers, errors_increase(BAD_SLI, H1): [_vec(0.0)]})
 
     value = _collector(client).counts(BAD_SLI, [H1], NOW)[H1]
 
@@ -167,21 +123,24 @@ def test_no_data_shapes(table: dict[str, list[dict[str, Any]]], expected: str) -
     assert value.reason == expected
 
 
-def test_missing_error_series_means_no_errors() -> None:
-    client = TableClient({total_increase(BAD_SLI, "1h"): [_vec(500.0)]})
+def test_missing_errors_answer_is_an_error_not_zero() -> None:
+    sli = LatencySLI("h", 0.3)  # 0.3 is not a bucket bound: the errors expression is empty
+    client = TableClient({requests_increase(sli, H1): [_vec(500.0)]})
 
-    assert _collector(client).counts(BAD_SLI, [H1], NOW)[H1] == Counts(0.0, 500.0)
+    value = _collector(client).counts(sli, [H1], NOW)[H1]
+
+    assert isinstance(value, CollectorError) and not isinstance(value, NoDataError)
 
 
-def test_good_above_total_is_clamped() -> None:
+def test_errors_above_total_are_clamped() -> None:
     client = TableClient(
         {
-            total_increase(GOOD_SLI, "1h"): [_vec(1000.0)],
-            good_increase(GOOD_SLI, "1h") or "": [_vec(1000.4)],
+            requests_increase(GOOD_SLI, H1): [_vec(1000.0)],
+            errors_increase(GOOD_SLI, H1): [_vec(1000.4)],
         }
     )
 
-    assert _collector(client).counts(GOOD_SLI, [H1], NOW)[H1] == Counts(0.0, 1000.0)
+    assert _collector(client).counts(GOOD_SLI, [H1], NOW)[H1] == Counts(1000.0, 1000.0)
 
 
 def test_raw_ratio_sli_has_no_counts_without_rules() -> None:
@@ -195,7 +154,7 @@ def test_buckets() -> None:
     sli = LatencySLI("h", 0.5)
     client = TableClient(
         {
-            buckets_increase(sli, "1h"): [
+            buckets_increase(sli, H1): [
                 _vec(90.0, le="0.5"),
                 _vec(99.0, le="1"),
                 _vec(100.0, le="+Inf"),
@@ -215,35 +174,32 @@ def _slo(i: int, sli: RatioSLI = BAD_SLI) -> SLO:
     return SLO(f"svc{i}", "availability", 99.9, Window.rolling(D30), own if i else sli)
 
 
-def _recorded(slo: SLO, window: str, ratio: float, rate: float, age: float = 10.0) -> list[Any]:
+def _recorded(slo: SLO, window: str, errors: float, total: float, age: float = 10.0) -> list[Any]:
     ids = {c.LABEL_SERVICE: slo.service, c.LABEL_SLO: slo.name}
     return [
-        _vec(ratio, __name__=c.rule_error_ratio(window), **ids),
-        _vec(rate, __name__=c.rule_requests_rate(window), **ids),
+        _vec(errors, __name__=f"meshwatch:sli_errors:increase{window}", **ids),
+        _vec(total, __name__=f"meshwatch:sli_requests:increase{window}", **ids),
         {"metric": {**ids, c.LABEL_WINDOW: "freshness"}, "value": [0, str(NOW.timestamp() - age)]},
     ]
 
 
 def test_snapshot_of_a_thousand_slos_is_one_query() -> None:
     slos = [_slo(i) for i in range(1000)]
-    recorded = [s for slo in slos for w in ("1h", "30d") for s in _recorded(slo, w, 0.01, 2.0)]
+    recorded = [s for slo in slos for w in ("1h", "30d") for s in _recorded(slo, w, 72.0, 7200.0)]
     client = TableClient(recorded=recorded)
 
     snapshot = _collector(client).snapshot(slos, NOW, windows=[H1, D30])
     results = [snapshot.counts(slo.sli, [H1, D30], NOW) for slo in slos]
 
     assert len(client.queries) == 1
-    assert results[999][H1] == Counts(errors=pytest.approx(72.0), total=7200.0)  # type: ignore[arg-type]
-    assert results[0][D30] == Counts(
-        errors=pytest.approx(51840.0),  # type: ignore[arg-type]
-        total=2.0 * D30.total_seconds(),
-    )
+    assert results[999][H1] == Counts(errors=72.0, total=7200.0)
+    assert results[0][D30] == Counts(errors=72.0, total=7200.0)
 
 
 def test_recorded_no_traffic_and_staleness() -> None:
     idle, stale = _slo(1), _slo(2)
     client = TableClient(
-        recorded=[*_recorded(idle, "1h", math.nan, 0.0), *_recorded(stale, "1h", 0.0, 5.0, 600)]
+        recorded=[*_recorded(idle, "1h", 0.0, 0.0), *_recorded(stale, "1h", 0.0, 5.0, 600)]
     )
 
     snapshot = _collector(client).snapshot([idle, stale], NOW)
@@ -258,9 +214,9 @@ def test_unrecorded_windows_fall_back_to_batched_promql() -> None:
     slos = [_slo(i) for i in range(1, 4)]
     table = {}
     for slo in slos:
-        table[total_increase(slo.sli, "2h")] = [_vec(100.0)]
-        table[bad_increase(slo.sli, "2h") or ""] = [_vec(1.0)]
-    recorded = [s for slo in slos for s in _recorded(slo, "1h", 0.5, 1.0)]
+        table[requests_increase(slo.sli, timedelta(hours=2))] = [_vec(100.0)]
+        table[errors_increase(slo.sli, timedelta(hours=2))] = [_vec(1.0)]
+    recorded = [s for slo in slos for s in _recorded(slo, "1h", 1800.0, 3600.0)]
     client = TableClient(table, recorded)
     two_hours = timedelta(hours=2)
 
@@ -275,7 +231,8 @@ def test_unrecorded_windows_fall_back_to_batched_promql() -> None:
 def test_snapshot_at_another_time_queries_ad_hoc() -> None:
     slo = _slo(1)
     client = TableClient(
-        {total_increase(slo.sli, "1h"): [_vec(10.0)]}, _recorded(slo, "1h", 0.5, 1.0)
+        {requests_increase(slo.sli, H1): [_vec(10.0)], errors_increase(slo.sli, H1): [_vec(0.0)]},
+        _recorded(slo, "1h", 5.0, 10.0),
     )
     snapshot = _collector(client).snapshot([slo], NOW)
 
