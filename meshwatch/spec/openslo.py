@@ -113,7 +113,7 @@ def load_slos(registry: Registry, problems: Problems) -> list[Found]:
         assert isinstance(entry.model, m.SLODocument)
         slo = _slo(entry.model, entry.doc, registry, problems)
         if slo is not None:
-            found.append(Found(slo, entry.doc, ()))
+            found.append(Found(slo, entry.doc, ("metadata",)))
     for entry in registry.kinds.get("AlertNotificationTarget", {}).values():
         problems.warning(
             entry.doc,
