@@ -89,14 +89,17 @@ def time_to_exhaustion(remaining: float, rate: float, period: timedelta) -> time
     """How long until the `remaining` share of the budget is gone at burn rate `rate`.
 
     With the whole budget left, that is `period / rate` (Workbook Table 5-4: 1 -> 30 d,
-    1,000 -> 43.2 min at 30 d). Zero when nothing is left; None when `rate <= 0`, because the
-    budget never runs out at that rate.
+    1,000 -> 43.2 min at 30 d). Zero when nothing is left; None when the budget never runs
+    out at that rate (`rate <= 0`, or later than `timedelta.max`, some 2.7 million years).
     """
     if remaining <= 0:
         return timedelta(0)
     if rate <= 0:
         return None
-    return period * (remaining / rate)
+    seconds = period.total_seconds() * (remaining / rate)
+    if seconds >= timedelta.max.total_seconds():
+        return None
+    return timedelta(seconds=seconds)
 
 
 def detection_time(

@@ -5,7 +5,7 @@ the SLO period, and calls `evaluate`. State rules, in order:
 
 1. `unknown` — the source failed (`source_error`), the data is stale, or the period has no
    series (`period_counts is None`) or no traffic (`total == 0`). Never 100 %.
-2. `breached` — the period's error budget is spent (remaining <= 0).
+2. `breached` — the period's error budget is spent (remaining <= 0, within 1e-9).
 3. `warning` — a page or ticket burn-rate condition fires, or less than `warn_below`
    (default 25 %) of the budget remains.
 4. `ok` — otherwise.
@@ -24,6 +24,9 @@ from meshwatch.slo.periods import current_period, utc
 from meshwatch.slo.policy import PolicyResult, alert_windows, evaluate_policy
 
 DEFAULT_WARN_BELOW = 0.25  # warn when less than a quarter of the budget is left
+# A budget spent exactly (errors == (1 - target) x requests) is breached; float division can
+# leave a remainder of 1e-16 either way, so anything within a billionth of 0 counts as spent.
+EXHAUSTED_TOLERANCE = 1e-9
 
 
 def unknown_status(
@@ -91,8 +94,9 @@ def _period_problem(slo: SLO, period_counts: Counts | None) -> str | None:
 def _decide(budget: ErrorBudget, policy: PolicyResult, warn_below: float) -> tuple[State, str]:
     firing = sorted(policy.firing, key=lambda c: c.window.severity is not Severity.PAGE)
     burning = firing[0].reason if firing else ""
-    if budget.remaining <= 0:
-        reason = f"error budget exhausted (remaining {budget.remaining:.1%})"
+    if budget.remaining <= EXHAUSTED_TOLERANCE:
+        shown = round(budget.remaining, 3) + 0.0  # no "-0.0%" from float noise
+        reason = f"error budget exhausted (remaining {shown:.1%})"
         return State.BREACHED, f"{reason}; {burning}" if burning else reason
     if burning:
         return State.WARNING, burning
