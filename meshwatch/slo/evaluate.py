@@ -130,6 +130,9 @@ def evaluate(
     projection for a calendar month in progress). `latency` is passed through (`p50`, `p90`,
     `p99` from `histogram_quantile`). `stale` or a `source_error` message make it `unknown`
     whatever the counts say; the per-window numbers given are still reported.
+
+    Raises ValueError for negative counts (a counter reset handled wrongly upstream) and for
+    `warn_below` outside [0, 1].
     """
     if not 0.0 <= warn_below <= 1.0:
         raise ValueError(f"warn_below must be a ratio between 0 and 1, got {warn_below!r}")
