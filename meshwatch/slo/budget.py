@@ -53,6 +53,25 @@ def availability(counts: Counts, *, window: str = "") -> float:
     return 1.0 - error_ratio(counts, window=window)
 
 
+def counts_from_good(good: float, total: float) -> Counts:
+    """Counts of a good/total SLI: errors = total - good, never below 0.
+
+    `increase()` can report slightly more good events than total (slo-generator#319).
+    """
+    return Counts(errors=max(total - good, 0.0), total=total)
+
+
+def ratio_counts(ratio: float) -> Counts:
+    """Stand-in counts for a precomputed error ratio (raw SLIs): `ratio` errors in 1 request.
+
+    The ratio survives; request counts do not, so `evaluate` leaves requests, throughput and
+    the budget in requests empty for raw SLIs. Raises `NoDataError` for NaN (0/0 upstream).
+    """
+    if math.isnan(ratio):
+        raise NoDataError("no traffic")
+    return Counts(errors=min(max(ratio, 0.0), 1.0), total=1.0)
+
+
 def sum_counts(counts: Iterable[Counts]) -> Counts:
     """Request-weighted aggregate: sum of errors over sum of requests.
 

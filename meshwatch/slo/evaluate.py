@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from meshwatch.errors import NoDataError
-from meshwatch.model import SLO, Counts, Severity, SLOStatus, State, format_duration
+from meshwatch.model import SLO, Counts, RawSLI, Severity, SLOStatus, State, format_duration
 from meshwatch.slo.budget import ErrorBudget, allowed_error_ratio, error_ratio
 from meshwatch.slo.periods import current_period, utc
 from meshwatch.slo.policy import PolicyResult, alert_windows, evaluate_policy
@@ -131,6 +131,10 @@ def evaluate(
     `p99` from `histogram_quantile`). `stale` or a `source_error` message make it `unknown`
     whatever the counts say; the per-window numbers given are still reported.
 
+    Raw SLIs (an error ratio, no counts) pass `budget.ratio_counts(ratio)` per window: their
+    requests, throughput and budget in requests are left None and `min_requests` is not
+    applied, since there is no request count to apply it to.
+
     Raises ValueError for negative counts (a counter reset handled wrongly upstream) and for
     `warn_below` outside [0, 1].
     """
@@ -138,7 +142,10 @@ def evaluate(
         raise ValueError(f"warn_below must be a ratio between 0 and 1, got {warn_below!r}")
     now = utc(now)
     target = slo.target
+    raw = isinstance(slo.sli, RawSLI)
     sli, burn, requests = _maps(counts_by_window, target)
+    if raw:
+        requests = dict.fromkeys(requests)
     base = SLOStatus(
         slo_id=slo.id,
         service=slo.service,
@@ -147,7 +154,7 @@ def evaluate(
         state=State.UNKNOWN,
         reason="no series",
         objective=target,
-        throughput=_throughput(counts_by_window),
+        throughput=None if raw else _throughput(counts_by_window),
         sli=sli,
         burn_rate=burn,
         latency=dict(latency or {}),
@@ -161,8 +168,9 @@ def evaluate(
     budget = ErrorBudget.from_counts(
         period_counts, target, period.length, period_requests=period_requests
     )
+    min_requests = 0.0 if raw else slo.alerting.min_requests
     policy = evaluate_policy(
-        alert_windows(slo), counts_by_window, target, min_requests=slo.alerting.min_requests
+        alert_windows(slo), counts_by_window, target, min_requests=min_requests
     )
     state, reason = _decide(budget, policy, warn_below)
     period_name = slo.window.name
@@ -173,8 +181,11 @@ def evaluate(
         period_sli=1.0 - budget.error_ratio,
         budget_remaining=budget.remaining,
         budget_remaining_seconds=budget.remaining_seconds,
-        budget_remaining_requests=budget.remaining_requests,
+        budget_remaining_requests=None if raw else budget.remaining_requests,
         sli={**sli, period_name: sli.get(period_name, 1.0 - budget.error_ratio)},
         burn_rate={**burn, period_name: burn.get(period_name, budget.consumed)},
-        requests={**requests, period_name: requests.get(period_name, budget.requests)},
+        requests={
+            **requests,
+            period_name: None if raw else requests.get(period_name, budget.requests),
+        },
     )

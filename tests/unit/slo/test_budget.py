@@ -14,7 +14,9 @@ from meshwatch.slo.budget import (
     allowed_error_ratio,
     availability,
     burn_rate,
+    counts_from_good,
     error_ratio,
+    ratio_counts,
     time_to_exhaustion,
 )
 from meshwatch.slo.periods import period_length
@@ -97,3 +99,25 @@ def test_time_to_exhaustion_edges() -> None:
     assert time_to_exhaustion(0.5, 0.0, period) is None
     assert time_to_exhaustion(0.5, 1e-300, period) is None  # beyond timedelta.max
     assert time_to_exhaustion(0.5, 2.0, period) == timedelta(days=7, hours=12)
+
+
+def test_counts_from_good_never_go_negative() -> None:
+    assert counts_from_good(990, 1000) == Counts(errors=10, total=1000)
+    assert counts_from_good(1000.09, 1000) == Counts(errors=0.0, total=1000)  # slo-generator#319
+
+
+@pytest.mark.parametrize(
+    ("ratio", "errors"),
+    [
+        pytest.param(0.25, 0.25, id="kept"),
+        pytest.param(1.2, 1.0, id="clamped-high"),
+        pytest.param(-0.1, 0.0, id="clamped-low"),
+    ],
+)
+def test_ratio_counts(ratio: float, errors: float) -> None:
+    assert ratio_counts(ratio) == Counts(errors=errors, total=1.0)
+
+
+def test_ratio_counts_nan_is_no_data() -> None:
+    with pytest.raises(NoDataError, match="no traffic"):
+        ratio_counts(math.nan)

@@ -12,10 +12,12 @@ from meshwatch.model import (
     CalendarUnit,
     Counts,
     RatioSLI,
+    RawSLI,
     Selector,
     State,
     Window,
 )
+from meshwatch.slo.budget import ratio_counts
 from meshwatch.slo.evaluate import evaluate, unknown_status
 
 NOW = datetime(2026, 11, 16, tzinfo=UTC)
@@ -191,3 +193,28 @@ def test_unknown_status_helper() -> None:
         pytest.approx(0.999),
     )
     assert status.budget_remaining is None and status.period_sli is None
+
+
+def test_raw_sli_has_ratios_but_no_request_numbers() -> None:
+    raw = SLO(
+        "wifi",
+        "availability",
+        99.0,
+        Window.rolling(30 * D),
+        RawSLI(error_ratio="1 - avg_over_time(up[{{.window}}])"),
+        alerting=Alerting(min_requests=100),
+    )
+    counts: dict[timedelta, Counts | None] = {
+        5 * M: ratio_counts(0.5),
+        H: ratio_counts(0.5),
+        30 * M: ratio_counts(0.0),
+        6 * H: ratio_counts(0.0),
+    }
+    status = evaluate(raw, counts, NOW, period_counts=ratio_counts(0.002))
+    assert status.state is State.WARNING  # 50x over 1h and 5m pages despite min_requests
+    assert status.reason.startswith("page: burn rate 50.0x over 1h")
+    assert status.budget_remaining == pytest.approx(0.8)
+    assert status.sli["1h"] == pytest.approx(0.5)
+    assert status.requests == {"5m": None, "30m": None, "1h": None, "6h": None, "30d": None}
+    assert status.throughput is None
+    assert status.budget_remaining_requests is None
