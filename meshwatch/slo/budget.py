@@ -31,8 +31,8 @@ def allowed_error_ratio(target: float) -> float:
 def _check_counts(counts: Counts) -> None:
     if math.isnan(counts.errors) or math.isnan(counts.total):
         raise NoDataError("no data (NaN counts)")
-    if counts.total < 0 or counts.errors < 0:
-        raise ValueError(f"counts must not be negative, got {counts!r}")
+    if counts.total < 0 or counts.errors < 0 or math.isinf(counts.total + counts.errors):
+        raise ValueError(f"counts must be finite and not negative, got {counts!r}")
 
 
 def error_ratio(counts: Counts, *, window: str = "") -> float:

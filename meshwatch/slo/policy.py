@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from meshwatch.errors import NoDataError
-from meshwatch.model import SLO, BurnRateWindow, Counts, Severity, format_duration
+from meshwatch.model import SLO, BurnRateWindow, Counts, Severity
 from meshwatch.slo.budget import allowed_error_ratio, budget_spent, detection_time, error_ratio
-from meshwatch.slo.windows import default_burn_windows
+from meshwatch.slo.windows import default_burn_windows, window_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +74,9 @@ def _window_ratio(
     """The window's error ratio, or why there is none ("no series for 5m", "no traffic in 5m")."""
     counts = counts_by_window.get(window)
     if counts is None:
-        return f"no series for {format_duration(window)}"
+        return f"no series for {window_name(window)}"
     try:
-        return error_ratio(counts, window=format_duration(window))
+        return error_ratio(counts, window=window_name(window))
     except NoDataError as exc:
         return exc.reason
 
@@ -108,15 +108,15 @@ def evaluate_condition(
     if long_requests is not None and long_requests < min_requests:
         return result(
             False,
-            f"{long_requests:g} requests in {format_duration(window.long)}"
+            f"{long_requests:g} requests in {window_name(window.long)}"
             f" below min_requests {min_requests:g}",
         )
     if long_ratio > threshold and short_ratio > threshold:
         return result(
             True,
             f"{window.severity.value}: burn rate {long_ratio / budget:.1f}x over"
-            f" {format_duration(window.long)} and {short_ratio / budget:.1f}x over"
-            f" {format_duration(window.short)} (threshold {window.factor:g}x)",
+            f" {window_name(window.long)} and {short_ratio / budget:.1f}x over"
+            f" {window_name(window.short)} (threshold {window.factor:g}x)",
         )
     return result(False, "")
 

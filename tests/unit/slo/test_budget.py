@@ -46,6 +46,7 @@ def test_target_must_be_a_ratio_inside_0_1(target: float) -> None:
         pytest.param(Counts(math.nan, math.nan), NoDataError, "NaN", id="nan-counts"),
         pytest.param(Counts(0, -1), ValueError, "negative", id="negative-total"),
         pytest.param(Counts(-1, 10), ValueError, "negative", id="negative-errors"),
+        pytest.param(Counts(math.inf, math.inf), ValueError, "finite", id="infinite"),
     ],
 )
 def test_counts_without_a_ratio(counts: Counts, error: type[Exception], match: str) -> None:
