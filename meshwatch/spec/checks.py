@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -94,7 +95,9 @@ def parse_latency_ms(text: str) -> float:
     return value
 
 
+@functools.lru_cache(maxsize=64)
 def default_windows(window: Window) -> tuple[BurnRateWindow, ...]:
+    """The Workbook windows for `window` (cached: specs reuse a handful of periods)."""
     return default_burn_windows(window.length)
 
 
