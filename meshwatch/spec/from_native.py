@@ -418,6 +418,14 @@ def _backend_sli(
             doc, (*path, "sli"), "required: the SLO's sli is not a mesh preset to derive it from"
         )
         return None
+    mesh_spec = slo_sli.mesh
+    if mesh_spec.kind == "envoy" and mesh_spec.clusters and backend.name not in mesh_spec.clusters:
+        problems.warning(
+            doc,
+            (*path, "name"),
+            f"backend {backend.name!r} is not one of the SLO's clusters; "
+            "its traffic does not count towards the SLO",
+        )
     # The SLO's own preset was valid, so this cannot fail; its warnings were already given.
     found = mesh_from_spec(backend_mesh(slo_sli.mesh, backend.name), doc, path, Problems())
     return None if found is None else found[0]

@@ -177,8 +177,9 @@ class AlertingSpec(_Spec):
     )
     windows: list[BurnWindowSpec] | None = Field(
         default=None,
+        min_length=1,
         description="Burn-rate conditions; default the Workbook's four (1h/6h page, 1d/3d "
-        "ticket) scaled to the SLO window.",
+        "ticket) scaled to the SLO window. To turn alerts off, disable `page` and `ticket`.",
     )
 
 
