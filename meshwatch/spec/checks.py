@@ -59,9 +59,7 @@ def check_objective(objective: float, doc: Document, path: FieldPath, problems: 
     """Errors outside (0, 100); a warning when it looks like a ratio."""
     if not 0 < objective < 100:
         problems.error(
-            doc,
-            path,
-            f"objective {objective:g} is outside (0, 100); it is a percentage, e.g. 99.9",
+            doc, path, f"objective {objective:g} is outside (0, 100); it is a percentage, e.g. 99.9"
         )
         return False
     if objective <= 1:

@@ -42,11 +42,7 @@ class Problems:
 
 
 def validate(
-    model: type[M],
-    doc: Document,
-    problems: Problems,
-    data: Any = None,
-    at: FieldPath = (),
+    model: type[M], doc: Document, problems: Problems, data: Any = None, at: FieldPath = ()
 ) -> M | None:
     """Validate `data` (default the whole document) found at `at`; None on errors, recorded."""
     data = doc.data if data is None else data

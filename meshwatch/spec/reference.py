@@ -16,7 +16,8 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from meshwatch.model import LatencySLI, Matcher, MeshKind, RatioSLI
-from meshwatch.spec import mesh, native, openslo, sloth
+from meshwatch.spec import mesh, openslo, sloth
+from meshwatch.spec.native import models as native
 
 HEADER = """\
 # `meshwatch/v1` spec reference

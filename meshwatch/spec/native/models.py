@@ -2,8 +2,8 @@
 
 These models only describe the shape of the YAML (types, required and unknown fields); what
 the values mean and whether they fit together is checked while mapping them into the domain
-model (`meshwatch.spec.from_native`). Every field's description is the user documentation:
-docs/spec-reference.md is rendered from it (`meshwatch.spec.reference`).
+model (`meshwatch.spec.native.slo`, `.sli`, `.policy`). Every field's description is the
+user documentation: docs/spec-reference.md is rendered from it (`meshwatch.spec.reference`).
 """
 
 from __future__ import annotations
