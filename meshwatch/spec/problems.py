@@ -20,9 +20,11 @@ class Problems:
 
     def __init__(self) -> None:
         self.items: list[Problem] = []
+        self.error_count = 0
 
     def error(self, doc: Document, path: FieldPath, message: str) -> None:
         self.items.append(Problem(doc.file, doc.line_of(path), format_path(path), message))
+        self.error_count += 1
 
     def warning(self, doc: Document, path: FieldPath, message: str) -> None:
         self.items.append(
@@ -30,15 +32,9 @@ class Problems:
         )
 
     def extend(self, problems: Iterable[Problem]) -> None:
-        self.items.extend(problems)
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.items if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.items if p.severity == "warning"]
+        for problem in problems:
+            self.items.append(problem)
+            self.error_count += problem.severity == "error"
 
 
 def validate(

@@ -199,7 +199,7 @@ def _slo(
     path: FieldPath,
     problems: Problems,
 ) -> SLO | None:
-    before = len(problems.errors)
+    before = problems.error_count
     check_name(spec.name, doc, (*path, "name"), problems)
     check_objective(spec.objective, doc, (*path, "objective"), problems)
     if spec.plugins is not None:
@@ -208,7 +208,7 @@ def _slo(
     sli = _sli(spec.sli, doc, (*path, "sli"), problems)
     window = parse_window(SLOTH_WINDOW)
     alerting = _alerting(spec.alerting, window, doc, (*path, "alerting"), problems)
-    if sli is None or len(problems.errors) > before:
+    if sli is None or problems.error_count > before:
         return None
     slo = SLO(
         service=service,

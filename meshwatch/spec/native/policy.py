@@ -99,7 +99,7 @@ def remediation_from_spec(
     path: FieldPath,
     problems: Problems,
 ) -> RemediationPolicy | None:
-    before = len(problems.errors)
+    before = problems.error_count
     if len(spec.backends) < 2:
         problems.error(
             doc, (*path, "backends"), "needs at least two backends to move traffic between"
@@ -129,7 +129,7 @@ def remediation_from_spec(
     recovery = parse_positive_duration(
         spec.recovery_window, doc, (*path, "recovery_window"), problems
     )
-    if len(problems.errors) > before or cooldown is None or recovery is None:
+    if problems.error_count > before or cooldown is None or recovery is None:
         return None
     first, second = durations
     assert first is not None and second is not None

@@ -13,8 +13,6 @@ from meshwatch.spec.promql import PromQLError, parse_selector
 from meshwatch.spec.source import Document, FieldPath
 from meshwatch.spec.templates import events_sli, raw_sli
 
-# --- SLIs ---------------------------------------------------------------------------
-
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _SLI_KINDS = ("ratio", "latency", "events", "raw", "mesh")
 
@@ -124,7 +122,7 @@ def mesh_from_spec(
     spec: native.MeshSpec, doc: Document, path: FieldPath, problems: Problems
 ) -> tuple[SLI, MeshSource] | None:
     """Expand a mesh preset; every field that does not belong to `kind` is an error."""
-    before = len(problems.errors)
+    before = problems.error_count
     allowed = _MESH_FIELDS[spec.kind]
     for name in _ALL_MESH_FIELDS:
         if getattr(spec, name) is not None and name not in allowed:
@@ -149,7 +147,7 @@ def mesh_from_spec(
                     "the SLI needs a bucket at the threshold",
                 )
     matchers, target = _mesh_target(spec, doc, path, problems)
-    if len(problems.errors) > before or matchers is None:
+    if problems.error_count > before or matchers is None:
         return None
     return mesh.mesh_sli(spec.kind, matchers, latency_ms), mesh.mesh_source(spec.kind, target)
 

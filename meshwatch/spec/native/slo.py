@@ -48,7 +48,7 @@ def _slo(
     path: FieldPath,
     problems: Problems,
 ) -> SLO | None:
-    before = len(problems.errors)
+    before = problems.error_count
     check_name(spec.name, doc, (*path, "name"), problems)
     check_objective(spec.objective, doc, (*path, "objective"), problems)
     window = None
@@ -67,7 +67,7 @@ def _slo(
         remediation = remediation_from_spec(
             spec.remediation, spec.sli, doc, (*path, "remediation"), problems
         )
-    if len(problems.errors) > before or alerting is None:
+    if problems.error_count > before or alerting is None:
         return None
     slo = SLO(
         service=service,

@@ -34,7 +34,7 @@ def _slo(
     doc_model: m.SLODocument, doc: Document, registry: Registry, problems: Problems
 ) -> SLO | None:
     spec = doc_model.spec
-    before = len(problems.errors)
+    before = problems.error_count
     check_name(spec.service, doc, ("spec", "service"), problems)
     check_name(doc_model.metadata.name, doc, ("metadata", "name"), problems)
     labels = _labels(doc_model.metadata, doc, problems)
@@ -51,7 +51,7 @@ def _slo(
     alerting = None
     if window is not None:
         alerting = alerting_from_policies(spec.alert_policies, window, doc, registry, problems)
-    if len(problems.errors) > before or None in (window, objective, sli, alerting):
+    if problems.error_count > before or None in (window, objective, sli, alerting):
         return None
     assert window is not None and objective is not None and sli is not None
     assert alerting is not None
