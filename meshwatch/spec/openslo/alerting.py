@@ -11,8 +11,6 @@ from meshwatch.spec.openslo.registry import Registry
 from meshwatch.spec.problems import Problems
 from meshwatch.spec.source import Document, FieldPath
 
-# --- alerting -----------------------------------------------------------------------------
-
 PAGE_SEVERITIES = frozenset({"page", "critical", "high"})
 TICKET_SEVERITIES = frozenset({"ticket", "warning", "low", "info"})
 

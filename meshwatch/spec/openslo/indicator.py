@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from meshwatch.model import SLI, RatioSLI, RawSLI, Selector
 from meshwatch.spec.openslo import models as m
-from meshwatch.spec.openslo.registry import Registry
+from meshwatch.spec.openslo.registry import Entry, Registry
 from meshwatch.spec.problems import Problems
 from meshwatch.spec.promql import WINDOW_RE, PromQLError, parse_selector
 from meshwatch.spec.source import Document, FieldPath
 from meshwatch.spec.templates import checked_query, events_sli, raw_sli
-
-# --- indicator ----------------------------------------------------------------------------
 
 
 def sli_from_indicator(
@@ -32,6 +30,17 @@ def sli_from_indicator(
         return None
     assert isinstance(entry.model, m.SLIDocument)
     return _sli(entry.model.spec, entry.doc, ("spec",), registry, problems)
+
+
+def check_unused_sli(entry: Entry, registry: Registry, problems: Problems) -> None:
+    """Check an SLI document no SLO refers to, so its mistakes still show, and say so."""
+    assert isinstance(entry.model, m.SLIDocument)
+    _sli(entry.model.spec, entry.doc, ("spec",), registry, problems)
+    problems.warning(
+        entry.doc,
+        ("metadata", "name"),
+        f"SLI {entry.model.metadata.name!r} is not used by any SLO (no indicatorRef names it)",
+    )
 
 
 def _sli(

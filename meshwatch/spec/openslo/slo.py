@@ -8,7 +8,7 @@ from meshwatch.model import SLO, CalendarUnit, SourceRef, Window, parse_duration
 from meshwatch.spec.checks import Found, check_labels, check_name, check_objective, slo_warnings
 from meshwatch.spec.openslo import models as m
 from meshwatch.spec.openslo.alerting import alerting_from_policies
-from meshwatch.spec.openslo.indicator import sli_from_indicator
+from meshwatch.spec.openslo.indicator import check_unused_sli, sli_from_indicator
 from meshwatch.spec.openslo.registry import FORMAT, Registry
 from meshwatch.spec.problems import Problems
 from meshwatch.spec.source import Document, FieldPath
@@ -21,6 +21,14 @@ def load_slos(registry: Registry, problems: Problems) -> list[Found]:
         slo = _slo(entry.model, entry.doc, registry, problems)
         if slo is not None:
             found.append(Found(slo, entry.doc, ("metadata",)))
+    used = {
+        e.model.spec.indicator_ref
+        for e in registry.kinds.get("SLO", {}).values()
+        if isinstance(e.model, m.SLODocument)
+    }
+    for name, entry in registry.kinds.get("SLI", {}).items():
+        if name not in used:
+            check_unused_sli(entry, registry, problems)
     for entry in registry.kinds.get("AlertNotificationTarget", {}).values():
         problems.warning(
             entry.doc,
