@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from meshwatch.model import Matcher, Selector
 from meshwatch.spec.promql import PromQLError, check_template, counter_in_rate, parse_selector
@@ -105,3 +107,21 @@ def test_counter_in_rate_recognises_only_sum_of_rate_of_a_counter() -> None:
     assert counter_in_rate("sum by (x) (rate(a_total[{{.window}}]))") is None
     assert counter_in_rate("sum(rate(a_total[5m]))") is None
     assert counter_in_rate("sum(rate(a_total[{{.window}}])) > 0") is None
+
+
+_label = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,8}", fullmatch=True)
+_matcher = st.builds(
+    Matcher,
+    label=_label,
+    op=st.sampled_from(["=", "!="]),
+    value=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12),
+)
+
+
+@given(
+    metric=st.from_regex(r"[a-zA-Z_:][a-zA-Z0-9_:]{0,12}", fullmatch=True),
+    matchers=st.lists(_matcher, max_size=4),
+)
+def test_any_selector_round_trips(metric: str, matchers: list[Matcher]) -> None:
+    selector = Selector(metric, tuple(matchers))
+    assert parse_selector(selector.promql()) == selector
