@@ -20,13 +20,23 @@ SUFFIXES = (".yaml", ".yml")
 
 
 def spec_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
-    """Files named directly, and every *.yaml / *.yml under folders (recursive, sorted)."""
+    """Files named directly, and every *.yaml / *.yml under folders (recursive, sorted).
+
+    Hidden files and folders are skipped: a Kubernetes ConfigMap volume holds every file
+    twice more, under `..data/` and `..<timestamp>/`.
+    """
     files: list[Path] = []
     problems: list[Problem] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix in SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and p.is_file()
+            )
             if not found:
                 problems.append(Problem(str(path), 0, "", "no *.yaml or *.yml files in folder"))
             files.extend(found)
