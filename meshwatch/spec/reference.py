@@ -125,6 +125,8 @@ def _default(info: FieldInfo) -> str:
         value = info.default_factory()  # type: ignore[call-arg]
         if isinstance(value, BaseModel):
             return "see below"
+        if isinstance(value, list) and value:
+            return f"`[{', '.join(str(v) for v in value)}]`"
         return f"`{value}`" if value else "empty"
     if info.default is None or info.default is PydanticUndefined:
         return "—"
