@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from meshwatch.model import (
     SLI,
     Alerting,
@@ -92,6 +94,10 @@ def _windows(
 # --- remediation ------------------------------------------------------------------------
 
 
+_K8S_NAME = r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?"
+_K8S_TARGET = re.compile(rf"^{_K8S_NAME}/{_K8S_NAME}(#[^#/\s]+)?$")
+
+
 def remediation_from_spec(
     spec: native.RemediationSpec,
     slo_sli: native.SLISpec,
@@ -100,6 +106,15 @@ def remediation_from_spec(
     problems: Problems,
 ) -> RemediationPolicy | None:
     before = problems.error_count
+    if spec.actuator in ("istio", "gateway") and not _K8S_TARGET.match(spec.target):
+        problems.error(
+            doc,
+            (*path, "target"),
+            f"target {spec.target!r} must be namespace/name or namespace/name#rule "
+            f"for actuator {spec.actuator}",
+        )
+    elif not spec.target.strip():
+        problems.error(doc, (*path, "target"), "target must name the route to change")
     if len(spec.backends) < 2:
         problems.error(
             doc, (*path, "backends"), "needs at least two backends to move traffic between"
