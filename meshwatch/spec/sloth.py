@@ -127,7 +127,12 @@ class K8sSpec(_Spec):
     slos: list[dict[str, Any]] = Field(min_length=1)
 
 
-class K8sMetadata(_Spec):
+class K8sMetadata(BaseModel):
+    """Kubernetes object metadata; fields the API server adds (uid, resourceVersion,
+    managedFields, ...) are accepted, since `kubectl get -o yaml` output is a valid input."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
     name: str
     namespace: str = ""
     labels: dict[str, str] = Field(default_factory=dict)

@@ -419,3 +419,15 @@ def test_every_problem_of_a_stream_is_reported_at_once() -> None:
         (8, "slos[0].window"),
         (22, "slos[0].sli.events.error_query"),
     ]
+
+
+def test_sloth_crd_as_exported_by_kubectl() -> None:
+    text = (
+        SLOTH_QUERY.replace(
+            "metadata: {name: checkout}",
+            "metadata:\n  name: checkout\n  uid: 1b2c\n  resourceVersion: '42'\n"
+            "  creationTimestamp: '2024-01-01T00:00:00Z'",
+        )
+        + "status: {processedSLOs: 1, promOpRulesGenerated: true}\n"
+    )
+    assert _one(text).sli == QuerySLI(total=QUERY_TOTAL, bad=QUERY_BAD)
