@@ -170,6 +170,23 @@ def check_template(query: str, *, window_required: bool = True) -> None:
         raise PromQLError(f"unclosed {char!r} at column {where + 1} of {query!r}")
 
 
+_SUM_OF = re.compile(r"^\s*sum\s*\((?P<selector>.*)\)\s*$", re.DOTALL)
+
+
+def parse_counter(text: str) -> Selector:
+    """A counter selector, optionally summed: `metric{...}` or `sum(metric{...})`.
+
+    Both count the same events, so a ratio of two is the same ratio of increases.
+    """
+    summed = _SUM_OF.match(text)
+    if summed is not None:
+        try:
+            return parse_selector(summed.group("selector"))
+        except PromQLError:
+            pass
+    return parse_selector(text)
+
+
 def counter_in_rate(query: str) -> Selector | None:
     """The counter selector of `sum(rate(SELECTOR[{{.window}}]))`, else None."""
     match = _RATE_OF_COUNTER.match(query)

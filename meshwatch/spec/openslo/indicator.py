@@ -6,7 +6,7 @@ from meshwatch.model import SLI, RatioSLI, RawSLI, Selector
 from meshwatch.spec.openslo import models as m
 from meshwatch.spec.openslo.registry import Entry, Registry
 from meshwatch.spec.problems import Problems
-from meshwatch.spec.promql import WINDOW_RE, PromQLError, parse_selector
+from meshwatch.spec.promql import WINDOW_RE, PromQLError, parse_counter
 from meshwatch.spec.source import Document, FieldPath
 from meshwatch.spec.templates import checked_query, events_sli, raw_sli
 
@@ -107,12 +107,13 @@ def _counters(
     selectors: list[Selector] = []
     for query, path in (total, part[1:]):
         try:
-            selectors.append(parse_selector(query))
+            selectors.append(parse_counter(query))
         except PromQLError as exc:
             problems.error(
                 doc,
                 path,
-                "query is neither a counter selector nor a PromQL template with {{.window}}: "
+                "query is neither a counter selector (`metric{...}` or `sum(metric{...})`) "
+                "nor a PromQL template with {{.window}}: "
                 f"{exc}",
             )
     if len(selectors) != 2:

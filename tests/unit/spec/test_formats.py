@@ -431,3 +431,12 @@ def test_sloth_crd_as_exported_by_kubectl() -> None:
         + "status: {processedSLOs: 1, promOpRulesGenerated: true}\n"
     )
     assert _one(text).sli == QuerySLI(total=QUERY_TOTAL, bad=QUERY_BAD)
+
+
+def test_openslo_readme_style_summed_counters() -> None:
+    """The OpenSLO README's ratioMetric example sums a counter without a window."""
+    text = OPENSLO_RATIO.replace(
+        "query: 'http_requests_total{job=\"checkout\"}'",
+        "query: 'sum(http_requests_total{job=\"checkout\"})'",
+    )
+    assert _one(text).sli == _one(OPENSLO_RATIO).sli

@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from meshwatch.model import Matcher, Selector
-from meshwatch.spec.promql import PromQLError, check_template, counter_in_rate, parse_selector
+from meshwatch.spec.promql import (
+    PromQLError,
+    check_template,
+    counter_in_rate,
+    parse_counter,
+    parse_selector,
+)
 
 
 @pytest.mark.parametrize(
@@ -125,3 +131,10 @@ _matcher = st.builds(
 def test_any_selector_round_trips(metric: str, matchers: list[Matcher]) -> None:
     selector = Selector(metric, tuple(matchers))
     assert parse_selector(selector.promql()) == selector
+
+
+def test_parse_counter_accepts_a_sum_of_a_selector() -> None:
+    assert parse_counter('sum(a_total{x="1"})') == parse_selector('a_total{x="1"}')
+    assert parse_counter("a_total") == Selector("a_total")
+    with pytest.raises(PromQLError):
+        parse_counter("sum(rate(a_total[5m]))")
