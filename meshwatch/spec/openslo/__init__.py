@@ -12,7 +12,8 @@ What maps, and how (anything else is an error, never dropped):
 - `timeWindow`: `{duration: 28d, isRolling: true}` -> rolling; `{duration: 1M|1w,
   calendar: {timeZone: UTC}}` -> calendar-month / calendar-week (UTC only).
 - `ratioMetric` with `good` or `bad` and `total`, each a Prometheus `metricSource.spec.query`:
-  plain counter selectors (with `counter: true`) -> a ratio of counters; PromQL templates
+  counter selectors (`metric{...}` or `sum(metric{...})`, with `counter: true`) -> a ratio
+  of counters; PromQL templates
   with `{{.window}}` -> query SLI (a ratio of counters when both are
   `sum(rate(COUNTER[{{.window}}]))`). `raw` + `rawType: failure|success` -> error ratio
   (`1 - (query)` for success). `thresholdMetric` is not supported.
