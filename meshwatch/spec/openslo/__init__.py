@@ -13,9 +13,8 @@ What maps, and how (anything else is an error, never dropped):
   calendar: {timeZone: UTC}}` -> calendar-month / calendar-week (UTC only).
 - `ratioMetric` with `good` or `bad` and `total`, each a Prometheus `metricSource.spec.query`:
   counter selectors (`metric{...}` or `sum(metric{...})`, with `counter: true`) -> a ratio
-  of counters; PromQL templates
-  with `{{.window}}` -> query SLI (a ratio of counters when both are
-  `sum(rate(COUNTER[{{.window}}]))`). `raw` + `rawType: failure|success` -> error ratio
+  of counters; PromQL templates with `{{.window}}` -> query SLI (a ratio of counters when
+  both are `sum(rate(COUNTER[{{.window}}]))`). `raw` + `rawType: failure|success` -> error ratio
   (`1 - (query)` for success). `thresholdMetric` is not supported.
 - AlertPolicy conditions `{kind: burnrate, op: gt|gte, threshold, lookbackWindow}` -> one
   burn-rate window each: long = lookbackWindow, short = lookbackWindow / 12, factor =
