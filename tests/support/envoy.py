@@ -29,6 +29,10 @@ import httpx
 from tests.support.binaries import require_binary
 
 ROUTE_CONFIG = "local_route"
+HCM_TYPE = (
+    "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3"
+    ".HttpConnectionManager"
+)
 TARGET = f"{ROUTE_CONFIG}/svc/main"
 
 
@@ -148,7 +152,7 @@ static_resources:
     - filters:
       - name: envoy.filters.network.http_connection_manager
         typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          "@type": {HCM_TYPE}
           stat_prefix: ingress_http
           rds:
             route_config_name: {ROUTE_CONFIG}
