@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import yaml
@@ -12,7 +11,7 @@ import yaml
 from meshwatch.errors import ActuatorError
 from meshwatch.remediate.base import ApplyState, Retries
 from meshwatch.remediate.envoy import EnvoyActuator
-from tests.support.envoy import TARGET, EnvoyHarness, run_envoy
+from tests.support.envoy import TARGET, EnvoyHarness, initial_rds, run_envoy
 
 pytestmark = pytest.mark.integration
 
@@ -129,14 +128,13 @@ def test_refused_update_is_reported_and_file_restored(
 def test_file_not_matching_live_config_is_not_touched(
     envoy: EnvoyHarness, actuator: EnvoyActuator
 ) -> None:
-    envoy.rds_path.write_text(envoy.rds_path.read_text().replace("weight: 50", "weight: 40"))
-    text = envoy.rds_path.read_text()
-    envoy.rds_path.write_text(
-        text.replace(f'version_info: "{envoy.live_version()}"', 'version_info: "x"')
-    )
+    """A file whose version Envoy has not taken (pending, or refused) is left alone."""
+    edited = initial_rds("not-live").replace("weight: 50", "weight: 40")
+    envoy.rds_path.write_text(edited)  # in place: Envoy ignores edits that are not moves
     with pytest.raises(ActuatorError, match="another change is pending") as caught:
         actuator.apply(TARGET, {"v1": 80, "v2": 20}, dry_run=False)
     assert caught.value.retryable
+    assert envoy.rds_path.read_text() == edited
 
 
 def test_retries_leave_the_failing_version(envoy: EnvoyHarness, actuator: EnvoyActuator) -> None:
@@ -164,34 +162,23 @@ def test_retries_leave_the_failing_version(envoy: EnvoyHarness, actuator: EnvoyA
     assert 0.35 <= errors(envoy.send(300)) / 300 <= 0.65
 
 
-def test_user_retry_policy_comes_back(
-    envoy: EnvoyHarness, actuator: EnvoyActuator, tmp_path: Path
-) -> None:
-    text = envoy.rds_path.read_text().replace(
-        "        timeout: 3s\n",
-        "        timeout: 3s\n        retry_policy: {retry_on: gateway-error, num_retries: 1}\n",
+def test_user_retry_policy_comes_back(envoy: EnvoyHarness, actuator: EnvoyActuator) -> None:
+    envoy.write_rds(
+        initial_rds(envoy.next_version()).replace(
+            "        timeout: 3s\n",
+            "        timeout: 3s\n        retry_policy: {retry_on: 5xx, num_retries: 1}\n",
+        )
     )
-    version = str(int(envoy.live_version()) + 1)
-    text = text.replace(f'version_info: "{envoy.live_version()}"', f'version_info: "{version}"')
-    staged = envoy.rds_path.parent / ".staged"
-    staged.write_text(text)
-    staged.replace(envoy.rds_path)
-    deadline_ok = False
-    for _ in range(500):
-        if envoy.live_version() == version:
-            deadline_ok = True
-            break
-    assert deadline_ok
     original = live_route(envoy, "main")["route"]["retry_policy"]  # type: ignore[index]
 
     assert (
         actuator.apply(TARGET, None, retries=Retries(), dry_run=False).state is ApplyState.APPLIED
     )
     assert actuator.apply(TARGET, {"v1": 80, "v2": 20}, dry_run=False).state is ApplyState.APPLIED
-    assert (
-        actuator.apply(TARGET, None, restore_retries=True, dry_run=False).state
-        is ApplyState.APPLIED
-    )
+    tightened = live_route(envoy, "main")["route"]["retry_policy"]  # type: ignore[index]
+    assert tightened != original
+    restored = actuator.apply(TARGET, None, restore_retries=True, dry_run=False)
+    assert restored.state is ApplyState.APPLIED
 
     assert live_route(envoy, "main")["route"]["retry_policy"] == original  # type: ignore[index]
     assert actuator.current(TARGET).weights == {"v1": 80, "v2": 20}

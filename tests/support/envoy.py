@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+import yaml
 
 from tests.support.binaries import require_binary
 
@@ -198,13 +199,20 @@ class EnvoyHarness:
             ).json()
         return str(body["stats"][0]["value"])
 
-    def reset(self) -> None:
-        """Back to the initial RDS (with a fresh version) and healthy upstreams."""
-        version = str(int(self.version_text() or "0") + 1)
-        tmp = self.rds_path.parent / ".reset.tmp"
-        tmp.write_text(initial_rds(version))
+    def write_rds(self, text: str) -> None:
+        """Replace the RDS file by hand (as a user would) and wait until Envoy takes it."""
+        version = yaml.safe_load(text)["version_info"]
+        tmp = self.rds_path.parent / ".by-hand.tmp"
+        tmp.write_text(text)
         os.replace(tmp, self.rds_path)
         _wait(lambda: self.version_text() == version, f"RDS version {version} taken")
+
+    def next_version(self) -> str:
+        return str(int(self.version_text() or "0") + 1)
+
+    def reset(self) -> None:
+        """Back to the initial RDS (with a fresh version) and healthy upstreams."""
+        self.write_rds(initial_rds(self.next_version()))
         for upstream in self.upstreams.values():
             upstream.failing = False
             upstream.hits = 0
