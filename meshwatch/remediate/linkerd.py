@@ -48,10 +48,11 @@ class LinkerdHTTPRouteRules(HTTPRouteRules):
                 elif name in annotations:
                     ops.append({"op": "remove", "path": path})
             return ops
+        timeout_ms = round(retries.per_try_timeout.total_seconds() * 1000)
         wanted = {
             "retry.linkerd.io/http": "5xx",
             "retry.linkerd.io/limit": str(retries.attempts),
-            "retry.linkerd.io/timeout": f"{round(retries.per_try_timeout.total_seconds() * 1000)}ms",
+            "retry.linkerd.io/timeout": f"{timeout_ms}ms",
         }
         if saved is None:
             original = {n: annotations[n] for n in RETRY_ANNOTATIONS if n in annotations}
