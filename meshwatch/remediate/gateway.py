@@ -21,8 +21,8 @@ from meshwatch.remediate.kubernetes import (
     Op,
     Slot,
     annotation_key,
-    escape,
     pick,
+    remove_annotations_ops,
     saved_annotation,
     set_annotation_ops,
 )
@@ -77,7 +77,7 @@ class HTTPRouteRules:
             if saved is None:
                 return []
             original = json.loads(saved)
-            ops: list[Op] = [{"op": "remove", "path": f"/metadata/annotations/{escape(key)}"}]
+            ops = remove_annotations_ops(obj, [key])
             if original is not None:
                 ops.append({"op": "add", "path": path, "value": original})
             elif "retry" in rule:

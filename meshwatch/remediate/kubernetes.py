@@ -21,8 +21,10 @@ CRD schema and admission without storing it. An apply is confirmed by the new
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -188,9 +190,17 @@ def escape(token: str) -> str:
 
 
 def annotation_key(what: str, selector: str) -> str:
-    """The annotation that keeps the user's original value of something meshwatch changed."""
-    suffix = f"-{selector}" if selector else ""
-    return f"{ANNOTATION_PREFIX}original-{what}{suffix}"[:253]
+    """The annotation that keeps the user's original value of something meshwatch changed.
+
+    `meshwatch.io/original-<what>[-<route>]`; the name part is made a valid qualified name
+    (at most 63 of [-A-Za-z0-9_.], alphanumeric at both ends), with a hash when shortened.
+    """
+    name = f"original-{what}" + (f"-{selector}" if selector else "")
+    name = re.sub(r"[^-A-Za-z0-9_.]", "-", name)
+    if len(name) > 63:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+        name = f"{name[:54]}-{digest}"
+    return ANNOTATION_PREFIX + name.strip("-_.")
 
 
 def set_annotation_ops(obj: Obj, key: str, value: str) -> list[Op]:
@@ -198,6 +208,15 @@ def set_annotation_ops(obj: Obj, key: str, value: str) -> list[Op]:
     if annotations is None:
         return [{"op": "add", "path": "/metadata/annotations", "value": {key: value}}]
     return [{"op": "add", "path": f"/metadata/annotations/{escape(key)}", "value": value}]
+
+
+def remove_annotations_ops(obj: Obj, keys: Sequence[str]) -> list[Op]:
+    """Remove annotations meshwatch added; drop the map when nothing else is left in it."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    present = [k for k in keys if k in annotations]
+    if present and set(annotations) <= set(present):
+        return [{"op": "remove", "path": "/metadata/annotations"}]
+    return [{"op": "remove", "path": f"/metadata/annotations/{escape(k)}"} for k in present]
 
 
 def saved_annotation(obj: Obj, key: str) -> str | None:

@@ -40,14 +40,13 @@ class LinkerdHTTPRouteRules(HTTPRouteRules):
             if saved is None:
                 return []
             original: dict[str, str] = json.loads(saved)
-            ops: list[Op] = [{"op": "remove", "path": f"/metadata/annotations/{escape(key)}"}]
-            for name in RETRY_ANNOTATIONS:
-                path = f"/metadata/annotations/{escape(name)}"
-                if name in original:
-                    ops.append({"op": "add", "path": path, "value": original[name]})
-                elif name in annotations:
-                    ops.append({"op": "remove", "path": path})
-            return ops
+            final = {
+                n: v for n, v in annotations.items() if n != key and n not in RETRY_ANNOTATIONS
+            }
+            final.update(original)
+            if not final:
+                return [{"op": "remove", "path": "/metadata/annotations"}]
+            return [{"op": "add", "path": "/metadata/annotations", "value": final}]
         timeout_ms = round(retries.per_try_timeout.total_seconds() * 1000)
         wanted = {
             "retry.linkerd.io/http": "5xx",
