@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import yaml
@@ -182,3 +183,17 @@ def test_user_retry_policy_comes_back(envoy: EnvoyHarness, actuator: EnvoyActuat
 
     assert live_route(envoy, "main")["route"]["retry_policy"] == original  # type: ignore[index]
     assert actuator.current(TARGET).weights == {"v1": 80, "v2": 20}
+
+
+def test_change_envoy_never_sees_is_reported_failed(envoy: EnvoyHarness, tmp_path: Path) -> None:
+    """A file outside Envoy's watched directory: written, never taken, reported, undone."""
+    elsewhere = tmp_path / "rds.yaml"
+    elsewhere.write_bytes(envoy.rds_path.read_bytes())
+    with envoy.admin() as admin:
+        actuator = EnvoyActuator(elsewhere, admin, confirm_timeout=0.3)
+        result = actuator.apply(TARGET, {"v1": 80, "v2": 20}, dry_run=False)
+    assert result.state is ApplyState.FAILED
+    assert "not live after 0.3 s" in result.detail
+    assert elsewhere.read_bytes() == envoy.rds_path.read_bytes()
+    with envoy.admin() as admin:
+        assert EnvoyActuator(envoy.rds_path, admin).current(TARGET).weights == {"v1": 50, "v2": 50}
