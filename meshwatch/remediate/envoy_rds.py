@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from meshwatch.conventions import ENVOY_METADATA_KEY
 from meshwatch.errors import ActuatorError
 from meshwatch.remediate.base import Retries
 
 ROUTE_CONFIG_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
-METADATA_KEY = "meshwatch"
+METADATA_KEY = ENVOY_METADATA_KEY
 PREVIOUS_HOSTS = {
     "name": "envoy.retry_host_predicates.previous_hosts",
     "typed_config": {

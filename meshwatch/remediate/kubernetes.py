@@ -31,13 +31,14 @@ from typing import Any, Protocol
 
 import httpx
 
+from meshwatch import conventions
 from meshwatch.errors import ActuatorError
 from meshwatch.remediate.base import ApplyResult, ApplyState, Retries, RouteState, check_weights
 
 log = logging.getLogger(__name__)
 
 JSON_PATCH = "application/json-patch+json"
-ANNOTATION_PREFIX = "meshwatch.io/"
+ANNOTATION_PREFIX = conventions.ANNOTATION_PREFIX
 
 Obj = dict[str, Any]
 Op = dict[str, Any]

@@ -19,9 +19,11 @@ Rules, in the order they are applied (DESIGN.md, "Remediation semantics"):
   the route; a drained backend (weight 0, no traffic) does not.
 * When every backend that carries traffic breaches, the fault is not the version: nothing
   moves (`all-burning`); the caller records and notifies.
-* Weight only ever moves away from breaching backends, to backends that are healthy and
+* Weight only ever moves away from breaching backends that do not read clear now (one that
+  does is recovering: it neither loses nor gains weight), to backends that are healthy and
   clear now, `step` per action, never below the floor on the breaching backend
   (`min_healthy_weight`, `max_shift` from the baseline), with `cooldown` between actions.
+  Only a healthy sibling that is clear (below half the factor) counts as "clearly better".
 * Restore moves weight back toward the baseline (the backends' `initial_weight`s, else the
   weights first seen), `step` per action, only to backends that are healthy and clear.
 * Weights are integers and always sum to the route's total; never all zero.

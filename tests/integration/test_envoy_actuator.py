@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,6 +164,21 @@ def test_retries_leave_the_failing_version(envoy: EnvoyHarness, actuator: EnvoyA
     assert 0.35 <= errors(envoy.send(300)) / 300 <= 0.65
 
 
+def test_retries_without_refresh_stay_on_the_failing_version(envoy: EnvoyHarness) -> None:
+    """Why meshwatch sets refresh_cluster_on_retry (traffic-anchors §0.4): a plain retry
+    policy retries on the weighted cluster picked first, so v2's failures stay failures."""
+    policy = "{retry_on: 5xx, num_retries: 2, retry_back_off: {base_interval: 0.001s}}"
+    envoy.write_rds(
+        initial_rds(envoy.next_version()).replace(
+            "        timeout: 3s\n", f"        timeout: 3s\n        retry_policy: {policy}\n"
+        )
+    )
+    envoy.upstreams["v2"].failing = True
+    counts = envoy.send(300)
+    assert 0.35 <= errors(counts) / 300 <= 0.65, counts
+    assert envoy.upstreams["v2"].hits >= 2.5 * errors(counts)  # 1 try + 2 retries, all on v2
+
+
 def test_user_retry_policy_comes_back(envoy: EnvoyHarness, actuator: EnvoyActuator) -> None:
     envoy.write_rds(
         initial_rds(envoy.next_version()).replace(
@@ -183,6 +199,18 @@ def test_user_retry_policy_comes_back(envoy: EnvoyHarness, actuator: EnvoyActuat
 
     assert live_route(envoy, "main")["route"]["retry_policy"] == original  # type: ignore[index]
     assert actuator.current(TARGET).weights == {"v1": 80, "v2": 20}
+
+
+def test_json_rds_file(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The same actuator on an RDS file in JSON (Envoy parses by suffix); JSON stays JSON."""
+    with run_envoy(tmp_path_factory.mktemp("envoy-json"), "rds.json") as running:
+        with running.admin() as admin:
+            actuator = EnvoyActuator(running.rds_path, admin)
+            result = actuator.apply(TARGET, {"v1": 20, "v2": 80}, dry_run=False)
+            assert result.state is ApplyState.APPLIED, result.detail
+            assert actuator.current(TARGET).weights == {"v1": 20, "v2": 80}
+        assert json.loads(running.rds_path.read_text())["version_info"] == result.version
+        assert abs(share(running.send(500), "v2") - 0.8) <= 0.05
 
 
 def test_change_envoy_never_sees_is_reported_failed(envoy: EnvoyHarness, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import random
 import subprocess
@@ -126,7 +127,7 @@ resources:
 """
 
 
-def _bootstrap(workdir: Path, upstreams: dict[str, Upstream]) -> str:
+def _bootstrap(workdir: Path, upstreams: dict[str, Upstream], rds_name: str) -> str:
     rds_dir = workdir / "rds"
     clusters = "\n".join(
         f"""\
@@ -160,7 +161,7 @@ static_resources:
             config_source:
               resource_api_version: V3
               path_config_source:
-                path: {rds_dir / "rds.yaml"}
+                path: {rds_dir / rds_name}
                 watched_directory: {{path: {rds_dir}}}
           http_filters:
           - name: envoy.filters.http.router
@@ -178,10 +179,18 @@ class EnvoyHarness:
     admin_url: str
     listener_port: int
     upstreams: dict[str, Upstream]
+    rds_name: str = "rds.yaml"
 
     @property
     def rds_path(self) -> Path:
-        return self.workdir / "rds" / "rds.yaml"
+        return self.workdir / "rds" / self.rds_name
+
+    def initial(self, version: str) -> str:
+        """The initial RDS document in this harness's file format (by suffix, as Envoy)."""
+        text = initial_rds(version)
+        if self.rds_name.endswith(".json"):
+            return json.dumps(yaml.safe_load(text), indent=2)
+        return text
 
     def admin(self) -> httpx.Client:
         return httpx.Client(base_url=self.admin_url, timeout=5.0)
@@ -212,7 +221,7 @@ class EnvoyHarness:
 
     def reset(self) -> None:
         """Back to the initial RDS (with a fresh version) and healthy upstreams."""
-        self.write_rds(initial_rds(self.next_version()))
+        self.write_rds(self.initial(self.next_version()))
         for upstream in self.upstreams.values():
             upstream.failing = False
             upstream.hits = 0
@@ -248,15 +257,19 @@ def _wait(check: object, what: str, timeout: float = 10.0) -> None:
 
 
 @contextlib.contextmanager
-def run_envoy(workdir: Path) -> Iterator[EnvoyHarness]:
-    """Start the upstreams and Envoy; stop them (by pid) on exit."""
+def run_envoy(workdir: Path, rds_name: str = "rds.yaml") -> Iterator[EnvoyHarness]:
+    """Start the upstreams and Envoy; stop them (by pid) on exit. `rds_name` ending in
+    `.json` makes the RDS file JSON (Envoy picks the parser by the file's suffix)."""
     binary = envoy_binary()
     upstreams = {name: Upstream(name) for name in ("v1", "v2")}
     for upstream in upstreams.values():
         upstream.start()
     (workdir / "rds").mkdir(parents=True, exist_ok=True)
-    (workdir / "rds" / "rds.yaml").write_text(initial_rds())
-    (workdir / "bootstrap.yaml").write_text(_bootstrap(workdir, upstreams))
+    first = initial_rds()
+    if rds_name.endswith(".json"):
+        first = json.dumps(yaml.safe_load(first), indent=2)
+    (workdir / "rds" / rds_name).write_text(first)
+    (workdir / "bootstrap.yaml").write_text(_bootstrap(workdir, upstreams, rds_name))
     address_file = workdir / "admin-address"
     log_file = (workdir / "envoy.out").open("wb")
     process = subprocess.Popen(
@@ -298,7 +311,8 @@ def run_envoy(workdir: Path) -> Iterator[EnvoyHarness]:
             _wait(lambda: client.get("/ready").status_code == 200, "envoy /ready")
             listeners = client.get("/listeners", params={"format": "json"}).json()
         socket = listeners["listener_statuses"][0]["local_address"]["socket_address"]
-        harness = EnvoyHarness(workdir, process, admin_url, int(socket["port_value"]), upstreams)
+        port = int(socket["port_value"])
+        harness = EnvoyHarness(workdir, process, admin_url, port, upstreams, rds_name)
     except (TimeoutError, KeyError, httpx.HTTPError):
         stop()
         raise RuntimeError(f"envoy did not start:\n{(workdir / 'envoy.out').read_text()}") from None

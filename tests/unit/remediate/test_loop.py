@@ -12,6 +12,7 @@ from meshwatch.model import Backend, Counts, RatioSLI, RemediationPolicy, Select
 from meshwatch.remediate.base import ApplyState, select
 from meshwatch.remediate.noop import NoopActuator
 from meshwatch.remediate.policy import DecisionKind, LoopState, Measurement, plan
+from meshwatch.remediate.registry import build_registry
 from meshwatch.remediate.run import execute, planned_action
 
 SLI = RatioSLI(total=Selector("requests_total"), bad=Selector("errors_total"))
@@ -37,7 +38,7 @@ def run_incident(
 ) -> tuple[list[str], NoopActuator]:
     """One evaluation every 5 s; v2's error ratio per evaluation, v1 always healthy."""
     actuator = NoopActuator({"checkout": {"v1": 50, "v2": 50}})
-    registry = {"noop": actuator}
+    registry = build_registry(noop=actuator)
     state, kinds = LoopState(), []
     for i, ratio in enumerate(v2_errors):
         now = START + timedelta(seconds=5 * i)
