@@ -25,8 +25,10 @@ import hashlib
 import json
 import logging
 import re
+import ssl
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -38,6 +40,7 @@ from meshwatch.remediate.base import ApplyResult, ApplyState, Retries, RouteStat
 log = logging.getLogger(__name__)
 
 JSON_PATCH = "application/json-patch+json"
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 ANNOTATION_PREFIX = conventions.ANNOTATION_PREFIX
 
 Obj = dict[str, Any]
@@ -77,12 +80,31 @@ class KubeClient:
 
     @staticmethod
     def connect(
-        url: str, token: str, *, verify: bool | str = True, timeout: float = 10.0
+        url: str, token: str, *, verify: bool | ssl.SSLContext = True, timeout: float = 10.0
     ) -> KubeClient:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         return KubeClient(
             httpx.Client(base_url=url, headers=headers, verify=verify, timeout=timeout)
         )
+
+    @staticmethod
+    def in_cluster(
+        environ: Mapping[str, str], account_dir: Path = SERVICE_ACCOUNT_DIR
+    ) -> KubeClient:
+        """The API server as seen from a pod: env KUBERNETES_SERVICE_HOST/PORT, and the
+        service account's token and CA under `account_dir`."""
+        host, port = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT")
+        if not host or not port:
+            raise ActuatorError(
+                "not running in a Kubernetes pod (no KUBERNETES_SERVICE_HOST)", retryable=False
+            )
+        try:
+            token = (account_dir / "token").read_text().strip()
+            context = ssl.create_default_context(cafile=str(account_dir / "ca.crt"))
+        except (OSError, ssl.SSLError) as exc:
+            raise ActuatorError(f"service account credentials: {exc}", retryable=False) from exc
+        host = f"[{host}]" if ":" in host else host
+        return KubeClient.connect(f"https://{host}:{port}", token, verify=context)
 
     def get(self, ref: ObjectRef) -> Obj:
         return self._send("GET", ref)
