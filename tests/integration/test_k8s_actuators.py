@@ -14,8 +14,10 @@ data planes actually taking the change.
 from __future__ import annotations
 
 import copy
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -439,3 +441,36 @@ def test_weights_for_other_backends_are_refused_before_sending(
     with pytest.raises(ActuatorError, match="the route has"):
         istio_actuator(client).apply("prod/reviews#primary", {"v1": 50, "v3": 50}, dry_run=False)
     assert not [r for r in kube.requests if r.method == "PATCH"]
+
+
+def test_in_cluster_client_from_service_account(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("sa-token\n")
+    shutil.copy("/etc/ssl/certs/ca-certificates.crt", tmp_path / "ca.crt")
+    env = {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "6443"}
+    client = KubeClient.in_cluster(env, tmp_path)
+    try:
+        assert str(client.http.base_url) == "https://10.96.0.1:6443"
+        assert client.http.headers["authorization"] == "Bearer sa-token"
+    finally:
+        client.http.close()
+
+
+@pytest.mark.parametrize(
+    ("env", "files", "message"),
+    [
+        pytest.param({}, True, "not running in a Kubernetes pod", id="outside-a-pod"),
+        pytest.param(
+            {"KUBERNETES_SERVICE_HOST": "h", "KUBERNETES_SERVICE_PORT": "443"},
+            False,
+            "service account credentials",
+            id="no-token",
+        ),
+    ],
+)
+def test_in_cluster_client_refuses(
+    tmp_path: Path, env: dict[str, str], files: bool, message: str
+) -> None:
+    if files:
+        (tmp_path / "token").write_text("t")
+    with pytest.raises(ActuatorError, match=message):
+        KubeClient.in_cluster(env, tmp_path)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
 from meshwatch.errors import ActuatorError
-from meshwatch.remediate.kubernetes import KubeClient, annotation_key, escape, parse_target, pick
+from meshwatch.remediate.kubernetes import annotation_key, escape, parse_target, pick
 
 QUALIFIED_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
@@ -71,36 +69,3 @@ def test_long_selectors_stay_distinct() -> None:
 
 def test_escape_json_pointer_token() -> None:
     assert escape("retry.linkerd.io/http~x") == "retry.linkerd.io~1http~0x"
-
-
-def test_in_cluster_client_from_service_account(tmp_path: Path) -> None:
-    (tmp_path / "token").write_text("sa-token\n")
-    shutil.copy("/etc/ssl/certs/ca-certificates.crt", tmp_path / "ca.crt")
-    env = {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "6443"}
-    client = KubeClient.in_cluster(env, tmp_path)
-    try:
-        assert str(client.http.base_url) == "https://10.96.0.1:6443"
-        assert client.http.headers["authorization"] == "Bearer sa-token"
-    finally:
-        client.http.close()
-
-
-@pytest.mark.parametrize(
-    ("env", "files", "message"),
-    [
-        pytest.param({}, True, "not running in a Kubernetes pod", id="outside-a-pod"),
-        pytest.param(
-            {"KUBERNETES_SERVICE_HOST": "h", "KUBERNETES_SERVICE_PORT": "443"},
-            False,
-            "service account credentials",
-            id="no-token",
-        ),
-    ],
-)
-def test_in_cluster_client_refuses(
-    tmp_path: Path, env: dict[str, str], files: bool, message: str
-) -> None:
-    if files:
-        (tmp_path / "token").write_text("t")
-    with pytest.raises(ActuatorError, match=message):
-        KubeClient.in_cluster(env, tmp_path)
