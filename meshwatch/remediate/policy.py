@@ -311,7 +311,14 @@ def _on_calm(
         lacking = [n for n in before if before[n] < baseline[n]]
         ready = [n for n in lacking if n in receivers]
         if not ready:
-            return decide(DecisionKind.NONE, f"waiting for {', '.join(lacking)} to recover")
+            drained = [n for n in lacking if before[n] == 0]
+            hint = (
+                f"; {', '.join(drained)} at weight 0 gets no traffic to prove its recovery: "
+                "restore by hand, or keep min_healthy_weight above 0"
+                if drained
+                else ""
+            )
+            return decide(DecisionKind.NONE, f"waiting for {', '.join(lacking)} to recover{hint}")
         if cooling:
             return decide(DecisionKind.NONE, "recovered; in cooldown before restoring")
         after = _restore(policy, before, baseline, ready)

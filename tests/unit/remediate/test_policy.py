@@ -455,3 +455,14 @@ def test_state_round_trips_through_dict() -> None:
         all_burning_since=NOW,
     )
     assert LoopState.from_dict(state.to_dict()) == state
+
+
+def test_drained_backend_waits_for_a_manual_restore() -> None:
+    decision = evaluate(
+        policy(),
+        {"v1": 100, "v2": 0},
+        {"v1": CLEAR, "v2": Measurement.unknown("no traffic")},
+        LoopState(backends={"v2": BREACHED}, baseline={"v1": 50, "v2": 50}),
+    )
+    assert decision.kind is DecisionKind.NONE
+    assert "v2 at weight 0 gets no traffic to prove its recovery" in decision.reason
