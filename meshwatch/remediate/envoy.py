@@ -101,6 +101,9 @@ class EnvoyActuator:
                 state, target, before, after, version, detail, retries, restore_retries, extra
             )
 
+        if {**new_doc, "version_info": None} == {**doc, "version_info": None}:
+            state = ApplyState.DRY_RUN if dry_run else ApplyState.APPLIED
+            return result(state, file_version, "nothing to change")
         if dry_run:
             return result(
                 ApplyState.DRY_RUN,

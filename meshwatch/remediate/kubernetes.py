@@ -294,6 +294,9 @@ class KubeRouteActuator:
                 state, target, before, after, version, detail, retries, restore_retries
             )
 
+        if all(op["op"] == "test" for op in ops[1:]):
+            state = ApplyState.DRY_RUN if dry_run else ApplyState.APPLIED
+            return result(state, before.version, "nothing to change")
         try:
             patched = self.client.patch(ref, ops, dry_run=dry_run)
         except PatchInvalid as exc:
@@ -318,7 +321,7 @@ class KubeRouteActuator:
         for slot in self.kind.slots(obj, selector):
             for suffix, value in slot.identity:
                 ops.append({"op": "test", "path": f"{slot.pointer}/{suffix}", "value": value})
-            if weights is not None:
+            if weights is not None and weights[slot.backend] != slot.weight:
                 ops.append(
                     {"op": "add", "path": f"{slot.pointer}/weight", "value": weights[slot.backend]}
                 )

@@ -95,7 +95,7 @@ def test_only_owned_fields_change(envoy: EnvoyHarness, actuator: EnvoyActuator) 
 def test_apply_to_live_timing(envoy: EnvoyHarness, actuator: EnvoyActuator) -> None:
     """Rename -> new version_info in /config_dump; research measured ~1 ms on loopback."""
     timings = []
-    for i in range(20):
+    for i in range(1, 21):
         weights = {"v1": 50 + i, "v2": 50 - i}
         result = actuator.apply(TARGET, weights, dry_run=False)
         assert result.state is ApplyState.APPLIED, result.detail
@@ -225,3 +225,12 @@ def test_change_envoy_never_sees_is_reported_failed(envoy: EnvoyHarness, tmp_pat
     assert elsewhere.read_bytes() == envoy.rds_path.read_bytes()
     with envoy.admin() as admin:
         assert EnvoyActuator(envoy.rds_path, admin).current(TARGET).weights == {"v1": 50, "v2": 50}
+
+
+def test_nothing_to_change_writes_nothing(envoy: EnvoyHarness, actuator: EnvoyActuator) -> None:
+    before = envoy.rds_path.read_bytes()
+    same = actuator.apply(TARGET, {"v1": 50, "v2": 50}, dry_run=False)
+    untouched = actuator.apply(TARGET, None, restore_retries=True, dry_run=False)
+    for result in (same, untouched):
+        assert (result.state, result.detail) == (ApplyState.APPLIED, "nothing to change")
+    assert envoy.rds_path.read_bytes() == before

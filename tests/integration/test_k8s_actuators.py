@@ -474,3 +474,16 @@ def test_in_cluster_client_refuses(
         (tmp_path / "token").write_text("t")
     with pytest.raises(ActuatorError, match=message):
         KubeClient.in_cluster(env, tmp_path)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_nothing_to_change_sends_no_patch(kube: FakeKube, client: KubeClient, case: Case) -> None:
+    actuator = case.make(client)
+    before = kube.get(case.fixture)
+    same = actuator.apply(case.target, case.weights, dry_run=False)
+    assert (same.state, same.detail) == (ApplyState.APPLIED, "nothing to change")
+    if case.fixture is not TRAFFIC_SPLIT:
+        untouched = actuator.apply(case.target, None, restore_retries=True, dry_run=False)
+        assert (untouched.state, untouched.detail) == (ApplyState.APPLIED, "nothing to change")
+    assert not [r for r in kube.requests if r.method == "PATCH"]
+    assert kube.get(case.fixture) == before

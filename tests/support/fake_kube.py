@@ -243,8 +243,8 @@ class FakeKube:
                 patched = self._patch(crd, current, content_type, body)
             except PatchError as exc:
                 return exc.code, _status(exc.code, exc.reason, exc.message, exc.causes)
-            if query.get("dryRun") == "All":
-                return 200, patched
+            if query.get("dryRun") == "All" or patched == current:
+                return 200, patched  # like the API server: a no-op keeps resourceVersion
             self.revision += 1
             patched["metadata"]["resourceVersion"] = str(self.revision)
             self.objects[key] = patched
