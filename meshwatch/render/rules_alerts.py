@@ -31,8 +31,6 @@ from meshwatch.render.rules_common import (
 )
 from meshwatch.sli import has_counts
 
-_SEVERITY_LABELS = {Severity.PAGE: "page_labels", Severity.TICKET: "ticket_labels"}
-
 
 def _condition(slo: SLO, window: BurnRateWindow) -> str:
     budget, factor = num(slo.error_budget), num(window.factor)
@@ -96,7 +94,9 @@ def _burn_alert(slo: SLO, severity: Severity, windows: tuple[BurnRateWindow, ...
         **_links(slo),
         **dict(slo.alerting.annotations),
     }
-    extra = getattr(slo.alerting, _SEVERITY_LABELS[severity])
+    page = severity is Severity.PAGE
+    annotations.update(slo.alerting.page_annotations if page else slo.alerting.ticket_annotations)
+    extra = slo.alerting.page_labels if page else slo.alerting.ticket_labels
     return {
         "alert": slo.alerting.name or names.ALERT_BURN,
         "expr": "\nor\n".join(_condition(slo, w) for w in windows),
