@@ -32,9 +32,11 @@ def group_order(slos: Iterable[SLO]) -> list[str]:
 def alert_rule(slo: SLO, severity: str) -> dict[str, Any]:
     for group in slo_groups(slo):
         for rule in group["rules"]:  # type: ignore[attr-defined]
-            if "alert" in rule and rule["labels"].get("meshwatch_severity") == severity:
-                if rule["alert"] != "MeshwatchSLIAbsent":
-                    return rule  # type: ignore[no-any-return]
+            labels = rule.get("labels", {})
+            if rule.get("alert") not in (None, "MeshwatchSLIAbsent") and (
+                labels.get("meshwatch_severity") == severity
+            ):
+                return rule  # type: ignore[no-any-return]
     raise AssertionError(f"no {severity} alert for {slo.id}")
 
 
