@@ -31,6 +31,18 @@ def promtool() -> str:
     return require_binary("promtool")
 
 
+def _http(code: str, values: str) -> dict[str, str]:
+    return {"series": f'http_requests_total{{job="checkout",code="{code}"}}', "values": values}
+
+
+def _expect(expr: str, minute: int, labels: str, value: float) -> dict[str, Any]:
+    return {
+        "expr": expr,
+        "eval_time": f"{minute}m",
+        "exp_samples": [{"labels": labels, "value": value}],
+    }
+
+
 def _no_alerts(name: str, minutes: range) -> list[dict[str, Any]]:
     return [{"eval_time": f"{t}m", "alertname": name, "exp_alerts": []} for t in minutes]
 
@@ -99,9 +111,9 @@ def test_missing_series_raise_the_absent_alert(promtool: str, tmp_path: Path) ->
     ghost = checkout(service="ghost", job="ghost")  # selector never matched anything
     good, bad = Traffic().add(60, 1000, 0).counters()
     series = [
-        {"series": 'http_requests_total{job="checkout",code="200"}', "values": series_values(good) + " _x60"},
-        {"series": 'http_requests_total{job="checkout",code="500"}', "values": series_values(bad) + " _x60"},
-    ]  # fmt: skip
+        _http("200", series_values(good) + " _x60"),
+        _http("500", series_values(bad) + " _x60"),
+    ]
 
     def at(t: int, *slos: SLO) -> dict[str, Any]:
         expected = [_absent(slo) for slo in slos]
@@ -110,6 +122,7 @@ def test_missing_series_raise_the_absent_alert(promtool: str, tmp_path: Path) ->
     # ghost: absent from the start, firing after `for: 10m`. gone: the last 5m increase
     # needs two samples, so it disappears at 65m and fires at 75m.
     checks = [at(9), at(10, ghost), at(64, ghost), at(74, ghost), at(75, gone, ghost)]
+    burn = _no_alerts("MeshwatchErrorBudgetBurn", range(0, 120, 5))
     proc = run_promtool(
         promtool,
         tmp_path,
@@ -119,8 +132,7 @@ def test_missing_series_raise_the_absent_alert(promtool: str, tmp_path: Path) ->
                 "name": "absent",
                 "interval": "1m",
                 "input_series": series,
-                "alert_rule_test": checks
-                + _no_alerts("MeshwatchErrorBudgetBurn", range(0, 120, 5)),
+                "alert_rule_test": checks + burn,
             }
         ],
     )
@@ -134,6 +146,8 @@ def test_counter_reset_raises_nothing(promtool: str, tmp_path: Path) -> None:
     bad = bad[:reset] + [v - bad[reset - 1] for v in bad[reset:]]
     assert good[reset] < good[reset - 1]
     sel = SEL.format(service="checkout")
+    labels = f'{{{sel},team="payments"}}'
+    five, hour = "meshwatch:sli_requests:increase5m", "meshwatch:sli_errors:increase1h"
     proc = run_promtool(
         promtool,
         tmp_path,
@@ -143,39 +157,16 @@ def test_counter_reset_raises_nothing(promtool: str, tmp_path: Path) -> None:
                 "name": "counter-reset",
                 "interval": "1m",
                 "input_series": [
-                    {
-                        "series": 'http_requests_total{job="checkout",code="200"}',
-                        "values": series_values(good),
-                    },
-                    {
-                        "series": 'http_requests_total{job="checkout",code="500"}',
-                        "values": series_values(bad),
-                    },
-                ],  # fmt: skip
+                    _http("200", series_values(good)),
+                    _http("500", series_values(bad)),
+                ],
                 "alert_rule_test": _no_alerts("MeshwatchErrorBudgetBurn", range(0, 180, 1))
                 + _no_alerts("MeshwatchSLIAbsent", range(0, 180, 10)),
                 "promql_expr_test": [
-                    {  # exactly 5 minutes of traffic across the reset, no spike, no dip
-                        "expr": f"meshwatch:sli_requests:increase5m{{{sel}}}",
-                        "eval_time": f"{reset + 2}m",
-                        "exp_samples": [
-                            {
-                                "labels": f'meshwatch:sli_requests:increase5m{{{sel},team="payments"}}',
-                                "value": 10000,
-                            }
-                        ],
-                    },
-                    {
-                        "expr": f"meshwatch:sli_errors:increase1h{{{sel}}}",
-                        "eval_time": f"{reset + 30}m",
-                        "exp_samples": [
-                            {
-                                "labels": f'meshwatch:sli_errors:increase1h{{{sel},team="payments"}}',
-                                "value": 60,
-                            }
-                        ],
-                    },
-                ],  # fmt: skip
+                    # exactly 5 minutes of traffic across the reset: no spike, no dip
+                    _expect(f"{five}{{{sel}}}", reset + 2, f"{five}{labels}", 10000),
+                    _expect(f"{hour}{{{sel}}}", reset + 30, f"{hour}{labels}", 60),
+                ],
             }
         ],
     )
@@ -193,6 +184,8 @@ def test_uneven_traffic_gives_the_request_weighted_period_ratio(
     assert oracle.counts(1440, 30 * 1440) == (errors, requests)
     sel = SEL.format(service="checkout")
     labels = f'{{{sel},team="payments"}}'
+    ratio, left = "meshwatch:slo_period_error:ratio", "meshwatch:slo_error_budget_remaining:ratio"
+    avg = f"avg_over_time(meshwatch:sli_error:ratio_rate5m{{{sel}}}[23h59m59s:5m])"
     proc = run_promtool(
         promtool,
         tmp_path,
@@ -203,29 +196,11 @@ def test_uneven_traffic_gives_the_request_weighted_period_ratio(
                 "interval": "1m",
                 "input_series": traffic_series(traffic),
                 "promql_expr_test": [
-                    {
-                        "expr": f"meshwatch:slo_period_error:ratio{{{sel}}}",
-                        "eval_time": "1440m",
-                        "exp_samples": [
-                            {"labels": f"meshwatch:slo_period_error:ratio{labels}", "value": period}
-                        ],
-                    },
-                    {
-                        "expr": f"meshwatch:slo_error_budget_remaining:ratio{{{sel}}}",
-                        "eval_time": "1440m",
-                        "exp_samples": [
-                            {
-                                "labels": f"meshwatch:slo_error_budget_remaining:ratio{labels}",
-                                "value": 1 - period / 0.001,
-                            }
-                        ],
-                    },
-                    {  # what an average of 5m ratios (Sloth's period rule) would say: 0.25
-                        "expr": f"round(1000 * avg_over_time(meshwatch:sli_error:ratio_rate5m{{{sel}}}[23h59m59s:5m]))",
-                        "eval_time": "1440m",
-                        "exp_samples": [{"labels": labels, "value": 250}],
-                    },
-                ],  # fmt: skip
+                    _expect(f"{ratio}{{{sel}}}", 1440, f"{ratio}{labels}", period),
+                    _expect(f"{left}{{{sel}}}", 1440, f"{left}{labels}", 1 - period / 0.001),
+                    # what an average of 5m ratios (Sloth's period rule) would say: 0.25
+                    _expect(f"round(1000 * {avg})", 1440, labels, 250),
+                ],
             }
         ],
         evaluation_interval="5m",
