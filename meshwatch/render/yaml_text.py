@@ -27,11 +27,20 @@ _BLOCK_BAD_RE = re.compile(r"[^\x20-\x7e\n\u00a0-\ud7ff\ue000-\ufffd]| \n")
 _INDENT = "  "
 
 
+_UNPRINTABLE_RE = re.compile(r"[\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _quoted(value: str) -> str:
+    """JSON double quotes, plus escapes for characters YAML may not hold raw (DEL, C1)."""
+    text = json.dumps(value, ensure_ascii=False)
+    return _UNPRINTABLE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def scalar(value: str) -> str:
-    """A string as a single-line YAML scalar: plain when unambiguous, else JSON-quoted."""
+    """A string as a single-line YAML scalar: plain when unambiguous, else double-quoted."""
     if _PLAIN_RE.match(value) and value.lower() not in _RESERVED:
         return value
-    return json.dumps(value, ensure_ascii=False)
+    return _quoted(value)
 
 
 def _block_ok(value: str) -> bool:
@@ -64,12 +73,15 @@ def _number(value: int | float | bool | None) -> str:
     text = repr(value)
     if text in ("inf", "-inf", "nan"):
         return {"inf": ".inf", "-inf": "-.inf", "nan": ".nan"}[text]
+    mantissa, e, exponent = text.partition("e")
+    if e and "." not in mantissa:  # YAML 1.1 floats need a dot: 1e-05 -> 1.0e-05
+        return f"{mantissa}.0e{exponent}"
     return text
 
 
 def _key(key: str) -> str:
     if _NUMBER_RE.match(key):
-        return json.dumps(key)
+        return _quoted(key)
     return scalar(key)
 
 
