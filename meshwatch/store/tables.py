@@ -74,12 +74,11 @@ class StatusRow(Base):
 
 
 class LatestRow(Base):
-    """Pointer to the newest evaluation of each SLO, so `latest()` never scans history."""
+    """When each SLO was last evaluated, so `latest()` finds its row by index, never by scan."""
 
     __tablename__ = "status_latest"
 
     slo_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    history_id: Mapped[int] = mapped_column(BigInteger)
     at_us: Mapped[int] = mapped_column(BigInteger)
 
 

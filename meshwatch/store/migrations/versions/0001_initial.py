@@ -60,7 +60,6 @@ def upgrade() -> None:
     op.create_table(
         "status_latest",
         sa.Column("slo_id", sa.String(255), nullable=False),
-        sa.Column("history_id", sa.BigInteger(), nullable=False),
         sa.Column("at_us", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("slo_id", name="pk_status_latest"),
     )
