@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Float,
@@ -64,8 +65,9 @@ class StatusRow(Base):
     budget_remaining_seconds: Mapped[float | None] = mapped_column(Float)
     budget_remaining_requests: Mapped[float | None] = mapped_column(Float)
     throughput: Mapped[float | None] = mapped_column(Float)
-    # {"sli": {...}, "burn_rate": {...}, "latency": {...}, "requests": {...}}, see codec.py
-    windows: Mapped[dict[str, Any]] = mapped_column(Json)
+    # {"sli": {...}, "burn_rate": {...}, "latency": {...}, "requests": {...}}, see codec.py.
+    # Plain JSON (text) on PostgreSQL too: never queried inside, ~30 % smaller than jsonb.
+    windows: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_status_history_slo_at", "slo_id", "at_us"),

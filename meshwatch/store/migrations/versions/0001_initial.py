@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.Column("budget_remaining_seconds", sa.Float(), nullable=True),
         sa.Column("budget_remaining_requests", sa.Float(), nullable=True),
         sa.Column("throughput", sa.Float(), nullable=True),
-        sa.Column("windows", JSON, nullable=False),
+        sa.Column("windows", sa.JSON(), nullable=False),
     )
     op.create_index("ix_status_history_slo_at", "status_history", ["slo_id", "at_us"])
     op.create_index("ix_status_history_step_at", "status_history", ["step_s", "at_us"])
