@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, case, select
 
 from meshwatch.store.engine import upsert, writer
+from meshwatch.store.errors import store_errors
 from meshwatch.store.records import AlertEvent, AlertRecord, AlertStatus
 from meshwatch.store.tables import AlertRow
 
@@ -23,6 +24,7 @@ class AlertLog:
         self._engine = engine
         self._writer = writer(engine)
 
+    @store_errors
     def record_alerts(self, alerts: Sequence[AlertEvent], now: datetime) -> int:
         """Store one delivery's alerts in one transaction; return how many were new.
 
@@ -71,6 +73,7 @@ class AlertLog:
         log.debug("recorded %s alerts, %s new", len(rows), len(new_keys))
         return len(new_keys)
 
+    @store_errors
     def list_alerts(
         self, slo_id: str | None = None, state: AlertStatus | None = None, limit: int = 100
     ) -> list[AlertRecord]:

@@ -14,6 +14,7 @@ from sqlalchemy.sql.expression import ColumnElement, bindparam
 from meshwatch.model import SLOStatus, State
 from meshwatch.store.codec import status_from_values, status_values
 from meshwatch.store.engine import upsert, writer
+from meshwatch.store.errors import store_errors
 from meshwatch.store.records import STATE_SEVERITY, HistoryPoint, PruneResult
 from meshwatch.store.retention import Compaction, RetentionPolicy, prune_plan
 from meshwatch.store.tables import LatestRow, StatusRow
@@ -41,6 +42,7 @@ class StatusHistory:
         self._engine = engine
         self._writer = writer(engine)
 
+    @store_errors
     def save_statuses(self, statuses: Sequence[SLOStatus]) -> None:
         """Append one evaluation cycle in one transaction (bulk insert + latest pointers)."""
         if not statuses:
@@ -60,6 +62,7 @@ class StatusHistory:
             )
             conn.execute(stmt, pointers)  # executemany: compiled once, sent in batches
 
+    @store_errors
     def latest(self, slo_id: str | None = None) -> list[SLOStatus]:
         """The newest status of one SLO (zero or one item) or of every SLO, by slo_id."""
         query = (
@@ -79,6 +82,7 @@ class StatusHistory:
                     found[row.slo_id] = status_from_values(row._mapping)
         return list(found.values())
 
+    @store_errors
     def history(
         self, slo_id: str, start: datetime, end: datetime, step: timedelta | None = None
     ) -> list[HistoryPoint]:
@@ -133,6 +137,7 @@ class StatusHistory:
             samples=int(values["bucket_samples"]),
         )
 
+    @store_errors
     def prune(self, now: datetime, policy: RetentionPolicy | None = None) -> PruneResult:
         """Downsample and expire history per `policy` (default `RetentionPolicy()`).
 

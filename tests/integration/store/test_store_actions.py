@@ -78,6 +78,12 @@ def test_list_actions_newest_first_by_target_and_slo(store: Store) -> None:
     assert [a.id for a in store.actions.list_actions(target="a")] == [third, first]
     assert [a.id for a in store.actions.list_actions(slo_id="web-latency")] == [second]
     assert [a.id for a in store.actions.list_actions(limit=1)] == [third]
+    store.actions.complete_action(first, ActionState.APPLIED, "", NOW)
+    assert store.actions.counts() == {
+        ("checkout-availability", ActionState.APPLIED): 1,
+        ("checkout-availability", ActionState.PLANNED): 1,
+        ("web-latency", ActionState.PLANNED): 1,
+    }
 
 
 def test_holds_are_set_released_and_listed(store: Store) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from meshwatch.errors import StoreError
 from meshwatch.store import Store, make_engine, upgrade
 from meshwatch.store.engine import writer
 
@@ -66,3 +67,19 @@ def test_a_second_writer_waits_for_the_first_instead_of_failing(tmp_path: Path) 
             assert conn.execute(text("SELECT n FROM t")).scalar_one() == 2
     finally:
         engine.dispose()
+
+
+def test_database_failures_are_store_errors(tmp_path: Path) -> None:
+    """An unmigrated database (or a dead server) surfaces as StoreError, not SQLAlchemy's."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'unmigrated.db'}")
+    try:
+        with pytest.raises(StoreError, match=r"AlertLog.list_alerts failed: no such table"):
+            Store(engine).alerts.list_alerts()
+    finally:
+        engine.dispose()
+    dead = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/nothing?connect_timeout=2")
+    try:
+        with pytest.raises(StoreError, match="upgrade failed"):
+            upgrade(dead)
+    finally:
+        dead.dispose()

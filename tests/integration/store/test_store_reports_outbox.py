@@ -75,6 +75,7 @@ def test_outbox_retries_until_delivered(store: Store) -> None:
     assert delivered is not None
     assert (delivered.attempts, delivered.delivered_at) == (2, NOW + timedelta(seconds=31))
     assert [i.key for i in store.outbox.due(NOW + timedelta(days=1))] == ["k2"]
+    assert store.outbox.pending() == 1
     assert store.outbox.due(NOW + timedelta(days=1), limit=0) == []
     with pytest.raises(StoreError, match="already delivered"):
         store.outbox.mark_delivered(first.id, NOW)
