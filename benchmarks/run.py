@@ -17,10 +17,13 @@ from benchmarks.result import Result
 
 
 def _registry() -> dict[str, Callable[[], Result]]:
-    from benchmarks import bench_load
+    from benchmarks import bench_load, bench_store
 
     return {
         "load": bench_load.run,
+        "store_save": bench_store.run_save,
+        "store_latest": bench_store.run_latest,
+        "store_alerts": bench_store.run_alerts,
     }
 
 

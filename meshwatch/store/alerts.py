@@ -38,38 +38,34 @@ class AlertLog:
         if not unique:
             return 0
         rows = [_values(alert, now) for alert in unique]
+        key = [AlertRow.fingerprint, AlertRow.starts_at]
         with self._writer.begin() as conn:
-            insert_new = upsert(conn, AlertRow).values(rows)
+            # executemany of one cached statement (no per-delivery compilation); the driver
+            # batches it into multi-row VALUES. Only rows really inserted come back.
+            insert_new = upsert(conn, AlertRow).on_conflict_do_nothing(index_elements=key)
             inserted = conn.execute(
-                insert_new.on_conflict_do_nothing(
-                    index_elements=[AlertRow.fingerprint, AlertRow.starts_at]
-                ).returning(AlertRow.fingerprint, AlertRow.starts_at)
+                insert_new.returning(AlertRow.fingerprint, AlertRow.starts_at), rows
             ).all()
             new_keys = {(fp, starts) for fp, starts in inserted}
-            repeated = [
-                row for row in rows if (row["fingerprint"], row["starts_at"]) not in new_keys
-            ]
+            repeated = [r for r in rows if (r["fingerprint"], r["starts_at"]) not in new_keys]
             if repeated:
-                update = upsert(conn, AlertRow).values(repeated)
+                update = upsert(conn, AlertRow)
                 resolved = AlertRow.status == AlertStatus.RESOLVED.value
-                conn.execute(
-                    update.on_conflict_do_update(
-                        index_elements=[AlertRow.fingerprint, AlertRow.starts_at],
-                        set_={
-                            "status": case(
-                                (resolved, AlertRow.status), else_=update.excluded.status
-                            ),
-                            "ends_at": case(
-                                (resolved, AlertRow.ends_at), else_=update.excluded.ends_at
-                            ),
-                            "labels": update.excluded.labels,
-                            "annotations": update.excluded.annotations,
-                            "generator_url": update.excluded.generator_url,
-                            "last_received_at": update.excluded.last_received_at,
-                            "deliveries": AlertRow.deliveries + 1,
-                        },
-                    )
+                update = update.on_conflict_do_update(
+                    index_elements=key,
+                    set_={
+                        "status": case((resolved, AlertRow.status), else_=update.excluded.status),
+                        "ends_at": case(
+                            (resolved, AlertRow.ends_at), else_=update.excluded.ends_at
+                        ),
+                        "labels": update.excluded.labels,
+                        "annotations": update.excluded.annotations,
+                        "generator_url": update.excluded.generator_url,
+                        "last_received_at": update.excluded.last_received_at,
+                        "deliveries": AlertRow.deliveries + 1,
+                    },
                 )
+                conn.execute(update, repeated)
         log.debug("recorded %s alerts, %s new", len(rows), len(new_keys))
         return len(new_keys)
 
