@@ -90,6 +90,8 @@ class StatusHistory:
 
         Without `step`, every stored row. With `step`, one point per bucket of `step` aligned
         to the epoch: the bucket's last status, its worst state and its number of samples.
+        Buckets without a stored row are left out (no data is not good data); a step finer
+        than what pruning kept for old history yields one point per kept row.
         """
         start_us, end_us = to_micros(start), to_micros(end)
         if end_us <= start_us:

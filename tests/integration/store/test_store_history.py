@@ -37,6 +37,7 @@ def test_save_and_read_back_exactly(store: Store) -> None:
         latency={},
         requests={"5m": 0.0},
     )
+    store.ping()
     store.history.save_statuses([first, odd])
     assert store.history.latest() == [first, odd]
     assert store.history.latest("checkout-latency") == [odd]
