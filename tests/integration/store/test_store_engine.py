@@ -79,7 +79,7 @@ def test_database_failures_are_store_errors(tmp_path: Path) -> None:
         engine.dispose()
     dead = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/nothing?connect_timeout=2")
     try:
-        with pytest.raises(StoreError, match="Store.ping failed"):
+        with pytest.raises(StoreError, match=r"Store\.ping failed"):
             Store(dead).ping()
         with pytest.raises(StoreError, match="upgrade failed"):
             upgrade(dead)
