@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, case, select
+from sqlalchemy import Engine, case, delete, select
 
 from meshwatch.store.engine import upsert, writer
 from meshwatch.store.errors import store_errors
@@ -81,6 +81,14 @@ class AlertLog:
             query = query.where(AlertRow.status == AlertStatus(state).value)
         with self._engine.connect() as conn:
             return [_record(row._mapping) for row in conn.execute(query.limit(limit))]
+
+    @store_errors
+    def expire(self, before: datetime) -> int:
+        """Delete alerts last delivered before `before` (the retention job); return how many."""
+        with self._writer.begin() as conn:
+            return int(
+                conn.execute(delete(AlertRow).where(AlertRow.last_received_at < before)).rowcount
+            )
 
 
 def _merge_duplicates(alerts: Sequence[AlertEvent]) -> list[AlertEvent]:

@@ -105,6 +105,13 @@ def test_list_alerts_filters_by_slo_and_state(store: Store) -> None:
     assert other.event.slo_id is None and other.event.alertname == "Other"
 
 
+def test_old_alerts_expire(store: Store) -> None:
+    store.alerts.record_alerts([alert("old")], NOW - timedelta(days=100))
+    store.alerts.record_alerts([alert("kept", starts_at=T0 - timedelta(days=100))], NOW)
+    assert store.alerts.expire(NOW - timedelta(days=90)) == 1
+    assert [r.event.fingerprint for r in store.alerts.list_alerts()] == ["kept"]
+
+
 def test_naive_timestamps_are_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="naive"):
         store.alerts.record_alerts([AlertEvent("n", datetime(2026, 1, 1), AlertStatus.FIRING)], NOW)
