@@ -47,7 +47,9 @@ def test_increase_sums_series_and_handles_a_counter_reset() -> None:
     feed(store, [(t, [req("200", ok), req("500", err)]) for t, ok, err in values])
     # 200: +10 +10 +5 +10 = 35; 500: +1 +1 +0 +1 = 3 (0 after 3 is a reset to 0)
     assert store.increase(REQ, MIN, at(40)) == 38.0
-    assert store.increase(REQ, timedelta(seconds=15), at(40)) == (5 + 0) + (10 + 1)
+    assert store.increase(REQ, timedelta(seconds=10), at(40)) == 10 + 1
+    # A window starting between scrapes takes the share of that interval's events in it.
+    assert store.increase(REQ, timedelta(seconds=15), at(40)) == (5 + 0) / 2 + (10 + 1)
 
 
 def test_first_scrape_is_a_baseline_and_yields_no_traffic() -> None:
