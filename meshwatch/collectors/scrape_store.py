@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -103,7 +104,8 @@ class ScrapeStore:
     """Follows SLI selectors across scrapes and answers increases and counts per window.
 
     Pure data structure: time comes in as arguments (`at`, `now`, UTC-aware datetimes).
-    Implements `meshwatch.collectors.base.SLICollector`.
+    Implements `meshwatch.collectors.base.SLICollector`. Thread-safe: the scrape job and
+    the evaluation job may call it from different scheduler threads.
     """
 
     def __init__(
@@ -117,18 +119,20 @@ class ScrapeStore:
         self._by_metric: dict[str, list[_Track]] = {}
         self._targets: dict[str, _Target] = {}
         self._generation = 0
+        self._lock = threading.RLock()
 
     # --- what to follow -------------------------------------------------------------
 
     def track(self, selector: Selector, group_by: str | None = None) -> None:
         """Follow `selector` (summed over matching series, or per value of `group_by`)."""
         key = (selector, group_by)
-        if key in self._tracks:
-            return
-        track = _Track(selector, group_by, self._tiers)
-        self._tracks[key] = track
-        self._by_metric.setdefault(selector.metric, []).append(track)
-        self._generation += 1  # known series recompute which tracks they feed
+        with self._lock:
+            if key in self._tracks:
+                return
+            track = _Track(selector, group_by, self._tiers)
+            self._tracks[key] = track
+            self._by_metric.setdefault(selector.metric, []).append(track)
+            self._generation += 1  # known series recompute which tracks they feed
 
     def track_sli(self, sli: SLI) -> None:
         """Follow what `counts`/`buckets` need for `sli` (nothing for PromQL-only SLIs)."""
@@ -143,7 +147,8 @@ class ScrapeStore:
     @property
     def wanted(self) -> frozenset[str]:
         """Metric (sample) names to parse out of expositions."""
-        return frozenset(self._by_metric)
+        with self._lock:
+            return frozenset(self._by_metric)
 
     # --- ingest ---------------------------------------------------------------------
 
@@ -159,7 +164,16 @@ class ScrapeStore:
         `target_labels` (e.g. `job`, `instance`) are added to every series, overriding
         exposed labels of the same name as Prometheus does with `honor_labels: false`.
         """
-        t = at.timestamp()
+        with self._lock:
+            self._observe(target, samples, at.timestamp(), target_labels)
+
+    def _observe(
+        self,
+        target: str,
+        samples: Iterable[Sample],
+        t: float,
+        target_labels: Mapping[str, str] | None,
+    ) -> None:
         state = self._targets.setdefault(target, _Target())
         touched: set[tuple[int, str]] = set()
         present: list[tuple[_Track, str]] = []
@@ -230,23 +244,25 @@ class ScrapeStore:
         The selector must have been tracked with `group_by=label`; groups without a series
         in the window are left out. Raises NoDataError("no series") when none is left.
         """
-        track = self._tracks.get((selector, label))
-        if track is None:
-            raise CollectorError(f"{selector.promql()} by {label} is not tracked")
         end = now.timestamp()
         start = end - window.total_seconds()
-        result = {
-            group: history.at(end) - history.at(start)
-            for group, history in track.history.items()
-            if history.any_between(start, end)
-        }
+        with self._lock:
+            track = self._tracks.get((selector, label))
+            if track is None:
+                raise CollectorError(f"{selector.promql()} by {label} is not tracked")
+            result = {
+                group: history.at(end) - history.at(start)
+                for group, history in track.history.items()
+                if history.any_between(start, end)
+            }
         if not result:
             raise NoDataError(NO_SERIES)
         return result
 
     def counts(self, sli: SLI, windows: Sequence[timedelta], now: datetime) -> WindowCounts:
         """`SLICollector.counts`: errors and total of `sli` over each window ending at `now`."""
-        return {window: self._counts_or_error(sli, window, now) for window in windows}
+        with self._lock:
+            return {window: self._counts_or_error(sli, window, now) for window in windows}
 
     def _counts_or_error(
         self, sli: SLI, window: timedelta, now: datetime
@@ -308,9 +324,10 @@ class ScrapeStore:
 
     def footprint(self) -> tuple[int, int]:
         """(history points held, followed series held), for the memory bound and /metrics."""
-        points = sum(len(h) for t in self._tracks.values() for h in t.history.values())
-        series = sum(len(t.series) for t in self._targets.values())
-        return points, series
+        with self._lock:
+            points = sum(len(h) for t in self._tracks.values() for h in t.history.values())
+            series = sum(len(t.series) for t in self._targets.values())
+            return points, series
 
 
 if TYPE_CHECKING:  # the store is an SLICollector (checked by mypy, nothing runs)
