@@ -77,25 +77,30 @@ class _TierPoints:
 
     def expired(self, now: float) -> int:
         """How many of the oldest points are older than this tier reaches."""
-        return bisect_right(self.times, now - self.reach) if self.times else 0
+        times = self.times
+        horizon = now - self.reach
+        if not times or times[0] > horizon:
+            return 0
+        return bisect_right(times, horizon)
 
 
 class CounterHistory:
     """A never-decreasing step function of time (seconds since the epoch), thinned by age."""
 
-    __slots__ = ("_floor", "_tiers")
+    __slots__ = ("_floor", "_newest", "_tiers")
 
     def __init__(self, tiers: tuple[Tier, ...] = DEFAULT_TIERS) -> None:
         if not tiers:
             raise ValueError("at least one tier is needed")
         self._tiers = [_TierPoints(t) for t in tiers]
         self._floor = 0.0  # acc of the newest point dropped from the last tier
+        self._newest: float | None = None
 
     def record(self, t: float, acc: float) -> None:
         """Add the accumulated value `acc` observed at `t` (earlier times are clamped)."""
-        newest = self.newest_time()
-        if newest is not None and t < newest:
-            t = newest
+        if self._newest is not None and t < self._newest:
+            t = self._newest
+        self._newest = t
         self._tiers[0].add(t, acc)
         self._cascade(t)
 
@@ -150,10 +155,7 @@ class CounterHistory:
         return False
 
     def newest_time(self) -> float | None:
-        for tier in self._tiers:
-            if tier.times:
-                return tier.times[-1]
-        return None
+        return self._newest
 
     def __len__(self) -> int:
         return sum(len(t.times) for t in self._tiers)

@@ -220,3 +220,14 @@ def test_memory_stays_bounded_over_forty_days() -> None:
     counts = store.counts(sli, [timedelta(days=30)], at(40 * day - 60))[timedelta(days=30)]
     assert isinstance(counts, Counts)
     assert counts.total == pytest.approx(30 * day * 1.01, rel=0.001)
+
+
+def test_tracks_indexed_on_different_labels_all_see_a_series() -> None:
+    by_cluster = Selector("req_total", (Matcher("cluster", "=", "a"),))
+    by_code = Selector("req_total", (Matcher("code", "=", "500"), Matcher("cluster", "!=", "b")))
+    other = Selector("req_total", (Matcher("cluster", "=", "b"),))
+    store = store_with(by_cluster, by_code, other, REQ)
+    feed(store, [(0, [req("500", 1, cluster="a")]), (1, [req("500", 4, cluster="a")])])
+    assert [store.increase(s, MIN, at(1)) for s in (by_cluster, by_code, REQ)] == [3.0, 3.0, 3.0]
+    with pytest.raises(NoDataError):
+        store.increase(other, MIN, at(1))
