@@ -16,10 +16,11 @@ differently per edge. With 1 s scrapes, 10 s/20 s windows and the phases below (
 2 % -> 10 % -> 5 %, requests steady at 200/s), that bounds the differences at about
 5 % of a window's requests and 0.01 in a ratio. We assert:
 
-* against Prometheus: request increases within 7 % relative, error ratios and latency
-  error ratios within 0.015 absolute (measured here: <= 3 % and <= 0.004);
+* against Prometheus: request increases and per-bucket increases (what percentiles are
+  computed from) within 7 % relative, error ratios and latency error ratios within 0.015
+  absolute (measured here: <= 3 % and <= 0.004);
 * against the exact traffic the exporter served (minus the events a restart hides from any
-  scraper): requests within 1 %, ratios within 0.002 (measured: < 0.1 % and < 0.0003);
+  scraper): counts within 1 %, ratios within 0.002 (measured: < 0.1 % and < 0.0003);
 * "no series" on both sides for a selector that matches nothing.
 """
 
@@ -159,7 +160,7 @@ def test_scraper_and_prometheus_agree_on_every_sli(tmp_path: Path) -> None:
     for row in rows:
         print(row)
     for at, window, what, ours, theirs, exact in rows:
-        if what == "requests":
+        if not what.endswith("ratio"):  # requests and bucket counts
             assert ours == pytest.approx(exact, rel=0.01), (at, window, what)
             assert ours == pytest.approx(theirs, rel=0.07), (at, window, what)
         else:
@@ -217,6 +218,27 @@ def _compare(
                     1 - fast / count,
                     1 - exact[2] / exact[0],
                 ),
+            ]
+            # Percentiles come from bucket increases: compare those, bucket by bucket.
+            theirs_by_le = {
+                float(row["metric"]["le"]): float(row["value"][1])
+                for row in prom.query(
+                    f"sum by (le) (increase(app_latency_seconds_bucket[{w}]))", at
+                )
+            }
+            ours_by_le = store.buckets(LATENCY, [window], now)[window]
+            assert isinstance(ours_by_le, dict) and set(ours_by_le) == set(theirs_by_le)
+            exact_by_le = {0.1: exact[2] / 2, 0.3: exact[2], 1.0: exact[0], math.inf: exact[0]}
+            rows += [
+                (
+                    at,
+                    int(seconds),
+                    f"bucket_le_{le}",
+                    ours_by_le[le],
+                    theirs_by_le[le],
+                    exact_by_le[le],
+                )
+                for le in sorted(ours_by_le)
             ]
             assert prom.query(f'sum(increase(app_requests_total{{code="418"}}[{w}]))', at) == []
             with pytest.raises(NoDataError, match=NO_SERIES):
