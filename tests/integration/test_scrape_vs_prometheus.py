@@ -43,7 +43,7 @@ from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.errors import NoDataError
 from meshwatch.model import Counts, LatencySLI, Matcher, RatioSLI, Selector
-from tests.support.prometheus_proc import PrometheusProc, running_prometheus
+from tests.support.scrape_prometheus import PrometheusProc, running_prometheus
 
 RATE = 200.0  # requests/s
 # (start second, error fraction, fraction <= 0.3 s): rates change between phases

@@ -1,4 +1,4 @@
-"""A real Prometheus for the scrape-agreement test (small; dedupe with tests/support/prometheus.py).
+"""A real Prometheus for the scrape tests (small; the lead may dedupe it with prometheus_proc.py).
 
 Started in its own process session on a free 127.0.0.1 port with tmp storage, stopped by pid.
 """
