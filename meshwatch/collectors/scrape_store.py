@@ -19,9 +19,11 @@ accumulated counter with a bounded, thinned `CounterHistory`. So memory is bound
 (tracks x groups x `max_points()`) + (live followed series), independent of uptime.
 
 Windows end at `now` and are `(now - window, now]`. The increase over a window is
-`acc(newest point <= now) - acc(newest point <= now - window)`: events are counted exactly
-between two real scrapes, without Prometheus's extrapolation to the window edges (see the
-agreement test for what that means numerically).
+`acc(now) - acc(now - window)`, where `acc(t)` is the accumulated count at the scrapes around
+`t`, interpolated linearly between them and never extrapolated past the newest scrape:
+events are counted between real scrapes. Prometheus instead extrapolates `increase()` to
+both window edges; tests/integration/test_scrape_vs_prometheus.py states what that means
+numerically. `snapshot`/`restore` carry the history over a restart of meshwatch.
 """
 
 from __future__ import annotations
