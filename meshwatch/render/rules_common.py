@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from functools import lru_cache
 
 from meshwatch import conventions as names
 from meshwatch.model import SLO, BurnRateWindow, Severity, format_duration
@@ -34,6 +35,7 @@ def ratio_windows(slo: SLO) -> tuple[timedelta, ...]:
     return tuple(sorted(found))
 
 
+@lru_cache(maxsize=256)
 def dur(window: timedelta) -> str:
     return format_duration(window)
 
