@@ -29,7 +29,7 @@ from meshwatch.render.rules_common import (
     num,
     ref,
 )
-from meshwatch.sli import has_counts
+from meshwatch.sli import counts_are_events, has_counts
 
 
 def _condition(slo: SLO, window: BurnRateWindow) -> str:
@@ -38,7 +38,7 @@ def _condition(slo: SLO, window: BurnRateWindow) -> str:
         f"{ref(names.rule_error_ratio(dur(w)), slo)} / {budget} > {factor}"
         for w in (window.long, window.short)
     ]
-    if has_counts(slo.sli):
+    if counts_are_events(slo.sli):
         requests = ref(names.rule_requests_increase(dur(window.long)), slo)
         parts.append(f"{requests} >= {min_requests(slo, window)}")
     return "(\n  " + "\n  and\n  ".join(parts) + "\n)"
@@ -75,7 +75,7 @@ def _links(slo: SLO) -> dict[str, str]:
 def _burn_alert(slo: SLO, severity: Severity, windows: tuple[BurnRateWindow, ...]) -> Rule:
     period = slo.window.name
     guard = ""
-    if has_counts(slo.sli):
+    if counts_are_events(slo.sli):
         guard = "; each long window needs " + ", ".join(
             f"{min_requests(slo, w)} requests in {dur(w.long)}" for w in windows
         )

@@ -70,6 +70,20 @@ def _is_rate_based(sli: QuerySLI) -> bool:
     return all(_RATE_RE.search(t) and not _INCREASE_RE.search(t) for t in templates)
 
 
+def counts_are_events(sli: SLI) -> bool:
+    """Whether errors/requests are numbers of events (so a minimum request count applies).
+
+    False for raw ratios and for templates that are neither `rate()` nor `increase()` (e.g. a
+    sum of recorded rates): their counts are in the template's own units.
+    """
+    if isinstance(sli, RawSLI):
+        return False
+    if isinstance(sli, QuerySLI):
+        templates = [t for t in (sli.total, sli.good, sli.bad) if t is not None]
+        return _is_rate_based(sli) or all(_INCREASE_RE.search(t) for t in templates)
+    return True
+
+
 def _query(template: str, sli: QuerySLI, window: timedelta) -> str:
     expr = f"sum({render_template(template, window)})"
     if _is_rate_based(sli):
