@@ -95,6 +95,10 @@ METRIC_SCRAPES = "meshwatch_scrapes_total"
 METRIC_SCRAPE_FAILURES = "meshwatch_scrape_failures_total"
 METRIC_SCRAPE_DURATION = "meshwatch_scrape_duration_seconds"
 
+# --- names remediation writes into users' data-plane objects -------------------------
+ANNOTATION_PREFIX = "meshwatch.io/"  # Kubernetes annotations keeping the user's originals
+ENVOY_METADATA_KEY = "meshwatch"  # Envoy route metadata.filter_metadata key, same purpose
+
 # --- dashboards -------------------------------------------------------------------
 DASHBOARD_UID_OVERVIEW = "meshwatch-overview"
 DASHBOARD_UID_MESH = "meshwatch-mesh"
