@@ -8,6 +8,8 @@ are asserted against the SRE Workbook (ch. 5) in plain numbers.
 
 from __future__ import annotations
 
+import math
+import random
 from datetime import timedelta
 from pathlib import Path
 
@@ -152,6 +154,53 @@ def test_one_failed_request_at_low_traffic_cannot_page(promtool: str, tmp_path: 
                 "interval": "1m",
                 "input_series": traffic_series(traffic),
                 "alert_rule_test": burn_checks([slo], oracle, range(150, traffic.minutes, 2)),
+            }
+        ],
+    )
+    assert_passes(proc)
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in (7, 2024)])
+def test_random_traffic_agrees_with_the_oracle_every_minute(
+    promtool: str, tmp_path: Path, seed: int
+) -> None:
+    """Bursty random traffic with idle gaps: every alert state and window ratio must match."""
+    rng = random.Random(seed)
+    traffic = Traffic()
+    while traffic.minutes < 600:
+        minutes = rng.randint(5, 40)
+        requests = rng.choice([0, 3, 50, 400, 1000])
+        share = rng.choice([0, 0, 0.001, 0.01, 0.05, 0.3, 1.0])
+        traffic.add(minutes, requests, round(requests * share))
+    oracle = Oracle(traffic)
+    slo = checkout()
+    sel = 'meshwatch_service="checkout",meshwatch_slo="availability"'
+    checks = []
+    for t in range(30, traffic.minutes, 37):
+        for window, minutes in (("5m", 5), ("1h", 60), ("6h", 360), ("1d", 1440)):
+            ratio = oracle.ratio(t, minutes)
+            name = f"meshwatch:sli_error:ratio_rate{window}"
+            if math.isnan(ratio):  # no traffic: the ratio is NaN (NaN != NaN keeps it)
+                expr, labels, value = f"count({name}{{{sel}}} != {name}{{{sel}}})", "{}", 1.0
+            else:
+                expr, labels, value = f"{name}{{{sel}}}", f'{name}{{{sel},team="payments"}}', ratio
+            expected = [{"labels": labels, "value": value}]
+            checks.append({"expr": expr, "eval_time": f"{t}m", "exp_samples": expected})
+    fired = {
+        sev for t in range(traffic.minutes) for sev in ("page", "ticket") if oracle.firing(t, sev)
+    }
+    assert fired, "the traffic should make something fire, or the test proves little"
+    proc = run_promtool(
+        promtool,
+        tmp_path,
+        [slo],
+        [
+            {
+                "name": f"random-{seed}",
+                "interval": "1m",
+                "input_series": traffic_series(traffic),
+                "alert_rule_test": burn_checks([slo], oracle, range(traffic.minutes)),
+                "promql_expr_test": checks,
             }
         ],
     )
