@@ -19,7 +19,7 @@ A ratio is NaN without traffic, so an idle service never burns.
 from __future__ import annotations
 
 from meshwatch import conventions as names
-from meshwatch.model import SLO, BurnRateWindow, Severity
+from meshwatch.model import SLO, BurnRateWindow, LatencySLI, Severity
 from meshwatch.render.rules_common import (
     BASE,
     Rule,
@@ -105,6 +105,12 @@ def _burn_alert(slo: SLO, severity: Severity, windows: tuple[BurnRateWindow, ...
     }
 
 
+def _bucket_hint(slo: SLO) -> str:
+    if isinstance(slo.sli, LatencySLI):
+        return f", or {num(slo.sli.threshold)} is not a bucket bound (le) of {slo.sli.histogram}"
+    return ""
+
+
 def _absent_alert(slo: SLO) -> Rule:
     base = dur(BASE)
     if has_counts(slo.sli):
@@ -117,7 +123,7 @@ def _absent_alert(slo: SLO) -> Rule:
         names.ANNOTATION_DESCRIPTION: (
             f"The SLI series of {slo.service} {slo.name} have been missing for "
             f"{dur(slo.alerting.absent_for)}: the service, its metrics or the selector is "
-            "gone, and burn-rate alerts cannot fire without data."
+            f"gone{_bucket_hint(slo)}, and burn-rate alerts cannot fire without data."
         ),
         **_links(slo),
     }
