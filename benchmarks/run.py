@@ -17,10 +17,11 @@ from benchmarks.result import Result
 
 
 def _registry() -> dict[str, Callable[[], Result]]:
-    from benchmarks import bench_load, bench_scrape_parse, bench_store
+    from benchmarks import bench_load, bench_rules, bench_scrape_parse, bench_store
 
     return {
         "load": bench_load.run,
+        "rules": bench_rules.run,
         "scrape_parse": bench_scrape_parse.run,
         "store_save": bench_store.run_save,
         "store_latest": bench_store.run_latest,
