@@ -1,0 +1,173 @@
+"""An SLO's status from measured counts: the one decision both engines share.
+
+The engine (Prometheus queries or the embedded scraper) measures `Counts` per window and for
+the SLO period, and calls `evaluate`. State rules, in order:
+
+1. `unknown` — the source failed (`source_error`), the data is stale, or the period has no
+   series (`period_counts is None`) or no traffic (`total == 0`). Never 100 %.
+2. `breached` — the period's error budget is spent (remaining <= 0).
+3. `warning` — a page or ticket burn-rate condition fires, or less than `warn_below`
+   (default 25 %) of the budget remains.
+4. `ok` — otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from meshwatch.errors import NoDataError
+from meshwatch.model import SLO, Counts, Severity, SLOStatus, State, format_duration
+from meshwatch.slo.budget import ErrorBudget, allowed_error_ratio, error_ratio
+from meshwatch.slo.periods import current_period, utc
+from meshwatch.slo.policy import PolicyResult, alert_windows, evaluate_policy
+
+DEFAULT_WARN_BELOW = 0.25  # warn when less than a quarter of the budget is left
+
+
+def unknown_status(
+    slo: SLO,
+    now: datetime,
+    reason: str,
+    *,
+    latency: Mapping[str, float | None] | None = None,
+) -> SLOStatus:
+    """An `unknown` status with its reason and no numbers, e.g. when the source failed."""
+    return SLOStatus(
+        slo_id=slo.id,
+        service=slo.service,
+        slo=slo.name,
+        at=utc(now),
+        state=State.UNKNOWN,
+        reason=reason,
+        objective=slo.target,
+        latency=dict(latency or {}),
+    )
+
+
+def _maps(
+    counts_by_window: Mapping[timedelta, Counts | None], target: float
+) -> tuple[dict[str, float | None], dict[str, float | None], dict[str, float | None]]:
+    """SLI, burn rate and request count per window name; None where there is no data."""
+    budget = allowed_error_ratio(target)
+    sli: dict[str, float | None] = {}
+    burn: dict[str, float | None] = {}
+    requests: dict[str, float | None] = {}
+    for window in sorted(counts_by_window):
+        name = format_duration(window)
+        counts = counts_by_window[window]
+        requests[name] = None if counts is None else counts.total
+        try:
+            ratio = None if counts is None else error_ratio(counts, window=name)
+        except NoDataError:
+            ratio = None
+        sli[name] = None if ratio is None else 1.0 - ratio
+        burn[name] = None if ratio is None else ratio / budget
+    return sli, burn, requests
+
+
+def _throughput(counts_by_window: Mapping[timedelta, Counts | None]) -> float | None:
+    """Requests per second over the shortest window (0 is a measurement; no series is None)."""
+    if not counts_by_window:
+        return None
+    shortest = min(counts_by_window)
+    counts = counts_by_window[shortest]
+    if counts is None:
+        return None
+    return counts.total / shortest.total_seconds()
+
+
+def _period_problem(slo: SLO, period_counts: Counts | None) -> str | None:
+    if period_counts is None:
+        return "no series"
+    try:
+        error_ratio(period_counts, window=slo.window.name)
+    except NoDataError as exc:
+        return exc.reason
+    return None
+
+
+def _decide(budget: ErrorBudget, policy: PolicyResult, warn_below: float) -> tuple[State, str]:
+    firing = sorted(policy.firing, key=lambda c: c.window.severity is not Severity.PAGE)
+    burning = firing[0].reason if firing else ""
+    if budget.remaining <= 0:
+        reason = f"error budget exhausted (remaining {budget.remaining:.1%})"
+        return State.BREACHED, f"{reason}; {burning}" if burning else reason
+    if burning:
+        return State.WARNING, burning
+    if budget.remaining < warn_below:
+        return (
+            State.WARNING,
+            f"error budget remaining {budget.remaining:.1%} below {warn_below:.0%}",
+        )
+    return State.OK, ""
+
+
+def evaluate(
+    slo: SLO,
+    counts_by_window: Mapping[timedelta, Counts | None],
+    now: datetime,
+    *,
+    period_counts: Counts | None,
+    period_requests: float | None = None,
+    latency: Mapping[str, float | None] | None = None,
+    stale: bool = False,
+    source_error: str | None = None,
+    warn_below: float = DEFAULT_WARN_BELOW,
+) -> SLOStatus:
+    """The status of `slo` at `now` from measured counts.
+
+    `counts_by_window` maps each measured window (the burn-rate windows: 5m, 30m, 1h, ...) to
+    its request-weighted counts: None when the source had no series, `total == 0` when it
+    had series but no requests. `period_counts` are the counts since the start of the period
+    (the whole rolling window, or this calendar week/month so far). `period_requests`
+    optionally replaces the request count the budget-in-requests is based on (e.g. a
+    projection for a calendar month in progress). `latency` is passed through (`p50`, `p90`,
+    `p99` from `histogram_quantile`). `stale` or a `source_error` message make it `unknown`
+    whatever the counts say; the per-window numbers given are still reported.
+    """
+    if not 0.0 <= warn_below <= 1.0:
+        raise ValueError(f"warn_below must be a ratio between 0 and 1, got {warn_below!r}")
+    now = utc(now)
+    target = slo.target
+    sli, burn, requests = _maps(counts_by_window, target)
+    base = SLOStatus(
+        slo_id=slo.id,
+        service=slo.service,
+        slo=slo.name,
+        at=now,
+        state=State.UNKNOWN,
+        reason="no series",
+        objective=target,
+        throughput=_throughput(counts_by_window),
+        sli=sli,
+        burn_rate=burn,
+        latency=dict(latency or {}),
+        requests=requests,
+    )
+    problem = source_error or ("stale data" if stale else _period_problem(slo, period_counts))
+    if problem is not None or period_counts is None:
+        return replace(base, reason=problem or base.reason)
+
+    period = current_period(slo.window, now)
+    budget = ErrorBudget.from_counts(
+        period_counts, target, period.length, period_requests=period_requests
+    )
+    policy = evaluate_policy(
+        alert_windows(slo), counts_by_window, target, min_requests=slo.alerting.min_requests
+    )
+    state, reason = _decide(budget, policy, warn_below)
+    period_name = slo.window.name
+    return replace(
+        base,
+        state=state,
+        reason=reason,
+        period_sli=1.0 - budget.error_ratio,
+        budget_remaining=budget.remaining,
+        budget_remaining_seconds=budget.remaining_seconds,
+        budget_remaining_requests=budget.remaining_requests,
+        sli={**sli, period_name: sli.get(period_name, 1.0 - budget.error_ratio)},
+        burn_rate={**burn, period_name: burn.get(period_name, budget.consumed)},
+        requests={**requests, period_name: requests.get(period_name, budget.requests)},
+    )
