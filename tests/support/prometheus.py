@@ -147,10 +147,12 @@ def _wait_ready(prom: Prometheus) -> None:
             raise PrometheusError(
                 f"prometheus exited with {prom.process.returncode}:\n{prom.log()}"
             )
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{prom.base_url}/-/ready", timeout=1) as response:
-                if response.status == 200:
-                    return
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{prom.base_url}/-/ready", timeout=1) as response,
+        ):
+            if response.status == 200:
+                return
         time.sleep(0.1)
     prom.stop()
     raise PrometheusError(f"prometheus not ready after {READY_TIMEOUT_S} s:\n{prom.log()}")
