@@ -196,6 +196,8 @@ class Alerting:
     annotations: tuple[tuple[str, str], ...] = ()
     page_labels: tuple[tuple[str, str], ...] = ()
     ticket_labels: tuple[tuple[str, str], ...] = ()
+    page_annotations: tuple[tuple[str, str], ...] = ()
+    ticket_annotations: tuple[tuple[str, str], ...] = ()
     windows: tuple[BurnRateWindow, ...] = ()
     runbook_url: str = ""
     dashboard_url: str = ""

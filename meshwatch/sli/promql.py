@@ -1,0 +1,159 @@
+"""PromQL for every SLI kind: errors, requests and error ratio over a window.
+
+These builders are shared by the rule generator and the Prometheus collector, so both
+engines ask Prometheus the same questions. Every expression aggregates to a single series
+without labels (`sum(...)`), so callers can add their own labels and combine results with
+plain vector arithmetic.
+
+Conventions, per SLI kind (`W` is the window):
+
+- ratio, bad form:  errors = `sum(increase(bad[W])) or vector(0)` - a service that never
+  failed has no error series at all, which means zero errors, not unknown.
+- ratio, good form: errors = `clamp_min(total - (good or vector(0)), 0)` - a total outage
+  may have no success series yet; extrapolation may make good exceed total by a hair.
+- latency: errors = `clamp_min(_count - _bucket{le=~"<bound>"}, 0)`; the bucket has no
+  `or vector(0)`, so a threshold that is not a bucket bound gives no result (the absent
+  alert fires) instead of 100 % errors (a page).
+- query (Sloth / OpenSLO templates with `{{.window}}`): summed as written. When both
+  templates are rate-based (`rate(` and no `increase(`) they are multiplied by the window in
+  seconds, which makes them increases exactly (Prometheus defines `increase` as rate x range);
+  otherwise they are taken in their own units - ratios are still right, because errors and
+  requests share them.
+- raw (an error-ratio template): no counts; only `error_ratio` is defined.
+
+`increase()` handles counter resets, so a restarted proxy never shows up as a spike.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from meshwatch.model import (
+    SLI,
+    LatencySLI,
+    QuerySLI,
+    RatioSLI,
+    RawSLI,
+    Selector,
+    format_duration,
+)
+from meshwatch.sli.buckets import le_matcher
+
+_WINDOW_RE = re.compile(r"\{\{\s*\.window\s*\}\}")
+_RATE_RE = re.compile(r"(?<![A-Za-z0-9_])rate\s*\(")
+_INCREASE_RE = re.compile(r"(?<![A-Za-z0-9_])increase\s*\(")
+
+
+def has_counts(sli: SLI) -> bool:
+    """Whether the SLI yields error and request counts (every kind but a raw ratio)."""
+    return not isinstance(sli, RawSLI)
+
+
+def render_template(template: str, window: timedelta) -> str:
+    """Substitute `{{.window}}` (spaces allowed) with a Prometheus duration."""
+    return _WINDOW_RE.sub(format_duration(window), template)
+
+
+def _increase(selector: Selector, window: timedelta) -> str:
+    return f"sum(increase({selector.promql()}[{format_duration(window)}]))"
+
+
+def _is_rate_based(sli: QuerySLI) -> bool:
+    templates = [t for t in (sli.total, sli.good, sli.bad) if t is not None]
+    return all(_RATE_RE.search(t) and not _INCREASE_RE.search(t) for t in templates)
+
+
+def _query(template: str, sli: QuerySLI, window: timedelta) -> str:
+    expr = f"sum({render_template(template, window)})"
+    if _is_rate_based(sli):
+        return f"({expr} * {int(window.total_seconds())})"
+    return expr
+
+
+_NAME_RE = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+
+
+def _closing(expr: str, start: int) -> int:
+    """Index of the bracket closing the one at `start` (PromQL strings are skipped)."""
+    depth, quote, i = 0, "", start
+    while i < len(expr):
+        char = expr[i]
+        if quote:
+            if char == "\\":
+                i += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'`":
+            quote = char
+        elif char in "({[":
+            depth += 1
+        elif char in ")}]":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def atom(expr: str) -> str:
+    """`expr` safe to use as an operand: parenthesised unless it already is one term."""
+    expr = expr.strip()
+    name = _NAME_RE.match(expr)
+    start = name.end() if name else 0
+    if start == len(expr):
+        return expr
+    if expr[start] in "({" and _closing(expr, start) == len(expr) - 1:
+        return expr
+    return f"({expr})"
+
+
+def requests_increase(sli: SLI, window: timedelta) -> str:
+    """Requests (events) in `window`, one series without labels; raise ValueError for raw SLIs."""
+    if isinstance(sli, RatioSLI):
+        return _increase(sli.total, window)
+    if isinstance(sli, LatencySLI):
+        return _increase(sli.count, window)
+    if isinstance(sli, QuerySLI):
+        return _query(sli.total, sli, window)
+    raise ValueError("a raw error-ratio SLI has no request count")
+
+
+def errors_increase(sli: SLI, window: timedelta) -> str:
+    """Bad events in `window`, one series without labels; raise ValueError for raw SLIs."""
+    if isinstance(sli, RatioSLI):
+        if sli.bad is not None:
+            return f"({_increase(sli.bad, window)} or vector(0))"
+        if sli.good is None:
+            raise ValueError("a ratio SLI needs `good` or `bad`")
+        good = f"({_increase(sli.good, window)} or vector(0))"
+        return f"clamp_min({_increase(sli.total, window)} - {good}, 0)"
+    if isinstance(sli, LatencySLI):
+        fast = _increase(sli.bucket.with_matchers(le_matcher(sli.threshold)), window)
+        return f"clamp_min({_increase(sli.count, window)} - {fast}, 0)"
+    if isinstance(sli, QuerySLI):
+        if sli.bad is not None:
+            return f"({_query(sli.bad, sli, window)} or vector(0))"
+        if sli.good is None:
+            raise ValueError("a query SLI needs `good` or `bad`")
+        good = f"({_query(sli.good, sli, window)} or vector(0))"
+        return f"clamp_min({_query(sli.total, sli, window)} - {good}, 0)"
+    raise ValueError("a raw error-ratio SLI has no error count")
+
+
+def guarded_ratio(errors: str, requests: str) -> str:
+    """`errors / requests` that is NaN without traffic, never +Inf, never above 1.
+
+    `x / 0` would be +Inf (and page) when an error counter moved but the request counter did
+    not; clamping errors to requests first turns that into 0/0 = NaN, which compares false.
+    No errors series (a bucket that does not exist) gives no result, not 100 %.
+    """
+    errors, requests = atom(errors), atom(requests)
+    return f"({errors} <= {requests} or ({requests} and {errors})) / {requests}"
+
+
+def error_ratio(sli: SLI, window: timedelta) -> str:
+    """Error ratio (0..1) over `window`; NaN without traffic, no result without series."""
+    if isinstance(sli, RawSLI):
+        return f"({render_template(sli.error_ratio, window)})"
+    return guarded_ratio(errors_increase(sli, window), requests_increase(sli, window))

@@ -1,0 +1,57 @@
+"""SLO specs (native `meshwatch/v1`, Sloth, OpenSLO v1) -> validated domain SLOs.
+
+    load_paths(["rules/slos"])      files or folders (*.yaml / *.yml, recursive, sorted)
+    load_text(text, "inline.yaml")  one YAML stream
+
+Both read every document, map it to `meshwatch.model.SLO` objects and raise `SpecError` with
+every error found (each `FILE:LINE: field.path: message`); warnings come back with the SLOs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from meshwatch.errors import Problem, SpecError
+from meshwatch.model import SLO
+from meshwatch.spec.checks import Found
+from meshwatch.spec.loader import load_documents, read_paths
+from meshwatch.spec.problems import Problems
+from meshwatch.spec.source import parse_stream
+
+__all__ = ["LoadResult", "load_paths", "load_text"]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """The SLOs of a load, in file and document order, and the warnings about them."""
+
+    slos: tuple[SLO, ...]
+    warnings: tuple[Problem, ...]
+
+
+def load_paths(paths: Sequence[str | Path]) -> LoadResult:
+    """Load every spec under `paths`; raise SpecError listing every error of every file."""
+    problems = Problems()
+    documents = read_paths(paths, problems)
+    return _finish(load_documents(documents, problems), problems)
+
+
+def load_text(text: str, filename: str) -> LoadResult:
+    """Load one YAML stream (one or more documents) as if read from `filename`."""
+    problems = Problems()
+    documents, found = parse_stream(text, filename)
+    problems.extend(found)
+    return _finish(load_documents(documents, problems), problems)
+
+
+def _finish(found: list[Found], problems: Problems) -> LoadResult:
+    # One problem once (a shared SLI document is checked for every SLO using it), by place.
+    unique = sorted(dict.fromkeys(problems.items), key=lambda p: (p.file, p.line))
+    errors = [p for p in unique if p.severity == "error"]
+    if errors:
+        raise SpecError(errors)
+    return LoadResult(
+        tuple(f.slo for f in found), tuple(p for p in unique if p.severity == "warning")
+    )

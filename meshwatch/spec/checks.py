@@ -1,0 +1,187 @@
+"""Checks and conversions shared by the three spec formats."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from meshwatch.model import (
+    SLO,
+    BurnRateWindow,
+    CalendarUnit,
+    Severity,
+    Window,
+    format_duration,
+    parse_duration,
+)
+from meshwatch.slo.windows import default_burn_windows
+from meshwatch.spec.problems import Problems
+from meshwatch.spec.source import Document, FieldPath
+
+NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")
+_LATENCY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*$")
+_CALENDAR = {"calendar-week": CalendarUnit.WEEK, "calendar-month": CalendarUnit.MONTH}
+TIGHT_OBJECTIVE = 99.999  # at or above, a total outage spends a 30 d budget in 26 s
+
+
+def check_name(value: str, doc: Document, path: FieldPath, problems: Problems) -> bool:
+    if NAME_RE.match(value):
+        return True
+    problems.error(
+        doc,
+        path,
+        f"invalid name {value!r}: use letters, digits, '-', '_' or '.', "
+        "starting and ending with a letter or digit",
+    )
+    return False
+
+
+def parse_window(text: str) -> Window:
+    """`30d`, `4w`, `calendar-month`...; raise ValueError with the message for the user."""
+    unit = _CALENDAR.get(text.strip())
+    if unit is not None:
+        return Window.calendar(unit)
+    try:
+        length = parse_duration(text)
+    except ValueError:
+        raise ValueError(
+            f"unknown window {text!r}; use a rolling duration like 30d, 28d, 4w or "
+            "calendar-week / calendar-month"
+        ) from None
+    if length < timedelta(hours=1):
+        raise ValueError(f"window {text!r} is shorter than 1h; SLO periods are hours to weeks")
+    return Window.rolling(length)
+
+
+def check_objective(objective: float, doc: Document, path: FieldPath, problems: Problems) -> bool:
+    """Errors outside (0, 100); a warning when it looks like a ratio."""
+    if not 0 < objective < 100:
+        problems.error(
+            doc,
+            path,
+            f"objective {objective:g} is outside (0, 100); it is a percentage, e.g. 99.9",
+        )
+        return False
+    if objective <= 1:
+        problems.warning(
+            doc,
+            path,
+            f"objective {objective:g} looks like a ratio; objective is a percentage "
+            f"(did you mean {objective * 100:g}?)",
+        )
+    return True
+
+
+def parse_positive_duration(
+    text: str, doc: Document, path: FieldPath, problems: Problems
+) -> timedelta | None:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        problems.error(doc, path, str(exc))
+        return None
+
+
+def parse_latency_ms(text: str) -> float:
+    """`250ms` -> 250.0, `1.5s` -> 1500.0; raise ValueError otherwise."""
+    match = _LATENCY_RE.match(text)
+    if match is None:
+        raise ValueError(f"invalid latency {text!r}; use e.g. 250ms or 1s")
+    value = float(match.group(1)) * (1000.0 if match.group(2) == "s" else 1.0)
+    if value <= 0:
+        raise ValueError(f"latency {text!r} must be positive")
+    return value
+
+
+def default_windows(window: Window) -> tuple[BurnRateWindow, ...]:
+    return default_burn_windows(window.length)
+
+
+def slo_warnings(slo: SLO, doc: Document, path: FieldPath, problems: Problems) -> None:
+    """Warnings about an SLO that is valid but probably not what its author meant."""
+    budget = slo.error_budget
+    if slo.objective >= TIGHT_OBJECTIVE:
+        outage = slo.window.length.total_seconds() * budget
+        problems.warning(
+            doc,
+            (*path, "objective"),
+            f"objective {slo.objective:g} over {slo.window.name} leaves {outage:.0f} s of "
+            "total outage; the budget is gone before a burn-rate alert can fire",
+        )
+    if slo.objective <= 1:
+        return  # already warned: it looks like a ratio
+    highest = 1.0 / budget
+    dead = [
+        f"{format_duration(w.long)}/{format_duration(w.short)} x{w.factor:g}"
+        for w in slo.alerting.windows
+        if w.factor > highest
+        and (slo.alerting.page if w.severity is Severity.PAGE else slo.alerting.ticket)
+    ]
+    if dead:
+        problems.warning(
+            doc,
+            (*path, "alerting"),
+            f"burn-rate window{'s' if len(dead) > 1 else ''} {', '.join(dead)} can never fire: "
+            f"{highest:g} is the highest burn rate of a {slo.objective:g} % objective "
+            "(100 % errors)",
+        )
+
+
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+RESERVED_LABEL_PREFIX = "meshwatch_"
+
+
+def check_labels(
+    labels: dict[str, str], doc: Document, path: FieldPath, problems: Problems
+) -> tuple[tuple[str, str], ...]:
+    """Valid Prometheus label names that meshwatch does not own, as a sorted tuple."""
+    for name in labels:
+        if not _LABEL_NAME.match(name):
+            problems.error(doc, (*path, name), f"invalid label name {name!r}")
+        elif name.startswith(RESERVED_LABEL_PREFIX):
+            problems.error(
+                doc, (*path, name), f"label {name!r} is reserved: meshwatch sets meshwatch_* labels"
+            )
+    return tuple(sorted(labels.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """An SLO mapped from a document, with where it was written (for cross-file checks)."""
+
+    slo: SLO
+    doc: Document
+    path: FieldPath
+
+
+def burn_rate_window(
+    severity: Severity,
+    long: timedelta,
+    short: timedelta,
+    factor: float | None,
+    budget_percent: float | None,
+    window: Window,
+) -> BurnRateWindow | str:
+    """A burn-rate condition from a factor or a budget share, or the reason it is invalid."""
+    if (factor is None) == (budget_percent is None):
+        return "set exactly one of factor, budget_percent"
+    if short >= long:
+        return (
+            f"short window {format_duration(short)} must be shorter than "
+            f"long {format_duration(long)}"
+        )
+    if long >= window.length:
+        return (
+            f"long window {format_duration(long)} must be shorter than the SLO window {window.name}"
+        )
+    period_share = long / window.length
+    if factor is not None:
+        if factor <= 0:
+            return "factor must be positive"
+        return BurnRateWindow(severity, long, short, round(factor * period_share, 6), factor)
+    assert budget_percent is not None
+    if not 0 < budget_percent <= 100:
+        return "budget_percent must be in (0, 100]"
+    share = budget_percent / 100
+    return BurnRateWindow(severity, long, short, share, round(share / period_share, 4))

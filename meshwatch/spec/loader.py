@@ -1,0 +1,107 @@
+"""Read spec files and folders, dispatch each document to its format, check across files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from meshwatch.errors import Problem
+from meshwatch.spec import openslo, openslo_models, sloth
+from meshwatch.spec.checks import Found
+from meshwatch.spec.from_native import load_native
+from meshwatch.spec.problems import Problems
+from meshwatch.spec.source import Document, parse_stream
+
+DocumentLoader = Callable[[Document, Problems], list[Found]]
+SUFFIXES = (".yaml", ".yml")
+
+
+def spec_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
+    """Files named directly, and every *.yaml / *.yml under folders (recursive, sorted)."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+            if not found:
+                problems.append(Problem(str(path), 0, "", "no *.yaml or *.yml files in folder"))
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(Problem(str(path), 0, "", "no such file or folder"))
+    unique = list(dict.fromkeys(files))
+    return unique, problems
+
+
+def load_documents(documents: Iterable[Document], problems: Problems) -> list[Found]:
+    """Map every document to SLOs; then the checks that need all of them (duplicate ids)."""
+    found: list[Found] = []
+    registry = openslo.Registry()
+    for doc in documents:
+        if doc.data.get("apiVersion") == openslo_models.API_VERSION:
+            registry.add(doc, problems)  # mapped below, once every reference can resolve
+            continue
+        loader = _loader_for(doc, problems)
+        if loader is not None:
+            found.extend(loader(doc, problems))
+    found.extend(openslo.load_slos(registry, problems))
+    found.sort(key=lambda f: (f.doc.file, f.doc.index, f.doc.line_of(f.path)))
+    _check_duplicates(found, problems)
+    return found
+
+
+def _loader_for(doc: Document, problems: Problems) -> DocumentLoader | None:
+    api_version = doc.data.get("apiVersion")
+    if api_version == "meshwatch/v1":
+        return load_native
+    if api_version == sloth.K8S_API_VERSION:
+        return sloth.load_k8s
+    if api_version is None and doc.data.get("version") == sloth.PROMETHEUS_V1:
+        return sloth.load_prometheus_v1
+    if api_version is None and "version" not in doc.data:
+        problems.error(
+            doc,
+            (),
+            "missing apiVersion; use meshwatch/v1, sloth.slok.dev/v1, openslo/v1 "
+            "(or version: prometheus/v1 for Sloth)",
+        )
+        return None
+    shown = api_version if api_version is not None else doc.data.get("version")
+    field = "apiVersion" if api_version is not None else "version"
+    problems.error(
+        doc,
+        (field,),
+        f"unknown {field} {shown!r}; use meshwatch/v1, sloth.slok.dev/v1, openslo/v1 "
+        "or prometheus/v1",
+    )
+    return None
+
+
+def _check_duplicates(found: list[Found], problems: Problems) -> None:
+    first: dict[str, Found] = {}
+    for item in found:
+        earlier = first.setdefault(item.slo.id, item)
+        if earlier is item:
+            continue
+        where = f"{earlier.doc.file}:{earlier.doc.line_of(earlier.path)}"
+        problems.error(
+            item.doc, item.path, f"duplicate SLO id {item.slo.id!r}, first defined at {where}"
+        )
+
+
+def read_paths(paths: Sequence[str | Path], problems: Problems) -> list[Document]:
+    files, missing = spec_files(paths)
+    problems.extend(missing)
+    documents: list[Document] = []
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.extend([Problem(str(file), 0, "", f"cannot read: {exc}")])
+            continue
+        docs, found = parse_stream(text, str(file))
+        documents.extend(docs)
+        problems.extend(found)
+    return documents
