@@ -210,14 +210,13 @@ def _dashboard(
 # --- the SLO table (overview and service dashboards) ---------------------------------
 
 
-def _common_long_windows(slos: Sequence[SLO]) -> list[str]:
-    """Long burn windows every SLO records, shortest first (columns of the SLO table)."""
-    common: set[str] | None = None
-    for slo in slos:
-        names = {format_duration(w.long) for w in burn_windows(slo)}
-        common = names if common is None else common & names
+def _long_windows(slos: Sequence[SLO], limit: int = 4) -> list[str]:
+    """Long burn windows the SLOs record, shortest first (columns of the SLO table).
+
+    An SLO without one of them shows an empty cell, which reads as "not alerted on".
+    """
     by_length = {format_duration(w.long): w.long for s in slos for w in burn_windows(s)}
-    return sorted(common or (), key=lambda name: by_length[name])
+    return sorted(by_length, key=lambda name: by_length[name])[:limit]
 
 
 def _slo_table(slos: Sequence[SLO], matchers: str) -> g.Table:
@@ -231,7 +230,7 @@ def _slo_table(slos: Sequence[SLO], matchers: str) -> g.Table:
             PERCENT,
         ),
     ]
-    for window in _common_long_windows(slos):
+    for window in _long_windows(slos):
         columns.append(
             (f"Burn rate {window}", f"max by ({keys}) ({q.burn_rate(window, matchers)})", "x")
         )
@@ -315,7 +314,7 @@ def overview(slos: Sequence[SLO]) -> Rendered:
         12,
         8,
     )
-    windows = _common_long_windows(slos)
+    windows = _long_windows(slos)
     if windows:
         grid.add(
             timeseries(

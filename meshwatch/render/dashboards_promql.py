@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from meshwatch import conventions as c
 from meshwatch.model import SLO, LatencySLI, Matcher, MeshKind, RatioSLI, Selector
+from meshwatch.sli import le_matcher
 
 RATE = "$__rate_interval"
 KEYS = f"{c.LABEL_SERVICE}, {c.LABEL_SLO}"
@@ -197,11 +198,6 @@ def code_share(selector: Selector, code_label: str) -> str:
     return f"{rate_by(errors, (code_label,))} / scalar({rate_by(selector)})"
 
 
-def format_le(bound: float) -> str:
-    """A bucket bound as exposition formats write `le` (250.0 -> `250`, 0.5 -> `0.5`)."""
-    return str(int(bound)) if float(bound).is_integer() else repr(float(bound))
-
-
 def sli_error_ratio_by(slo: SLO, by: tuple[str, ...]) -> str | None:
     """The SLO's own error ratio per group `by` (e.g. per version), from its raw counters.
 
@@ -216,8 +212,7 @@ def sli_error_ratio_by(slo: SLO, by: tuple[str, ...]) -> str | None:
         if sli.good is not None:
             return f"1 - ({rate_by(sli.good, by)} or {total} * 0) / {total}"
     if isinstance(sli, LatencySLI):
-        le = Matcher("le", "=", format_le(sli.threshold))
-        fast = rate_by(sli.bucket.with_matchers(le), by)
+        fast = rate_by(sli.bucket.with_matchers(le_matcher(sli.threshold)), by)
         total = rate_by(sli.count, by)
         return f"1 - ({fast} or {total} * 0) / {total}"
     return None
