@@ -203,8 +203,39 @@ def _dashboard(
         time=g.Time(time_from, "now"),
         timezone="utc",
     ).auto_panel_ids()
-    model = json.loads(json.dumps(board.to_json_data(), cls=DashboardEncoder))
-    return Rendered(uid=uid, title=title, model=model)
+    model = _prune(json.loads(json.dumps(board.to_json_data(), cls=DashboardEncoder)))
+    return Rendered(uid=uid, title=title, model=_modernise(model))
+
+
+ROW_KEYS = frozenset(
+    {"collapsed", "datasource", "gridPos", "id", "panels", "repeat", "title", "type"}
+)
+
+
+def _modernise(model: dict[str, Any]) -> dict[str, Any]:
+    """Drop what grafanalib writes but Grafana 11's model no longer has.
+
+    Rows keep only row settings, the time picker loses `time_options`, and variables'
+    `current` loses `tags` (checked against grafana-foundation-sdk in the tests).
+    """
+    model["panels"] = [
+        {k: v for k, v in panel.items() if k in ROW_KEYS} if panel["type"] == "row" else panel
+        for panel in model["panels"]
+    ]
+    model["timepicker"].pop("time_options", None)
+    for variable in model["templating"]["list"]:
+        variable.get("current", {}).pop("tags", None)
+    return model
+
+
+def _prune(node: Any) -> Any:
+    """Drop the `null` settings grafanalib writes for everything unset (Grafana's defaults
+    apply); a threshold step's `value: null` (the base colour) is meaningful and stays."""
+    if isinstance(node, dict):
+        return {k: _prune(v) for k, v in node.items() if v is not None or k == "value"}
+    if isinstance(node, list):
+        return [_prune(item) for item in node]
+    return node
 
 
 # --- the SLO table (overview and service dashboards) ---------------------------------
@@ -284,7 +315,7 @@ def overview(slos: Sequence[SLO]) -> Rendered:
     grid.add_row("Summary")
     count_steps = ((GREEN, None), (RED, 1.0))
     summary = [
-        stat("SLOs", f"count({q.recorded(c.RULE_OBJECTIVE, matchers)})", unit="none",
+        stat("SLOs measured", f"count({q.recorded(c.RULE_OBJECTIVE, matchers)})", unit="none",
              steps=((GREEN, None),), description="SLOs with recorded objectives."),
         stat("Budget exhausted",
              f"count({q.recorded(c.RULE_BUDGET_REMAINING, matchers)} <= 0) or vector(0)",
