@@ -40,7 +40,7 @@ LEGACY_KEYS = {
         "mappings",
         "collapsed",
         "panels",
-    },  # fmt: skip
+    },
     "target": {"query", "target", "metric", "step"},
     # Prometheus annotation queries keep their settings at the top level (Grafana reads them).
     "annotation": {"expr", "step", "tagKeys", "titleFormat", "textFormat"},
@@ -167,7 +167,7 @@ def check_dashboard(data: dict[str, Any]) -> list[str]:
     problems += _object_ok(board, "dashboard")
     encoded = _encode(board)
     problems += _unknown_keys(top, encoded, "dashboard", "dashboard")
-    panels = [p for p in data.get("panels", [])]
+    panels = list(data.get("panels", []))
     panels += [child for p in data.get("panels", []) for child in p.get("panels", [])]
     for panel in panels:
         cls = model.RowPanel if panel.get("type") == "row" else model.Panel

@@ -1,4 +1,4 @@
-"""The dashboards generated from SLO objects: shape, determinism, names, units, thresholds, links."""
+"""Dashboards generated from SLO objects: shape, determinism, names, units, thresholds, links."""
 
 from __future__ import annotations
 
