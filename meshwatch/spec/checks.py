@@ -148,7 +148,10 @@ def check_labels(
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    """An SLO mapped from a document, with where it was written (for cross-file checks)."""
+    """An SLO mapped from a document, with where it was written (for cross-file checks).
+
+    `path` leads to the mapping that holds the SLO's `name` (`slos[2]`, OpenSLO `metadata`).
+    """
 
     slo: SLO
     doc: Document

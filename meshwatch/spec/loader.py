@@ -85,9 +85,11 @@ def _check_duplicates(found: list[Found], problems: Problems) -> None:
         earlier = first.setdefault(item.slo.id, item)
         if earlier is item:
             continue
-        where = f"{earlier.doc.file}:{earlier.doc.line_of(earlier.path)}"
+        where = f"{earlier.doc.file}:{earlier.doc.line_of((*earlier.path, 'name'))}"
         problems.error(
-            item.doc, item.path, f"duplicate SLO id {item.slo.id!r}, first defined at {where}"
+            item.doc,
+            (*item.path, "name"),
+            f"duplicate SLO id {item.slo.id!r}, first defined at {where}",
         )
 
 

@@ -13,7 +13,8 @@ What maps, and how (anything else is an error, never dropped):
   calendar: {timeZone: UTC}}` -> calendar-month / calendar-week (UTC only).
 - `ratioMetric` with `good` or `bad` and `total`, each a Prometheus `metricSource.spec.query`:
   plain counter selectors (with `counter: true`) -> a ratio of counters; PromQL templates
-  with `{{.window}}` -> query SLI. `raw` + `rawType: failure|success` -> error ratio
+  with `{{.window}}` -> query SLI (a ratio of counters when both are
+  `sum(rate(COUNTER[{{.window}}]))`). `raw` + `rawType: failure|success` -> error ratio
   (`1 - (query)` for success). `thresholdMetric` is not supported.
 - AlertPolicy conditions `{kind: burnrate, op: gt|gte, threshold, lookbackWindow}` -> one
   burn-rate window each: long = lookbackWindow, short = lookbackWindow / 12, factor =
@@ -113,7 +114,7 @@ def load_slos(registry: Registry, problems: Problems) -> list[Found]:
         assert isinstance(entry.model, m.SLODocument)
         slo = _slo(entry.model, entry.doc, registry, problems)
         if slo is not None:
-            found.append(Found(slo, entry.doc, ()))
+            found.append(Found(slo, entry.doc, ("metadata",)))
     for entry in registry.kinds.get("AlertNotificationTarget", {}).values():
         problems.warning(
             entry.doc,

@@ -87,8 +87,8 @@ def _message(error: Any, path: FieldPath, known: frozenset[str]) -> str:
     if kind == "missing":
         return "required field is missing"
     message = str(error["msg"])
-    if kind == "literal_error" and "input" in error:
-        return f"{message}, got {error['input']!r}"
+    if kind == "literal_error":
+        return f"invalid value {error.get('input')!r}; expected {error['ctx']['expected']}"
     return message[:1].lower() + message[1:]
 
 

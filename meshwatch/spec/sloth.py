@@ -6,6 +6,8 @@ each with `{{.window}}`; `alerting.name`, labels and annotations; `page_alert` /
 `ticket_alert` with `disable`, labels and annotations. Sloth SLI plugins and SLO plugins
 cannot be run by meshwatch and are reported as errors, never dropped.
 The CRD is the same spec with camelCase names (`errorQuery`, `pageAlert`, `sloPlugins`).
+Events whose queries are both `sum(rate(COUNTER[{{.window}}]))` become a ratio of those
+counters, which the embedded engine can compute too; other queries stay PromQL templates.
 """
 
 from __future__ import annotations

@@ -156,7 +156,10 @@ def _compose(
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        problems.append(Problem(file, line, "", f"invalid YAML: {exc.problem or exc}"))
+        context = ""
+        if exc.context and exc.context_mark is not None:
+            context = f" ({exc.context} started at line {exc.context_mark.line + 1})"
+        problems.append(Problem(file, line, "", f"invalid YAML: {exc.problem or exc}{context}"))
     except yaml.YAMLError as exc:
         problems.append(Problem(file, 1, "", f"invalid YAML: {exc}"))
     finally:
