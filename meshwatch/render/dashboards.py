@@ -695,16 +695,39 @@ def queries(model: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def panel_list(boards: Sequence[Rendered]) -> str:
-    """Markdown listing every dashboard's rows and panels (the README's preview)."""
+    """Markdown listing every dashboard's rows and their panels (the README's preview)."""
     lines: list[str] = []
     for board in boards:
         panels = [p for p in iter_panels(board.model) if p["type"] != "row"]
-        lines.append(f"#### {board.title} (`{board.uid}`, {len(panels)} panels)")
+        lines.append(f"**{board.title}** (`{board.uid}`, {len(panels)} panels)")
         lines.append("")
+        rows: list[tuple[str, list[str]]] = [("", [])]
         for panel in iter_panels(board.model):
             if panel["type"] == "row":
-                lines.append(f"- **{panel['title']}**")
+                rows.append((panel["title"], []))
             else:
-                lines.append(f"  - {panel['title']} ({panel['type']})")
+                rows[-1][1].append(f"{panel['title']} _{panel['type']}_")
+        for title, names in rows:
+            if names:
+                lines.append(f"- {title}: {'; '.join(names)}" if title else f"- {'; '.join(names)}")
         lines.append("")
     return "\n".join(lines)
+
+
+README_BEGIN = "<!-- dashboards:begin (generated from rules/slos by meshwatch; do not edit) -->"
+README_END = "<!-- dashboards:end -->"
+
+
+def readme_section(boards: Sequence[Rendered]) -> str:
+    """The README's dashboard preview between its markers (no Grafana here to take a PNG)."""
+    return f"{README_BEGIN}\n{panel_list(boards)}{README_END}"
+
+
+def replace_readme_section(readme: str, boards: Sequence[Rendered]) -> str:
+    """`readme` with its dashboard section regenerated (appended when it has none)."""
+    section = readme_section(boards)
+    if README_BEGIN in readme and README_END in readme:
+        head, rest = readme.split(README_BEGIN, 1)
+        _, tail = rest.split(README_END, 1)
+        return head + section + tail
+    return readme.rstrip("\n") + "\n\n" + section + "\n"

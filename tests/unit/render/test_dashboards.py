@@ -237,5 +237,5 @@ def test_queries_lists_panels_variables_and_annotations() -> None:
 def test_panel_list_names_every_dashboard_and_counts_its_panels() -> None:
     text = dashboards.panel_list(list(BOARDS.values()))
     for board in BOARDS.values():
-        assert f"#### {board.title} (`{board.uid}`, {len(_panels(board))} panels)" in text
-    assert "  - Burn rate 1h / 5m (page, 14.4x) (timeseries)" in text
+        assert f"**{board.title}** (`{board.uid}`, {len(_panels(board))} panels)" in text
+    assert "Burn rate 1h / 5m (page, 14.4x) _timeseries_;" in text
