@@ -24,6 +24,7 @@ from meshwatch.model import (
     BurnRateWindow,
     Matcher,
     MeshKind,
+    RawSLI,
     Selector,
     Severity,
     format_duration,
@@ -84,11 +85,6 @@ def burn_windows(slo: SLO) -> tuple[BurnRateWindow, ...]:
     windows = slo.alerting.windows or default_burn_windows(slo.window.length)
     enabled = {Severity.PAGE: slo.alerting.page, Severity.TICKET: slo.alerting.ticket}
     return tuple(w for w in windows if enabled[w.severity])
-
-
-def _short_window(slo: SLO) -> str:
-    windows = burn_windows(slo) or default_burn_windows(slo.window.length)
-    return format_duration(min(w.short for w in windows))
 
 
 def _datasource_variable() -> g.Template:
@@ -399,7 +395,7 @@ def _slo_panels(grid: Grid, slo: SLO) -> None:
     """One row per SLO: SLI vs objective, burn-down, burn rates, traffic, errors, latency."""
     own = q.slo_filter("$service", slo.name)
     period = slo.window.name
-    short = _short_window(slo)
+    short = format_duration(c.BASE_INTERVAL)  # every SLO records its 5m ratio and counts
     grid.add_row(f"{slo.name}: {slo.objective:g}% over {period}")
     objective_steps = ((RED, None), (GREEN, slo.target))
     grid.add(stat("SLI over the period", q.period_sli(own), unit=PERCENT, decimals=3,
@@ -410,8 +406,9 @@ def _slo_panels(grid: Grid, slo: SLO) -> None:
                   steps=((GREEN, None),)), 6, 4)  # fmt: skip
     grid.add(stat("Error budget remaining", q.recorded(c.RULE_BUDGET_REMAINING, own),
                   unit=PERCENT, decimals=1, steps=BUDGET_STEPS), 6, 4)  # fmt: skip
-    grid.add(stat(f"Requests/s ({short})", q.request_rate(short, own), unit="reqps",
-                  steps=((GREEN, None),)), 6, 4)  # fmt: skip
+    if not isinstance(slo.sli, RawSLI):  # a raw error-ratio SLI has no request counts
+        grid.add(stat(f"Requests/s ({short})", q.request_rate(own), unit="reqps",
+                      steps=((GREEN, None),)), 6, 4)  # fmt: skip
     grid.add(
         timeseries(
             "SLI vs objective",

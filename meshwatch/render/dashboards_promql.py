@@ -65,8 +65,10 @@ def burn_rate(window: str, matchers: str) -> str:
     )
 
 
-def request_rate(window: str, matchers: str) -> str:
-    return recorded(c.rule_requests_rate(window), matchers)
+def request_rate(matchers: str) -> str:
+    """Requests/s over the last 5 minutes, from the rules' 5m request count."""
+    seconds = int(c.BASE_INTERVAL.total_seconds())
+    return f"{recorded(c.RULE_REQUESTS_INCREASE, matchers)} / {seconds}"
 
 
 def alerts(matchers: str, alertname: str = f"{c.ALERT_BURN}|{c.ALERT_ABSENT}") -> str:

@@ -11,7 +11,6 @@ the data exists it must return series. A typo in a metric, label or function can
 from __future__ import annotations
 
 import re
-import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,28 +43,27 @@ EXTRA_SERIES = [
 def _repo_slos() -> list[SLO]:
     """The committed examples in rules/slos/, when the spec loader is available."""
     try:
-        from meshwatch.spec import load_paths  # type: ignore[attr-defined]
+        from meshwatch.spec import load_paths
     except ImportError:
         return []
     folder = ROOT / "rules" / "slos"
     return list(load_paths([folder]).slos) if folder.is_dir() else []
 
 
-def _rules_text(slos: Sequence[SLO]) -> str | None:
-    """meshwatch's generated rules with every group evaluated each second; None if absent."""
+def _rule_files(slos: Sequence[SLO]) -> dict[str, str] | None:
+    """meshwatch's generated rule files with every group evaluated each second; None when the
+    rule generator is not available."""
     try:
-        from meshwatch.render import rules  # type: ignore[attr-defined]
+        from meshwatch.render import rules  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return None
-    files: dict[str, str] = rules.render_rules(slos)  # name -> YAML text
-    groups: list[dict[str, Any]] = []
-    for text in files.values():
-        for document in yaml.safe_load_all(text):
-            if document:
-                groups.extend(document.get("groups", []))
-    for group in groups:
-        group["interval"] = "1s"
-    return yaml.safe_dump({"groups": groups}, sort_keys=False)
+    out: dict[str, str] = {}
+    for name, text in rules.rule_files(slos).items():
+        document = yaml.safe_load(text)
+        for group in document["groups"]:
+            group["interval"] = "1s"
+        out[name] = yaml.safe_dump(document, sort_keys=False)
+    return out
 
 
 @dataclass
@@ -76,35 +74,47 @@ class Stack:
     rules_loaded: bool
 
 
-def _config(target: str, rule_file: Path | None) -> str:
-    rules = f"rule_files: ['{rule_file}']\n" if rule_file else ""
-    return textwrap.dedent(
-        f"""\
-        global:
-          scrape_interval: 1s
-          evaluation_interval: 1s
-        {rules}scrape_configs:
-          - job_name: synthetic
-            honor_labels: true
-            static_configs:
-              - targets: ['{target}']
-        """
-    )
+def _config(target: str, rule_glob: str | None) -> str:
+    config: dict[str, Any] = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "scrape_configs": [
+            {
+                "job_name": "synthetic",
+                "honor_labels": True,  # keep the exporter's `job` labels (app SLIs select them)
+                "static_configs": [{"targets": [target]}],
+            }
+        ],
+    }
+    if rule_glob:
+        config["rule_files"] = [rule_glob]
+    return yaml.safe_dump(config, sort_keys=False)
 
 
-@pytest.fixture(scope="module")
+SOURCES = {
+    "examples": example_slos,  # every SLI shape, built in code
+    "rules-slos": _repo_slos,  # the committed examples the dashboards/ folder is built from
+}
+
+
+@pytest.fixture(scope="module", params=list(SOURCES))
 def stack(
-    prometheus_factory: Callable[[str], Prometheus], tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    prometheus_factory: Callable[[str], Prometheus],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
-    slos = example_slos() + _repo_slos()
+    slos = SOURCES[request.param]()
+    if not slos:
+        pytest.skip(f"no SLOs from {request.param}")
     series = traffic_series(slos) + EXTRA_SERIES
-    rules = _rules_text(slos)
-    rule_file: Path | None = None
+    rules = _rule_files(slos)
+    rule_glob: str | None = None
     if rules is not None:
-        rule_file = tmp_path_factory.mktemp("rules") / "meshwatch.rules.yml"
-        rule_file.write_text(rules, encoding="utf-8")
+        folder = tmp_path_factory.mktemp("rules")
+        for name, text in rules.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        rule_glob = str(folder / "*")
     with serving_metrics(lambda elapsed: exposition(series, elapsed)) as target:
-        prom = prometheus_factory(_config(target, rule_file))
+        prom = prometheus_factory(_config(target, rule_glob))
         prom.wait_for('up{job="synthetic"} == 1')
         prom.wait_for(f"rate({c.ISTIO_REQUESTS}[1m]) > 0")
         if rules is not None:
