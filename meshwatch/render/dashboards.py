@@ -10,13 +10,12 @@ SLO is computed from; `dashboards_promql` holds every expression.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from grafanalib import core as g
-from grafanalib._gen import DashboardEncoder
 
 from meshwatch import conventions as c
 from meshwatch.model import (
@@ -74,7 +73,12 @@ class Rendered:
         return f"{self.uid}.json"
 
     def text(self) -> str:
-        return json.dumps(self.model, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+        """Sorted keys, 2-space indent, UTF-8: byte-identical to `json.dumps(model,
+        sort_keys=True, indent=2, ensure_ascii=False)`, but orjson is ~20x faster."""
+        return (
+            orjson.dumps(self.model, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+            + "\n"
+        )
 
 
 # --- shared pieces ------------------------------------------------------------------
@@ -198,8 +202,8 @@ def _dashboard(
         schemaVersion=SCHEMA_VERSION,
         time=g.Time(time_from, "now"),
         timezone="utc",
-    ).auto_panel_ids()
-    model = _prune(json.loads(json.dumps(board.to_json_data(), cls=DashboardEncoder)))
+    )
+    model = _plain(board)
     return Rendered(uid=uid, title=title, model=_modernise(model))
 
 
@@ -224,13 +228,18 @@ def _modernise(model: dict[str, Any]) -> dict[str, Any]:
     return model
 
 
-def _prune(node: Any) -> Any:
-    """Drop the `null` settings grafanalib writes for everything unset (Grafana's defaults
-    apply); a threshold step's `value: null` (the base colour) is meaningful and stays."""
+def _plain(node: Any) -> Any:
+    """grafanalib objects as plain JSON values (what its DashboardEncoder does, in one pass).
+
+    Drops the `null` settings grafanalib writes for everything unset (Grafana's defaults
+    apply); a threshold step's `value: null` (the base colour) is meaningful and stays.
+    """
+    while hasattr(node, "to_json_data"):
+        node = node.to_json_data()
     if isinstance(node, dict):
-        return {k: _prune(v) for k, v in node.items() if v is not None or k == "value"}
-    if isinstance(node, list):
-        return [_prune(item) for item in node]
+        return {k: _plain(v) for k, v in node.items() if v is not None or k == "value"}
+    if isinstance(node, list | tuple):
+        return [_plain(item) for item in node]
     return node
 
 

@@ -151,7 +151,9 @@ def row(title: str) -> g.RowPanel:
 
 @dataclass
 class Grid:
-    """Places panels left to right on Grafana's 24-column grid, wrapping to new lines."""
+    """Places panels left to right on Grafana's 24-column grid, wrapping to new lines, and
+    numbers them in that order (cheaper than grafanalib's `auto_panel_ids`, which copies
+    every panel)."""
 
     panels: list[g.Panel] = field(default_factory=list)
     x: int = 0
@@ -162,6 +164,7 @@ class Grid:
         if self.x + width > 24:
             self.newline()
         panel.gridPos = g.GridPos(h=height, w=width, x=self.x, y=self.y)
+        panel.id = len(self.panels) + 1  # stable ids in layout order
         self.panels.append(panel)
         self.x += width
         self.line_height = max(self.line_height, height)
