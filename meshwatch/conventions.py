@@ -33,6 +33,30 @@ def rule_error_ratio(window: str) -> str:
     return f"meshwatch:sli_error:ratio_rate{window}"
 
 
+def rule_errors_increase(window: str) -> str:
+    """Recording rule of the bad events in `window` (summed over the SLO's series)."""
+    return f"meshwatch:sli_errors:increase{window}"
+
+
+def rule_requests_increase(window: str) -> str:
+    """Recording rule of the requests in `window`."""
+    return f"meshwatch:sli_requests:increase{window}"
+
+
+# Per-backend (version/subset) series for the remediation loop; a name of their own so that
+# nothing aggregating `meshwatch:sli_*` by SLO picks them up by accident.
+def rule_backend_errors_increase(window: str) -> str:
+    return f"meshwatch:backend_errors:increase{window}"
+
+
+def rule_backend_requests_increase(window: str) -> str:
+    return f"meshwatch:backend_requests:increase{window}"
+
+
+def rule_backend_error_ratio(window: str) -> str:
+    return f"meshwatch:backend_error:ratio_rate{window}"
+
+
 def rule_requests_rate(window: str) -> str:
     """Recording rule of the request rate (requests/s) over `window`."""
     return f"meshwatch:sli_requests:rate{window}"
@@ -46,6 +70,17 @@ def rule_group(service: str, what: str) -> str:
 # --- alerts ----------------------------------------------------------------------
 ALERT_BURN = "MeshwatchErrorBudgetBurn"
 ALERT_ABSENT = "MeshwatchSLIAbsent"
+ANNOTATION_SUMMARY = "summary"
+ANNOTATION_DESCRIPTION = "description"
+ANNOTATION_BURN_RATE = "burn_rate"  # burn rate over the long window of the firing condition
+ANNOTATION_BURN_WINDOWS = "burn_windows"  # e.g. "1h/5m>14.4x 6h/30m>6x"
+ANNOTATION_RUNBOOK = "runbook_url"
+ANNOTATION_DASHBOARD = "dashboard_url"
+
+# --- Kubernetes objects (prometheus-operator) -------------------------------------
+K8S_MANAGED_BY = "app.kubernetes.io/managed-by"
+K8S_NAME = "app.kubernetes.io/name"
+MANAGER = "meshwatch"
 
 # --- meshwatch's own /metrics ----------------------------------------------------
 METRIC_OBJECTIVE = "meshwatch_slo_objective_ratio"
@@ -59,6 +94,15 @@ METRIC_ACTIONS = "meshwatch_remediation_actions_total"
 METRIC_ROUTE_WEIGHT = "meshwatch_route_weight"
 LABEL_ROUTE = "route"
 LABEL_ROUTE_BACKEND = "backend"
+# embedded scraper health (one series per scrape target, labels job and url)
+METRIC_SCRAPE_UP = "meshwatch_scrape_target_up"
+METRIC_SCRAPES = "meshwatch_scrapes_total"
+METRIC_SCRAPE_FAILURES = "meshwatch_scrape_failures_total"
+METRIC_SCRAPE_DURATION = "meshwatch_scrape_duration_seconds"
+
+# --- names remediation writes into users' data-plane objects -------------------------
+ANNOTATION_PREFIX = "meshwatch.io/"  # Kubernetes annotations keeping the user's originals
+ENVOY_METADATA_KEY = "meshwatch"  # Envoy route metadata.filter_metadata key, same purpose
 
 # --- dashboards -------------------------------------------------------------------
 DASHBOARD_UID_OVERVIEW = "meshwatch-overview"
@@ -104,3 +148,22 @@ LINKERD_DEPLOYMENT = "deployment"
 LINKERD_NAMESPACE = "namespace"
 LINKERD_DIRECTION = "direction"
 LINKERD_CLASSIFICATION = "classification"
+
+# labels of meshwatch's own /metrics (DESIGN.md: `meshwatch_slo_sli_ratio{window}`, `{state}`)
+EXPORT_LABEL_WINDOW = "window"
+EXPORT_LABEL_STATE = "state"
+EXPORT_LABEL_PERCENTILE = "percentile"
+EXPORT_LABEL_COLLECTOR = "collector"
+EXPORT_LABEL_TARGET = "target"
+EXPORT_LABEL_ACTUATOR = "actuator"
+EXPORT_LABEL_OUTCOME = "outcome"
+
+METRIC_THROUGHPUT = "meshwatch_slo_requests_per_second"
+METRIC_LATENCY = "meshwatch_slo_latency"
+METRIC_REQUESTS = "meshwatch_slo_requests"
+METRIC_BUDGET_REMAINING_SECONDS = "meshwatch_slo_error_budget_remaining_seconds"
+METRIC_STATUS_TIMESTAMP = "meshwatch_slo_status_timestamp_seconds"
+METRIC_LAST_EVALUATION = "meshwatch_last_successful_evaluation_timestamp_seconds"
+METRIC_EVALUATION_DURATION = "meshwatch_evaluation_duration_seconds"
+METRIC_COLLECTOR_ERRORS = "meshwatch_collector_errors_total"
+METRIC_SCRAPE_FAILURES = "meshwatch_scrape_failures_total"

@@ -144,13 +144,13 @@ def _annotations(matchers: str) -> g.Annotations:
             {
                 "datasource": DATASOURCE,
                 "enable": True,
-                "expr": q.remediation_actions(matchers),
+                "expr": q.remediation_actions(),
                 "iconColor": "purple",
                 "name": "meshwatch remediation",
                 "step": "1m",
-                "tagKeys": keys,
-                "titleFormat": "meshwatch remediation action",
-                "textFormat": "{{" + c.LABEL_SERVICE + "}} / {{" + c.LABEL_SLO + "}}",
+                "tagKeys": f"{c.EXPORT_LABEL_ACTUATOR},{c.EXPORT_LABEL_OUTCOME}",
+                "titleFormat": "meshwatch remediation ({{" + c.EXPORT_LABEL_OUTCOME + "}})",
+                "textFormat": "actuator {{" + c.EXPORT_LABEL_ACTUATOR + "}}",
             },
         ]
     )
@@ -634,12 +634,12 @@ def mesh(slos: Sequence[SLO]) -> Rendered:
             "Remediation actions",
             targets(
                 (
-                    f"sum by ({q.KEYS}) (increase({c.METRIC_ACTIONS}[$__rate_interval]))",
-                    "{{" + c.LABEL_SERVICE + "}} / {{" + c.LABEL_SLO + "}}",
+                    f"sum by ({q.ACTION_KEYS}) (increase({c.METRIC_ACTIONS}[$__rate_interval]))",
+                    "{{" + c.EXPORT_LABEL_ACTUATOR + "}} {{" + c.EXPORT_LABEL_OUTCOME + "}}",
                 )
             ),
             unit="none",
-            description="Actions meshwatch applied (traffic shifts, retry changes).",
+            description="Remediation actions meshwatch recorded, by actuator and outcome.",
         ),
         12,
         8,

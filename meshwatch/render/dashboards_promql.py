@@ -22,6 +22,7 @@ from meshwatch.sli import le_matcher
 
 RATE = "$__rate_interval"
 KEYS = f"{c.LABEL_SERVICE}, {c.LABEL_SLO}"
+ACTION_KEYS = f"{c.EXPORT_LABEL_ACTUATOR}, {c.EXPORT_LABEL_OUTCOME}"
 PERCENTILES = (0.5, 0.9, 0.99)
 
 
@@ -76,9 +77,13 @@ def alerts(matchers: str, alertname: str = f"{c.ALERT_BURN}|{c.ALERT_ABSENT}") -
     return f'ALERTS{{alertname=~"{alertname}",alertstate="firing",{matchers}}}'
 
 
-def remediation_actions(matchers: str) -> str:
-    """Remediation actions meshwatch applied in the last minute (annotation source)."""
-    return f"sum by ({KEYS}) (increase({c.METRIC_ACTIONS}{{{matchers}}}[1m])) > 0"
+def remediation_actions() -> str:
+    """Remediation actions meshwatch recorded in the last minute (annotation source).
+
+    The counter is labelled by actuator and outcome only, so every dashboard shows all of
+    meshwatch's actions, not one service's.
+    """
+    return f"sum by ({ACTION_KEYS}) (increase({c.METRIC_ACTIONS}[1m])) > 0"
 
 
 def slo_state(matchers: str) -> str:

@@ -176,14 +176,14 @@ def _linkerd_outbound(series: Series) -> Series | None:
 def _meshwatch_own(slos: Sequence[SLO]) -> list[Series]:
     out: list[Series] = []
     for slo in slos:
-        keys = {c.LABEL_SERVICE: slo.service, c.LABEL_SLO: slo.name}
-        out.append(_series(c.METRIC_ACTIONS, {**keys, "action": "shift"}, 1.0))
         policy = slo.remediation
         if policy is None:
             continue
         for backend in policy.backends:
             labels = {c.LABEL_ROUTE: policy.target, c.LABEL_ROUTE_BACKEND: backend.name}
             out.append(_series(c.METRIC_ROUTE_WEIGHT, labels, 0.0))
+        actions = {c.EXPORT_LABEL_ACTUATOR: policy.actuator, c.EXPORT_LABEL_OUTCOME: "applied"}
+        out.append(_series(c.METRIC_ACTIONS, actions, 1.0))
     return out
 
 

@@ -1,0 +1,161 @@
+"""Instant queries against Prometheus's HTTP API, with timeouts and retries.
+
+The client is prometheus-api-client's `PrometheusConnect` (or anything with its
+`custom_query`), passed in; `connect()` builds one with urllib3's own retries switched off,
+because retrying is done here: a bounded number of attempts, exponential backoff with full
+jitter (sleep and randomness are parameters, so tests need not wait), and only for failures
+that can pass (connection refused or reset, timeouts, HTTP 429 and 5xx). A bad query (HTTP
+400/422) fails at once. Whatever is left after the last attempt is a `CollectorError`, so the
+engine marks the SLOs `unknown` — a Prometheus that is down or slow never yields good data.
+
+Answers keep Prometheus's two "no data" shapes apart: an empty vector (no series) is an
+empty list, and a sample whose value is `NaN` (0/0: series but no traffic) is kept as NaN.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import requests
+from prometheus_api_client import PrometheusConnect
+from prometheus_api_client.exceptions import PrometheusApiClientException
+from urllib3.util.retry import Retry
+
+from meshwatch.errors import CollectorError
+
+logger = logging.getLogger(__name__)
+
+_STATUS_RE = re.compile(r"HTTP Status Code (\d{3})")
+_RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class QueryClient(Protocol):
+    """The one method of `PrometheusConnect` meshwatch uses."""
+
+    def custom_query(
+        self, query: str, params: dict[str, Any] | None = None, timeout: float | None = None
+    ) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How long one query may take and how often it is tried.
+
+    `timeout` (seconds) bounds each HTTP attempt and is sent to Prometheus as its query
+    timeout too, so a slow query is abandoned on both sides. Between attempts the delay is
+    uniform in [0, min(max_delay, base_delay x 2^attempt)] ("full jitter").
+    """
+
+    attempts: int = 3
+    timeout: float = 5.0
+    base_delay: float = 0.2
+    max_delay: float = 2.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        return rng.uniform(0.0, min(self.max_delay, self.base_delay * 2.0**attempt))
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One element of an instant vector: its labels and value (NaN kept as NaN)."""
+
+    labels: Mapping[str, str]
+    value: float
+
+
+def connect(url: str, *, timeout: float = 5.0, method: str = "POST") -> PrometheusConnect:
+    """A `PrometheusConnect` without urllib3 retries (`PrometheusQuerier` retries itself).
+
+    POST keeps long batched queries out of the URL.
+    """
+    return PrometheusConnect(
+        url=url.rstrip("/"),
+        disable_ssl=False,
+        retry=Retry(total=0, connect=0, read=0, status=0, redirect=0, raise_on_status=False),
+        timeout=timeout,
+        method=method,
+    )
+
+
+class PrometheusQuerier:
+    """Runs instant queries with retries; counts them so callers can prove O(1) per cycle."""
+
+    def __init__(
+        self,
+        client: QueryClient,
+        *,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._client = client
+        self.policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self.queries = 0  # HTTP attempts made, retries included
+
+    def instant(self, query: str, at: datetime | None = None) -> list[Sample]:
+        """The instant vector of `query` evaluated at `at` (Prometheus's now when None)."""
+        params: dict[str, Any] = {"timeout": f"{self.policy.timeout:g}s"}
+        if at is not None:
+            params["time"] = f"{at.timestamp():.3f}"
+        last: Exception | None = None
+        for attempt in range(self.policy.attempts):
+            if attempt:
+                self._sleep(self.policy.delay(attempt - 1, self._rng))
+            self.queries += 1
+            try:
+                result = self._client.custom_query(
+                    query, params=dict(params), timeout=self.policy.timeout
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                last = exc
+            except PrometheusApiClientException as exc:
+                if _status(exc) not in _RETRYABLE_STATUS:
+                    raise CollectorError(f"Prometheus rejected the query: {exc}") from exc
+                last = exc
+            except requests.RequestException as exc:
+                raise CollectorError(f"Prometheus request failed: {exc}") from exc
+            else:
+                return parse_vector(result)
+            logger.warning(
+                "prometheus query failed (attempt %s/%s): %s",
+                attempt + 1,
+                self.policy.attempts,
+                last,
+            )
+        raise CollectorError(
+            f"Prometheus unavailable after {self.policy.attempts} attempts: {last}"
+        ) from last
+
+
+def _status(exc: PrometheusApiClientException) -> int | None:
+    match = _STATUS_RE.search(str(exc))
+    return int(match.group(1)) if match else None
+
+
+def parse_vector(result: object) -> list[Sample]:
+    """`data.result` of an instant query of type vector -> samples; anything else is garbage."""
+    if not isinstance(result, list):
+        raise CollectorError(f"expected an instant vector from Prometheus, got {result!r:.200}")
+    return [_sample(item) for item in result]
+
+
+def _sample(item: object) -> Sample:
+    if not isinstance(item, Mapping):
+        raise CollectorError(f"malformed sample {item!r:.200}")
+    metric, value = item.get("metric"), item.get("value")
+    if not isinstance(metric, Mapping) or not isinstance(value, Sequence) or len(value) != 2:
+        raise CollectorError(f"malformed sample {item!r:.200}")
+    try:
+        number = float(value[1])  # "NaN", "+Inf" and "-Inf" parse as floats too
+    except (TypeError, ValueError) as exc:
+        raise CollectorError(f"malformed sample value {value!r:.200}") from exc
+    return Sample({str(k): str(v) for k, v in metric.items()}, number)
