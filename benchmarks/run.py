@@ -17,9 +17,10 @@ from benchmarks.result import Result
 
 
 def _registry() -> dict[str, Callable[[], Result]]:
-    from benchmarks import bench_load, bench_scrape_parse
+    from benchmarks import bench_dashboards, bench_load, bench_scrape_parse
 
     return {
+        "dashboards": bench_dashboards.run,
         "load": bench_load.run,
         "scrape_parse": bench_scrape_parse.run,
     }
