@@ -10,6 +10,8 @@ SLO is computed from; `dashboards_promql` holds every expression.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -228,19 +230,28 @@ def _modernise(model: dict[str, Any]) -> dict[str, Any]:
     return model
 
 
+_LEAVES = frozenset({str, int, float, bool})
+
+
 def _plain(node: Any) -> Any:
     """grafanalib objects as plain JSON values (what its DashboardEncoder does, in one pass).
 
     Drops the `null` settings grafanalib writes for everything unset (Grafana's defaults
     apply); a threshold step's `value: null` (the base colour) is meaningful and stays.
+    Leaves are tested by exact type before recursing: this walk is most of the build time.
     """
-    while hasattr(node, "to_json_data"):
-        node = node.to_json_data()
-    if isinstance(node, dict):
-        return {k: _plain(v) for k, v in node.items() if v is not None or k == "value"}
-    if isinstance(node, list | tuple):
-        return [_plain(item) for item in node]
-    return node
+    kind = type(node)
+    if kind is dict:
+        return {
+            k: v if type(v) in _LEAVES else _plain(v)
+            for k, v in node.items()
+            if v is not None or k == "value"
+        }
+    if kind is list or kind is tuple:
+        return [v if type(v) in _LEAVES else _plain(v) for v in node]
+    if kind in _LEAVES or node is None:
+        return node
+    return _plain(node.to_json_data())
 
 
 # --- the SLO table (overview and service dashboards) ---------------------------------
@@ -664,13 +675,31 @@ def mesh(slos: Sequence[SLO]) -> Rendered:
 # --- everything ------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building.
+
+    A build allocates millions of short-lived, acyclic dicts and lists; the collector would
+    rescan them again and again (half the build time for 10,000 SLOs). Reference counting
+    still frees everything; the previous state is restored.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def build(slos: Sequence[SLO]) -> list[Rendered]:
     """The overview, one dashboard per service (sorted), and the mesh dashboard."""
     by_service: dict[str, list[SLO]] = {}
     for slo in slos:
         by_service.setdefault(slo.service, []).append(slo)
-    services = [service(name, by_service[name]) for name in sorted(by_service)]
-    return [overview(slos), *services, mesh(slos)]
+    with _without_cyclic_gc():
+        services = [service(name, by_service[name]) for name in sorted(by_service)]
+        return [overview(slos), *services, mesh(slos)]
 
 
 def render_dashboards(slos: Sequence[SLO]) -> dict[str, str]:
