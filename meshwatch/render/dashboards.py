@@ -477,6 +477,7 @@ def _slo_panels(grid: Grid, slo: SLO) -> None:
             7,
         )
     _version_panel(grid, slo)
+    _backend_panel(grid, slo)
 
 
 def _version_panel(grid: Grid, slo: SLO) -> None:
@@ -494,6 +495,34 @@ def _version_panel(grid: Grid, slo: SLO) -> None:
             unit=PERCENT,
             description="This SLO's own error ratio per version/subset; the line is the budget.",
             steps=((GREEN, None), (RED, slo.error_budget)),
+        ),
+        12,
+        8,
+    )
+
+
+def _backend_panel(grid: Grid, slo: SLO) -> None:
+    """Per-backend error ratios the remediation loop acts on, with its trigger drawn."""
+    policy = slo.remediation
+    if policy is None:
+        return
+    own = q.slo_filter("$service", slo.name)
+    windows = [format_duration(w) for w in sorted(set(policy.short_windows))]
+    legend = "{{" + c.LABEL_BACKEND + "}} "
+    trigger = policy.factor * slo.error_budget
+    grid.add(
+        timeseries(
+            f"Backends of {policy.target} ({' / '.join(windows)})",
+            targets(
+                *((q.recorded(c.rule_backend_error_ratio(w), own), legend + w) for w in windows)
+            ),
+            unit=PERCENT,
+            description=(
+                f"Error ratio per backend over the remediation windows; above {trigger:.4g} "
+                f"({policy.factor:g}x the budget) on both, meshwatch shifts weight away "
+                f"({policy.actuator}, {'dry run' if policy.dry_run else 'enabled'})."
+            ),
+            steps=((GREEN, None), (RED, trigger)),
         ),
         12,
         8,
