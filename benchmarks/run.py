@@ -17,12 +17,15 @@ from benchmarks.result import Result
 
 
 def _registry() -> dict[str, Callable[[], Result]]:
-    from benchmarks import bench_dashboards, bench_load, bench_scrape_parse
+    from benchmarks import bench_dashboards, bench_load, bench_scrape_parse, bench_store
 
     return {
         "dashboards": bench_dashboards.run,
         "load": bench_load.run,
         "scrape_parse": bench_scrape_parse.run,
+        "store_save": bench_store.run_save,
+        "store_latest": bench_store.run_latest,
+        "store_alerts": bench_store.run_alerts,
     }
 
 
