@@ -145,34 +145,43 @@ def table(
     )
 
 
-def row(title: str) -> g.RowPanel:
-    return g.RowPanel(title=title)
-
-
 @dataclass
 class Grid:
     """Places panels left to right on Grafana's 24-column grid, wrapping to new lines, and
     numbers them in that order (cheaper than grafanalib's `auto_panel_ids`, which copies
-    every panel)."""
+    every panel).
+
+    A collapsed row holds its panels inside itself, laid out as they will be when the row is
+    expanded; the next row then starts right below the collapsed one, as Grafana expects.
+    """
 
     panels: list[g.Panel] = field(default_factory=list)
     x: int = 0
     y: int = 0
     line_height: int = 0
+    count: int = 0
+    open_row: g.RowPanel | None = None  # the collapsed row receiving panels
+    resume_y: int = 0  # where the layout continues after that row
 
     def add(self, panel: g.Panel, width: int, height: int) -> None:
         if self.x + width > 24:
             self.newline()
         panel.gridPos = g.GridPos(h=height, w=width, x=self.x, y=self.y)
-        panel.id = len(self.panels) + 1  # stable ids in layout order
-        self.panels.append(panel)
+        self.count += 1
+        panel.id = self.count  # stable ids in layout order
+        (self.open_row.panels if self.open_row is not None else self.panels).append(panel)
         self.x += width
         self.line_height = max(self.line_height, height)
 
-    def add_row(self, title: str) -> None:
+    def add_row(self, title: str, *, collapsed: bool = False) -> None:
         self.newline()
-        self.add(row(title), 24, 1)
+        if self.open_row is not None:
+            self.open_row, self.y = None, self.resume_y
+        self.add(g.RowPanel(title=title, collapsed=collapsed), 24, 1)
         self.newline()
+        if collapsed:
+            self.open_row = self.panels[-1]
+            self.resume_y = self.y
 
     def newline(self) -> None:
         if self.x:

@@ -39,12 +39,15 @@ from meshwatch.render.dashboards_panels import (
 # --- service dashboards ----------------------------------------------------------------
 
 
-def _slo_panels(grid: Grid, slo: SLO) -> None:
+EXPANDED_SLOS = 3
+
+
+def _slo_panels(grid: Grid, slo: SLO, *, collapsed: bool) -> None:
     """One row per SLO: SLI vs objective, burn-down, burn rates, traffic, errors, latency."""
     own = q.slo_filter("$service", slo.name)
     period = slo.window.name
     short = format_duration(c.BASE_INTERVAL)  # every SLO records its 5m ratio and counts
-    grid.add_row(f"{slo.name}: {slo.objective:g}% over {period}")
+    grid.add_row(f"{slo.name}: {slo.objective:g}% over {period}", collapsed=collapsed)
     objective_steps = ((RED, None), (GREEN, slo.target))
     grid.add(stat("SLI over the period", q.period_sli(own), unit=PERCENT, decimals=3,
                   steps=objective_steps,
@@ -157,9 +160,11 @@ def _backend_panel(grid: Grid, slo: SLO) -> None:
     )
 
 
-def _traffic_panels(grid: Grid, raw: q.RawSeries, requests: Selector, title: str) -> None:
+def _traffic_panels(
+    grid: Grid, raw: q.RawSeries, requests: Selector, title: str, *, collapsed: bool
+) -> None:
     """Request rate, response codes, latency and versions of one set of raw series."""
-    grid.add_row(f"Traffic: {title}")
+    grid.add_row(f"Traffic: {title}", collapsed=collapsed)
     grid.add(
         timeseries("Request rate", targets((q.rate_by(requests), "requests/s")),
                    unit="reqps"),
@@ -209,14 +214,19 @@ def _traffic_sources(slos: Sequence[SLO]) -> list[tuple[str, q.RawSeries, Select
 
 
 def service(name: str, slos: Sequence[SLO]) -> Rendered:
-    """One service: its SLO table, then a row of panels per SLO."""
+    """One service: its SLO table, then a row of panels per SLO and the traffic behind them.
+
+    With more than EXPANDED_SLOS SLOs the rows start collapsed: Grafana then runs only the
+    table's queries until a row is opened, instead of hundreds of panels at once.
+    """
+    collapsed = len(slos) > EXPANDED_SLOS
     grid = Grid()
     grid.add_row("SLOs")
     grid.add(slo_table(slos, q.service_slos_filter()), 24, max(5, 3 + len(slos)))
     for slo in sorted(slos, key=lambda s: s.name):
-        _slo_panels(grid, slo)
+        _slo_panels(grid, slo, collapsed=collapsed)
     for title, raw, requests in _traffic_sources(slos):
-        _traffic_panels(grid, raw, requests, title)
+        _traffic_panels(grid, raw, requests, title, collapsed=collapsed)
     meshed = any(slo.mesh is not None for slo in slos)
     links = [link_to(c.DASHBOARD_UID_OVERVIEW, "SLO overview", f"&var-service={name}")]
     if meshed:

@@ -176,7 +176,10 @@ def check_dashboard(data: dict[str, Any]) -> list[str]:
         problems += _object_ok(decoded, where)
         encoded_panel = _encode(decoded)
         problems += _unknown_keys(
-            {k: v for k, v in panel.items() if k != "targets"}, encoded_panel, where, "panel"
+            {k: v for k, v in panel.items() if k not in ("targets", "panels")},
+            encoded_panel,
+            where,
+            "panel",
         )
         for target, enc in zip(
             panel.get("targets", []), encoded_panel.get("targets", []), strict=True

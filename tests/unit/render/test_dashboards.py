@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import timedelta
 from typing import Any
@@ -17,6 +18,9 @@ from tests.support.grafana_model import check_dashboard
 
 SLOS = example_slos()
 BOARDS = {board.uid: board for board in build(SLOS)}
+MANY = dashboards.service(
+    "many", [dataclasses.replace(SLOS[0], service="many", name=f"slo{i}") for i in range(5)]
+)
 
 
 def _panels(board: Rendered, kind: str | None = None) -> list[dict[str, Any]]:
@@ -58,21 +62,41 @@ def test_every_dashboard_fits_grafanas_dashboard_model(uid: str) -> None:
     assert check_dashboard(BOARDS[uid].model) == []
 
 
-@pytest.mark.parametrize("uid", list(BOARDS))
-def test_panels_tile_the_grid_without_overlap_and_have_unique_ids(uid: str) -> None:
+def _assert_tiled(panels: list[dict[str, Any]]) -> None:
     cells: set[tuple[int, int]] = set()
-    ids = [p["id"] for p in iter_panels(BOARDS[uid].model)]
-    assert len(ids) == len(set(ids))
-    for panel in iter_panels(BOARDS[uid].model):
+    for panel in panels:
         pos = panel["gridPos"]
         assert pos["x"] >= 0 and pos["x"] + pos["w"] <= 24, panel["title"]
-        mine = {
-            (x, y)
-            for x in range(pos["x"], pos["x"] + pos["w"])
-            for y in range(pos["y"], pos["y"] + pos["h"])
-        }
+        xs, ys = range(pos["x"], pos["x"] + pos["w"]), range(pos["y"], pos["y"] + pos["h"])
+        mine = {(x, y) for x in xs for y in ys}
         assert not cells & mine, f"{panel['title']} overlaps another panel"
         cells |= mine
+
+
+@pytest.mark.parametrize("uid", [*BOARDS, "many-slos"])
+def test_panels_tile_the_grid_without_overlap_and_have_unique_ids(uid: str) -> None:
+    board = BOARDS.get(uid, MANY)
+    ids = [p["id"] for p in iter_panels(board.model)]
+    assert len(ids) == len(set(ids))
+    top = board.model["panels"]
+    _assert_tiled(top)
+    for row in (p for p in top if p.get("collapsed")):  # laid out as when expanded
+        _assert_tiled(row["panels"])
+        assert all(child["gridPos"]["y"] > row["gridPos"]["y"] for child in row["panels"])
+
+
+def test_a_service_with_many_slos_starts_with_its_rows_collapsed() -> None:
+    rows = [p for p in MANY.model["panels"] if p["type"] == "row"]
+    assert rows[0] == dict(rows[0], title="SLOs", panels=[])
+    assert not rows[0].get("collapsed")
+    assert all(r["collapsed"] and r["panels"] for r in rows[1:])
+    assert [r["gridPos"]["y"] for r in rows[1:]] == list(
+        range(rows[1]["gridPos"]["y"], rows[1]["gridPos"]["y"] + len(rows) - 1)
+    )
+    assert check_dashboard(MANY.model) == []
+    nested = [p["title"] for r in rows[1:] for p in r["panels"]]
+    assert nested.count("SLI vs objective") == 5
+    assert len(dashboards.queries(MANY.model)) > 5 * 10
 
 
 @pytest.mark.parametrize("uid", list(BOARDS))
