@@ -17,9 +17,16 @@ from benchmarks.result import Result
 
 
 def _registry() -> dict[str, Callable[[], Result]]:
-    from benchmarks import bench_load, bench_rules, bench_scrape_parse, bench_store
+    from benchmarks import (
+        bench_dashboards,
+        bench_load,
+        bench_rules,
+        bench_scrape_parse,
+        bench_store,
+    )
 
     return {
+        "dashboards": bench_dashboards.run,
         "load": bench_load.run,
         "rules": bench_rules.run,
         "scrape_parse": bench_scrape_parse.run,
