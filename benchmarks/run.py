@@ -17,10 +17,11 @@ from benchmarks.result import Result
 
 
 def _registry() -> dict[str, Callable[[], Result]]:
-    from benchmarks import bench_load
+    from benchmarks import bench_evaluate, bench_load
 
     return {
         "load": bench_load.run,
+        "evaluate": bench_evaluate.run,
     }
 
 
