@@ -68,8 +68,11 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
         paths.append(workdir / name)
         paths[-1].write_text(text)
     exporter = LiveExporter(
-        [Traffic("web", rps=300.0, error_ratio=0.03), Traffic("idle", rps=0.0, error_ratio=0.0)]
-        + [Traffic("api", rps=100.0, error_ratio=0.1)]
+        [
+            Traffic("web", rps=300.0, error_ratio=0.03),
+            Traffic("idle", rps=0.0, error_ratio=0.0),
+            Traffic("api", rps=100.0, error_ratio=0.1),
+        ]
     ).start()
     prom = PrometheusProcess(
         prometheus_bin,
