@@ -17,10 +17,11 @@ from benchmarks.result import Result
 
 
 def _registry() -> dict[str, Callable[[], Result]]:
-    from benchmarks import bench_evaluate, bench_load
+    from benchmarks import bench_evaluate, bench_load, bench_scrape_parse
 
     return {
         "load": bench_load.run,
+        "scrape_parse": bench_scrape_parse.run,
         "evaluate": bench_evaluate.run,
     }
 

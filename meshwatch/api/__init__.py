@@ -1,0 +1,1 @@
+"""The HTTP service: FastAPI app factory, routes, webhook, auth, /metrics, status page."""

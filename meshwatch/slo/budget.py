@@ -31,8 +31,8 @@ def allowed_error_ratio(target: float) -> float:
 def _check_counts(counts: Counts) -> None:
     if math.isnan(counts.errors) or math.isnan(counts.total):
         raise NoDataError("no data (NaN counts)")
-    if counts.total < 0 or counts.errors < 0:
-        raise ValueError(f"counts must not be negative, got {counts!r}")
+    if counts.total < 0 or counts.errors < 0 or math.isinf(counts.total + counts.errors):
+        raise ValueError(f"counts must be finite and not negative, got {counts!r}")
 
 
 def error_ratio(counts: Counts, *, window: str = "") -> float:
@@ -51,6 +51,25 @@ def error_ratio(counts: Counts, *, window: str = "") -> float:
 def availability(counts: Counts, *, window: str = "") -> float:
     """Good requests / requests (the SLI), 1 - `error_ratio`; raises `NoDataError` likewise."""
     return 1.0 - error_ratio(counts, window=window)
+
+
+def counts_from_good(good: float, total: float) -> Counts:
+    """Counts of a good/total SLI: errors = total - good, never below 0.
+
+    `increase()` can report slightly more good events than total (slo-generator#319).
+    """
+    return Counts(errors=max(total - good, 0.0), total=total)
+
+
+def ratio_counts(ratio: float) -> Counts:
+    """Stand-in counts for a precomputed error ratio (raw SLIs): `ratio` errors in 1 request.
+
+    The ratio survives; request counts do not, so `evaluate` leaves requests, throughput and
+    the budget in requests empty for raw SLIs. Raises `NoDataError` for NaN (0/0 upstream).
+    """
+    if math.isnan(ratio):
+        raise NoDataError("no traffic")
+    return Counts(errors=min(max(ratio, 0.0), 1.0), total=1.0)
 
 
 def sum_counts(counts: Iterable[Counts]) -> Counts:
@@ -89,14 +108,17 @@ def time_to_exhaustion(remaining: float, rate: float, period: timedelta) -> time
     """How long until the `remaining` share of the budget is gone at burn rate `rate`.
 
     With the whole budget left, that is `period / rate` (Workbook Table 5-4: 1 -> 30 d,
-    1,000 -> 43.2 min at 30 d). Zero when nothing is left; None when `rate <= 0`, because the
-    budget never runs out at that rate.
+    1,000 -> 43.2 min at 30 d). Zero when nothing is left; None when the budget never runs
+    out at that rate (`rate <= 0`, or later than `timedelta.max`, some 2.7 million years).
     """
     if remaining <= 0:
         return timedelta(0)
     if rate <= 0:
         return None
-    return period * (remaining / rate)
+    seconds = period.total_seconds() * (remaining / rate)
+    if seconds >= timedelta.max.total_seconds():
+        return None
+    return timedelta(seconds=seconds)
 
 
 def detection_time(

@@ -5,7 +5,7 @@ the SLO period, and calls `evaluate`. State rules, in order:
 
 1. `unknown` — the source failed (`source_error`), the data is stale, or the period has no
    series (`period_counts is None`) or no traffic (`total == 0`). Never 100 %.
-2. `breached` — the period's error budget is spent (remaining <= 0).
+2. `breached` — the period's error budget is spent (remaining <= 0, within 1e-9).
 3. `warning` — a page or ticket burn-rate condition fires, or less than `warn_below`
    (default 25 %) of the budget remains.
 4. `ok` — otherwise.
@@ -18,12 +18,16 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from meshwatch.errors import NoDataError
-from meshwatch.model import SLO, Counts, Severity, SLOStatus, State, format_duration
+from meshwatch.model import SLO, Counts, RawSLI, Severity, SLOStatus, State
 from meshwatch.slo.budget import ErrorBudget, allowed_error_ratio, error_ratio
 from meshwatch.slo.periods import current_period, utc
 from meshwatch.slo.policy import PolicyResult, alert_windows, evaluate_policy
+from meshwatch.slo.windows import window_name
 
 DEFAULT_WARN_BELOW = 0.25  # warn when less than a quarter of the budget is left
+# A budget spent exactly (errors == (1 - target) x requests) is breached; float division can
+# leave a remainder of 1e-16 either way, so anything within a billionth of 0 counts as spent.
+EXHAUSTED_TOLERANCE = 1e-9
 
 
 def unknown_status(
@@ -55,7 +59,7 @@ def _maps(
     burn: dict[str, float | None] = {}
     requests: dict[str, float | None] = {}
     for window in sorted(counts_by_window):
-        name = format_duration(window)
+        name = window_name(window)
         counts = counts_by_window[window]
         requests[name] = None if counts is None else counts.total
         try:
@@ -91,8 +95,9 @@ def _period_problem(slo: SLO, period_counts: Counts | None) -> str | None:
 def _decide(budget: ErrorBudget, policy: PolicyResult, warn_below: float) -> tuple[State, str]:
     firing = sorted(policy.firing, key=lambda c: c.window.severity is not Severity.PAGE)
     burning = firing[0].reason if firing else ""
-    if budget.remaining <= 0:
-        reason = f"error budget exhausted (remaining {budget.remaining:.1%})"
+    if budget.remaining <= EXHAUSTED_TOLERANCE:
+        shown = round(budget.remaining, 3) + 0.0  # no "-0.0%" from float noise
+        reason = f"error budget exhausted (remaining {shown:.1%})"
         return State.BREACHED, f"{reason}; {burning}" if burning else reason
     if burning:
         return State.WARNING, burning
@@ -126,12 +131,22 @@ def evaluate(
     projection for a calendar month in progress). `latency` is passed through (`p50`, `p90`,
     `p99` from `histogram_quantile`). `stale` or a `source_error` message make it `unknown`
     whatever the counts say; the per-window numbers given are still reported.
+
+    Raw SLIs (an error ratio, no counts) pass `budget.ratio_counts(ratio)` per window: their
+    requests, throughput and budget in requests are left None and `min_requests` is not
+    applied, since there is no request count to apply it to.
+
+    Raises ValueError for negative counts (a counter reset handled wrongly upstream) and for
+    `warn_below` outside [0, 1].
     """
     if not 0.0 <= warn_below <= 1.0:
         raise ValueError(f"warn_below must be a ratio between 0 and 1, got {warn_below!r}")
     now = utc(now)
     target = slo.target
+    raw = isinstance(slo.sli, RawSLI)
     sli, burn, requests = _maps(counts_by_window, target)
+    if raw:
+        requests = dict.fromkeys(requests)
     base = SLOStatus(
         slo_id=slo.id,
         service=slo.service,
@@ -140,7 +155,7 @@ def evaluate(
         state=State.UNKNOWN,
         reason="no series",
         objective=target,
-        throughput=_throughput(counts_by_window),
+        throughput=None if raw else _throughput(counts_by_window),
         sli=sli,
         burn_rate=burn,
         latency=dict(latency or {}),
@@ -154,8 +169,9 @@ def evaluate(
     budget = ErrorBudget.from_counts(
         period_counts, target, period.length, period_requests=period_requests
     )
+    min_requests = 0.0 if raw else slo.alerting.min_requests
     policy = evaluate_policy(
-        alert_windows(slo), counts_by_window, target, min_requests=slo.alerting.min_requests
+        alert_windows(slo), counts_by_window, target, min_requests=min_requests
     )
     state, reason = _decide(budget, policy, warn_below)
     period_name = slo.window.name
@@ -166,8 +182,11 @@ def evaluate(
         period_sli=1.0 - budget.error_ratio,
         budget_remaining=budget.remaining,
         budget_remaining_seconds=budget.remaining_seconds,
-        budget_remaining_requests=budget.remaining_requests,
+        budget_remaining_requests=None if raw else budget.remaining_requests,
         sli={**sli, period_name: sli.get(period_name, 1.0 - budget.error_ratio)},
         burn_rate={**burn, period_name: burn.get(period_name, budget.consumed)},
-        requests={**requests, period_name: requests.get(period_name, budget.requests)},
+        requests={
+            **requests,
+            period_name: None if raw else requests.get(period_name, budget.requests),
+        },
     )

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from meshwatch.errors import NoDataError
-from meshwatch.model import SLO, BurnRateWindow, Counts, Severity, format_duration
+from meshwatch.model import SLO, BurnRateWindow, Counts, Severity
 from meshwatch.slo.budget import allowed_error_ratio, budget_spent, detection_time, error_ratio
-from meshwatch.slo.windows import default_burn_windows
+from meshwatch.slo.windows import default_burn_windows, window_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +68,17 @@ def alert_windows(slo: SLO) -> tuple[BurnRateWindow, ...]:
     return tuple(w for w in windows if enabled[w.severity])
 
 
-def _window_ratio(counts: Counts | None, window: timedelta) -> float | None:
+def _window_ratio(
+    counts_by_window: Mapping[timedelta, Counts | None], window: timedelta
+) -> float | str:
+    """The window's error ratio, or why there is none ("no series for 5m", "no traffic in 5m")."""
+    counts = counts_by_window.get(window)
     if counts is None:
-        return None
+        return f"no series for {window_name(window)}"
     try:
-        return error_ratio(counts, window=format_duration(window))
-    except NoDataError:
-        return None
+        return error_ratio(counts, window=window_name(window))
+    except NoDataError as exc:
+        return exc.reason
 
 
 def evaluate_condition(
@@ -88,31 +92,31 @@ def evaluate_condition(
     budget = allowed_error_ratio(target)
     threshold = window.factor * budget
     long_counts = counts_by_window.get(window.long)
-    long_ratio = _window_ratio(long_counts, window.long)
-    short_ratio = _window_ratio(counts_by_window.get(window.short), window.short)
     long_requests = None if long_counts is None else long_counts.total
-    long_burn = None if long_ratio is None else long_ratio / budget
-    short_burn = None if short_ratio is None else short_ratio / budget
+    long_ratio = _window_ratio(counts_by_window, window.long)
+    short_ratio = _window_ratio(counts_by_window, window.short)
+    long_burn = long_ratio / budget if isinstance(long_ratio, float) else None
+    short_burn = short_ratio / budget if isinstance(short_ratio, float) else None
 
     def result(firing: bool, reason: str) -> ConditionResult:
         return ConditionResult(window, long_burn, short_burn, long_requests, firing, reason)
 
-    if long_ratio is None or long_requests is None:
-        return result(False, f"no traffic in {format_duration(window.long)}")
-    if short_ratio is None:
-        return result(False, f"no traffic in {format_duration(window.short)}")
-    if long_requests < min_requests:
+    if isinstance(long_ratio, str):
+        return result(False, long_ratio)
+    if isinstance(short_ratio, str):
+        return result(False, short_ratio)
+    if long_requests is not None and long_requests < min_requests:
         return result(
             False,
-            f"{long_requests:g} requests in {format_duration(window.long)}"
+            f"{long_requests:g} requests in {window_name(window.long)}"
             f" below min_requests {min_requests:g}",
         )
     if long_ratio > threshold and short_ratio > threshold:
         return result(
             True,
             f"{window.severity.value}: burn rate {long_ratio / budget:.1f}x over"
-            f" {format_duration(window.long)} and {short_ratio / budget:.1f}x over"
-            f" {format_duration(window.short)} (threshold {window.factor:g}x)",
+            f" {window_name(window.long)} and {short_ratio / budget:.1f}x over"
+            f" {window_name(window.short)} (threshold {window.factor:g}x)",
         )
     return result(False, "")
 

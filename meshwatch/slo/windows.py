@@ -13,9 +13,10 @@ soon after the errors stop.
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
-from meshwatch.model import BurnRateWindow, Severity
+from meshwatch.model import BurnRateWindow, Severity, format_duration
 
 # (severity, long window, short window, share of the period's budget)
 WORKBOOK_SHARES: tuple[tuple[Severity, timedelta, timedelta, float], ...] = (
@@ -31,6 +32,13 @@ def burn_factor(budget_share: float, period: timedelta, long_window: timedelta) 
     return budget_share * (period / long_window)
 
 
+@functools.lru_cache(maxsize=1024)
+def window_name(length: timedelta) -> str:
+    """`format_duration`, cached: the same few window names are formatted every cycle."""
+    return format_duration(length)
+
+
+@functools.lru_cache(maxsize=256)
 def default_burn_windows(period: timedelta) -> tuple[BurnRateWindow, ...]:
     """The Workbook's four conditions scaled to `period` (rolling length or nominal calendar)."""
     return tuple(

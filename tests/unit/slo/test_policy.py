@@ -81,8 +81,8 @@ def test_threshold_is_strict_like_the_rule() -> None:
 @pytest.mark.parametrize(
     ("counts", "reason"),
     [
-        pytest.param({5 * M: Counts(5, 5)}, "no traffic in 1h", id="long-window-missing"),
-        pytest.param({H: Counts(5, 5), 5 * M: None}, "no traffic in 5m", id="short-no-series"),
+        pytest.param({5 * M: Counts(5, 5)}, "no series for 1h", id="long-window-missing"),
+        pytest.param({H: Counts(5, 5), 5 * M: None}, "no series for 5m", id="short-no-series"),
         pytest.param(
             {H: Counts(5, 5), 5 * M: Counts(0, 0)}, "no traffic in 5m", id="short-no-traffic"
         ),

@@ -1,0 +1,82 @@
+"""`create_app`: the FastAPI application, built from its dependencies (no globals)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from meshwatch import __version__
+from meshwatch.api.deps import AlertListener, Services
+from meshwatch.api.limits import BodySizeLimit
+from meshwatch.api.metrics import create_registry
+from meshwatch.api.routes import actions, alerts, health, slos
+from meshwatch.engine.runtime import Runtime
+from meshwatch.errors import StoreError
+from meshwatch.settings import Settings
+from meshwatch.store import Store
+
+log = logging.getLogger(__name__)
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store,
+    runtime: Runtime | None = None,
+    clock: Callable[[], datetime] = _utcnow,
+    lifespan: Lifespan | None = None,
+    alert_listeners: Sequence[AlertListener] = (),
+) -> FastAPI:
+    """The API over `store` and `runtime`; `lifespan` starts/stops the jobs (serve only)."""
+    runtime = runtime or Runtime()
+
+    @asynccontextmanager
+    async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if lifespan is None:
+            yield
+            return
+        async with lifespan(app):
+            yield
+
+    app = FastAPI(
+        title="meshwatch",
+        version=__version__,
+        description="SLOs, error budgets, alerts and remediation for a service mesh.",
+        lifespan=_lifespan,
+    )
+    app.state.services = Services(
+        settings=settings,
+        store=store,
+        runtime=runtime,
+        clock=clock,
+        alert_listeners=list(alert_listeners),
+    )
+    app.state.registry = create_registry(lambda: store.history.latest(), lambda: runtime)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    for router in (health.router, slos.router, alerts.router, actions.router):
+        app.include_router(router)
+    app.add_exception_handler(StoreError, _store_unavailable)
+    app.add_exception_handler(SQLAlchemyError, _store_unavailable)
+    return app
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The store failed: 503 so that Alertmanager (and other clients) retry."""
+    log.error("store error on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": f"store unavailable: {type(exc).__name__}"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )

@@ -1,0 +1,52 @@
+"""What routes depend on, as `Annotated` aliases read from `app.state.services`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from meshwatch.api.auth import check_bearer
+from meshwatch.engine.runtime import Runtime
+from meshwatch.settings import Settings
+from meshwatch.store import AlertEvent, Store
+
+AlertListener = Callable[[Sequence[AlertEvent]], None]
+
+
+@dataclass
+class Services:
+    """Everything the app was built with (see `create_app`)."""
+
+    settings: Settings
+    store: Store
+    runtime: Runtime
+    clock: Callable[[], datetime]
+    alert_listeners: list[AlertListener] = field(default_factory=list)
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _store(request: Request) -> Store:
+    return _services(request).store
+
+
+def _runtime(request: Request) -> Runtime:
+    return _services(request).runtime
+
+
+def _writer(request: Request) -> None:
+    token = _services(request).settings.api_token
+    check_bearer(request, token.get_secret_value() if token is not None else None)
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+StoreDep = Annotated[Store, Depends(_store)]
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+Writer = Depends(_writer)

@@ -1,0 +1,50 @@
+"""Liveness, readiness and meshwatch's own /metrics."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from meshwatch.api.deps import ServicesDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is alive")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="The store answers and the last evaluation is fresh",
+    responses={503: {"description": "Not ready, with the reason"}},
+)
+def readyz(services: ServicesDep) -> JSONResponse:
+    problems: list[str] = []
+    try:
+        with services.store.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure to reach the store means not ready
+        problems.append(f"store unreachable: {type(exc).__name__}")
+    runtime, settings = services.runtime, services.settings
+    if runtime.slos:
+        max_age = settings.evaluate_interval * settings.ready_max_age_factor
+        last = runtime.last_success
+        if last is None:
+            problems.append("no evaluation has completed yet")
+        elif services.clock() - last > max(max_age, timedelta(seconds=1)):
+            problems.append(f"last evaluation at {last.isoformat()} is older than {max_age}")
+    if problems:
+        return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
+    return JSONResponse({"status": "ready", "slos": len(runtime.slos)})
+
+
+@router.get("/metrics", summary="meshwatch's own metrics (Prometheus text format)")
+def metrics(request: Request) -> Response:
+    registry = request.app.state.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,117 @@
+"""SLOs: list with filters, detail, current status, history."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+
+from meshwatch.api.deps import RuntimeDep, ServicesDep, StoreDep
+from meshwatch.api.schemas import AggregateOut, HistoryPointOut, SLOOut, StatusOut
+from meshwatch.model import SLO, State
+
+router = APIRouter(prefix="/api/v1", tags=["slos"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No SLO with this id"}}
+
+
+def _slo(runtime: RuntimeDep, slo_id: str) -> SLO:
+    slo = runtime.slo_index.get(slo_id)
+    if slo is None:
+        raise HTTPException(404, detail=f"no SLO with id {slo_id!r}")
+    return slo
+
+
+@router.get("/slos", summary="Every SLO with its latest status")
+def list_slos(
+    runtime: RuntimeDep,
+    store: StoreDep,
+    service: Annotated[str | None, Query(description="Only this service")] = None,
+    state: Annotated[State | None, Query(description="Only SLOs in this state")] = None,
+) -> list[SLOOut]:
+    latest = {status.slo_id: status for status in store.history.latest()}
+    out = []
+    for slo in runtime.slos:
+        status = latest.get(slo.id)
+        if service is not None and slo.service != service:
+            continue
+        current = status.state if status is not None else State.UNKNOWN
+        if state is not None and current is not state:
+            continue
+        out.append(SLOOut.of(slo, status))
+    return out
+
+
+@router.get("/slos/{slo_id}", summary="One SLO and its latest status", responses=NOT_FOUND)
+def get_slo(slo_id: str, runtime: RuntimeDep, store: StoreDep) -> SLOOut:
+    slo = _slo(runtime, slo_id)
+    latest = store.history.latest(slo_id)
+    return SLOOut.of(slo, latest[0] if latest else None)
+
+
+@router.get(
+    "/slos/{slo_id}/status",
+    summary="The SLO's latest status",
+    responses={**NOT_FOUND, 409: {"description": "Not evaluated yet"}},
+)
+def get_status(slo_id: str, runtime: RuntimeDep, store: StoreDep) -> StatusOut:
+    _slo(runtime, slo_id)
+    latest = store.history.latest(slo_id)
+    if not latest:
+        raise HTTPException(409, detail=f"{slo_id} has not been evaluated yet")
+    return StatusOut.of(latest[0])
+
+
+@router.get(
+    "/slos/{slo_id}/history",
+    summary="Status history in a time range, one point per step",
+    responses={**NOT_FOUND, 422: {"description": "Bad range or step"}},
+)
+def get_history(
+    slo_id: str,
+    services: ServicesDep,
+    start: Annotated[datetime | None, Query(description="Default: end - 24h")] = None,
+    end: Annotated[datetime | None, Query(description="Default: now")] = None,
+    step: Annotated[
+        int | None, Query(ge=1, le=31_536_000, description="Seconds per point; omit for raw points")
+    ] = None,
+) -> list[HistoryPointOut]:
+    _slo(services.runtime, slo_id)
+    end = _aware(end) if end is not None else services.clock()
+    start = _aware(start) if start is not None else end - timedelta(hours=24)
+    if start >= end:
+        raise HTTPException(422, detail="start must be before end")
+    try:
+        points = services.store.history.history(
+            slo_id, start, end, timedelta(seconds=step) if step else None
+        )
+    except ValueError as exc:
+        raise HTTPException(422, detail=str(exc)) from exc
+    return [HistoryPointOut.of(point) for point in points]
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise HTTPException(422, detail="timestamps need a time zone, e.g. 2026-11-25T10:00:00Z")
+    return moment
+
+
+@router.get("/services", summary="Per-service roll-up of the last evaluation")
+def list_services(runtime: RuntimeDep) -> list[AggregateOut]:
+    last = runtime.last
+    if last is None:
+        return []
+    return [AggregateOut.model_validate(a, from_attributes=True) for a in last.services]
+
+
+@router.get(
+    "/mesh",
+    summary="Mesh-wide roll-up of the last evaluation",
+    responses={409: {"description": "Not evaluated yet"}},
+)
+def get_mesh(runtime: RuntimeDep) -> AggregateOut:
+    last = runtime.last
+    if last is None or last.mesh is None:
+        raise HTTPException(409, detail="no evaluation has completed yet")
+    return AggregateOut.model_validate(last.mesh, from_attributes=True)

@@ -1,0 +1,186 @@
+"""The embedded scraper: fetch `/metrics` targets, parse the wanted families, feed the store.
+
+I/O edge of the embedded engine. The scheduler calls `Scraper.scrape_once(now)` every scrape
+interval; nothing runs on its own and no thread outlives a call. Targets are fetched
+concurrently with the injected `httpx.Client` (tests pass one built on `httpx.MockTransport`
+or talk to a local server); each is parsed for `store.wanted` only and fed to the store with
+`job`/`instance` labels, as Prometheus would add them. A failing target (connection refused,
+timeout, non-2xx status, malformed wanted line) is recorded in its `TargetHealth` and logged;
+it never stops the cycle for the other targets.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import httpx
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from meshwatch import conventions
+from meshwatch.collectors.exposition import parse_wanted
+from meshwatch.collectors.scrape_store import ScrapeStore
+
+log = logging.getLogger(__name__)
+
+ACCEPT = "text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class ScrapeTarget:
+    """One `/metrics` endpoint, e.g. `http://127.0.0.1:15000/stats/prometheus` (Envoy admin)."""
+
+    url: str
+    job: str = "meshwatch-scrape"
+
+    @property
+    def instance(self) -> str:
+        """`host:port`, the `instance` label Prometheus would give this target."""
+        url = httpx.URL(self.url)
+        port = url.port or (443 if url.scheme == "https" else 80)
+        return f"{url.host}:{port}"
+
+
+@dataclass(frozen=True, slots=True)
+class TargetHealth:
+    """How scraping one target goes, for meshwatch's own /metrics and the API."""
+
+    url: str
+    job: str
+    up: bool = False
+    scrapes_total: int = 0
+    failures_total: int = 0
+    last_scrape: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str = ""
+    last_duration_seconds: float = 0.0
+    last_samples: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    text: str
+    openmetrics: bool
+    seconds: float
+
+
+class Scraper:
+    """Scrapes `targets` into `store` when asked; keeps per-target health."""
+
+    def __init__(
+        self,
+        store: ScrapeStore,
+        targets: Sequence[ScrapeTarget],
+        client: httpx.Client,
+        *,
+        timeout: float = 5.0,
+        max_workers: int = 8,
+    ) -> None:
+        self._store = store
+        self._targets = tuple(targets)
+        self._client = client
+        self._timeout = timeout
+        self._max_workers = max(1, min(max_workers, len(self._targets)))
+        self._health = {t.url: TargetHealth(url=t.url, job=t.job) for t in self._targets}
+
+    def scrape_once(self, now: datetime) -> Mapping[str, TargetHealth]:
+        """Scrape every target once; samples are stamped `now` (UTC-aware). Never raises."""
+        if not self._targets:
+            return {}
+        with ThreadPoolExecutor(self._max_workers, thread_name_prefix="meshwatch-scrape") as pool:
+            fetched = list(pool.map(self._fetch, self._targets))
+        wanted = self._store.wanted
+        for target, result in zip(self._targets, fetched, strict=True):
+            if isinstance(result, str):
+                self._failed(target, now, result)
+                continue
+            try:
+                samples = parse_wanted(result.text, wanted, openmetrics=result.openmetrics)
+                self._store.observe(
+                    target.url, samples, now, {"job": target.job, "instance": target.instance}
+                )
+            except Exception as error:  # one target's bad exposition must not stop the cycle
+                self._failed(target, now, f"{type(error).__name__}: {error}")
+                continue
+            health = self._health[target.url]
+            self._health[target.url] = replace(
+                health,
+                up=True,
+                scrapes_total=health.scrapes_total + 1,
+                last_scrape=now,
+                last_success=now,
+                last_error="",
+                last_duration_seconds=result.seconds,
+                last_samples=len(samples),
+            )
+        return self.health()
+
+    def _fetch(self, target: ScrapeTarget) -> _Fetched | str:
+        """The exposition text, or why it could not be had."""
+        started = time.perf_counter()
+        try:
+            response = self._client.get(
+                target.url, headers={"Accept": ACCEPT}, timeout=self._timeout
+            )
+        except httpx.HTTPError as error:
+            return f"{type(error).__name__}: {error}"
+        if response.status_code != httpx.codes.OK:
+            return f"HTTP {response.status_code}"
+        try:
+            text = response.text
+        except (UnicodeDecodeError, LookupError) as error:
+            return f"undecodable body: {error}"
+        content_type = response.headers.get("content-type", "")
+        openmetrics = content_type.startswith("application/openmetrics-text")
+        return _Fetched(text, openmetrics, time.perf_counter() - started)
+
+    def _failed(self, target: ScrapeTarget, now: datetime, error: str) -> None:
+        log.warning("scrape of %s failed: %s", target.url, error)
+        health = self._health[target.url]
+        self._health[target.url] = replace(
+            health,
+            up=False,
+            scrapes_total=health.scrapes_total + 1,
+            failures_total=health.failures_total + 1,
+            last_scrape=now,
+            last_error=error,
+            last_samples=0,
+        )
+
+    def health(self) -> Mapping[str, TargetHealth]:
+        """Health per target URL."""
+        return dict(self._health)
+
+
+class ScrapeHealthCollector(Collector):
+    """prometheus_client collector exposing scrape health, computed at collection time."""
+
+    def __init__(self, scraper: Scraper) -> None:
+        self._scraper = scraper
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["job", "url"]
+        up = GaugeMetricFamily(
+            conventions.METRIC_SCRAPE_UP, "1 if the last scrape worked.", labels=labels
+        )
+        scrapes = CounterMetricFamily(
+            conventions.METRIC_SCRAPES, "Scrapes attempted.", labels=labels
+        )
+        failures = CounterMetricFamily(
+            conventions.METRIC_SCRAPE_FAILURES, "Scrapes failed.", labels=labels
+        )
+        duration = GaugeMetricFamily(
+            conventions.METRIC_SCRAPE_DURATION, "Last successful fetch, seconds.", labels=labels
+        )
+        for health in self._scraper.health().values():
+            key = [health.job, health.url]
+            up.add_metric(key, 1.0 if health.up else 0.0)
+            scrapes.add_metric(key, health.scrapes_total)
+            failures.add_metric(key, health.failures_total)
+            duration.add_metric(key, health.last_duration_seconds)
+        yield from (up, scrapes, failures, duration)

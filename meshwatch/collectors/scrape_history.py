@@ -1,0 +1,142 @@
+"""Bounded history of one accumulated counter: full detail for minutes, coarser for weeks.
+
+The scrape store turns every counter it follows into an *accumulated increase* (the sum of
+all increases seen, resets already handled), which never decreases. The increase over a
+window is then `acc(now) - acc(now - window)`, where `acc(t)` is the value of the newest
+point at or before `t`. To answer a 30-day window without keeping 2.6 million points per
+counter, older points are thinned to one per bucket of a coarser resolution:
+
+    tier   resolution   reaches back   points at most
+    0      1 s          10 min         601
+    1      10 s         2 h            661
+    2      1 min        1 d            1,321
+    3      5 min        7 d            1,729
+    4      30 min       35 d           1,345      -> 5,657 points, 16 bytes each (~90 KiB)
+
+The window start is then known to within one resolution step of the tier it falls in: a
+window's count can include up to one bucket's worth of extra events at its start (1 s for
+windows up to 10 min, 10 s up to 2 h, 1 min up to 1 d, ...), i.e. < 0.3 % of a 1 h, 6 h,
+1 d, 3 d or 30 d window. Older than the last tier is dropped, keeping the newest dropped
+value as the floor, so an even longer window counts everything since the floor.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """Keep one point (the newest) per `resolution` bucket for points up to `reach` old."""
+
+    resolution: timedelta
+    reach: timedelta
+
+
+DEFAULT_TIERS: tuple[Tier, ...] = (
+    Tier(timedelta(seconds=1), timedelta(minutes=10)),
+    Tier(timedelta(seconds=10), timedelta(hours=2)),
+    Tier(timedelta(minutes=1), timedelta(days=1)),
+    Tier(timedelta(minutes=5), timedelta(days=7)),
+    Tier(timedelta(minutes=30), timedelta(days=35)),
+)
+
+
+def max_points(tiers: tuple[Tier, ...] = DEFAULT_TIERS) -> int:
+    """Most points a CounterHistory with these tiers ever holds, whatever the record rate."""
+    total, previous = 0, timedelta(0)
+    for tier in tiers:
+        total += math.ceil((tier.reach - previous) / tier.resolution) + 1
+        previous = tier.reach
+    return total
+
+
+class _TierPoints:
+    __slots__ = ("accs", "reach", "resolution", "times")
+
+    def __init__(self, tier: Tier) -> None:
+        self.resolution = tier.resolution.total_seconds()
+        self.reach = tier.reach.total_seconds()
+        self.times = array("d")
+        self.accs = array("d")
+
+    def add(self, t: float, acc: float) -> None:
+        """Append, or replace the newest point when it is in the same bucket."""
+        times = self.times
+        if times and t // self.resolution == times[-1] // self.resolution:
+            times[-1] = t
+            self.accs[-1] = acc
+        else:
+            times.append(t)
+            self.accs.append(acc)
+
+    def expired(self, now: float) -> int:
+        """How many of the oldest points are older than this tier reaches."""
+        return bisect_right(self.times, now - self.reach) if self.times else 0
+
+
+class CounterHistory:
+    """A never-decreasing step function of time (seconds since the epoch), thinned by age."""
+
+    __slots__ = ("_floor", "_tiers")
+
+    def __init__(self, tiers: tuple[Tier, ...] = DEFAULT_TIERS) -> None:
+        if not tiers:
+            raise ValueError("at least one tier is needed")
+        self._tiers = [_TierPoints(t) for t in tiers]
+        self._floor = 0.0  # acc of the newest point dropped from the last tier
+
+    def record(self, t: float, acc: float) -> None:
+        """Add the accumulated value `acc` observed at `t` (earlier times are clamped)."""
+        newest = self.newest_time()
+        if newest is not None and t < newest:
+            t = newest
+        self._tiers[0].add(t, acc)
+        self._cascade(t)
+
+    def _cascade(self, now: float) -> None:
+        tiers = self._tiers
+        for i, tier in enumerate(tiers):
+            count = tier.expired(now)
+            if not count:
+                continue
+            if i + 1 < len(tiers):
+                older = tiers[i + 1]
+                for j in range(count):
+                    older.add(tier.times[j], tier.accs[j])
+            else:
+                self._floor = tier.accs[count - 1]
+            del tier.times[:count]
+            del tier.accs[:count]
+
+    def at(self, t: float) -> float:
+        """Accumulated value at `t`: the newest point at or before `t`, else the floor."""
+        for tier in self._tiers:  # newest tier first
+            times = tier.times
+            if times and times[0] <= t:
+                return tier.accs[bisect_right(times, t) - 1]
+        return self._floor
+
+    def any_between(self, start: float, end: float) -> bool:
+        """Whether a point was recorded in (start, end]: did any series exist then."""
+        for tier in self._tiers:
+            times = tier.times
+            if not times:
+                continue
+            i = bisect_right(times, start)
+            if i < len(times) and times[i] <= end:
+                return True
+        return False
+
+    def newest_time(self) -> float | None:
+        for tier in self._tiers:
+            if tier.times:
+                return tier.times[-1]
+        return None
+
+    def __len__(self) -> int:
+        return sum(len(t.times) for t in self._tiers)

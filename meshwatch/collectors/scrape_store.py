@@ -1,0 +1,317 @@
+"""In-process counter history for the embedded engine: increases and SLI counts per window.
+
+The store follows only the selectors the SLOs need ("tracks"). Every scrape of a target is
+fed to `observe`; for each sample of a followed metric it computes the increase since the
+previous scrape of that series, Prometheus-style:
+
+* a value lower than the previous one is a counter reset (the process restarted): the new
+  value is the increase since the reset, exactly like PromQL's `increase()`;
+* a series seen for the first time on a target that was already scraped is new since the
+  previous scrape (Envoy creates `envoy_cluster_upstream_rq{code="503"}` on the first 503;
+  Istio re-creates series after idling), so its whole value is increase; series present at
+  a target's first scrape only set the baseline;
+* a series that vanished and came back (target restart, idle expiry) is compared with its
+  last value, so the reset rule above applies; series unseen for `series_ttl` are forgotten.
+
+Each track sums the increases of all matching series (optionally per value of one label,
+e.g. `le` for histogram buckets or the version label for per-backend SLIs) into one
+accumulated counter with a bounded, thinned `CounterHistory`. So memory is bounded by
+(tracks x groups x `max_points()`) + (live followed series), independent of uptime.
+
+Windows end at `now` and are `(now - window, now]`. The increase over a window is
+`acc(newest point <= now) - acc(newest point <= now - window)`: events are counted exactly
+between two real scrapes, without Prometheus's extrapolation to the window edges (see the
+agreement test for what that means numerically).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from meshwatch.collectors.base import (
+    NEEDS_PROMETHEUS,
+    NO_SERIES,
+    NO_TRAFFIC,
+    BucketCounts,
+    SLICollector,
+    WindowBuckets,
+    WindowCounts,
+)
+from meshwatch.collectors.exposition import Labels, Sample
+from meshwatch.collectors.scrape_history import DEFAULT_TIERS, CounterHistory, Tier
+from meshwatch.errors import CollectorError, NoDataError
+from meshwatch.model import SLI, Counts, LatencySLI, QuerySLI, RatioSLI, RawSLI, Selector
+
+log = logging.getLogger(__name__)
+
+LE = "le"
+_ALL = ""  # group key of an ungrouped track
+
+
+def le_key(value: str | float) -> str | None:
+    """Canonical spelling of a bucket bound, so `0.3`, `0.30` and `3e-1` are one bucket."""
+    try:
+        return repr(float(value))
+    except ValueError:
+        return None
+
+
+@dataclass(slots=True)
+class _Track:
+    selector: Selector
+    group_by: str | None
+    tiers: tuple[Tier, ...]
+    acc: dict[str, float] = field(default_factory=dict)
+    history: dict[str, CounterHistory] = field(default_factory=dict)
+
+    def group_of(self, labels: Mapping[str, str]) -> str | None:
+        if self.group_by is None:
+            return _ALL
+        value = labels.get(self.group_by, "")
+        return le_key(value) if self.group_by == LE else value
+
+    def add(self, group: str, delta: float) -> None:
+        self.acc[group] = self.acc.get(group, 0.0) + delta
+
+    def record(self, group: str, t: float) -> None:
+        history = self.history.get(group)
+        if history is None:
+            history = self.history[group] = CounterHistory(self.tiers)
+        history.record(t, self.acc.get(group, 0.0))
+
+
+@dataclass(slots=True)
+class _Series:
+    value: float
+    last_seen: float
+    generation: int
+    sinks: list[tuple[_Track, str]]
+
+
+@dataclass(slots=True)
+class _Target:
+    scraped: bool = False
+    series: dict[tuple[str, Labels], _Series] = field(default_factory=dict)
+
+
+class ScrapeStore:
+    """Follows SLI selectors across scrapes and answers increases and counts per window.
+
+    Pure data structure: time comes in as arguments (`at`, `now`, UTC-aware datetimes).
+    Implements `meshwatch.collectors.base.SLICollector`.
+    """
+
+    def __init__(
+        self,
+        tiers: tuple[Tier, ...] = DEFAULT_TIERS,
+        series_ttl: timedelta = timedelta(minutes=10),
+    ) -> None:
+        self._tiers = tiers
+        self._series_ttl = series_ttl.total_seconds()
+        self._tracks: dict[tuple[Selector, str | None], _Track] = {}
+        self._by_metric: dict[str, list[_Track]] = {}
+        self._targets: dict[str, _Target] = {}
+        self._generation = 0
+
+    # --- what to follow -------------------------------------------------------------
+
+    def track(self, selector: Selector, group_by: str | None = None) -> None:
+        """Follow `selector` (summed over matching series, or per value of `group_by`)."""
+        key = (selector, group_by)
+        if key in self._tracks:
+            return
+        track = _Track(selector, group_by, self._tiers)
+        self._tracks[key] = track
+        self._by_metric.setdefault(selector.metric, []).append(track)
+        self._generation += 1  # known series recompute which tracks they feed
+
+    def track_sli(self, sli: SLI) -> None:
+        """Follow what `counts`/`buckets` need for `sli` (nothing for PromQL-only SLIs)."""
+        if isinstance(sli, RatioSLI):
+            for selector in (sli.total, sli.good, sli.bad):
+                if selector is not None:
+                    self.track(selector)
+        elif isinstance(sli, LatencySLI):
+            self.track(sli.count)
+            self.track(sli.bucket, group_by=LE)
+
+    @property
+    def wanted(self) -> frozenset[str]:
+        """Metric (sample) names to parse out of expositions."""
+        return frozenset(self._by_metric)
+
+    # --- ingest ---------------------------------------------------------------------
+
+    def observe(
+        self,
+        target: str,
+        samples: Iterable[Sample],
+        at: datetime,
+        target_labels: Mapping[str, str] | None = None,
+    ) -> None:
+        """Take one successful scrape of `target` made at `at`.
+
+        `target_labels` (e.g. `job`, `instance`) are added to every series, overriding
+        exposed labels of the same name as Prometheus does with `honor_labels: false`.
+        """
+        t = at.timestamp()
+        state = self._targets.setdefault(target, _Target())
+        touched: set[tuple[int, str]] = set()
+        present: list[tuple[_Track, str]] = []
+        for sample in samples:
+            if sample.name not in self._by_metric or math.isnan(sample.value):
+                continue
+            key = (sample.name, sample.labels)
+            series = state.series.get(key)
+            if series is None:
+                sinks = self._sinks(sample, target_labels)
+                delta = sample.value if state.scraped and sample.value > 0 else 0.0
+                series = _Series(sample.value, t, self._generation, sinks)
+                state.series[key] = series
+            else:
+                if series.generation != self._generation:
+                    series.sinks = self._sinks(sample, target_labels)
+                    series.generation = self._generation
+                previous = series.value
+                delta = sample.value - previous if sample.value >= previous else sample.value
+                series.value = sample.value
+                series.last_seen = t
+            for track, group in series.sinks:
+                if delta:
+                    track.add(group, delta)
+                mark = (id(track), group)
+                if mark not in touched:
+                    touched.add(mark)
+                    present.append((track, group))
+        for track, group in present:
+            track.record(group, t)
+        state.scraped = True
+        self._forget_stale(state, t)
+
+    def _sinks(
+        self, sample: Sample, target_labels: Mapping[str, str] | None
+    ) -> list[tuple[_Track, str]]:
+        labels = dict(sample.labels)
+        if target_labels:
+            labels.update(target_labels)
+        sinks = []
+        for track in self._by_metric.get(sample.name, ()):
+            if track.selector.matches(labels):
+                group = track.group_of(labels)
+                if group is not None:
+                    sinks.append((track, group))
+        return sinks
+
+    def _forget_stale(self, state: _Target, now: float) -> None:
+        horizon = now - self._series_ttl
+        stale = [key for key, s in state.series.items() if s.last_seen < horizon]
+        for key in stale:
+            del state.series[key]
+
+    # --- queries --------------------------------------------------------------------
+
+    def increase(self, selector: Selector, window: timedelta, now: datetime) -> float:
+        """Sum over matching series of their increase in (now - window, now].
+
+        Raises NoDataError("no series") when no matching series was scraped in the window.
+        """
+        return sum(self.increase_by(selector, None, window, now).values())
+
+    def increase_by(
+        self, selector: Selector, label: str | None, window: timedelta, now: datetime
+    ) -> dict[str, float]:
+        """Increase per value of `label` (`le` values canonical, see `le_key`).
+
+        The selector must have been tracked with `group_by=label`; groups without a series
+        in the window are left out. Raises NoDataError("no series") when none is left.
+        """
+        track = self._tracks.get((selector, label))
+        if track is None:
+            raise CollectorError(f"{selector.promql()} by {label} is not tracked")
+        end = now.timestamp()
+        start = end - window.total_seconds()
+        result = {
+            group: history.at(end) - history.at(start)
+            for group, history in track.history.items()
+            if history.any_between(start, end)
+        }
+        if not result:
+            raise NoDataError(NO_SERIES)
+        return result
+
+    def counts(self, sli: SLI, windows: Sequence[timedelta], now: datetime) -> WindowCounts:
+        """`SLICollector.counts`: errors and total of `sli` over each window ending at `now`."""
+        return {window: self._counts_or_error(sli, window, now) for window in windows}
+
+    def _counts_or_error(
+        self, sli: SLI, window: timedelta, now: datetime
+    ) -> Counts | CollectorError:
+        try:
+            if isinstance(sli, RatioSLI):
+                return self._ratio_counts(sli, window, now)
+            if isinstance(sli, LatencySLI):
+                return self._latency_counts(sli, window, now)
+        except CollectorError as error:
+            return error
+        assert isinstance(sli, QuerySLI | RawSLI)
+        return CollectorError(NEEDS_PROMETHEUS)
+
+    def _ratio_counts(self, sli: RatioSLI, window: timedelta, now: datetime) -> Counts:
+        total = self._total(sli.total, window, now)
+        if sli.bad is not None:
+            return Counts(errors=self._increase_or_zero(sli.bad, window, now), total=total)
+        assert sli.good is not None
+        good = self._increase_or_zero(sli.good, window, now)
+        return Counts(errors=max(total - good, 0.0), total=total)
+
+    def _latency_counts(self, sli: LatencySLI, window: timedelta, now: datetime) -> Counts:
+        total = self._total(sli.count, window, now)
+        buckets = self.increase_by(sli.bucket, LE, window, now)
+        good = buckets.get(le_key(sli.threshold) or "")
+        if good is None:
+            raise CollectorError(f"{sli.histogram} has no bucket le={sli.threshold:g}")
+        return Counts(errors=max(total - good, 0.0), total=total)
+
+    def _total(self, selector: Selector, window: timedelta, now: datetime) -> float:
+        total = self.increase(selector, window, now)
+        if total <= 0:
+            raise NoDataError(NO_TRAFFIC)
+        return total
+
+    def _increase_or_zero(self, selector: Selector, window: timedelta, now: datetime) -> float:
+        """Missing bad/good series mean zero such events (Envoy creates them lazily)."""
+        try:
+            return self.increase(selector, window, now)
+        except NoDataError:
+            return 0.0
+
+    def buckets(
+        self, sli: LatencySLI, windows: Sequence[timedelta], now: datetime
+    ) -> WindowBuckets:
+        """`SLICollector.buckets`: bucket increases per bound (`math.inf` for `+Inf`)."""
+        result: dict[timedelta, BucketCounts | CollectorError] = {}
+        for window in windows:
+            try:
+                by_le = self.increase_by(sli.bucket, LE, window, now)
+            except CollectorError as error:
+                result[window] = error
+                continue
+            result[window] = dict(sorted((float(le), value) for le, value in by_le.items()))
+        return result
+
+    # --- health -------------------------------------------------------------------------
+
+    def footprint(self) -> tuple[int, int]:
+        """(history points held, followed series held), for the memory bound and /metrics."""
+        points = sum(len(h) for t in self._tracks.values() for h in t.history.values())
+        series = sum(len(t.series) for t in self._targets.values())
+        return points, series
+
+
+if TYPE_CHECKING:  # the store is an SLICollector (checked by mypy, nothing runs)
+    _IS_A_COLLECTOR: SLICollector = ScrapeStore()

@@ -1,0 +1,1 @@
+"""The evaluation engine: measure every SLO with a collector and evaluate it."""

@@ -1,0 +1,51 @@
+"""What the running service knows between cycles: SLOs, the last evaluation, its own health.
+
+One instance per process, created by `meshwatch serve` and shared by the jobs (which write
+it) and the API (which reads it). It satisfies `meshwatch.api.metrics.EngineHealth`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from meshwatch.engine.evaluate import Evaluation
+from meshwatch.model import SLO
+
+
+@dataclass
+class Runtime:
+    slos: tuple[SLO, ...] = ()
+    last: Evaluation | None = None
+    last_success: datetime | None = None
+    last_duration_seconds: float | None = None
+    collector_errors: dict[str, float] = field(default_factory=dict)
+    scrape_failures: dict[str, float] = field(default_factory=dict)
+    remediation_actions: dict[tuple[str, str], float] = field(default_factory=dict)
+    route_weights: dict[tuple[str, str], int] = field(default_factory=dict)  # (target, backend)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def slo_index(self) -> Mapping[str, SLO]:
+        return {slo.id: slo for slo in self.slos}
+
+    def record_evaluation(self, evaluation: Evaluation, duration_seconds: float) -> None:
+        with self._lock:
+            self.last = evaluation
+            self.last_success = evaluation.at
+            self.last_duration_seconds = duration_seconds
+
+    def count_collector_error(self, collector: str) -> None:
+        with self._lock:
+            self.collector_errors[collector] = self.collector_errors.get(collector, 0.0) + 1
+
+    def set_scrape_failures(self, failures: Mapping[str, float]) -> None:
+        with self._lock:
+            self.scrape_failures = dict(failures)
+
+    def count_action(self, actuator: str, outcome: str) -> None:
+        with self._lock:
+            key = (actuator, outcome)
+            self.remediation_actions[key] = self.remediation_actions.get(key, 0.0) + 1

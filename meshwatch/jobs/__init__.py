@@ -1,0 +1,1 @@
+"""Background work: the evaluation cycle, notifications, retention; APScheduler wiring."""

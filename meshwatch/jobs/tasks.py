@@ -1,0 +1,124 @@
+"""The jobs as plain functions of their dependencies and `now` (the scheduler only calls them).
+
+`evaluate`: measure and evaluate every SLO, store the statuses, remember them for the API,
+queue notifications for state changes, and hand the evaluation to the remediation loop.
+`deliver`: send due notifications from the outbox. `prune`: downsample old history.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+
+from meshwatch.collectors.base import SLICollector, WindowBuckets, WindowCounts
+from meshwatch.engine.evaluate import Evaluation, evaluate_all
+from meshwatch.engine.runtime import Runtime
+from meshwatch.errors import CollectorError
+from meshwatch.model import SLI, SLO, LatencySLI
+from meshwatch.notify.bodies import generic_body, slack_body
+from meshwatch.notify.events import Notification, Tracked, track
+from meshwatch.notify.sender import DeliveryReport, Endpoint, deliver_due
+from meshwatch.settings import WebhookTarget
+from meshwatch.store import Store
+
+log = logging.getLogger(__name__)
+
+CollectorSource = Callable[[Sequence[SLO], datetime], SLICollector]
+"""Builds the collector for one cycle (e.g. one batched Prometheus snapshot)."""
+
+EvaluationHook = Callable[[Evaluation, datetime], None]
+
+
+@dataclass
+class EvaluationJob:
+    runtime: Runtime
+    store: Store
+    source: CollectorSource
+    webhooks: Sequence[WebhookTarget] = ()
+    hooks: list[EvaluationHook] = field(default_factory=list)
+    tracked: dict[str, Tracked] = field(default_factory=dict)
+    collector_name: str = "collector"
+
+    def __call__(self, now: datetime) -> Evaluation:
+        started = time.perf_counter()
+        slos = self.runtime.slos
+        try:
+            collector = self.source(slos, now)
+        except CollectorError as exc:
+            self.runtime.count_collector_error(self.collector_name)
+            collector = _Failing(exc)
+        evaluation = evaluate_all(slos, collector, now)
+        self.store.history.save_statuses(evaluation.statuses)
+        self.runtime.record_evaluation(evaluation, time.perf_counter() - started)
+        self._queue_notifications(evaluation, now)
+        for hook in self.hooks:
+            hook(evaluation, now)
+        log.info(
+            "evaluated %s SLOs in %.3fs (%s errors)",
+            len(evaluation.statuses),
+            time.perf_counter() - started,
+            len(evaluation.errors),
+        )
+        return evaluation
+
+    def _queue_notifications(self, evaluation: Evaluation, now: datetime) -> None:
+        events: list[Notification] = []
+        for status in evaluation.statuses:
+            self.tracked[status.slo_id], new = track(self.tracked.get(status.slo_id), status)
+            events.extend(new)
+        queue_notifications(self.store, self.webhooks, events, now)
+
+
+def queue_notifications(
+    store: Store, webhooks: Sequence[WebhookTarget], events: Sequence[Notification], now: datetime
+) -> int:
+    """Write each event to the outbox once per target (idempotent on event key + target)."""
+    queued = 0
+    for event in events:
+        for target in webhooks:
+            body = slack_body(event) if target.format == "slack" else generic_body(event)
+            if store.outbox.enqueue(f"{event.key}@{target.name}", target.name, body, now):
+                queued += 1
+    return queued
+
+
+class _Failing:
+    """The collector of a cycle whose source is down: every window of every SLO is unknown."""
+
+    def __init__(self, error: CollectorError) -> None:
+        self.error = error
+
+    def counts(self, sli: SLI, windows: Sequence[timedelta], now: datetime) -> WindowCounts:
+        return dict.fromkeys(windows, self.error)
+
+    def buckets(
+        self, sli: LatencySLI, windows: Sequence[timedelta], now: datetime
+    ) -> WindowBuckets:
+        return dict.fromkeys(windows, self.error)
+
+
+def endpoints(webhooks: Sequence[WebhookTarget]) -> dict[str, Endpoint]:
+    return {
+        t.name: Endpoint(
+            url=t.url,
+            secret=t.secret.get_secret_value().encode() if t.secret is not None else None,
+            timeout_seconds=t.timeout_seconds,
+        )
+        for t in webhooks
+    }
+
+
+def deliver(
+    store: Store, webhooks: Sequence[WebhookTarget], client: httpx.Client, now: datetime
+) -> DeliveryReport:
+    return deliver_due(store.outbox, endpoints(webhooks), client, now)
+
+
+def prune(store: Store, now: datetime) -> None:
+    result = store.history.prune(now)
+    log.info("pruned history: %s", result)

@@ -1,0 +1,1 @@
+"""Notifications out: state changes and actions, written to an outbox, then delivered."""

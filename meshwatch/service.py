@@ -1,0 +1,174 @@
+"""The composition root of `meshwatch serve` (and the demo): settings in, a running service out.
+
+Everything is built here, once, from `Settings`: the store (migrated), the SLOs (loaded and
+validated), the collector (Prometheus when `prometheus_url` is set, else the embedded
+scraper), the runtime, the jobs and the FastAPI app whose lifespan runs the scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from apscheduler.schedulers.background import BackgroundScheduler
+from fastapi import FastAPI
+
+from meshwatch.api.app import create_app
+from meshwatch.api.deps import AlertListener
+from meshwatch.collectors.base import SLICollector
+from meshwatch.collectors.prometheus import PrometheusCollector
+from meshwatch.collectors.prometheus_http import PrometheusQuerier, connect
+from meshwatch.collectors.scrape import Scraper, ScrapeTarget
+from meshwatch.collectors.scrape_store import ScrapeStore
+from meshwatch.engine.evaluate import windows_for
+from meshwatch.engine.runtime import Runtime
+from meshwatch.jobs import tasks
+from meshwatch.jobs.scheduler import IntervalJob, build_scheduler, lifespan_for
+from meshwatch.model import SLO
+from meshwatch.settings import Settings
+from meshwatch.spec import load_paths
+from meshwatch.store import Store, make_engine, upgrade
+
+log = logging.getLogger(__name__)
+
+NOTIFY_INTERVAL = timedelta(seconds=5)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Service:
+    settings: Settings
+    store: Store
+    runtime: Runtime
+    app: FastAPI
+    scheduler: BackgroundScheduler
+    evaluation: tasks.EvaluationJob
+    jobs: list[IntervalJob] = field(default_factory=list)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            close()
+
+
+def load_slos(settings: Settings) -> tuple[SLO, ...]:
+    """The SLOs of the configured spec paths (SpecError lists every problem)."""
+    if not settings.specs:
+        return ()
+    return load_paths(settings.specs).slos
+
+
+def all_windows(slo: SLO, now: datetime) -> tuple[timedelta, ...]:
+    windows, elapsed = windows_for(slo, now)
+    return (*windows, elapsed)
+
+
+@dataclass
+class _Collection:
+    source: tasks.CollectorSource
+    name: str
+    jobs: list[IntervalJob]
+    closers: list[Callable[[], None]]
+
+
+def _prometheus(settings: Settings, url: str) -> _Collection:
+    client = connect(url)
+    collector = PrometheusCollector(PrometheusQuerier(client))
+
+    def source(slos: Sequence[SLO], now: datetime) -> SLICollector:
+        return collector.snapshot(slos, now, windows=lambda slo: all_windows(slo, now))
+
+    return _Collection(source, "prometheus", [], [])
+
+
+def _scrape(settings: Settings, slos: Sequence[SLO], runtime: Runtime) -> _Collection:
+    scrape_store = ScrapeStore()
+    for slo in slos:
+        scrape_store.track_sli(slo.sli)
+        if slo.remediation is not None:
+            for backend in slo.remediation.backends:
+                scrape_store.track_sli(backend.sli)
+    client = httpx.Client()
+    scraper = Scraper(
+        scrape_store,
+        [ScrapeTarget(url=t.url, job=t.name) for t in settings.scrape_targets],
+        client,
+    )
+
+    def scrape(now: datetime) -> None:
+        health = scraper.scrape_once(now)
+        runtime.set_scrape_failures({url: float(h.failures_total) for url, h in health.items()})
+
+    def source(slos: Sequence[SLO], now: datetime) -> SLICollector:
+        return scrape_store
+
+    job = IntervalJob("scrape", scrape, settings.scrape_interval)
+    return _Collection(source, "scrape", [job], [client.close])
+
+
+def build_service(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    alert_listeners: Sequence[AlertListener] = (),
+    extra_hooks: Sequence[tasks.EvaluationHook] = (),
+) -> Service:
+    """Migrate the store, load the SLOs and wire collectors, jobs and the app (not started)."""
+    slos = load_slos(settings)
+    upgrade(settings.database_url)
+    store = Store(make_engine(settings.database_url))
+    runtime = Runtime(slos=slos)
+    if settings.prometheus_url:
+        collection = _prometheus(settings, settings.prometheus_url)
+    else:
+        collection = _scrape(settings, slos, runtime)
+    evaluation = tasks.EvaluationJob(
+        runtime=runtime,
+        store=store,
+        source=collection.source,
+        webhooks=settings.webhooks,
+        hooks=list(extra_hooks),
+        collector_name=collection.name,
+    )
+    notify_client = httpx.Client()
+    jobs = [
+        *collection.jobs,
+        IntervalJob(
+            "evaluate",
+            evaluation,
+            settings.evaluate_interval,
+            first_delay=settings.scrape_interval if collection.jobs else timedelta(0),
+        ),
+        IntervalJob(
+            "notify",
+            lambda now: tasks.deliver(store, settings.webhooks, notify_client, now),
+            NOTIFY_INTERVAL,
+        ),
+        IntervalJob("prune", lambda now: tasks.prune(store, now), settings.retention_interval),
+    ]
+    scheduler = build_scheduler(jobs, clock)
+    app = create_app(
+        settings,
+        store=store,
+        runtime=runtime,
+        clock=clock,
+        lifespan=lifespan_for(scheduler),
+        alert_listeners=alert_listeners,
+    )
+    log.info("serving %s SLOs with the %s collector", len(slos), collection.name)
+    return Service(
+        settings=settings,
+        store=store,
+        runtime=runtime,
+        app=app,
+        scheduler=scheduler,
+        evaluation=evaluation,
+        jobs=jobs,
+        closers=[store.close, notify_client.close, *collection.closers],
+    )

@@ -1,0 +1,135 @@
+"""Service settings: a YAML `--config` file plus `MESHWATCH_*` environment variables.
+
+Built once by the CLI (never at import). Environment variables win over the file, so a
+Helm chart can ship the file in a ConfigMap and secrets in the environment. With neither,
+meshwatch starts on the embedded defaults: SQLite in the working directory, no SLOs.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from meshwatch.errors import Problem, SpecError
+
+
+class ScrapeTarget(BaseModel):
+    """A `/metrics` endpoint the embedded scrape collector reads (Envoy admin, sidecar, app)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="Name used in meshwatch's own health metrics.")
+    url: str = Field(description="Full URL, e.g. http://127.0.0.1:9901/stats/prometheus.")
+
+
+class WebhookTarget(BaseModel):
+    """Where notifications are POSTed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    url: str
+    format: Literal["json", "slack"] = Field(
+        default="json", description="`json`: meshwatch's documented body; `slack`: {text, blocks}."
+    )
+    secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key; the signature is sent in X-Meshwatch-Signature."
+    )
+    timeout_seconds: float = 5.0
+
+
+class ScheduledReport(BaseModel):
+    """A report written on a cron schedule (APScheduler's persistent job store)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    cron: str = Field(description="Five-field cron expression, UTC, e.g. `0 8 * * MON`.")
+    period: Literal["7d", "30d", "calendar-month"] = "7d"
+    format: Literal["html", "md", "json", "csv"] = "html"
+    directory: Path | None = None
+    webhooks: list[str] = Field(default_factory=list, description="Names of webhook targets.")
+
+
+class Settings(BaseSettings):
+    """Everything `meshwatch serve` needs; every field has a working default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MESHWATCH_", extra="forbid", env_nested_delimiter="__"
+    )
+
+    database_url: str = Field(
+        default="sqlite:///./meshwatch.db",
+        description="SQLAlchemy URL; PostgreSQL as postgresql+psycopg://user@host/db.",
+    )
+    api_token: SecretStr | None = Field(
+        default=None, description="Bearer token required for every write to the API."
+    )
+    specs: list[Path] = Field(default_factory=list, description="SLO spec files or folders.")
+    prometheus_url: str | None = Field(
+        default=None, description="Read SLIs from this Prometheus; unset = scrape collector."
+    )
+    scrape_targets: list[ScrapeTarget] = Field(default_factory=list)
+    evaluate_interval: timedelta = Field(default=timedelta(seconds=30))
+    scrape_interval: timedelta = Field(default=timedelta(seconds=5))
+    retention_interval: timedelta = Field(default=timedelta(hours=1))
+    ready_max_age_factor: float = Field(
+        default=3.0,
+        description="/readyz fails when the last evaluation is older than this x interval.",
+    )
+    webhooks: list[WebhookTarget] = Field(default_factory=list)
+    reports: list[ScheduledReport] = Field(default_factory=list)
+    report_directory: Path = Field(default=Path("reports"))
+    grafana_url: str | None = None
+    max_body_bytes: int = Field(default=1_048_576, description="Largest accepted request body.")
+    remediation_enabled: bool = Field(
+        default=False, description="Master switch: when false every plan is recorded as dry-run."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment first: it overrides values from the --config file (passed as init).
+        return env_settings, init_settings
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Settings from `config_file` (YAML) and the environment; SpecError names the problem."""
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            loaded = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise SpecError(
+                [Problem(str(config_file), 1, "", f"cannot read config: {exc}")]
+            ) from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise SpecError([Problem(str(config_file), 1, "", "config must be a mapping")])
+        values = loaded or {}
+        base = config_file.parent
+        values["specs"] = [str(base / p) for p in values.get("specs", [])]
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise SpecError(
+            [
+                Problem(
+                    str(config_file or "environment"),
+                    1,
+                    ".".join(str(p) for p in err["loc"]),
+                    err["msg"],
+                )
+                for err in exc.errors()
+            ]
+        ) from exc

@@ -1,0 +1,173 @@
+"""Render the `meshwatch/v1` reference (docs/spec-reference.md) from the pydantic models.
+
+The field descriptions in `meshwatch.spec.native` are the only source: a test fails when the
+committed file differs from `render_reference()`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from meshwatch.model import LatencySLI, Matcher, MeshKind, RatioSLI
+from meshwatch.spec import mesh, openslo, sloth
+from meshwatch.spec.native import models as native
+
+HEADER = """\
+# `meshwatch/v1` spec reference
+
+<!-- Generated from meshwatch/spec/native.py by meshwatch.spec.reference. DO NOT EDIT. -->
+
+A spec file holds one or more YAML documents (`---`); meshwatch also reads Sloth
+(`prometheus/v1`, `sloth.slok.dev/v1`) and OpenSLO (`openslo/v1`) documents. Durations are
+Prometheus-style (`30s`, `5m`, `1h`, `30d`, `4w`). Unknown fields are errors.
+`meshwatch validate PATH...` prints every problem as `FILE:LINE: field.path: message`.
+
+```yaml
+apiVersion: meshwatch/v1
+kind: ServiceLevels
+service: checkout
+slos:
+  - name: availability
+    objective: 99.9
+    window: 30d
+    sli:
+      mesh: {kind: istio, service: checkout}
+```
+"""
+
+
+def render_reference() -> str:
+    """The whole reference page, deterministic."""
+    parts = [HEADER]
+    for model in _models(native.ServiceLevels):
+        parts.append(_section(model))
+    parts.append(_mesh_section())
+    parts.append(_module_section("Sloth specs", sloth.__doc__))
+    parts.append(_module_section("OpenSLO specs", openslo.__doc__))
+    return "\n".join(parts)
+
+
+def _module_section(title: str, doc: str | None) -> str:
+    return f"## {title}\n\n{inspect.cleandoc(doc or '')}\n"
+
+
+def _models(root: type[BaseModel]) -> list[type[BaseModel]]:
+    """`root` and every model reachable from its fields, in first-seen order."""
+    order: list[type[BaseModel]] = []
+    todo = [root]
+    while todo:
+        model = todo.pop(0)
+        if model in order:
+            continue
+        order.append(model)
+        for info in model.model_fields.values():
+            todo.extend(_nested(info.annotation))
+    return order
+
+
+def _nested(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _nested(arg)]
+
+
+def _anchor(model: type[BaseModel]) -> str:
+    return model.__name__.lower()
+
+
+def _section(model: type[BaseModel]) -> str:
+    doc = " ".join((model.__doc__ or "").split())
+    rows = [
+        f"## {model.__name__}",
+        "",
+        doc,
+        "",
+        "| field | type | default | description |",
+        "|---|---|---|---|",
+    ]
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        rows.append(
+            f"| `{key}` | {_type(info.annotation)} | {_default(info)} | "
+            f"{_escape(info.description or '')} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _type(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return f"[{annotation.__name__}](#{_anchor(annotation)})"
+    if origin is typing.Literal:
+        return " \\| ".join(f"`{a}`" for a in typing.get_args(annotation))
+    if origin in (typing.Union, types.UnionType):
+        return " \\| ".join(_type(a) for a in args)
+    if origin is list:
+        return f"list of {_type(args[0])}"
+    if origin is dict:
+        return "map of string"
+    names = {str: "string", float: "number", int: "integer", bool: "boolean"}
+    return names.get(annotation, str(annotation))
+
+
+def _default(info: FieldInfo) -> str:
+    if info.is_required():
+        return "required"
+    if info.default_factory is not None:
+        value = info.default_factory()  # type: ignore[call-arg]
+        if isinstance(value, BaseModel):
+            return "see below"
+        if isinstance(value, list) and value:
+            return f"`[{', '.join(str(v) for v in value)}]`"
+        return f"`{value}`" if value else "empty"
+    if info.default is None or info.default is PydanticUndefined:
+        return "—"
+    if isinstance(info.default, bool):
+        return f"`{str(info.default).lower()}`"
+    return f"`{info.default}`" if info.default != "" else '`""`'
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _mesh_section() -> str:
+    rows = [
+        "## Mesh presets",
+        "",
+        "What `sli: {mesh: ...}` expands to. Bad requests are the availability SLI's errors; "
+        "latency SLIs count requests at or under `latency_threshold` as good.",
+        "",
+        "| kind | requests counter | bad requests | latency histogram (ms) | per-backend label |",
+        "|---|---|---|---|---|",
+    ]
+    kinds: tuple[MeshKind, ...] = ("istio", "envoy", "linkerd")
+    for kind in kinds:
+        matchers = _example_matchers(kind)
+        sli = mesh.mesh_sli(kind, matchers, None)
+        latency = mesh.mesh_sli(kind, matchers, 250.0)
+        assert isinstance(sli, RatioSLI) and sli.bad is not None
+        assert isinstance(latency, LatencySLI)
+        bad_extra = [m for m in sli.bad.matchers if m not in sli.total.matchers]
+        rows.append(
+            f"| `{kind}` | `{_escape(sli.total.promql())}` | "
+            f"`{_escape(', '.join(m.promql() for m in bad_extra))}` | `{latency.histogram}` | "
+            f"`{mesh.VERSION_LABEL[kind]}` |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def _example_matchers(kind: MeshKind) -> tuple[Matcher, ...]:
+    if kind == "istio":
+        return mesh.istio_matchers("SERVICE", None, None)
+    if kind == "envoy":
+        return mesh.envoy_matchers(("CLUSTER",))
+    return mesh.linkerd_matchers("DEPLOYMENT", None)

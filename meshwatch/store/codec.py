@@ -1,0 +1,100 @@
+"""SLOStatus <-> status_history row values, exactly, on SQLite and PostgreSQL.
+
+The four per-window maps go into one JSON column `windows`. JSON has no infinities and
+PostgreSQL's jsonb rejects NaN, so +/-inf are stored as the strings "Infinity"/"-Infinity"
+and read back as floats; jsonb prints large numbers without an exponent, so every number
+is read back with `float()` (the shortest repr Python writes round-trips exactly).
+NaN is not a value: the store keeps it as None (unknown) everywhere, because SQLite turns
+NaN in a REAL column into NULL anyway and both engines must answer the same.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from meshwatch.model import SLOStatus, State
+from meshwatch.store.types import from_micros, to_micros
+
+MAPS = ("sli", "burn_rate", "latency", "requests")
+_INF = {"Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def status_values(status: SLOStatus) -> dict[str, Any]:
+    """Column values of a raw (just evaluated) status_history row."""
+    return {
+        "slo_id": status.slo_id,
+        "at_us": to_micros(status.at),
+        "step_s": 0,
+        "samples": 1,
+        "state": status.state.value,
+        "worst_state": status.state.value,
+        "service": status.service,
+        "slo": status.slo,
+        "reason": status.reason,
+        "objective": status.objective,
+        "period_sli": _scalar(status.period_sli),
+        "budget_remaining": _scalar(status.budget_remaining),
+        "budget_remaining_seconds": _scalar(status.budget_remaining_seconds),
+        "budget_remaining_requests": _scalar(status.budget_remaining_requests),
+        "throughput": _scalar(status.throughput),
+        "windows": {name: _encode_map(getattr(status, name)) for name in MAPS},
+    }
+
+
+def status_from_values(values: Mapping[Any, Any]) -> SLOStatus:
+    """The SLOStatus a status_history row (a mapping of its columns) stands for."""
+    windows = values["windows"] or {}
+    return SLOStatus(
+        slo_id=values["slo_id"],
+        service=values["service"],
+        slo=values["slo"],
+        at=from_micros(values["at_us"]),
+        state=State(values["state"]),
+        reason=values["reason"],
+        objective=float(values["objective"]),
+        period_sli=_read_scalar(values["period_sli"]),
+        budget_remaining=_read_scalar(values["budget_remaining"]),
+        budget_remaining_seconds=_read_scalar(values["budget_remaining_seconds"]),
+        budget_remaining_requests=_read_scalar(values["budget_remaining_requests"]),
+        throughput=_read_scalar(values["throughput"]),
+        sli=_decode_map(windows.get("sli")),
+        burn_rate=_decode_map(windows.get("burn_rate")),
+        latency=_decode_map(windows.get("latency")),
+        requests=_decode_map(windows.get("requests")),
+    )
+
+
+def _scalar(value: float | None) -> float | None:
+    if value is None or math.isnan(value):
+        return None
+    return float(value)
+
+
+def _read_scalar(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _encode_map(values: Mapping[str, float | None]) -> dict[str, float | str | None]:
+    encoded: dict[str, float | str | None] = {}
+    for key, value in values.items():
+        if value is None or math.isnan(value):
+            encoded[key] = None
+        elif math.isinf(value):
+            encoded[key] = "Infinity" if value > 0 else "-Infinity"
+        else:
+            encoded[key] = float(value)
+    return encoded
+
+
+def _decode_map(values: Mapping[str, Any] | None) -> dict[str, float | None]:
+    decoded: dict[str, float | None] = {}
+    for key, value in (values or {}).items():
+        if value is None:
+            decoded[key] = None
+        elif isinstance(value, str):
+            decoded[key] = _INF[value]
+        else:
+            decoded[key] = float(value)
+    return decoded

@@ -1,0 +1,100 @@
+"""Create the engine: SQLite (WAL) by default, PostgreSQL through psycopg 3.
+
+Nothing here runs at import; `make_engine` is called by the CLI / app factory with the URL
+from settings (`MESHWATCH_DATABASE_URL`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from meshwatch.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "sqlite:///./meshwatch.db"
+WRITE_OPTION = "meshwatch_write"
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse `url`; `postgres://` and `postgresql://` mean psycopg 3 (psycopg2 is not used)."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with the URL in it
+        raise StoreError(f"invalid database URL: {exc}") from exc
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StoreError(
+            f"unsupported database {parsed.get_backend_name()!r}; use sqlite:/// or "
+            "postgresql+psycopg://"
+        )
+    return parsed
+
+
+def make_engine(
+    url: str | URL = DEFAULT_URL, *, busy_timeout_ms: int = 10_000, durable: bool = True
+) -> Engine:
+    """An engine for `url`.
+
+    SQLite: WAL journal (readers never block the writer), `busy_timeout` so concurrent
+    writers wait instead of failing, foreign keys on, and write transactions that start with
+    `BEGIN IMMEDIATE` (see `writer`). `durable=False` sets `synchronous=NORMAL` (a power cut
+    may lose the last commits, never corrupt). PostgreSQL: psycopg 3 with pre-ping.
+    """
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True)
+    kwargs: dict[str, Any] = {}
+    memory = parsed.database in (None, "", ":memory:")
+    if memory:  # one shared connection, or every connection would see its own empty database
+        kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    engine = create_engine(parsed, **kwargs)
+    _configure_sqlite(engine, busy_timeout_ms=busy_timeout_ms, durable=durable, wal=not memory)
+    return engine
+
+
+def writer(engine: Engine) -> Engine:
+    """The same engine (same pool) whose transactions announce that they will write.
+
+    On SQLite they begin with `BEGIN IMMEDIATE`: the write lock is taken (waiting up to
+    `busy_timeout`) before the first read, so read-then-write transactions cannot fail with
+    SQLITE_BUSY half-way. On PostgreSQL the option changes nothing.
+    """
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def _configure_sqlite(engine: Engine, *, busy_timeout_ms: int, durable: bool, wal: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if wal:
+                mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    log.warning("SQLite refused WAL journal mode (got %s)", mode)
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def upsert(conn: Connection, table: Any) -> sqlite.Insert | postgresql.Insert:
+    """`INSERT` with `ON CONFLICT` support for the connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

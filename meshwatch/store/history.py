@@ -1,0 +1,231 @@
+"""Status history: one row per SLO per evaluation, downsampled by `prune`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, case, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import ColumnElement, bindparam
+
+from meshwatch.model import SLOStatus, State
+from meshwatch.store.codec import status_from_values, status_values
+from meshwatch.store.engine import upsert, writer
+from meshwatch.store.records import STATE_SEVERITY, HistoryPoint, PruneResult
+from meshwatch.store.retention import Compaction, RetentionPolicy, prune_plan
+from meshwatch.store.tables import LatestRow, StatusRow
+from meshwatch.store.types import from_micros, to_micros
+
+log = logging.getLogger(__name__)
+
+MAX_POINTS = 11_000  # like Prometheus' range query limit
+_US = 1_000_000
+_STATE_BY_RANK = {rank: state for state, rank in STATE_SEVERITY.items()}
+_LATEST_CHUNK = 5_000  # rows per multi-VALUES upsert (3 parameters each)
+
+
+def _worst_rank() -> ColumnElement[int]:
+    return case(
+        {state.value: rank for state, rank in STATE_SEVERITY.items()},
+        value=StatusRow.worst_state,
+        else_=STATE_SEVERITY[State.UNKNOWN],
+    )
+
+
+class StatusHistory:
+    """Save and read SLO statuses; ORM rows never leave this class."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._writer = writer(engine)
+
+    def save_statuses(self, statuses: Sequence[SLOStatus]) -> None:
+        """Append one evaluation cycle in one transaction (bulk insert + latest pointers)."""
+        if not statuses:
+            return
+        values = [status_values(status) for status in statuses]
+        with self._writer.begin() as conn:
+            ids = (
+                conn.execute(
+                    insert(StatusRow).returning(StatusRow.id, sort_by_parameter_order=True),
+                    values,
+                )
+                .scalars()
+                .all()
+            )
+            newest: dict[str, tuple[int, int]] = {}
+            for row_id, row in zip(ids, values, strict=True):
+                current = newest.get(row["slo_id"])
+                if current is None or (row["at_us"], row_id) >= (current[1], current[0]):
+                    newest[row["slo_id"]] = (row_id, row["at_us"])
+            pointers = [
+                {"slo_id": slo_id, "history_id": row_id, "at_us": at_us}
+                for slo_id, (row_id, at_us) in sorted(newest.items())
+            ]
+            for start in range(0, len(pointers), _LATEST_CHUNK):
+                self._point_latest(conn, pointers[start : start + _LATEST_CHUNK])
+
+    @staticmethod
+    def _point_latest(conn: Connection, pointers: list[dict[str, Any]]) -> None:
+        stmt = upsert(conn, LatestRow).values(pointers)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[LatestRow.slo_id],
+            set_={"history_id": stmt.excluded.history_id, "at_us": stmt.excluded.at_us},
+            where=stmt.excluded.at_us >= LatestRow.at_us,
+        )
+        conn.execute(stmt)
+
+    def latest(self, slo_id: str | None = None) -> list[SLOStatus]:
+        """The newest status of one SLO (zero or one item) or of every SLO, by slo_id."""
+        query = (
+            select(StatusRow)
+            .join(LatestRow, LatestRow.history_id == StatusRow.id)
+            .order_by(StatusRow.slo_id)
+        )
+        if slo_id is not None:
+            query = query.where(LatestRow.slo_id == slo_id)
+        with self._engine.connect() as conn:
+            return [status_from_values(row._mapping) for row in conn.execute(query)]
+
+    def history(
+        self, slo_id: str, start: datetime, end: datetime, step: timedelta | None = None
+    ) -> list[HistoryPoint]:
+        """Points of `slo_id` with start <= at < end, oldest first.
+
+        Without `step`, every stored row. With `step`, one point per bucket of `step` aligned
+        to the epoch: the bucket's last status, its worst state and its number of samples.
+        """
+        start_us, end_us = to_micros(start), to_micros(end)
+        if end_us <= start_us:
+            return []
+        where = (StatusRow.slo_id == slo_id, StatusRow.at_us >= start_us, StatusRow.at_us < end_us)
+        with self._engine.connect() as conn:
+            if step is None:
+                rows: Iterable[Any] = conn.execute(
+                    select(StatusRow).where(*where).order_by(StatusRow.at_us, StatusRow.id)
+                )
+                return [self._point(row._mapping, None) for row in rows]
+            step_us = int(step / timedelta(microseconds=1))
+            if step_us <= 0:
+                raise ValueError("step must be positive")
+            if (end_us - start_us) // step_us > MAX_POINTS:
+                raise ValueError(f"more than {MAX_POINTS} points; use a longer step")
+            bucket = StatusRow.at_us // step_us
+            ranked = (
+                select(
+                    StatusRow,
+                    bucket.label("bucket"),
+                    func.row_number()
+                    .over(
+                        partition_by=bucket, order_by=(StatusRow.at_us.desc(), StatusRow.id.desc())
+                    )
+                    .label("rn"),
+                    func.sum(StatusRow.samples).over(partition_by=bucket).label("bucket_samples"),
+                    func.max(_worst_rank()).over(partition_by=bucket).label("bucket_worst"),
+                )
+                .where(*where)
+                .subquery()
+            )
+            rows = conn.execute(select(ranked).where(ranked.c.rn == 1).order_by(ranked.c.bucket))
+            return [self._point(row._mapping, step_us) for row in rows]
+
+    @staticmethod
+    def _point(values: Mapping[Any, Any], step_us: int | None) -> HistoryPoint:
+        status = status_from_values(values)
+        if step_us is None:
+            return HistoryPoint(status.at, status, State(values["worst_state"]), values["samples"])
+        return HistoryPoint(
+            at=from_micros(values["bucket"] * step_us),
+            status=status,
+            worst_state=_STATE_BY_RANK[int(values["bucket_worst"])],
+            samples=int(values["bucket_samples"]),
+        )
+
+    def prune(self, now: datetime, policy: RetentionPolicy | None = None) -> PruneResult:
+        """Downsample and expire history per `policy` (default `RetentionPolicy()`).
+
+        Idempotent and incremental: only rows finer than a tier's resolution are looked at,
+        in slices of at most an hour (or one bucket) per transaction, so writers are never
+        blocked for long. Safe to run while statuses are being saved.
+        """
+        plan = prune_plan(policy or RetentionPolicy(), now)
+        compacted = sum(self._compact(step) for step in plan.compactions)
+        with self._writer.begin() as conn:
+            expired = conn.execute(
+                delete(StatusRow).where(StatusRow.at_us < plan.delete_before_us)
+            ).rowcount
+            conn.execute(delete(LatestRow).where(LatestRow.at_us < plan.delete_before_us))
+        log.info("pruned status history: %s rows compacted, %s expired", compacted, expired)
+        return PruneResult(compacted=compacted, expired=expired)
+
+    def _compact(self, compaction: Compaction) -> int:
+        step_us = compaction.step_s * _US
+        with self._engine.connect() as conn:
+            oldest = conn.execute(
+                select(func.min(StatusRow.at_us)).where(
+                    StatusRow.step_s < compaction.step_s, StatusRow.at_us < compaction.before_us
+                )
+            ).scalar()
+        if oldest is None:
+            return 0
+        slice_us = max(step_us, 3600 * _US)
+        removed = 0
+        lo = oldest - oldest % step_us
+        while lo < compaction.before_us:
+            hi = min(lo + slice_us, compaction.before_us)
+            with self._writer.begin() as conn:
+                removed += self._compact_slice(conn, compaction.step_s, lo, hi)
+            lo = hi
+        return removed
+
+    @staticmethod
+    def _compact_slice(conn: Connection, step_s: int, lo: int, hi: int) -> int:
+        """Merge rows in [lo, hi) into buckets of `step_s` seconds: keep each bucket's last."""
+        bucket = StatusRow.at_us // (step_s * _US)
+        partition = (StatusRow.slo_id, bucket)
+        ranked = (
+            select(
+                StatusRow.id,
+                StatusRow.step_s,
+                func.row_number()
+                .over(
+                    partition_by=partition, order_by=(StatusRow.at_us.desc(), StatusRow.id.desc())
+                )
+                .label("rn"),
+                func.count().over(partition_by=partition).label("rows"),
+                func.sum(StatusRow.samples).over(partition_by=partition).label("samples"),
+                func.max(_worst_rank()).over(partition_by=partition).label("worst"),
+            )
+            .where(StatusRow.at_us >= lo, StatusRow.at_us < hi, StatusRow.step_s <= step_s)
+            .subquery()
+        )
+        keepers = conn.execute(
+            select(ranked.c.id, ranked.c.samples, ranked.c.worst).where(
+                ranked.c.rn == 1, (ranked.c.rows > 1) | (ranked.c.step_s < step_s)
+            )
+        ).all()
+        if not keepers:
+            return 0
+        conn.execute(
+            update(StatusRow)
+            .where(StatusRow.id == bindparam("keeper_id"))
+            .values(
+                step_s=step_s,
+                samples=bindparam("keeper_samples"),
+                worst_state=bindparam("keeper_worst"),
+            ),
+            [
+                {
+                    "keeper_id": row.id,
+                    "keeper_samples": int(row.samples),
+                    "keeper_worst": _STATE_BY_RANK[int(row.worst)].value,
+                }
+                for row in keepers
+            ],
+        )
+        return conn.execute(
+            delete(StatusRow).where(StatusRow.id.in_(select(ranked.c.id).where(ranked.c.rn > 1)))
+        ).rowcount

@@ -1,0 +1,75 @@
+"""Report runs: which report was written when, where, and whether it worked."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+
+from meshwatch.store.engine import writer
+from meshwatch.store.records import ReportRun, ReportStatus
+from meshwatch.store.tables import ReportRunRow
+
+
+class ReportRuns:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._writer = writer(engine)
+
+    def record_report_run(
+        self,
+        *,
+        period: str,
+        format: str,
+        uri: str,
+        started: datetime,
+        finished: datetime | None,
+        status: ReportStatus,
+        error: str = "",
+    ) -> int:
+        """Record one run (usually once it finished); return its id."""
+        with self._writer.begin() as conn:
+            run_id = conn.execute(
+                insert(ReportRunRow)
+                .values(
+                    period=period,
+                    format=format,
+                    uri=uri,
+                    started_at=started,
+                    finished_at=finished,
+                    status=ReportStatus(status).value,
+                    error=error,
+                )
+                .returning(ReportRunRow.id)
+            ).scalar_one()
+        return int(run_id)
+
+    def get_report_run(self, run_id: int) -> ReportRun | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(ReportRunRow).where(ReportRunRow.id == run_id)).first()
+        return None if row is None else _run(row._mapping)
+
+    def list_report_runs(self, limit: int = 100) -> list[ReportRun]:
+        """Newest first (by start time)."""
+        query = (
+            select(ReportRunRow)
+            .order_by(ReportRunRow.started_at.desc(), ReportRunRow.id.desc())
+            .limit(limit)
+        )
+        with self._engine.connect() as conn:
+            return [_run(row._mapping) for row in conn.execute(query)]
+
+
+def _run(values: Mapping[Any, Any]) -> ReportRun:
+    return ReportRun(
+        id=int(values["id"]),
+        period=values["period"],
+        format=values["format"],
+        uri=values["uri"],
+        started_at=values["started_at"],
+        finished_at=values["finished_at"],
+        status=ReportStatus(values["status"]),
+        error=values["error"],
+    )

@@ -1,0 +1,131 @@
+"""The engine against an in-memory collector (values in, statuses out; no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from meshwatch.collectors.base import NO_SERIES, NO_TRAFFIC, WindowBuckets, WindowCounts
+from meshwatch.engine.evaluate import evaluate_all
+from meshwatch.errors import CollectorError, NoDataError
+from meshwatch.model import (
+    SLI,
+    SLO,
+    Backend,
+    Counts,
+    LatencySLI,
+    RatioSLI,
+    RemediationPolicy,
+    Selector,
+    State,
+    Window,
+)
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+TOTAL = Selector("http_requests_total")
+BAD = Selector("http_requests_errors_total")
+
+
+class TableCollector:
+    """Answers every window with `rule(sli, window)`: error ratio x rate-based totals."""
+
+    def __init__(self, rule: Callable[[SLI, timedelta], Counts | CollectorError]) -> None:
+        self.rule = rule
+
+    def counts(self, sli: SLI, windows: Sequence[timedelta], now: datetime) -> WindowCounts:
+        return {w: self.rule(sli, w) for w in windows}
+
+    def buckets(
+        self, sli: LatencySLI, windows: Sequence[timedelta], now: datetime
+    ) -> WindowBuckets:
+        return {w: {0.1: 50.0, 0.3: 90.0, float("inf"): 100.0} for w in windows}
+
+
+def slo(name: str, service: str = "checkout", sli: SLI | None = None, **kwargs: object) -> SLO:
+    return SLO(
+        service=service,
+        name=name,
+        objective=99.9,
+        window=Window.rolling(timedelta(days=30)),
+        sli=sli or RatioSLI(total=TOTAL, bad=BAD),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def steady(error_ratio: float, rps: float = 10.0) -> Callable[[SLI, timedelta], Counts]:
+    def rule(sli: SLI, window: timedelta) -> Counts:
+        total = rps * window.total_seconds()
+        return Counts(total * error_ratio, total)
+
+    return rule
+
+
+def test_healthy_slo_is_ok_with_numbers() -> None:
+    result = evaluate_all([slo("availability")], TableCollector(steady(0.0001)), NOW)
+    (status,) = result.statuses
+    assert status.state is State.OK
+    assert status.throughput == pytest.approx(10.0)
+    assert status.sli["1h"] == pytest.approx(0.9999)
+    assert status.budget_remaining == pytest.approx(0.9)
+
+
+def test_outage_breaches_and_rolls_up() -> None:
+    result = evaluate_all(
+        [slo("availability"), slo("front", service="frontend")], TableCollector(steady(0.5)), NOW
+    )
+    assert {s.state for s in result.statuses} == {State.BREACHED}
+    assert result.mesh is not None
+    assert result.mesh.state is State.BREACHED
+    assert result.mesh.error_ratio == pytest.approx(0.5)
+    assert [a.name for a in result.services] == ["checkout", "frontend"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        pytest.param(NoDataError(NO_SERIES), "no series", id="no-series"),
+        pytest.param(NoDataError(NO_TRAFFIC), "no traffic", id="no-traffic"),
+        pytest.param(
+            CollectorError("Prometheus timed out"), "Prometheus timed out", id="source-down"
+        ),
+    ],
+)
+def test_no_data_is_unknown_never_ok(answer: CollectorError, reason: str) -> None:
+    (status,) = evaluate_all([slo("a")], TableCollector(lambda sli, w: answer), NOW).statuses
+    assert status.state is State.UNKNOWN
+    assert reason in status.reason
+
+
+def test_one_broken_slo_does_not_stop_the_others() -> None:
+    def rule(sli: SLI, window: timedelta) -> Counts:
+        if isinstance(sli, RatioSLI) and sli.total.metric == "boom":
+            raise ZeroDivisionError("bug")
+        return steady(0.0)(sli, window)
+
+    broken = slo("broken", sli=RatioSLI(total=Selector("boom"), bad=BAD))
+    result = evaluate_all([broken, slo("fine")], TableCollector(rule), NOW)
+    states = {s.slo: s.state for s in result.statuses}
+    assert states == {"broken": State.UNKNOWN, "fine": State.OK}
+    assert "internal error" in result.errors["checkout-broken"]
+
+
+def test_latency_percentiles_and_backends() -> None:
+    latency = slo("latency", sli=LatencySLI("http_request_duration_seconds", 0.3))
+    policy = RemediationPolicy(
+        actuator="noop",
+        target="checkout",
+        backends=(
+            Backend("v1", RatioSLI(total=TOTAL, bad=BAD)),
+            Backend("v2", RatioSLI(total=TOTAL, bad=BAD)),
+        ),
+    )
+    remediated = slo("availability", remediation=policy)
+    result = evaluate_all([latency, remediated], TableCollector(steady(0.0)), NOW)
+    assert result.statuses[0].latency["p50"] == pytest.approx(0.1)
+    assert [(b.slo_id, b.backend) for b in result.backends] == [
+        ("checkout-availability", "v1"),
+        ("checkout-availability", "v2"),
+    ]
+    assert set(result.backends[0].counts) == {timedelta(minutes=1), timedelta(minutes=5)}
