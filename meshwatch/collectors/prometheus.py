@@ -9,8 +9,9 @@ Two ways to use it, both `SLICollector`s:
   `meshwatch:sli_errors:increase<w>` and `meshwatch:sli_requests:increase<w>` series (all
   windows) plus their freshness, whatever the number of SLOs; the `RecordedSnapshot` it
   returns answers `counts()` from memory and falls back to ad-hoc PromQL only for what is
-  not recorded. Passing `windows` prefetches those fallbacks in batches of `chunk` (query count
-  independent of SLO count when everything is recorded: exactly 1).
+  not recorded. Unrecorded `windows`, latency buckets (`bucket_windows`) and remediation
+  backends are prefetched together in batched queries of `chunk` probes each, so a cycle
+  whose SLIs are all recorded is exactly 1 query, whatever the number of SLOs.
 
 Recorded counts are request-weighted already (the rules sum 5m increases for long windows).
 0 requests is "no traffic"; no recorded series at all falls back to ad-hoc PromQL, which
