@@ -5,8 +5,9 @@ Setup (all on 127.0.0.1, stopped by pid at the end): a live Istio-style exporter
 `meshwatch generate rules` writes for the 1,000 SLOs, unchanged (fast groups every 30 s, the
 long-window groups every 5 m). 2,000 rule groups would queue every API query behind rule
 evaluations at Prometheus's default `--query.max-concurrency=20` (seconds per query on two
-cores), so it runs with 1000, as a Prometheus sized for that many SLOs would. The benchmark waits until every SLO has recorded counts for
-all 8 windows — the long windows tile aligned 5 m recordings, so this takes 5 to 10 minutes.
+cores), so it runs with 1000, as a Prometheus sized for that many SLOs would. The benchmark
+waits until every SLO has recorded counts for all 8 windows — the long windows tile aligned
+5 m recordings, so this takes 5 to 10 minutes.
 Data is live only: there is no 30-day history, which makes every long-window query cheap
 for the baseline too.
 
