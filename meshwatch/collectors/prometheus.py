@@ -22,6 +22,7 @@ Prometheus down or too slow after retries raises `CollectorError` for the whole 
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -201,6 +202,11 @@ class Fetched:
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _window_name(window: timedelta) -> str:
+    return format_duration(window)
+
+
 def _index(samples: Sequence[Sample]) -> dict[SLOKey, _Recorded]:
     index: dict[SLOKey, _Recorded] = {}
     for sample in samples:
@@ -231,19 +237,25 @@ class RecordedSnapshot:
         self.recorded = recorded
         self._by_sli: dict[SLI, SLOKey] = {slo.sli: (slo.service, slo.name) for slo in slos}
         self.prefetched = Fetched()
+        self._at_seconds = at.timestamp()
+        self._max_age_seconds = collector.max_age.total_seconds()
 
     def lookup(self, sli: SLI, window: timedelta) -> Counts | CollectorError | None:
         """The recorded answer for one window, or None when it is not recorded."""
+        entry = self._entry(sli)
+        return None if entry is None else self._from_entry(entry, window)
+
+    def _entry(self, sli: SLI) -> _Recorded | None:
         key = self._by_sli.get(sli)
-        entry = self.recorded.get(key) if key else None
-        if entry is None:
-            return None
-        name = format_duration(window)
+        return self.recorded.get(key) if key else None
+
+    def _from_entry(self, entry: _Recorded, window: timedelta) -> Counts | CollectorError | None:
+        name = _window_name(window)
         total = entry.requests.get(name)
         if total is None:
             return None
-        age = self.at.timestamp() - entry.updated if entry.updated is not None else math.inf
-        if age > self.collector.max_age.total_seconds():
+        age = self._at_seconds - entry.updated if entry.updated is not None else math.inf
+        if age > self._max_age_seconds:
             return CollectorError(f"stale: recorded series last evaluated {age:.0f}s ago")
         if math.isnan(total) or total <= 0:
             return NoDataError(NO_TRAFFIC)
@@ -255,12 +267,14 @@ class RecordedSnapshot:
     def counts(self, sli: SLI, windows: Sequence[timedelta], now: datetime) -> WindowCounts:
         if now != self.at:
             return self.collector.counts(sli, windows, now)
+        entry = self._entry(sli)
+        prefetched = self.prefetched.counts.get(sli, {})
         result: dict[timedelta, Counts | CollectorError] = {}
         missing: list[timedelta] = []
         for window in windows:
-            value = self.lookup(sli, window)
+            value = None if entry is None else self._from_entry(entry, window)
             if value is None:
-                value = self.prefetched.counts.get(sli, {}).get(window)
+                value = prefetched.get(window)
             if value is None:
                 missing.append(window)
             else:
