@@ -19,6 +19,7 @@ from benchmarks.result import Result
 def _registry() -> dict[str, Callable[[], Result]]:
     from benchmarks import (
         bench_dashboards,
+        bench_evaluate,
         bench_load,
         bench_rules,
         bench_scrape_parse,
@@ -33,6 +34,7 @@ def _registry() -> dict[str, Callable[[], Result]]:
         "store_save": bench_store.run_save,
         "store_latest": bench_store.run_latest,
         "store_alerts": bench_store.run_alerts,
+        "evaluate": bench_evaluate.run,
     }
 
 
