@@ -16,12 +16,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.result import Result
 
 
-def _registry() -> dict[str, Callable[[], Result]]:
-    from benchmarks import bench_load, bench_scrape_parse
+def _registry() -> dict[str, Callable[[], Result | list[Result]]]:
+    from benchmarks import bench_load, bench_scrape_parse, bench_webhook
 
     return {
         "load": bench_load.run,
         "scrape_parse": bench_scrape_parse.run,
+        "webhook": bench_webhook.run,
     }
 
 
@@ -34,7 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(registry)}")
     for name in args.names or list(registry):
-        print(registry[name]().json_line(), flush=True)
+        results = registry[name]()
+        for result in results if isinstance(results, list) else [results]:
+            print(result.json_line(), flush=True)
     return 0
 
 

@@ -37,18 +37,21 @@ class AlertLog:
             return 0
         rows = [_values(alert, now) for alert in unique]
         with self._writer.begin() as conn:
-            insert_new = upsert(conn, AlertRow).values(rows)
+            # executemany with one cached statement (SQLAlchemy batches it into multi-row
+            # INSERT ... RETURNING): building a VALUES clause per delivery cost ~1 ms per alert.
+            insert_new = upsert(conn, AlertRow)
             inserted = conn.execute(
                 insert_new.on_conflict_do_nothing(
                     index_elements=[AlertRow.fingerprint, AlertRow.starts_at]
-                ).returning(AlertRow.fingerprint, AlertRow.starts_at)
+                ).returning(AlertRow.fingerprint, AlertRow.starts_at),
+                rows,
             ).all()
             new_keys = {(fp, starts) for fp, starts in inserted}
             repeated = [
                 row for row in rows if (row["fingerprint"], row["starts_at"]) not in new_keys
             ]
             if repeated:
-                update = upsert(conn, AlertRow).values(repeated)
+                update = upsert(conn, AlertRow)
                 resolved = AlertRow.status == AlertStatus.RESOLVED.value
                 conn.execute(
                     update.on_conflict_do_update(
@@ -66,7 +69,8 @@ class AlertLog:
                             "last_received_at": update.excluded.last_received_at,
                             "deliveries": AlertRow.deliveries + 1,
                         },
-                    )
+                    ),
+                    repeated,
                 )
         log.debug("recorded %s alerts, %s new", len(rows), len(new_keys))
         return len(new_keys)
