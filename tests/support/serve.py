@@ -209,3 +209,25 @@ def am_payload(alerts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "externalURL": "http://127.0.0.1:9093",
         "alerts": list(alerts),
     }
+
+
+# --- an SLO the embedded scrape collector can measure ------------------------------------
+
+
+def live_ratio_spec(service: str = "live", objective: float = 99.0, window: str = "7d") -> str:
+    """A native spec: availability of `service` from tests.support.backfill.LiveExporter."""
+    total = f'istio_requests_total{{destination_service_name="{service}"}}'
+    bad = f'istio_requests_total{{destination_service_name="{service}",response_code="503"}}'
+    return (
+        "apiVersion: meshwatch/v1\n"
+        "kind: ServiceLevels\n"
+        f"service: {service}\n"
+        "slos:\n"
+        "  - name: availability\n"
+        f"    objective: {objective}\n"
+        f"    window: {window}\n"
+        "    sli:\n"
+        "      ratio:\n"
+        f"        total: '{total}'\n"
+        f"        bad: '{bad}'\n"
+    )
