@@ -17,11 +17,14 @@ from benchmarks.result import Result
 
 
 def _registry() -> dict[str, Callable[[], Result | list[Result]]]:
-    from benchmarks import bench_load, bench_scrape_parse, bench_webhook
+    from benchmarks import bench_load, bench_scrape_parse, bench_store, bench_webhook
 
     return {
         "load": bench_load.run,
         "scrape_parse": bench_scrape_parse.run,
+        "store_save": bench_store.run_save,
+        "store_latest": bench_store.run_latest,
+        "store_alerts": bench_store.run_alerts,
         "webhook": bench_webhook.run,
     }
 

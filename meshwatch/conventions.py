@@ -33,6 +33,30 @@ def rule_error_ratio(window: str) -> str:
     return f"meshwatch:sli_error:ratio_rate{window}"
 
 
+def rule_errors_increase(window: str) -> str:
+    """Recording rule of the bad events in `window` (summed over the SLO's series)."""
+    return f"meshwatch:sli_errors:increase{window}"
+
+
+def rule_requests_increase(window: str) -> str:
+    """Recording rule of the requests in `window`."""
+    return f"meshwatch:sli_requests:increase{window}"
+
+
+# Per-backend (version/subset) series for the remediation loop; a name of their own so that
+# nothing aggregating `meshwatch:sli_*` by SLO picks them up by accident.
+def rule_backend_errors_increase(window: str) -> str:
+    return f"meshwatch:backend_errors:increase{window}"
+
+
+def rule_backend_requests_increase(window: str) -> str:
+    return f"meshwatch:backend_requests:increase{window}"
+
+
+def rule_backend_error_ratio(window: str) -> str:
+    return f"meshwatch:backend_error:ratio_rate{window}"
+
+
 def rule_requests_rate(window: str) -> str:
     """Recording rule of the request rate (requests/s) over `window`."""
     return f"meshwatch:sli_requests:rate{window}"
@@ -46,6 +70,17 @@ def rule_group(service: str, what: str) -> str:
 # --- alerts ----------------------------------------------------------------------
 ALERT_BURN = "MeshwatchErrorBudgetBurn"
 ALERT_ABSENT = "MeshwatchSLIAbsent"
+ANNOTATION_SUMMARY = "summary"
+ANNOTATION_DESCRIPTION = "description"
+ANNOTATION_BURN_RATE = "burn_rate"  # burn rate over the long window of the firing condition
+ANNOTATION_BURN_WINDOWS = "burn_windows"  # e.g. "1h/5m>14.4x 6h/30m>6x"
+ANNOTATION_RUNBOOK = "runbook_url"
+ANNOTATION_DASHBOARD = "dashboard_url"
+
+# --- Kubernetes objects (prometheus-operator) -------------------------------------
+K8S_MANAGED_BY = "app.kubernetes.io/managed-by"
+K8S_NAME = "app.kubernetes.io/name"
+MANAGER = "meshwatch"
 
 # --- meshwatch's own /metrics ----------------------------------------------------
 METRIC_OBJECTIVE = "meshwatch_slo_objective_ratio"
@@ -59,6 +94,10 @@ METRIC_SCRAPE_UP = "meshwatch_scrape_target_up"
 METRIC_SCRAPES = "meshwatch_scrapes_total"
 METRIC_SCRAPE_FAILURES = "meshwatch_scrape_failures_total"
 METRIC_SCRAPE_DURATION = "meshwatch_scrape_duration_seconds"
+
+# --- names remediation writes into users' data-plane objects -------------------------
+ANNOTATION_PREFIX = "meshwatch.io/"  # Kubernetes annotations keeping the user's originals
+ENVOY_METADATA_KEY = "meshwatch"  # Envoy route metadata.filter_metadata key, same purpose
 
 # --- dashboards -------------------------------------------------------------------
 DASHBOARD_UID_OVERVIEW = "meshwatch-overview"

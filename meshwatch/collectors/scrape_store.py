@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -86,6 +87,30 @@ class _Track:
 
 
 @dataclass(slots=True)
+class _MetricTracks:
+    """Tracks of one metric, indexed by one equality matcher each, so a new series is only
+    matched against the tracks that can match it (1,000 SLOs on one Envoy metric)."""
+
+    by_equal: dict[tuple[str, str], list[_Track]] = field(default_factory=dict)
+    unindexed: list[_Track] = field(default_factory=list)
+    labels: set[str] = field(default_factory=set)
+
+    def add(self, track: _Track) -> None:
+        equal = next((m for m in track.selector.matchers if m.op == "="), None)
+        if equal is None:
+            self.unindexed.append(track)
+        else:
+            self.by_equal.setdefault((equal.label, equal.value), []).append(track)
+            self.labels.add(equal.label)
+
+    def candidates(self, labels: Mapping[str, str]) -> list[_Track]:
+        found = list(self.unindexed)
+        for label in self.labels:
+            found.extend(self.by_equal.get((label, labels.get(label, "")), ()))
+        return found
+
+
+@dataclass(slots=True)
 class _Series:
     value: float
     last_seen: float
@@ -103,7 +128,8 @@ class ScrapeStore:
     """Follows SLI selectors across scrapes and answers increases and counts per window.
 
     Pure data structure: time comes in as arguments (`at`, `now`, UTC-aware datetimes).
-    Implements `meshwatch.collectors.base.SLICollector`.
+    Implements `meshwatch.collectors.base.SLICollector`. Thread-safe: the scrape job and
+    the evaluation job may call it from different scheduler threads.
     """
 
     def __init__(
@@ -114,21 +140,23 @@ class ScrapeStore:
         self._tiers = tiers
         self._series_ttl = series_ttl.total_seconds()
         self._tracks: dict[tuple[Selector, str | None], _Track] = {}
-        self._by_metric: dict[str, list[_Track]] = {}
+        self._by_metric: dict[str, _MetricTracks] = {}
         self._targets: dict[str, _Target] = {}
         self._generation = 0
+        self._lock = threading.RLock()
 
     # --- what to follow -------------------------------------------------------------
 
     def track(self, selector: Selector, group_by: str | None = None) -> None:
         """Follow `selector` (summed over matching series, or per value of `group_by`)."""
         key = (selector, group_by)
-        if key in self._tracks:
-            return
-        track = _Track(selector, group_by, self._tiers)
-        self._tracks[key] = track
-        self._by_metric.setdefault(selector.metric, []).append(track)
-        self._generation += 1  # known series recompute which tracks they feed
+        with self._lock:
+            if key in self._tracks:
+                return
+            track = _Track(selector, group_by, self._tiers)
+            self._tracks[key] = track
+            self._by_metric.setdefault(selector.metric, _MetricTracks()).add(track)
+            self._generation += 1  # known series recompute which tracks they feed
 
     def track_sli(self, sli: SLI) -> None:
         """Follow what `counts`/`buckets` need for `sli` (nothing for PromQL-only SLIs)."""
@@ -143,7 +171,8 @@ class ScrapeStore:
     @property
     def wanted(self) -> frozenset[str]:
         """Metric (sample) names to parse out of expositions."""
-        return frozenset(self._by_metric)
+        with self._lock:
+            return frozenset(self._by_metric)
 
     # --- ingest ---------------------------------------------------------------------
 
@@ -159,7 +188,16 @@ class ScrapeStore:
         `target_labels` (e.g. `job`, `instance`) are added to every series, overriding
         exposed labels of the same name as Prometheus does with `honor_labels: false`.
         """
-        t = at.timestamp()
+        with self._lock:
+            self._observe(target, samples, at.timestamp(), target_labels)
+
+    def _observe(
+        self,
+        target: str,
+        samples: Iterable[Sample],
+        t: float,
+        target_labels: Mapping[str, str] | None,
+    ) -> None:
         state = self._targets.setdefault(target, _Target())
         touched: set[tuple[int, str]] = set()
         present: list[tuple[_Track, str]] = []
@@ -200,7 +238,7 @@ class ScrapeStore:
         if target_labels:
             labels.update(target_labels)
         sinks = []
-        for track in self._by_metric.get(sample.name, ()):
+        for track in self._by_metric[sample.name].candidates(labels):
             if track.selector.matches(labels):
                 group = track.group_of(labels)
                 if group is not None:
@@ -230,23 +268,25 @@ class ScrapeStore:
         The selector must have been tracked with `group_by=label`; groups without a series
         in the window are left out. Raises NoDataError("no series") when none is left.
         """
-        track = self._tracks.get((selector, label))
-        if track is None:
-            raise CollectorError(f"{selector.promql()} by {label} is not tracked")
         end = now.timestamp()
         start = end - window.total_seconds()
-        result = {
-            group: history.at(end) - history.at(start)
-            for group, history in track.history.items()
-            if history.any_between(start, end)
-        }
+        with self._lock:
+            track = self._tracks.get((selector, label))
+            if track is None:
+                raise CollectorError(f"{selector.promql()} by {label} is not tracked")
+            result = {
+                group: history.at(end) - history.at(start)
+                for group, history in track.history.items()
+                if history.any_between(start, end)
+            }
         if not result:
             raise NoDataError(NO_SERIES)
         return result
 
     def counts(self, sli: SLI, windows: Sequence[timedelta], now: datetime) -> WindowCounts:
         """`SLICollector.counts`: errors and total of `sli` over each window ending at `now`."""
-        return {window: self._counts_or_error(sli, window, now) for window in windows}
+        with self._lock:
+            return {window: self._counts_or_error(sli, window, now) for window in windows}
 
     def _counts_or_error(
         self, sli: SLI, window: timedelta, now: datetime
@@ -308,9 +348,10 @@ class ScrapeStore:
 
     def footprint(self) -> tuple[int, int]:
         """(history points held, followed series held), for the memory bound and /metrics."""
-        points = sum(len(h) for t in self._tracks.values() for h in t.history.values())
-        series = sum(len(t.series) for t in self._targets.values())
-        return points, series
+        with self._lock:
+            points = sum(len(h) for t in self._tracks.values() for h in t.history.values())
+            series = sum(len(t.series) for t in self._targets.values())
+            return points, series
 
 
 if TYPE_CHECKING:  # the store is an SLICollector (checked by mypy, nothing runs)

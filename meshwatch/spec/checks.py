@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -58,9 +59,7 @@ def check_objective(objective: float, doc: Document, path: FieldPath, problems: 
     """Errors outside (0, 100); a warning when it looks like a ratio."""
     if not 0 < objective < 100:
         problems.error(
-            doc,
-            path,
-            f"objective {objective:g} is outside (0, 100); it is a percentage, e.g. 99.9",
+            doc, path, f"objective {objective:g} is outside (0, 100); it is a percentage, e.g. 99.9"
         )
         return False
     if objective <= 1:
@@ -94,7 +93,9 @@ def parse_latency_ms(text: str) -> float:
     return value
 
 
+@functools.lru_cache(maxsize=64)
 def default_windows(window: Window) -> tuple[BurnRateWindow, ...]:
+    """The Workbook windows for `window` (cached: specs reuse a handful of periods)."""
     return default_burn_windows(window.length)
 
 

@@ -6,9 +6,12 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from meshwatch.errors import Problem
-from meshwatch.spec import openslo, openslo_models, sloth
+from meshwatch.spec import sloth
 from meshwatch.spec.checks import Found
-from meshwatch.spec.from_native import load_native
+from meshwatch.spec.native.slo import load_native
+from meshwatch.spec.openslo import models as openslo_models
+from meshwatch.spec.openslo.registry import Registry
+from meshwatch.spec.openslo.slo import load_slos
 from meshwatch.spec.problems import Problems
 from meshwatch.spec.source import Document, parse_stream
 
@@ -17,13 +20,23 @@ SUFFIXES = (".yaml", ".yml")
 
 
 def spec_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
-    """Files named directly, and every *.yaml / *.yml under folders (recursive, sorted)."""
+    """Files named directly, and every *.yaml / *.yml under folders (recursive, sorted).
+
+    Hidden files and folders are skipped: a Kubernetes ConfigMap volume holds every file
+    twice more, under `..data/` and `..<timestamp>/`.
+    """
     files: list[Path] = []
     problems: list[Problem] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+            found = sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix in SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and p.is_file()
+            )
             if not found:
                 problems.append(Problem(str(path), 0, "", "no *.yaml or *.yml files in folder"))
             files.extend(found)
@@ -38,7 +51,7 @@ def spec_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
 def load_documents(documents: Iterable[Document], problems: Problems) -> list[Found]:
     """Map every document to SLOs; then the checks that need all of them (duplicate ids)."""
     found: list[Found] = []
-    registry = openslo.Registry()
+    registry = Registry()
     for doc in documents:
         if doc.data.get("apiVersion") == openslo_models.API_VERSION:
             registry.add(doc, problems)  # mapped below, once every reference can resolve
@@ -46,7 +59,7 @@ def load_documents(documents: Iterable[Document], problems: Problems) -> list[Fo
         loader = _loader_for(doc, problems)
         if loader is not None:
             found.extend(loader(doc, problems))
-    found.extend(openslo.load_slos(registry, problems))
+    found.extend(load_slos(registry, problems))
     found.sort(key=lambda f: (f.doc.file, f.doc.index, f.doc.line_of(f.path)))
     _check_duplicates(found, problems)
     return found

@@ -20,9 +20,11 @@ class Problems:
 
     def __init__(self) -> None:
         self.items: list[Problem] = []
+        self.error_count = 0
 
     def error(self, doc: Document, path: FieldPath, message: str) -> None:
         self.items.append(Problem(doc.file, doc.line_of(path), format_path(path), message))
+        self.error_count += 1
 
     def warning(self, doc: Document, path: FieldPath, message: str) -> None:
         self.items.append(
@@ -30,23 +32,13 @@ class Problems:
         )
 
     def extend(self, problems: Iterable[Problem]) -> None:
-        self.items.extend(problems)
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.items if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.items if p.severity == "warning"]
+        for problem in problems:
+            self.items.append(problem)
+            self.error_count += problem.severity == "error"
 
 
 def validate(
-    model: type[M],
-    doc: Document,
-    problems: Problems,
-    data: Any = None,
-    at: FieldPath = (),
+    model: type[M], doc: Document, problems: Problems, data: Any = None, at: FieldPath = ()
 ) -> M | None:
     """Validate `data` (default the whole document) found at `at`; None on errors, recorded."""
     data = doc.data if data is None else data
@@ -55,9 +47,12 @@ def validate(
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
     known = _field_names(model)
+    messages: dict[FieldPath, list[str]] = {}
     for error in errors:
-        path: FieldPath = (*at, *error["loc"])
-        problems.error(doc, path, _message(error, path, known))
+        path: FieldPath = (*at, *_data_path(data, error["loc"], error["type"]))
+        messages.setdefault(path, []).append(_message(error, path, known))
+    for path, texts in messages.items():  # union members fail together: one problem
+        problems.error(doc, path, " or ".join(dict.fromkeys(texts)))
     if any(error["type"] != "extra_forbidden" for error in errors):
         return None
     # Only unknown fields: check the rest too, so one typo does not hide other problems.
@@ -65,6 +60,23 @@ def validate(
         return model.model_validate(_without(data, [tuple(e["loc"]) for e in errors]))
     except ValidationError:  # pragma: no cover - removing keys cannot add errors
         return None
+
+
+def _data_path(data: Any, loc: tuple[Any, ...], kind: str) -> FieldPath:
+    """The part of a pydantic `loc` that exists in the data (drops union-member tags like
+    `str` / `list[str]`), plus the key itself when it is the missing one."""
+    path: list[str | int] = []
+    for part in loc:
+        inside = (isinstance(data, dict) and part in data) or (
+            isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        )
+        if not inside:
+            if kind == "missing" and isinstance(data, dict):
+                path.append(part)
+            break
+        data = data[part]
+        path.append(part)
+    return tuple(path)
 
 
 def _without(data: Any, paths: list[FieldPath]) -> Any:

@@ -30,8 +30,25 @@ class PromQLError(ValueError):
     """A selector or template that cannot be valid PromQL; the message says where."""
 
 
+# The common case, double-quoted values without escapes, in one regular expression; anything
+# else (escapes, other quotes, errors) goes through the character-by-character parser.
+_SIMPLE_MATCHER = r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"([^"\\]*)"\s*'
+_SIMPLE_SELECTOR = re.compile(
+    rf"\s*([a-zA-Z_:][a-zA-Z0-9_:]*)?\s*(?:\{{((?:{_SIMPLE_MATCHER},)*(?:{_SIMPLE_MATCHER})?)\}})?\s*"
+)
+_SIMPLE_MATCHERS = re.compile(_SIMPLE_MATCHER + ",?")
+
+
 def parse_selector(text: str, *, metric_required: bool = True) -> Selector:
     """Parse `metric{label op "value", ...}`; `{...}` alone when `metric_required` is False."""
+    simple = _SIMPLE_SELECTOR.fullmatch(text)
+    if simple is not None and (simple.group(1) or not metric_required):
+        found = tuple(
+            Matcher(label, op, value)
+            for label, op, value in _SIMPLE_MATCHERS.findall(simple.group(2) or "")
+        )
+        if all(_valid_regex(m) for m in found):
+            return Selector(simple.group(1) or "", found)
     pos = _skip_space(text, 0)
     match = _METRIC.match(text, pos)
     metric = ""
@@ -78,6 +95,16 @@ def _matchers(text: str, pos: int) -> tuple[list[Matcher], int]:
             pos += 1
         elif pos >= len(text) or text[pos] != "}":
             raise PromQLError(f"expected ',' or '}}' at column {pos + 1} of {text!r}")
+
+
+def _valid_regex(matcher: Matcher) -> bool:
+    if matcher.op not in ("=~", "!~"):
+        return True
+    try:
+        re.compile(matcher.value)
+    except re.error:
+        return False
+    return True
 
 
 def _string(text: str, pos: int) -> tuple[str, int]:
@@ -141,6 +168,23 @@ def check_template(query: str, *, window_required: bool = True) -> None:
     if stack:
         char, where = stack[-1]
         raise PromQLError(f"unclosed {char!r} at column {where + 1} of {query!r}")
+
+
+_SUM_OF = re.compile(r"^\s*sum\s*\((?P<selector>.*)\)\s*$", re.DOTALL)
+
+
+def parse_counter(text: str) -> Selector:
+    """A counter selector, optionally summed: `metric{...}` or `sum(metric{...})`.
+
+    Both count the same events, so a ratio of two is the same ratio of increases.
+    """
+    summed = _SUM_OF.match(text)
+    if summed is not None:
+        try:
+            return parse_selector(summed.group("selector"))
+        except PromQLError:
+            pass
+    return parse_selector(text)
 
 
 def counter_in_rate(query: str) -> Selector | None:

@@ -16,7 +16,8 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from meshwatch.model import LatencySLI, Matcher, MeshKind, RatioSLI
-from meshwatch.spec import mesh, native, openslo, sloth
+from meshwatch.spec import mesh, openslo, sloth
+from meshwatch.spec.native import models as native
 
 HEADER = """\
 # `meshwatch/v1` spec reference
@@ -124,6 +125,8 @@ def _default(info: FieldInfo) -> str:
         value = info.default_factory()  # type: ignore[call-arg]
         if isinstance(value, BaseModel):
             return "see below"
+        if isinstance(value, list) and value:
+            return f"`[{', '.join(str(v) for v in value)}]`"
         return f"`{value}`" if value else "empty"
     if info.default is None or info.default is PydanticUndefined:
         return "—"

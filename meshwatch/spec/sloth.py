@@ -127,7 +127,12 @@ class K8sSpec(_Spec):
     slos: list[dict[str, Any]] = Field(min_length=1)
 
 
-class K8sMetadata(_Spec):
+class K8sMetadata(BaseModel):
+    """Kubernetes object metadata; fields the API server adds (uid, resourceVersion,
+    managedFields, ...) are accepted, since `kubectl get -o yaml` output is a valid input."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
     name: str
     namespace: str = ""
     labels: dict[str, str] = Field(default_factory=dict)
@@ -199,7 +204,7 @@ def _slo(
     path: FieldPath,
     problems: Problems,
 ) -> SLO | None:
-    before = len(problems.errors)
+    before = problems.error_count
     check_name(spec.name, doc, (*path, "name"), problems)
     check_objective(spec.objective, doc, (*path, "objective"), problems)
     if spec.plugins is not None:
@@ -208,7 +213,7 @@ def _slo(
     sli = _sli(spec.sli, doc, (*path, "sli"), problems)
     window = parse_window(SLOTH_WINDOW)
     alerting = _alerting(spec.alerting, window, doc, (*path, "alerting"), problems)
-    if sli is None or len(problems.errors) > before:
+    if sli is None or problems.error_count > before:
         return None
     slo = SLO(
         service=service,

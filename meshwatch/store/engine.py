@@ -6,6 +6,7 @@ from settings (`MESHWATCH_DATABASE_URL`).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import weakref
@@ -54,14 +55,19 @@ def make_engine(
     """
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True)
-    kwargs: dict[str, Any] = {}
+        return create_engine(parsed, pool_pre_ping=True, json_serializer=compact_json)
+    kwargs: dict[str, Any] = {"json_serializer": compact_json}
     memory = parsed.database in (None, "", ":memory:")
     if memory:  # one shared connection, or every connection would see its own empty database
-        kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+        kwargs |= {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     engine = create_engine(parsed, **kwargs)
     _configure_sqlite(engine, busy_timeout_ms=busy_timeout_ms, durable=durable, wal=not memory)
     return engine
+
+
+def compact_json(value: Any) -> str:
+    """JSON without spaces, and strict: NaN/Infinity are refused on SQLite as on PostgreSQL."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
 class Writer:

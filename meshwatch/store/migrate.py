@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL, Connection
 
 from meshwatch.store.engine import make_engine, writer
+from meshwatch.store.errors import store_errors
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,12 @@ def alembic_config(connection: Connection | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("path_separator", "os")
-    config.set_main_option("version_locations", str(MIGRATIONS / "versions"))
     if connection is not None:
         config.attributes["connection"] = connection
     return config
 
 
+@store_errors
 def upgrade(target: Engine | str | URL, revision: str = "head") -> None:
     """Migrate the database to `revision` (default: the newest)."""
     engine = target if isinstance(target, Engine) else make_engine(target)
@@ -57,6 +58,7 @@ def head_revision() -> str:
     return head
 
 
+@store_errors
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None when it was never migrated)."""
     with engine.connect() as conn:

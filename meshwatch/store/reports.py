@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 
 from meshwatch.store.engine import writer
+from meshwatch.store.errors import store_errors
 from meshwatch.store.records import ReportRun, ReportStatus
 from meshwatch.store.tables import ReportRunRow
 
@@ -18,6 +19,7 @@ class ReportRuns:
         self._engine = engine
         self._writer = writer(engine)
 
+    @store_errors
     def record_report_run(
         self,
         *,
@@ -46,11 +48,13 @@ class ReportRuns:
             ).scalar_one()
         return int(run_id)
 
+    @store_errors
     def get_report_run(self, run_id: int) -> ReportRun | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(ReportRunRow).where(ReportRunRow.id == run_id)).first()
         return None if row is None else _run(row._mapping)
 
+    @store_errors
     def list_report_runs(self, limit: int = 100) -> list[ReportRun]:
         """Newest first (by start time)."""
         query = (

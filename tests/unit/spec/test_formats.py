@@ -419,3 +419,24 @@ def test_every_problem_of_a_stream_is_reported_at_once() -> None:
         (8, "slos[0].window"),
         (22, "slos[0].sli.events.error_query"),
     ]
+
+
+def test_sloth_crd_as_exported_by_kubectl() -> None:
+    text = (
+        SLOTH_QUERY.replace(
+            "metadata: {name: checkout}",
+            "metadata:\n  name: checkout\n  uid: 1b2c\n  resourceVersion: '42'\n"
+            "  creationTimestamp: '2024-01-01T00:00:00Z'",
+        )
+        + "status: {processedSLOs: 1, promOpRulesGenerated: true}\n"
+    )
+    assert _one(text).sli == QuerySLI(total=QUERY_TOTAL, bad=QUERY_BAD)
+
+
+def test_openslo_readme_style_summed_counters() -> None:
+    """The OpenSLO README's ratioMetric example sums a counter without a window."""
+    text = OPENSLO_RATIO.replace(
+        "query: 'http_requests_total{job=\"checkout\"}'",
+        "query: 'sum(http_requests_total{job=\"checkout\"})'",
+    )
+    assert _one(text).sli == _one(OPENSLO_RATIO).sli

@@ -5,9 +5,17 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from meshwatch.model import Matcher, Selector
-from meshwatch.spec.promql import PromQLError, check_template, counter_in_rate, parse_selector
+from meshwatch.spec.promql import (
+    PromQLError,
+    check_template,
+    counter_in_rate,
+    parse_counter,
+    parse_selector,
+)
 
 
 @pytest.mark.parametrize(
@@ -105,3 +113,28 @@ def test_counter_in_rate_recognises_only_sum_of_rate_of_a_counter() -> None:
     assert counter_in_rate("sum by (x) (rate(a_total[{{.window}}]))") is None
     assert counter_in_rate("sum(rate(a_total[5m]))") is None
     assert counter_in_rate("sum(rate(a_total[{{.window}}])) > 0") is None
+
+
+_label = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,8}", fullmatch=True)
+_matcher = st.builds(
+    Matcher,
+    label=_label,
+    op=st.sampled_from(["=", "!="]),
+    value=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12),
+)
+
+
+@given(
+    metric=st.from_regex(r"[a-zA-Z_:][a-zA-Z0-9_:]{0,12}", fullmatch=True),
+    matchers=st.lists(_matcher, max_size=4),
+)
+def test_any_selector_round_trips(metric: str, matchers: list[Matcher]) -> None:
+    selector = Selector(metric, tuple(matchers))
+    assert parse_selector(selector.promql()) == selector
+
+
+def test_parse_counter_accepts_a_sum_of_a_selector() -> None:
+    assert parse_counter('sum(a_total{x="1"})') == parse_selector('a_total{x="1"}')
+    assert parse_counter("a_total") == Selector("a_total")
+    with pytest.raises(PromQLError):
+        parse_counter("sum(rate(a_total[5m]))")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from meshwatch.spec import native
+from meshwatch.spec.native import models as native
 from meshwatch.spec.reference import render_reference
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "spec-reference.md"

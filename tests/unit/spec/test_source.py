@@ -77,3 +77,15 @@ def test_problems_of_every_file_come_at_once(tmp_path: Path) -> None:
         ("b.yaml", 6),
         ("missing.yaml", 0),
     ]
+
+
+def test_hidden_folders_of_a_configmap_volume_are_skipped(tmp_path: Path) -> None:
+    """A ConfigMap mount: `..2024_01/a.yaml`, `..data -> ..2024_01`, `a.yaml -> ..data/a.yaml`."""
+    real = tmp_path / "..2024_01_01"
+    real.mkdir()
+    (real / "a.yaml").write_text(SPEC.format(service="a", objective=99))
+    (tmp_path / "..data").symlink_to(real.name)
+    (tmp_path / "a.yaml").symlink_to(Path("..data") / "a.yaml")
+    (tmp_path / ".hidden.yaml").write_text("not: [valid")
+    result = load_paths([tmp_path])
+    assert [s.id for s in result.slos] == ["a-availability"]

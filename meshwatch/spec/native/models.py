@@ -2,8 +2,8 @@
 
 These models only describe the shape of the YAML (types, required and unknown fields); what
 the values mean and whether they fit together is checked while mapping them into the domain
-model (`meshwatch.spec.from_native`). Every field's description is the user documentation:
-docs/spec-reference.md is rendered from it (`meshwatch.spec.reference`).
+model (`meshwatch.spec.native.slo`, `.sli`, `.policy`). Every field's description is the
+user documentation: docs/spec-reference.md is rendered from it (`meshwatch.spec.reference`).
 """
 
 from __future__ import annotations
@@ -177,8 +177,9 @@ class AlertingSpec(_Spec):
     )
     windows: list[BurnWindowSpec] | None = Field(
         default=None,
+        min_length=1,
         description="Burn-rate conditions; default the Workbook's four (1h/6h page, 1d/3d "
-        "ticket) scaled to the SLO window.",
+        "ticket) scaled to the SLO window. To turn alerts off, disable `page` and `ticket`.",
     )
 
 

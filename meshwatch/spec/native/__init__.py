@@ -1,0 +1,1 @@
+"""The native spec format, `apiVersion: meshwatch/v1`: models, and their mapping to SLOs."""

@@ -1,0 +1,181 @@
+"""`sli:` of a native spec: counter ratios, latency histograms, PromQL templates, mesh presets."""
+
+from __future__ import annotations
+
+import re
+
+from meshwatch.model import SLI, LatencySLI, Matcher, MeshSource, RatioSLI, Selector
+from meshwatch.spec import mesh
+from meshwatch.spec.checks import parse_latency_ms
+from meshwatch.spec.native import models as native
+from meshwatch.spec.problems import Problems
+from meshwatch.spec.promql import PromQLError, parse_selector
+from meshwatch.spec.source import Document, FieldPath
+from meshwatch.spec.templates import events_sli, raw_sli
+
+_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_SLI_KINDS = ("ratio", "latency", "events", "raw", "mesh")
+
+
+def sli_from_spec(
+    spec: native.SLISpec, doc: Document, path: FieldPath, problems: Problems
+) -> tuple[SLI, MeshSource | None] | None:
+    """The SLI (and its mesh source, for presets), or None with the problems recorded."""
+    chosen = [name for name in _SLI_KINDS if getattr(spec, name) is not None]
+    if len(chosen) != 1:
+        problems.error(
+            doc, path, f"set exactly one of {', '.join(_SLI_KINDS)} (found {len(chosen)})"
+        )
+        return None
+    kind = chosen[0]
+    at: FieldPath = (*path, kind)
+    if spec.ratio is not None:
+        ratio = _ratio(spec.ratio, doc, at, problems)
+        return None if ratio is None else (ratio, None)
+    if spec.latency is not None:
+        latency = _latency(spec.latency, doc, at, problems)
+        return None if latency is None else (latency, None)
+    if spec.events is not None:
+        events = spec.events
+        sli = events_sli(
+            doc,
+            problems,
+            total=(events.total_query, (*at, "total_query")),
+            bad=None if events.bad_query is None else (events.bad_query, (*at, "bad_query")),
+            good=None if events.good_query is None else (events.good_query, (*at, "good_query")),
+            at=at,
+            names="bad_query, good_query",
+        )
+        return None if sli is None else (sli, None)
+    if spec.raw is not None:
+        raw = raw_sli(spec.raw.error_ratio_query, doc, (*at, "error_ratio_query"), problems)
+        return None if raw is None else (raw, None)
+    assert spec.mesh is not None
+    return mesh_from_spec(spec.mesh, doc, at, problems)
+
+
+def _selector(text: str, doc: Document, path: FieldPath, problems: Problems) -> Selector | None:
+    try:
+        return parse_selector(text)
+    except PromQLError as exc:
+        problems.error(doc, path, f"invalid PromQL selector: {exc}")
+        return None
+
+
+def _ratio(
+    spec: native.RatioSpec, doc: Document, path: FieldPath, problems: Problems
+) -> RatioSLI | None:
+    if (spec.good is None) == (spec.bad is None):
+        problems.error(doc, path, "set exactly one of good, bad")
+        return None
+    total = _selector(spec.total, doc, (*path, "total"), problems)
+    if spec.bad is not None:
+        bad = _selector(spec.bad, doc, (*path, "bad"), problems)
+        return None if total is None or bad is None else RatioSLI(total=total, bad=bad)
+    assert spec.good is not None
+    good = _selector(spec.good, doc, (*path, "good"), problems)
+    return None if total is None or good is None else RatioSLI(total=total, good=good)
+
+
+def _latency(
+    spec: native.LatencySpec, doc: Document, path: FieldPath, problems: Problems
+) -> LatencySLI | None:
+    ok = True
+    if not _METRIC_NAME.match(spec.histogram):
+        problems.error(doc, (*path, "histogram"), f"invalid metric name {spec.histogram!r}")
+        ok = False
+    elif spec.histogram.endswith(("_bucket", "_count", "_sum")):
+        problems.error(
+            doc,
+            (*path, "histogram"),
+            f"name the histogram without its suffix, e.g. {spec.histogram.rsplit('_', 1)[0]!r}",
+        )
+        ok = False
+    if spec.threshold <= 0:
+        problems.error(doc, (*path, "threshold"), "threshold must be positive")
+        ok = False
+    try:
+        selector = parse_selector(spec.selector, metric_required=False)
+    except PromQLError as exc:
+        problems.error(doc, (*path, "selector"), f"invalid PromQL selector: {exc}")
+        return None
+    if selector.metric:
+        problems.error(doc, (*path, "selector"), 'give only label matchers here, e.g. {job="api"}')
+        ok = False
+    if any(m.label == "le" for m in selector.matchers):
+        problems.error(doc, (*path, "selector"), "do not match on `le`; set threshold instead")
+        ok = False
+    if not ok:
+        return None
+    return LatencySLI(spec.histogram, spec.threshold, selector.matchers)
+
+
+_MESH_FIELDS = {
+    "istio": ("service", "version", "namespace"),
+    "envoy": ("cluster", "clusters"),
+    "linkerd": ("deployment", "namespace"),
+}
+_ALL_MESH_FIELDS = ("service", "version", "cluster", "clusters", "deployment", "namespace")
+
+
+def mesh_from_spec(
+    spec: native.MeshSpec, doc: Document, path: FieldPath, problems: Problems
+) -> tuple[SLI, MeshSource] | None:
+    """Expand a mesh preset; every field that does not belong to `kind` is an error."""
+    before = problems.error_count
+    allowed = _MESH_FIELDS[spec.kind]
+    for name in _ALL_MESH_FIELDS:
+        if getattr(spec, name) is not None and name not in allowed:
+            owners = [k for k, fields in _MESH_FIELDS.items() if name in fields]
+            problems.error(
+                doc, (*path, name), f"{name} is for kind {' or '.join(owners)}, not {spec.kind}"
+            )
+    latency_ms = None
+    if spec.latency_threshold is not None:
+        try:
+            latency_ms = parse_latency_ms(spec.latency_threshold)
+        except ValueError as exc:
+            problems.error(doc, (*path, "latency_threshold"), str(exc))
+        else:
+            buckets = mesh.BUCKETS_MS[spec.kind]
+            if latency_ms not in buckets:
+                problems.warning(
+                    doc,
+                    (*path, "latency_threshold"),
+                    f"{spec.latency_threshold} is not a default bucket bound of {spec.kind}'s "
+                    f"latency histogram ({', '.join(f'{b:g}' for b in buckets[:14])} ms ...); "
+                    "the SLI needs a bucket at the threshold",
+                )
+    matchers, target = _mesh_target(spec, doc, path, problems)
+    if problems.error_count > before or matchers is None:
+        return None
+    return mesh.mesh_sli(spec.kind, matchers, latency_ms), mesh.mesh_source(spec.kind, target)
+
+
+def _mesh_target(
+    spec: native.MeshSpec, doc: Document, path: FieldPath, problems: Problems
+) -> tuple[tuple[Matcher, ...] | None, str]:
+    if spec.kind == "istio":
+        if not spec.service:
+            problems.error(doc, (*path, "service"), "kind istio needs service")
+            return None, ""
+        return mesh.istio_matchers(spec.service, spec.namespace, spec.version), spec.service
+    if spec.kind == "envoy":
+        clusters = (spec.cluster,) if spec.cluster else tuple(spec.clusters or ())
+        if (spec.cluster and spec.clusters) or not clusters:
+            problems.error(doc, path, "kind envoy needs exactly one of cluster, clusters")
+            return None, ""
+        return mesh.envoy_matchers(clusters), "|".join(clusters)
+    if not spec.deployment:
+        problems.error(doc, (*path, "deployment"), "kind linkerd needs deployment")
+        return None, ""
+    return mesh.linkerd_matchers(spec.deployment, spec.namespace), spec.deployment
+
+
+def backend_mesh(spec: native.MeshSpec, backend: str) -> native.MeshSpec:
+    """The SLO's mesh preset restricted to one backend (version, cluster or deployment)."""
+    if spec.kind == "istio":
+        return spec.model_copy(update={"version": backend})
+    if spec.kind == "envoy":
+        return spec.model_copy(update={"cluster": backend, "clusters": None})
+    return spec.model_copy(update={"deployment": backend})

@@ -1,0 +1,86 @@
+"""Map `meshwatch/v1` documents into domain SLOs, collecting every problem on the way."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from meshwatch.model import SLO, SourceRef
+from meshwatch.spec.checks import (
+    Found,
+    check_labels,
+    check_name,
+    check_objective,
+    parse_window,
+    slo_warnings,
+)
+from meshwatch.spec.native import models as native
+from meshwatch.spec.native.policy import alerting_from_spec, remediation_from_spec
+from meshwatch.spec.native.sli import sli_from_spec
+from meshwatch.spec.problems import Problems, validate
+from meshwatch.spec.source import Document, FieldPath
+
+FORMAT: Final = "meshwatch/v1"
+
+
+def load_native(doc: Document, problems: Problems) -> list[Found]:
+    spec = validate(native.ServiceLevelsHeader, doc, problems)
+    if spec is None:
+        return []
+    check_name(spec.service, doc, ("service",), problems)
+    service_labels = check_labels(spec.labels, doc, ("labels",), problems)
+    found = []
+    for index, raw in enumerate(spec.slos):
+        path: FieldPath = ("slos", index)
+        slo_spec = validate(native.SLOSpec, doc, problems, raw, path)
+        if slo_spec is None:
+            continue
+        slo = _slo(spec.service, dict(service_labels), slo_spec, doc, path, problems)
+        if slo is not None:
+            found.append(Found(slo, doc, path))
+    return found
+
+
+def _slo(
+    service: str,
+    labels: dict[str, str],
+    spec: native.SLOSpec,
+    doc: Document,
+    path: FieldPath,
+    problems: Problems,
+) -> SLO | None:
+    before = problems.error_count
+    check_name(spec.name, doc, (*path, "name"), problems)
+    check_objective(spec.objective, doc, (*path, "objective"), problems)
+    window = None
+    try:
+        window = parse_window(spec.window)
+    except ValueError as exc:
+        problems.error(doc, (*path, "window"), str(exc))
+    slo_labels = check_labels(spec.labels, doc, (*path, "labels"), problems)
+    sli_and_mesh = sli_from_spec(spec.sli, doc, (*path, "sli"), problems)
+    if window is None or sli_and_mesh is None:
+        return None
+    sli, mesh_source = sli_and_mesh
+    alerting = alerting_from_spec(spec.alerting, window, doc, (*path, "alerting"), problems)
+    remediation = None
+    if spec.remediation is not None:
+        remediation = remediation_from_spec(
+            spec.remediation, spec.sli, doc, (*path, "remediation"), problems
+        )
+    if problems.error_count > before or alerting is None:
+        return None
+    slo = SLO(
+        service=service,
+        name=spec.name,
+        objective=spec.objective,
+        window=window,
+        sli=sli,
+        description=spec.description,
+        labels=tuple(sorted({**labels, **dict(slo_labels)}.items())),
+        alerting=alerting,
+        mesh=mesh_source,
+        remediation=remediation,
+        source=SourceRef(doc.file, doc.line_of(path), FORMAT),
+    )
+    slo_warnings(slo, doc, path, problems)
+    return slo

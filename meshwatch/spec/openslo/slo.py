@@ -1,0 +1,185 @@
+"""OpenSLO SLO documents -> domain SLOs: service, name, window, objective."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from meshwatch.model import SLO, CalendarUnit, SourceRef, Window, parse_duration
+from meshwatch.spec.checks import Found, check_labels, check_name, check_objective, slo_warnings
+from meshwatch.spec.openslo import models as m
+from meshwatch.spec.openslo.alerting import alerting_from_policies
+from meshwatch.spec.openslo.indicator import check_unused_sli, sli_from_indicator
+from meshwatch.spec.openslo.registry import FORMAT, Registry
+from meshwatch.spec.problems import Problems
+from meshwatch.spec.source import Document, FieldPath
+
+
+def load_slos(registry: Registry, problems: Problems) -> list[Found]:
+    found = []
+    for entry in registry.kinds.get("SLO", {}).values():
+        assert isinstance(entry.model, m.SLODocument)
+        slo = _slo(entry.model, entry.doc, registry, problems)
+        if slo is not None:
+            found.append(Found(slo, entry.doc, ("metadata",)))
+    used = {
+        e.model.spec.indicator_ref
+        for e in registry.kinds.get("SLO", {}).values()
+        if isinstance(e.model, m.SLODocument)
+    }
+    for name, entry in registry.kinds.get("SLI", {}).items():
+        if name not in used:
+            check_unused_sli(entry, registry, problems)
+    for entry in registry.kinds.get("AlertNotificationTarget", {}).values():
+        problems.warning(
+            entry.doc,
+            ("kind",),
+            "AlertNotificationTarget is not used: meshwatch alerts go through Alertmanager routes",
+        )
+    return found
+
+
+def _slo(
+    doc_model: m.SLODocument, doc: Document, registry: Registry, problems: Problems
+) -> SLO | None:
+    spec = doc_model.spec
+    before = problems.error_count
+    check_name(spec.service, doc, ("spec", "service"), problems)
+    check_name(doc_model.metadata.name, doc, ("metadata", "name"), problems)
+    labels = _labels(doc_model.metadata, doc, problems)
+    window = _window(spec.time_window, doc, ("spec", "timeWindow"), problems)
+    if spec.budgeting_method != "Occurrences":
+        problems.error(
+            doc,
+            ("spec", "budgetingMethod"),
+            f"budgetingMethod {spec.budgeting_method!r} is not supported; meshwatch budgets "
+            "by Occurrences (good events / total events, request-weighted)",
+        )
+    objective = _objective(spec.objectives, doc, problems)
+    sli = sli_from_indicator(spec, doc, registry, problems)
+    alerting = None
+    if window is not None:
+        alerting = alerting_from_policies(spec.alert_policies, window, doc, registry, problems)
+    if problems.error_count > before or None in (window, objective, sli, alerting):
+        return None
+    assert window is not None and objective is not None and sli is not None
+    assert alerting is not None
+    slo = SLO(
+        service=spec.service,
+        name=doc_model.metadata.name,
+        objective=objective,
+        window=window,
+        sli=sli,
+        description=spec.description,
+        labels=labels,
+        alerting=alerting,
+        source=SourceRef(doc.file, doc.line, FORMAT),
+    )
+    slo_warnings(slo, doc, ("spec",), problems)
+    return slo
+
+
+def _labels(metadata: m.Metadata, doc: Document, problems: Problems) -> tuple[tuple[str, str], ...]:
+    flat = {k: v if isinstance(v, str) else ",".join(v) for k, v in metadata.labels.items()}
+    return check_labels(flat, doc, ("metadata", "labels"), problems)
+
+
+# --- window and objective ----------------------------------------------------------------
+
+
+def _window(
+    windows: list[m.TimeWindow], doc: Document, path: FieldPath, problems: Problems
+) -> Window | None:
+    if len(windows) != 1:
+        problems.error(doc, path, f"give exactly one time window (found {len(windows)})")
+        return None
+    spec, at = windows[0], (*path, 0)
+    if spec.is_rolling is True and spec.calendar is None:
+        try:
+            return Window.rolling(parse_duration(spec.duration))
+        except ValueError:
+            problems.error(
+                doc,
+                (*at, "duration"),
+                f"unknown window {spec.duration!r}; rolling windows are in m, h, d or w, e.g. 28d",
+            )
+            return None
+    if spec.is_rolling is True or spec.calendar is None:
+        problems.error(doc, at, "set isRolling: true (rolling) or a calendar with isRolling: false")
+        return None
+    units = {"1M": CalendarUnit.MONTH, "1w": CalendarUnit.WEEK}
+    unit = units.get(spec.duration.strip())
+    if unit is None:
+        problems.error(
+            doc,
+            (*at, "duration"),
+            f"unknown window {spec.duration!r}; calendar windows are 1M (month) or 1w (week)",
+        )
+        return None
+    if spec.calendar.time_zone not in ("UTC", "Etc/UTC"):
+        problems.error(
+            doc,
+            (*at, "calendar", "timeZone"),
+            f"time zone {spec.calendar.time_zone!r} is not supported; calendar windows are UTC",
+        )
+        return None
+    _check_start(spec.calendar.start_time, unit, doc, (*at, "calendar", "startTime"), problems)
+    return Window.calendar(unit)
+
+
+def _check_start(
+    text: str, unit: CalendarUnit, doc: Document, path: FieldPath, problems: Problems
+) -> None:
+    """Calendar windows start at 00:00 UTC on the 1st / on Mondays; say so if the file differs."""
+    try:
+        start = datetime.fromisoformat(text.strip())
+    except ValueError:
+        problems.error(doc, path, f"invalid startTime {text!r}; use e.g. 2024-01-01 00:00:00")
+        return
+    aligned = start.hour == start.minute == start.second == 0 and (
+        start.day == 1 if unit is CalendarUnit.MONTH else start.weekday() == 0
+    )
+    if not aligned:
+        begin = "on the 1st of each month" if unit is CalendarUnit.MONTH else "on Mondays"
+        problems.warning(
+            doc, path, f"startTime is not used: calendar windows start at 00:00 UTC {begin}"
+        )
+
+
+def _objective(objectives: list[m.Objective], doc: Document, problems: Problems) -> float | None:
+    path: FieldPath = ("spec", "objectives")
+    if len(objectives) != 1:
+        problems.error(doc, path, "exactly one objective is supported (composite SLOs are not)")
+        return None
+    spec, at = objectives[0], (*path, 0)
+    unsupported = {
+        "timeSliceTarget": spec.time_slice_target,
+        "timeSliceWindow": spec.time_slice_window,
+        "compositeWeight": spec.composite_weight,
+        "indicator": spec.indicator,
+        "indicatorRef": spec.indicator_ref,
+    }
+    for name, value in unsupported.items():
+        if value is not None:
+            problems.error(
+                doc, (*at, name), f"{name} is not supported (timeslice or composite SLOs)"
+            )
+    for name, value in {"op": spec.op, "value": spec.value}.items():
+        if value is not None:
+            problems.warning(doc, (*at, name), f"{name} is ignored: it is for thresholdMetric SLIs")
+    if (spec.target is None) == (spec.target_percent is None):
+        problems.error(doc, at, "set exactly one of target, targetPercent")
+        return None
+    if spec.target is not None:
+        if not 0 < spec.target < 1:
+            problems.error(
+                doc,
+                (*at, "target"),
+                f"target {spec.target:g} is outside (0, 1); target is a ratio "
+                "(use targetPercent for percentages)",
+            )
+            return None
+        objective = round(spec.target * 100, 10)
+        return objective if check_objective(objective, doc, (*at, "target"), problems) else None
+    assert spec.target_percent is not None
+    ok = check_objective(spec.target_percent, doc, (*at, "targetPercent"), problems)
+    return spec.target_percent if ok else None
