@@ -153,6 +153,8 @@ def _measure(kind: str, workdir: Path, baseline: dict[str, float | int]) -> Resu
         lost=acknowledged - stored,
         baseline_p50_ms=baseline["p50_ms"],
         baseline_p99_ms=baseline["p99_ms"],
+        cpus=os.cpu_count(),
+        load_average_1m=round(os.getloadavg()[0], 2),
         goal="alerts/s >= 1000 and p99_ms < 50",
         goal_met=float(measured["alerts_per_s"]) >= 1000 and float(measured["p99_ms"]) < 50,
     )
