@@ -55,6 +55,12 @@ def test_starts_on_embedded_defaults_without_config_or_env(tmp_path: Path) -> No
         forbidden = httpx.post(url, json=body, headers={"Authorization": "Bearer x"})
         assert forbidden.status_code == 403
         assert "MESHWATCH_API_TOKEN" in forbidden.json()["detail"]
+        # The body limit (default 1 MiB) holds through uvicorn, declared or streamed.
+        big = b"x" * (2 * 1024 * 1024)
+        assert httpx.post(url, content=big).status_code == 413
+        chunks = (big[i : i + 65536] for i in range(0, len(big), 65536))
+        assert httpx.post(url, content=chunks).status_code == 413
+        assert httpx.get(f"{serve.url}/healthz").status_code == 200
     assert (tmp_path / "meshwatch.db").exists()  # sqlite:///./meshwatch.db in the cwd
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".yaml") == []
 
