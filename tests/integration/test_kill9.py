@@ -4,7 +4,8 @@ A real `meshwatch serve` takes concurrent deliveries (unique fingerprints, sever
 per delivery) and is killed with SIGKILL in the middle of the burst. It is restarted on the
 same database; then every fingerprint that got a 2xx must be in the store, and every
 delivery is all-or-nothing (one transaction: never half of a delivery's alerts stored).
-Runs on SQLite (WAL, the default) and on a fresh PostgreSQL database.
+Runs on SQLite (WAL, the default) and on a fresh PostgreSQL database. The same burst with
+SIGTERM instead shows the graceful shutdown: in-flight deliveries are answered, never 5xx.
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ def stored_fingerprints(url: str) -> set[str]:
         engine.dispose()
 
 
-def burst_and_kill(serve: ServeProcess) -> BurstResult:
-    """Deliver from 16 threads; SIGKILL the server after ACKS_BEFORE_KILL acknowledgements."""
+def burst_and_kill(serve: ServeProcess, graceful: bool = False) -> BurstResult:
+    """Deliver from 16 threads; SIGKILL (or SIGTERM) after ACKS_BEFORE_KILL acknowledgements."""
     stop = threading.Event()
     acked = threading.Semaphore(0)
 
@@ -78,7 +79,11 @@ def burst_and_kill(serve: ServeProcess) -> BurstResult:
         )
         for _ in range(ACKS_BEFORE_KILL):
             assert acked.acquire(timeout=30), f"burst stalled: {serve.log()}"
-        serve.kill9()
+        if graceful:
+            serve.terminate()
+            serve.wait(30)
+        else:
+            serve.kill9()
         time.sleep(0.5)  # the clients see refused connections for a while
         stop.set()
         return running.result(timeout=60)
@@ -116,3 +121,23 @@ def test_kill9_during_burst_loses_no_acknowledged_alert(kind: str, tmp_path: Pat
             present = [fp for fp in delivery.fingerprints if fp in stored]
             assert len(present) in (0, len(delivery.fingerprints)), delivery
         assert stored <= result.sent_fingerprints()
+
+
+def test_sigterm_during_burst_answers_in_flight_deliveries(tmp_path: Path) -> None:
+    """Graceful shutdown mid-burst: no 5xx, every 2xx stored, the lifespan shutdown ran."""
+    url = f"sqlite:///{tmp_path / 'meshwatch.db'}"
+    serve = ServeProcess(tmp_path / "serve", config={"database_url": url}, log_level="info")
+    serve.start()
+    try:
+        result = burst_and_kill(serve, graceful=True)
+    finally:
+        serve.stop()
+    assert serve.returncode in (0, -15), serve.log()
+    assert "Application shutdown complete" in serve.log(20000)
+    assert not [d for d in result.deliveries if d.status is not None and d.status >= 500]
+    stored = stored_fingerprints(url)
+    lost = result.acknowledged_fingerprints() - stored
+    assert not lost, f"{len(lost)} acknowledged alerts lost"
+    for delivery in result.deliveries:
+        present = [fp for fp in delivery.fingerprints if fp in stored]
+        assert len(present) in (0, len(delivery.fingerprints)), delivery
