@@ -17,17 +17,24 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import uvicorn
+from rich.console import Console
+from rich.live import Live
 
 from meshwatch.demo import mesh
 from meshwatch.demo.envoy import ROUTE_CONFIG, VIRTUAL_HOST, EnvoyProcess, start_envoy
-from meshwatch.demo.traffic import Traffic
+from meshwatch.demo.prometheus import PrometheusProcess, start_prometheus
+from meshwatch.demo.traffic import Traffic, error_ratio
 from meshwatch.demo.upstream import Behaviour, Version
-from meshwatch.service import Service
-from meshwatch.settings import ScrapeTarget, Settings
+from meshwatch.demo.view import ActionLine, Frame, render
+from meshwatch.jobs.reports import ReportBuilder, ReportRunner
+from meshwatch.service import Service, build_service
+from meshwatch.settings import EnvoySettings, ScrapeTarget, Settings
+from meshwatch.spec import load_text
 
 OUTAGE = Behaviour(error_ratio=1.0, latency_median_ms=3.0)
 HEALTHY = Behaviour()
@@ -135,6 +142,7 @@ def demo_settings(workdir: Path, running: Mesh, options: DemoOptions) -> Setting
         evaluate_interval=timedelta(seconds=2),
         scrape_interval=timedelta(seconds=1),
         remediation_enabled=True,
+        envoy=EnvoySettings(rds_path=running.envoy.rds_path, admin_url=running.envoy.admin_url),
         report_directory=workdir / "reports",
     )
 
@@ -159,3 +167,169 @@ def scenario(options: DemoOptions) -> Callable[[float], str]:
 
 def default_workdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="meshwatch-demo-"))
+
+
+def live_weights(envoy: EnvoyProcess) -> dict[str, dict[str, int]]:
+    """The weighted clusters Envoy serves now, per route (from the admin config dump)."""
+    with httpx.Client(base_url=envoy.admin_url, timeout=2.0) as client:
+        dump = client.get("/config_dump", params={"resource": "dynamic_route_configs"}).json()
+    weights: dict[str, dict[str, int]] = {}
+    for config in dump.get("configs", []):
+        for host in config.get("route_config", {}).get("virtual_hosts", []):
+            for route in host.get("routes", []):
+                clusters = route.get("route", {}).get("weighted_clusters", {}).get("clusters", [])
+                weights[route.get("name", "?")] = {
+                    c["name"]: int(c.get("weight", 0)) for c in clusters
+                }
+    return weights
+
+
+@dataclass
+class Summary:
+    """What the demo shows at the end (and the demo test checks)."""
+
+    workdir: Path
+    seconds: float
+    incident_start: float | None = None
+    first_shift: float | None = None
+    restored: float | None = None
+    actions: list[ActionLine] = field(default_factory=list)
+    client_error_ratio: float | None = None
+    final_weights: dict[str, dict[str, int]] = field(default_factory=dict)
+    report: Path | None = None
+
+    @property
+    def detection_seconds(self) -> float | None:
+        if self.incident_start is None or self.first_shift is None:
+            return None
+        return self.first_shift - self.incident_start
+
+
+def _action_lines(service: Service, limit: int = 8) -> list[ActionLine]:
+    return [
+        ActionLine(
+            at=a.created_at.strftime("%H:%M:%S"),
+            target=a.plan.target,
+            kind=a.plan.kind,
+            state=a.state.value,
+            weights=" ".join(f"{k}={v}" for k, v in a.plan.weights_after.items()),
+            reason=a.plan.reason,
+        )
+        for a in service.store.actions.list_actions(limit=limit)
+    ]
+
+
+def run_demo(
+    options: DemoOptions,
+    console: Console,
+    *,
+    on_frame: Callable[[Frame], None] | None = None,
+) -> Summary:
+    """Run the whole demo; returns its summary. Ctrl-C ends it early, cleanly."""
+    workdir = options.workdir or default_workdir()
+    workdir.mkdir(parents=True, exist_ok=True)
+    phase_at = scenario(options)
+    url = f"http://127.0.0.1:{options.port}/"
+    with running_mesh(workdir) as running, _maybe_prometheus(options, workdir, running) as prom:
+        settings = demo_settings(workdir, running, options)
+        if prom is not None:
+            settings = settings.model_copy(update={"prometheus_url": prom.url})
+        service = build_service(settings)
+        server = ServerThread(service, options.port)
+        summary = Summary(workdir=workdir, seconds=0.0)
+        started = time.monotonic()
+        try:
+            server.start()
+            with Live(console=console, refresh_per_second=2, transient=False) as live:
+                while (elapsed := time.monotonic() - started) < options.duration:
+                    frame = _step(options, running, service, summary, phase_at, elapsed, url)
+                    live.update(render(frame))
+                    if on_frame is not None:
+                        on_frame(frame)
+                    time.sleep(1.0)
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted: stopping the demo[/yellow]")
+        finally:
+            summary.seconds = time.monotonic() - started
+            summary.client_error_ratio = error_ratio(running.traffic.snapshot(), "/checkout")
+            with contextlib.suppress(httpx.HTTPError):
+                summary.final_weights = live_weights(running.envoy)
+            summary.actions = _action_lines(service, limit=50)
+            server.stop()
+            summary.report = write_report(service, workdir)
+            service.close()
+    return summary
+
+
+def _step(
+    options: DemoOptions,
+    running: Mesh,
+    service: Service,
+    summary: Summary,
+    phase_at: Callable[[float], str],
+    elapsed: float,
+    url: str,
+) -> Frame:
+    """One tick: apply the scenario, then gather what the view shows."""
+    in_incident = options.incident and (
+        options.incident_at <= elapsed < options.incident_at + options.incident_length
+    )
+    running.set_behaviour(
+        mesh.INCIDENT_SERVICE, mesh.INCIDENT_VERSION, OUTAGE if in_incident else HEALTHY
+    )
+    if in_incident and summary.incident_start is None:
+        summary.incident_start = elapsed
+    weights: dict[str, dict[str, int]] = {}
+    with contextlib.suppress(httpx.HTTPError):
+        weights = live_weights(running.envoy)
+    canary = weights.get(mesh.INCIDENT_SERVICE, {}).get(
+        mesh.cluster(mesh.INCIDENT_SERVICE, mesh.INCIDENT_VERSION)
+    )
+    initial = mesh.SERVICES[mesh.INCIDENT_SERVICE][mesh.INCIDENT_VERSION]
+    if summary.incident_start is not None and canary is not None:
+        if summary.first_shift is None and canary < initial:
+            summary.first_shift = elapsed
+        elif summary.first_shift is not None and summary.restored is None and canary >= initial:
+            summary.restored = elapsed
+    seen = running.traffic.snapshot()
+    return Frame(
+        elapsed=elapsed,
+        phase=phase_at(elapsed),
+        url=url,
+        statuses=sorted(service.store.history.latest(), key=lambda s: s.slo_id),
+        weights=weights,
+        client_errors={path: error_ratio(seen, path) for path in mesh.RATES},
+        actions=_action_lines(service),
+    )
+
+
+@contextlib.contextmanager
+def _maybe_prometheus(
+    options: DemoOptions, workdir: Path, running: Mesh
+) -> Iterator[PrometheusProcess | None]:
+    if not options.prometheus:
+        yield None
+        return
+    spec = mesh.spec_text(mesh.SpecParams(route_target=route_target(running)))
+    slos = load_text(spec, "demo-slos.yaml").slos
+    prom = start_prometheus(workdir / "prometheus", slos, running.envoy.stats_url)
+    try:
+        yield prom
+    finally:
+        prom.stop()
+
+
+def write_report(service: Service, workdir: Path) -> Path | None:
+    """The demo's closing SLO report (Markdown, last 7 days = the demo's history)."""
+    runner = ReportRunner(
+        builder=ReportBuilder(store=service.store, slos=lambda: service.runtime.slos),
+        store=service.store,
+        directory=workdir / "reports",
+        clock=now_utc,
+    )
+    run = runner.run("7d", "md", name="meshwatch-demo")
+    return Path(run.uri) if run.uri else None
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
