@@ -46,6 +46,9 @@ class SpecParams:
 
     route_target: str
     dry_run: bool = False
+    short_windows: tuple[str, str] = ("15s", "1m")
+    cooldown: str = "8s"
+    recovery_window: str = "20s"
 
 
 def spec_text(params: SpecParams) -> str:
@@ -73,13 +76,13 @@ slos:
       backends:
 {backends}
       action: shift
-      short_windows: [15s, 1m]
+      short_windows: [{params.short_windows[0]}, {params.short_windows[1]}]
       factor: 10
       step: 25
       min_healthy_weight: 5
       min_requests: 10
-      cooldown: 8s
-      recovery_window: 20s
+      cooldown: {params.cooldown}
+      recovery_window: {params.recovery_window}
       dry_run: {str(params.dry_run).lower()}
 ---
 apiVersion: meshwatch/v1

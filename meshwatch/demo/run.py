@@ -49,6 +49,8 @@ class DemoOptions:
     incident_length: float = 40.0
     prometheus: bool = False
     workdir: Path | None = None
+    spec: mesh.SpecParams | None = None  # None: the demo's defaults for the route target
+    evaluate_interval: timedelta = timedelta(seconds=2)
 
 
 @dataclass
@@ -131,20 +133,22 @@ class ServerThread:
 def demo_settings(workdir: Path, running: Mesh, options: DemoOptions) -> Settings:
     """Settings of the meshwatch the demo runs: scrape collector, SQLite, actuator on."""
     spec = workdir / "slos.yaml"
-    spec.write_text(
-        mesh.spec_text(mesh.SpecParams(route_target=route_target(running))), encoding="utf-8"
-    )
+    spec.write_text(mesh.spec_text(spec_params(options, running)), encoding="utf-8")
     return Settings(
         database_url=f"sqlite:///{workdir / 'meshwatch.db'}",
         api_token=secrets.token_urlsafe(16),
         specs=[spec],
         scrape_targets=[ScrapeTarget(name="envoy", url=running.envoy.stats_url)],
-        evaluate_interval=timedelta(seconds=2),
+        evaluate_interval=options.evaluate_interval,
         scrape_interval=timedelta(seconds=1),
         remediation_enabled=True,
         envoy=EnvoySettings(rds_path=running.envoy.rds_path, admin_url=running.envoy.admin_url),
         report_directory=workdir / "reports",
     )
+
+
+def spec_params(options: DemoOptions, running: Mesh) -> mesh.SpecParams:
+    return options.spec or mesh.SpecParams(route_target=route_target(running))
 
 
 def route_target(running: Mesh) -> str:
@@ -310,7 +314,7 @@ def _maybe_prometheus(
     if not options.prometheus:
         yield None
         return
-    spec = mesh.spec_text(mesh.SpecParams(route_target=route_target(running)))
+    spec = mesh.spec_text(spec_params(options, running))
     slos = load_text(spec, "demo-slos.yaml").slos
     prom = start_prometheus(workdir / "prometheus", slos, running.envoy.stats_url)
     try:
