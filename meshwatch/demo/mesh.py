@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from meshwatch.demo.envoy import Route
+from meshwatch.demo.envoy import ROUTE_CONFIG, VIRTUAL_HOST, Route
 
 SERVICES: dict[str, dict[str, int]] = {
     "frontend": {"v1": 100},
@@ -23,6 +23,7 @@ SERVICES: dict[str, dict[str, int]] = {
 }
 RATES: dict[str, float] = {"/frontend": 20.0, "/checkout": 30.0, "/payments": 10.0}
 INCIDENT_SERVICE, INCIDENT_VERSION = "checkout", "v2"
+CHECKOUT_ROUTE = f"{ROUTE_CONFIG}/{VIRTUAL_HOST}/checkout"  # the Envoy actuator's target id
 
 
 def cluster(service: str, version: str) -> str:
@@ -44,7 +45,7 @@ def routes() -> list[Route]:
 class SpecParams:
     """Knobs of the generated spec (the demo passes where Envoy's route file lives)."""
 
-    route_target: str
+    route_target: str = CHECKOUT_ROUTE
     dry_run: bool = False
     short_windows: tuple[str, str] = ("15s", "1m")
     cooldown: str = "8s"

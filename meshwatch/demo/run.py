@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.live import Live
 
 from meshwatch.demo import mesh
-from meshwatch.demo.envoy import ROUTE_CONFIG, VIRTUAL_HOST, EnvoyProcess, start_envoy
+from meshwatch.demo.envoy import EnvoyProcess, start_envoy
 from meshwatch.demo.prometheus import PrometheusProcess, start_prometheus
 from meshwatch.demo.traffic import Traffic, error_ratio
 from meshwatch.demo.upstream import Behaviour, Version
@@ -133,7 +133,7 @@ class ServerThread:
 def demo_settings(workdir: Path, running: Mesh, options: DemoOptions) -> Settings:
     """Settings of the meshwatch the demo runs: scrape collector, SQLite, actuator on."""
     spec = workdir / "slos.yaml"
-    spec.write_text(mesh.spec_text(spec_params(options, running)), encoding="utf-8")
+    spec.write_text(mesh.spec_text(spec_params(options)), encoding="utf-8")
     return Settings(
         database_url=f"sqlite:///{workdir / 'meshwatch.db'}",
         api_token=secrets.token_urlsafe(16),
@@ -147,13 +147,8 @@ def demo_settings(workdir: Path, running: Mesh, options: DemoOptions) -> Setting
     )
 
 
-def spec_params(options: DemoOptions, running: Mesh) -> mesh.SpecParams:
-    return options.spec or mesh.SpecParams(route_target=route_target(running))
-
-
-def route_target(running: Mesh) -> str:
-    """How the Envoy actuator names the checkout route (RDS file, config, host, route)."""
-    return f"{ROUTE_CONFIG}/{VIRTUAL_HOST}/checkout"
+def spec_params(options: DemoOptions) -> mesh.SpecParams:
+    return options.spec or mesh.SpecParams()
 
 
 def scenario(options: DemoOptions) -> Callable[[float], str]:
@@ -314,7 +309,7 @@ def _maybe_prometheus(
     if not options.prometheus:
         yield None
         return
-    spec = mesh.spec_text(spec_params(options, running))
+    spec = mesh.spec_text(spec_params(options))
     slos = load_text(spec, "demo-slos.yaml").slos
     prom = start_prometheus(workdir / "prometheus", slos, running.envoy.stats_url)
     try:
