@@ -17,14 +17,25 @@ from benchmarks.result import Result
 
 
 def _registry() -> dict[str, Callable[[], Result | list[Result]]]:
-    from benchmarks import bench_load, bench_scrape_parse, bench_store, bench_webhook
+    from benchmarks import (
+        bench_dashboards,
+        bench_evaluate,
+        bench_load,
+        bench_rules,
+        bench_scrape_parse,
+        bench_store,
+        bench_webhook,
+    )
 
     return {
+        "dashboards": bench_dashboards.run,
         "load": bench_load.run,
+        "rules": bench_rules.run,
         "scrape_parse": bench_scrape_parse.run,
         "store_save": bench_store.run_save,
         "store_latest": bench_store.run_latest,
         "store_alerts": bench_store.run_alerts,
+        "evaluate": bench_evaluate.run,
         "webhook": bench_webhook.run,
     }
 

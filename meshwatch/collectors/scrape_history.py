@@ -157,5 +157,31 @@ class CounterHistory:
     def newest_time(self) -> float | None:
         return self._newest
 
+    def points(self) -> tuple[list[float], list[float]]:
+        """All (times, accs), oldest first: what `restore` takes back."""
+        times: list[float] = []
+        accs: list[float] = []
+        for tier in reversed(self._tiers):  # oldest tier first
+            times.extend(tier.times)
+            accs.extend(tier.accs)
+        return times, accs
+
+    @property
+    def floor(self) -> float:
+        return self._floor
+
+    @classmethod
+    def restore(
+        cls, floor: float, times: list[float], accs: list[float], tiers: tuple[Tier, ...]
+    ) -> CounterHistory:
+        """A history holding these points (oldest first), thinned into `tiers`."""
+        if len(times) != len(accs):
+            raise ValueError("times and accs differ in length")
+        history = cls(tiers)
+        history._floor = floor
+        for t, acc in zip(times, accs, strict=True):
+            history.record(t, acc)
+        return history
+
     def __len__(self) -> int:
         return sum(len(t.times) for t in self._tiers)

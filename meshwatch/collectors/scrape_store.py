@@ -19,13 +19,16 @@ accumulated counter with a bounded, thinned `CounterHistory`. So memory is bound
 (tracks x groups x `max_points()`) + (live followed series), independent of uptime.
 
 Windows end at `now` and are `(now - window, now]`. The increase over a window is
-`acc(newest point <= now) - acc(newest point <= now - window)`: events are counted exactly
-between two real scrapes, without Prometheus's extrapolation to the window edges (see the
-agreement test for what that means numerically).
+`acc(now) - acc(now - window)`, where `acc(t)` is the accumulated count at the scrapes around
+`t`, interpolated linearly between them and never extrapolated past the newest scrape:
+events are counted between real scrapes. Prometheus instead extrapolates `increase()` to
+both window edges; tests/integration/test_scrape_vs_prometheus.py states what that means
+numerically. `snapshot`/`restore` carry the history over a restart of meshwatch.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -46,11 +49,21 @@ from meshwatch.collectors.base import (
 from meshwatch.collectors.exposition import Labels, Sample
 from meshwatch.collectors.scrape_history import DEFAULT_TIERS, CounterHistory, Tier
 from meshwatch.errors import CollectorError, NoDataError
-from meshwatch.model import SLI, Counts, LatencySLI, QuerySLI, RatioSLI, RawSLI, Selector
+from meshwatch.model import (
+    SLI,
+    Counts,
+    LatencySLI,
+    Matcher,
+    QuerySLI,
+    RatioSLI,
+    RawSLI,
+    Selector,
+)
 
 log = logging.getLogger(__name__)
 
 LE = "le"
+SNAPSHOT_FORMAT = "meshwatch-scrape-store/1"
 _ALL = ""  # group key of an ungrouped track
 
 
@@ -343,6 +356,55 @@ class ScrapeStore:
                 continue
             result[window] = dict(sorted((float(le), value) for le, value in by_le.items()))
         return result
+
+    # --- persistence -------------------------------------------------------------------
+
+    def snapshot(self) -> bytes:
+        """The accumulated history of every track, as JSON bytes, for `restore` after a restart.
+
+        Per-series last values are not kept: the first scrape after a restore is a baseline,
+        so events while meshwatch was down are not counted (never counted twice either).
+        """
+        with self._lock:
+            tracks = [
+                {
+                    "metric": track.selector.metric,
+                    "matchers": [[m.label, m.op, m.value] for m in track.selector.matchers],
+                    "group_by": track.group_by,
+                    "groups": {
+                        group: dict(zip(("times", "accs"), history.points(), strict=True))
+                        | {"floor": history.floor}
+                        for group, history in track.history.items()
+                    },
+                }
+                for track in self._tracks.values()
+            ]
+        return json.dumps({"format": SNAPSHOT_FORMAT, "tracks": tracks}).encode()
+
+    def restore(self, data: bytes) -> int:
+        """Load a `snapshot` into the tracks followed now; returns how many were restored.
+
+        Tracks no longer followed (SLOs changed) are skipped; restored tracks continue from
+        their last accumulated value. Raises ValueError on a snapshot of another format.
+        """
+        state = json.loads(data)
+        if not isinstance(state, dict) or state.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(f"not a {SNAPSHOT_FORMAT} snapshot")
+        restored = 0
+        with self._lock:
+            for item in state["tracks"]:
+                matchers = tuple(Matcher(label, op, value) for label, op, value in item["matchers"])
+                track = self._tracks.get((Selector(item["metric"], matchers), item["group_by"]))
+                if track is None:
+                    continue
+                for group, points in item["groups"].items():
+                    history = CounterHistory.restore(
+                        float(points["floor"]), points["times"], points["accs"], self._tiers
+                    )
+                    track.history[group] = history
+                    track.acc[group] = float(points["accs"][-1]) if points["accs"] else 0.0
+                restored += 1
+        return restored
 
     # --- health -------------------------------------------------------------------------
 

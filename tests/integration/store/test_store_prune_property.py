@@ -97,3 +97,48 @@ def test_prune_matches_the_reference_model(
             )
         ).all()
     assert sorted(tuple(row) for row in stored) == reference(evts, times[-1])
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    evts=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=4 * 3600), st.sampled_from(list(State))),
+        max_size=40,
+    ),
+    step_s=st.sampled_from([1, 30, 60, 300, 3600, 7200]),
+    window=st.tuples(st.integers(0, 4 * 3600), st.integers(1, 3 * 3600)),  # <= 11,000 points
+)
+def test_history_buckets_match_the_reference_model(
+    store: Store,
+    evts: list[tuple[int, State]],
+    step_s: int,
+    window: tuple[int, int],
+) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(delete(StatusRow))
+        conn.execute(delete(LatestRow))
+    saved = [
+        status("a-x", START + timedelta(seconds=s), state, seed=i)
+        for i, (s, state) in enumerate(evts)
+    ]
+    store.history.save_statuses(saved)
+    start = START + timedelta(seconds=window[0])
+    end = start + timedelta(seconds=window[1])
+    points = store.history.history("a-x", start, end, timedelta(seconds=step_s))
+
+    buckets: dict[int, list[int]] = {}
+    for i, s in enumerate(saved):
+        if start <= s.at < end:
+            buckets.setdefault(to_micros(s.at) // (step_s * 1_000_000), []).append(i)
+    expected = []
+    for bucket, members in sorted(buckets.items()):
+        last = max(members, key=lambda i: (saved[i].at, i))  # ties: the later save
+        worst = max((saved[i].state for i in members), key=STATE_SEVERITY.__getitem__)
+        expected.append((bucket * step_s, saved[last], worst, len(members)))
+    assert [
+        (to_micros(p.at) // 1_000_000, p.status, p.worst_state, p.samples) for p in points
+    ] == expected

@@ -43,6 +43,27 @@ def test_report_runs_are_recorded_and_listed_newest_first(store: Store) -> None:
     assert len(store.reports.list_report_runs(limit=1)) == 1
 
 
+def test_a_report_run_is_started_then_finished(store: Store) -> None:
+    run_id = store.reports.start_report_run(period="30d", format="md", uri="/tmp/r.md", started=NOW)
+    running = store.reports.get_report_run(run_id)
+    assert running is not None
+    assert (running.status, running.finished_at) == (ReportStatus.RUNNING, None)
+    done = store.reports.finish_report_run(
+        run_id, status=ReportStatus.OK, finished=NOW + timedelta(seconds=1)
+    )
+    assert (done.status, done.finished_at, done.uri) == (
+        ReportStatus.OK,
+        NOW + timedelta(seconds=1),
+        "/tmp/r.md",
+    )
+    with pytest.raises(StoreError, match="already ok"):
+        store.reports.finish_report_run(run_id, status=ReportStatus.FAILED, finished=NOW)
+    with pytest.raises(StoreError, match="no report run"):
+        store.reports.finish_report_run(run_id + 1, status=ReportStatus.FAILED, finished=NOW)
+    with pytest.raises(ValueError, match="ok or failed"):
+        store.reports.finish_report_run(run_id, status=ReportStatus.RUNNING, finished=NOW)
+
+
 def test_outbox_enqueue_is_idempotent_on_key(store: Store) -> None:
     payload = {"slo": "checkout-availability", "state": "breached", "budget": -0.5, "n": [1, 2]}
     assert store.outbox.enqueue("checkout-availability:breached:1", "slack", payload, NOW)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -292,3 +293,35 @@ def test_increase_equals_a_naive_replay_of_the_scrapes(
         elif all(t in points or t < min(points) or t >= max(points) for t in (start, end)):
             got = store.increase(selector, timedelta(seconds=window), at(end))
             assert got == expected[selector]
+
+
+def _comparable(counts: Mapping[timedelta, Counts | CollectorError]) -> dict[timedelta, object]:
+    return {w: c if isinstance(c, Counts) else (type(c), str(c)) for w, c in counts.items()}
+
+
+def test_snapshot_restores_history_into_a_new_store() -> None:
+    sli = RatioSLI(total=REQ, bad=ERR)
+    latency = LatencySLI("lat", threshold=0.3)
+    old = ScrapeStore()
+    for s in (sli, latency):
+        old.track_sli(s)
+    old.track(Selector("gone_total"))
+    first, second = _lat({"0.3": (0, 90), "+Inf": (0, 100)}, (0, 100))
+    feed(old, [(0, first), (1, second)])
+    feed(old, [(t, [req("200", t * 9), req("500", t)]) for t in range(0, 7200, 10)])
+    windows = [timedelta(minutes=5), timedelta(hours=1), timedelta(hours=2)]
+    now = at(7190)
+
+    new = ScrapeStore()
+    for s in (sli, latency):
+        new.track_sli(s)
+    assert new.restore(old.snapshot()) == 4  # not `gone_total`: no longer followed
+    for s in (sli, latency):
+        assert _comparable(new.counts(s, windows, now)) == _comparable(old.counts(s, windows, now))
+    assert isinstance(new.counts(latency, windows, at(1))[windows[0]], Counts)
+    # After the restart the first scrape is a baseline (+0); counting then carries on:
+    # (7180, 7210] = 100 before the restart, 0 at the baseline, 10 after.
+    feed(new, [(7200, [req("200", 5), req("500", 1)]), (7210, [req("200", 14), req("500", 2)])])
+    assert new.increase(REQ, timedelta(seconds=30), at(7210)) == 100.0 + 0.0 + 10.0
+    with pytest.raises(ValueError, match="snapshot"):
+        new.restore(b'{"format": "other"}')
