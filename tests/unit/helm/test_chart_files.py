@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 import meshwatch
+from meshwatch.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
 CHART = ROOT / "helm" / "meshwatch"
@@ -24,6 +25,14 @@ def _schema() -> dict[str, object]:
 def test_app_version_is_the_package_version() -> None:
     chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
     assert chart["appVersion"] == meshwatch.__version__
+
+
+def test_chart_defaults_agree_with_the_settings() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    settings = Settings()
+    assert values["leaderElection"]["lockKey"] == settings.leader_lock_key
+    assert values["leaderElection"]["enabled"] is settings.leader_election
+    assert values["remediation"]["enabled"] is settings.remediation_enabled
 
 
 def test_the_values_schema_is_draft_07_and_accepts_the_defaults() -> None:

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from meshwatch.jobs.leader import LeaderGate
 from meshwatch.jobs.scheduler import IntervalJob
-from meshwatch.store.lock import AlwaysLeader
+from meshwatch.settings import Settings
+from meshwatch.store import migrate
+from meshwatch.store.lock import DEFAULT_LOCK_KEY, AlwaysLeader
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -71,3 +73,8 @@ def test_release_gives_leadership_up() -> None:
 def test_without_election_the_process_always_leads() -> None:
     gate = LeaderGate(AlwaysLeader())
     assert gate.leading(T0) and gate.leading(T0 + timedelta(hours=1))
+
+
+def test_the_default_lock_key_is_shared_and_not_the_migration_lock() -> None:
+    assert Settings().leader_lock_key == DEFAULT_LOCK_KEY
+    assert DEFAULT_LOCK_KEY != migrate._ADVISORY_LOCK  # the migration's xact lock would block
