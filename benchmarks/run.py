@@ -17,7 +17,7 @@ from benchmarks.result import Result
 
 
 def _registry() -> dict[str, Callable[[], Result]]:
-    from benchmarks import bench_load, bench_scrape_parse, bench_store
+    from benchmarks import bench_breach_to_shift, bench_load, bench_scrape_parse, bench_store
 
     return {
         "load": bench_load.run,
@@ -25,6 +25,7 @@ def _registry() -> dict[str, Callable[[], Result]]:
         "store_save": bench_store.run_save,
         "store_latest": bench_store.run_latest,
         "store_alerts": bench_store.run_alerts,
+        "breach_to_shift": bench_breach_to_shift.run,
     }
 
 
