@@ -18,9 +18,10 @@ remediation policies:
 * a `RemediationControl` for the API: list targets, hold/resume (kept in the store's hold
   table, read every cycle), and rollback to the baseline weights (recorded as an action).
 
-The planner's memory (`LoopState`) is kept in memory: after a restart the loop starts with
-every backend healthy and the baseline from the backends' `initial_weight`s (or, when the
-policy sets none, from the weights it first reads). Holds survive restarts (store).
+The planner's memory (`LoopState`: backend health with its hysteresis, the baseline to
+restore, the last action time) is saved in the store whenever it changes and read back on
+the first cycle after a start, so a restart in the middle of an incident neither forgets the
+baseline nor restores early. Holds live in the store too.
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ class RemediationLoop:
         self._lock = threading.RLock()
         self._firing: dict[str, tuple[str, str]] = {}  # fingerprint -> (slo_id, backend)
         self._routes: dict[str, _Route] = {}
+        self._loaded = False
         for slo in slos:
             policy = slo.remediation
             if policy is None:
@@ -153,6 +155,8 @@ class RemediationLoop:
     def __call__(self, evaluation: Evaluation, now: datetime) -> None:
         if not self._routes:
             return
+        if not self._loaded:
+            self._load_states()
         held = {hold.target for hold in self.store.actions.holds()}
         stale = now - evaluation.at > self.max_age
         by_slo: dict[str, list[BackendMeasurement]] = {}
@@ -205,6 +209,7 @@ class RemediationLoop:
             alerts=self._alerting(route.slo.id),
         )
         route.state, route.decision, route.decided_at = decision.state, decision, now
+        self._save_state(route, previous, now)
         log.debug("%s %s: %s: %s", route.slo.id, policy.target, decision.kind, decision.reason)
         if decision.kind is DecisionKind.ALL_BURNING and previous.all_burning_since is None:
             self._record_all_burning(route, decision, now)
@@ -214,6 +219,23 @@ class RemediationLoop:
                 route, actuator, replace(action, dry_run=self._dry_run(policy)), decision, now
             )
         self._publish(route)
+
+    def _load_states(self) -> None:
+        """Read the planner memories kept by the previous run (once, on the first cycle)."""
+        for target, (slo_id, data) in self.store.actions.loop_states().items():
+            route = self._routes.get(target)
+            if route is None or route.slo.id != slo_id:
+                continue
+            try:
+                route.state = LoopState.from_dict(data)
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("%s: ignoring the kept loop state of %s: %s", slo_id, target, exc)
+        self._loaded = True
+
+    def _save_state(self, route: _Route, previous: LoopState, now: datetime) -> None:
+        data = route.state.to_dict()
+        if data != previous.to_dict():
+            self.store.actions.save_loop_state(route.policy.target, route.slo.id, data, now)
 
     def _weights(self, route: _Route, actuator: Actuator, now: datetime) -> dict[str, int]:
         fresh = route.read_at is not None and now - route.read_at < self.weights_max_age
@@ -385,7 +407,8 @@ class RemediationLoop:
         route = self._route(target)
         self.store.actions.set_hold(target, held, by, reason, now)
         with self._lock:
-            route.state = replace(route.state, hold=held)
+            previous, route.state = route.state, replace(route.state, hold=held)
+            self._save_state(route, previous, now)
             return self._status(route, held)
 
     def rollback(self, target: str, *, by: str, reason: str, now: datetime) -> int:
@@ -435,6 +458,7 @@ class RemediationLoop:
             done = self.store.actions.complete_action(action_id, state, detail, self.clock())
             self.runtime.count_action(policy.actuator, state.value)
             if state is ActionState.APPLIED:
+                previous = route.state
                 route.state = replace(
                     route.state,
                     backends={},
@@ -443,6 +467,7 @@ class RemediationLoop:
                     retries_tightened=False,
                     all_burning_since=None,
                 )
+                self._save_state(route, previous, now)
             self._publish(route)
             self._notify(route, action_id, ROLLBACK, state, done.plan.reason, done.plan, now)
             return action_id

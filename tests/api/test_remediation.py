@@ -55,6 +55,7 @@ SLO_ = SLO(
     sli=SLI,
     remediation=POLICY,
 )
+FLOOR_ = {"v1": 90, "v2": 10}
 AUTH = {"authorization": f"Bearer {TOKEN}"}
 
 
@@ -242,3 +243,19 @@ def test_hold_resume_rollback_and_targets(api: TestClient, rig: Rig, store: Stor
     metrics = api.get("/metrics").text
     assert f'meshwatch_route_weight{{backend="v2",target="{TARGET}"}} 50.0' in metrics
     assert 'meshwatch_remediation_actions_total{actuator="noop",outcome="applied"} 2.0' in metrics
+
+
+def test_a_restart_keeps_the_planners_memory(rig: Rig, store: Store) -> None:
+    rig.run(0, v2=1.0)
+    assert rig.weights == FLOOR_
+    again = Rig(store)
+    again.actuator = NoopActuator({TARGET: FLOOR_})
+    again.loop.actuators = {"noop": again.actuator}
+    for t in range(1, 15):  # clear, but not yet for the 20 s recovery window
+        again.run(t)
+    assert again.weights == FLOOR_, "restored before the recovery window: memory lost"
+    for t in range(15, 60):
+        again.run(t)
+    assert again.weights == {"v1": 50, "v2": 50}
+    (kept,) = store.actions.loop_states().values()
+    assert kept[0] == SLO_.id and kept[1]["baseline"] == {"v1": 50, "v2": 50}
