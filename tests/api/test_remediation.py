@@ -8,6 +8,7 @@ backends burning, a page alert from the webhook, dry-run by the master switch, r
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -259,3 +260,28 @@ def test_a_restart_keeps_the_planners_memory(rig: Rig, store: Store) -> None:
     assert again.weights == {"v1": 50, "v2": 50}
     (kept,) = store.actions.loop_states().values()
     assert kept[0] == SLO_.id and kept[1]["baseline"] == {"v1": 50, "v2": 50}
+
+
+def test_shift_and_retries_tightens_retries_first_then_restores_them(store: Store) -> None:
+    rig = Rig(store)
+    policy = replace(POLICY, action="shift+retries")
+    slo = replace(SLO_, remediation=policy)
+    rig.loop = RemediationLoop(
+        [slo], store=store, runtime=rig.runtime, actuators={"noop": rig.actuator}, enabled=True
+    )
+    rig.run(0, v2=1.0)
+    assert rig.actuator.current(TARGET).retries is True
+    assert rig.weights == {"v1": 50, "v2": 50}
+    rig.run(6, v2=1.0)  # after the cooldown: shift
+    assert rig.weights == FLOOR_
+    for t in range(7, 80):
+        rig.run(t)
+    assert rig.weights == {"v1": 50, "v2": 50}
+    assert rig.actuator.current(TARGET).retries is False
+    log = [(a.plan.kind, a.plan.params["retries"]) for a in reversed(store.actions.list_actions())]
+    assert log == [
+        ("retries", "tighten"),
+        ("shift", None),
+        ("restore", None),
+        ("restore", "restore"),
+    ]

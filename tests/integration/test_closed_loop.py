@@ -8,7 +8,7 @@ short windows of 10 s and 30 s (instead of the default 1m/5m) so that recovery f
 
 Scenarios: a fault in v2 through the Prometheus path (shift to the floor in steps, gradual
 restore after repair, audit log); a noisy but healthy soak (no action); a page alert from the
-Alertmanager webhook alone; a manual hold, resume and rollback; the scrape collector (no
+Alertmanager (a real one) alone; a manual hold, resume and rollback; the scrape collector (no
 Prometheus).
 """
 
@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.support.closed_loop import (
+    Alertmanager,
     Serve,
     Traffic,
     generate_rules,
@@ -158,54 +160,45 @@ def test_noisy_but_healthy_soak_takes_no_action(
     assert target["decision"] == "none", target
 
 
-def page_alert(status: str) -> dict[str, object]:
-    ends = "2026-11-25T12:00:30Z" if status == "resolved" else "0001-01-01T00:00:00Z"
-    return {
-        "version": "4",
-        "groupKey": '{}:{alertname="MeshwatchBackendBurn"}',
-        "status": status,
-        "receiver": "meshwatch",
-        "groupLabels": {},
-        "commonLabels": {},
-        "commonAnnotations": {},
-        "externalURL": "http://127.0.0.1:9093",
-        "alerts": [
-            {
-                "status": status,
-                "labels": {
-                    "alertname": "MeshwatchBackendBurn",
-                    "meshwatch_service": "shop",
-                    "meshwatch_slo": "availability",
-                    "meshwatch_backend": "v2",
-                    "meshwatch_severity": "page",
-                },
-                "annotations": {},
-                "startsAt": "2026-11-25T11:59:00Z",
-                "endsAt": ends,
-                "fingerprint": "5f1e1b9a0c7d2e34",
-            }
-        ],
-    }
+PAGE = {
+    "alertname": "MeshwatchBackendBurn",
+    "meshwatch_service": "shop",
+    "meshwatch_slo": "availability",
+    "meshwatch_backend": "v2",
+    "meshwatch_severity": "page",
+}
 
 
-def test_page_alert_on_the_webhook_drives_the_loop(
+def test_page_alert_through_a_real_alertmanager_drives_the_loop(
     envoy: EnvoyHarness, prometheus: PrometheusProcess, spec: Path, tmp_path: Path
 ) -> None:
+    """No fault at all: the page alert alone (Alertmanager -> webhook) marks v2 as burning."""
     quiet(envoy, prometheus)
     traffic = Traffic(envoy.listener_port).start()
     serve = Serve(tmp_path / "serve", spec, envoy, prometheus.url)
     with running(traffic, serve):
         serve.start()
-        healthy(serve)
-        assert serve.post("/api/v1/alerts/alertmanager", page_alert("firing")).is_success
-        to_floor = wait_for(lambda: live_weights(envoy) == FLOOR, 20, "v2 at its floor")
-        assert serve.post("/api/v1/alerts/alertmanager", page_alert("resolved")).is_success
-        to_restore = wait_for(lambda: live_weights(envoy) == INITIAL, 30, "weights restored")
-        actions = serve.actions()
-    print(f"webhook path: alert->floor {to_floor:.2f} s, resolved->restored {to_restore:.2f} s")
+        alertmanager = Alertmanager(
+            tmp_path / "alertmanager", f"{serve.url}/api/v1/alerts/alertmanager"
+        )
+        with running(alertmanager):
+            alertmanager.start()
+            healthy(serve)
+            alertmanager.post_alert(PAGE)
+            to_floor = wait_for(lambda: live_weights(envoy) == FLOOR, 30, "v2 at its floor")
+            now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+            alertmanager.post_alert(PAGE, ends_at=now)
+            to_restore = wait_for(lambda: live_weights(envoy) == INITIAL, 40, "weights restored")
+            actions = serve.actions()
+            with serve.client() as client:
+                stored = client.get("/api/v1/alerts").json()
+    print(
+        f"alertmanager path: alert->floor {to_floor:.2f} s, resolved->restored {to_restore:.2f} s"
+    )
     assert [a["kind"] for a in actions] == ["shift", "shift", "restore", "restore"]
     v2 = next(a for a in actions[0]["params"]["assessments"] if a["backend"] == "v2")
     assert (v2["alerting"], v2["note"]) == (True, "page alert firing"), v2
+    assert {a["status"] for a in stored} >= {"resolved"}, stored
 
 
 def test_hold_resume_and_rollback(

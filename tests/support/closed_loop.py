@@ -291,3 +291,87 @@ def running(*parts: Any) -> Iterator[None]:
         for part in reversed(parts):
             with contextlib.suppress(Exception):
                 part.stop()
+
+
+@dataclass
+class Alertmanager:
+    """A real Alertmanager (Debian package) whose one receiver is meshwatch's webhook."""
+
+    workdir: Path
+    webhook_url: str
+    token: str = TOKEN
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> Alertmanager:
+        binary = require_binary("prometheus-alertmanager", "/usr/bin/prometheus-alertmanager")
+        (self.workdir / "data").mkdir(parents=True, exist_ok=True)
+        config = {
+            "route": {
+                "receiver": "meshwatch",
+                "group_by": ["alertname", "meshwatch_backend"],
+                "group_wait": "1s",
+                "group_interval": "1s",
+                "repeat_interval": "1m",
+            },
+            "receivers": [
+                {
+                    "name": "meshwatch",
+                    "webhook_configs": [
+                        {
+                            "url": self.webhook_url,
+                            "send_resolved": True,
+                            "http_config": {
+                                "authorization": {"type": "Bearer", "credentials": self.token}
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+        config_path = self.workdir / "alertmanager.yml"
+        config_path.write_text(json.dumps(config, indent=2))
+        self.port = free_port()
+        with (self.workdir / "alertmanager.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    binary,
+                    f"--config.file={config_path}",
+                    f"--storage.path={self.workdir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--cluster.listen-address=",
+                    "--log.level=warn",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        try:
+            wait_for(lambda: httpx.get(f"{self.url}/-/ready").is_success, timeout, "alertmanager")
+        except TimeoutError:
+            self.stop()
+            raise
+        return self
+
+    def post_alert(self, labels: dict[str, str], ends_at: str | None = None) -> None:
+        """Raise (or, with `ends_at` in the past, resolve) an alert through AM's API v2."""
+        alert: dict[str, Any] = {"labels": labels, "annotations": {"summary": "test"}}
+        if ends_at is not None:
+            alert["endsAt"] = ends_at
+        httpx.post(f"{self.url}/api/v2/alerts", json=[alert], timeout=10).raise_for_status()
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(5)
