@@ -37,7 +37,7 @@ from meshwatch import conventions as c
 from meshwatch.collectors.base import NO_TRAFFIC
 from meshwatch.engine.evaluate import BackendMeasurement, Evaluation
 from meshwatch.engine.runtime import Runtime
-from meshwatch.errors import ActuatorError, CollectorError, NoDataError
+from meshwatch.errors import ActuatorError, CollectorError, NoDataError, StoreError
 from meshwatch.jobs.tasks import queue_notifications
 from meshwatch.model import SLO, Counts, RemediationPolicy, format_duration
 from meshwatch.notify.events import Notification
@@ -132,7 +132,8 @@ class RemediationLoop:
         self.max_age = max_age
         self.weights_max_age = weights_max_age
         self.clock = clock
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # routes: one evaluation or API call at a time
+        self._alerts_lock = threading.Lock()  # the webhook never waits for an apply
         self._firing: dict[str, tuple[str, str]] = {}  # fingerprint -> (slo_id, backend)
         self._routes: dict[str, _Route] = {}
         self._loaded = False
@@ -155,9 +156,13 @@ class RemediationLoop:
     def __call__(self, evaluation: Evaluation, now: datetime) -> None:
         if not self._routes:
             return
-        if not self._loaded:
-            self._load_states()
-        held = {hold.target for hold in self.store.actions.holds()}
+        try:
+            if not self._loaded:
+                self._load_states()
+            held = {hold.target for hold in self.store.actions.holds()}
+        except StoreError as exc:  # no audit log, no action: every route stays as it is
+            log.error("remediation skipped this cycle, the store is unavailable: %s", exc)
+            return
         stale = now - evaluation.at > self.max_age
         by_slo: dict[str, list[BackendMeasurement]] = {}
         for backend in evaluation.backends:
@@ -376,7 +381,7 @@ class RemediationLoop:
 
     def on_alerts(self, events: Sequence[AlertEvent]) -> None:
         """Remember firing page alerts that name a backend; forget them when resolved."""
-        with self._lock:
+        with self._alerts_lock:
             for event in events:
                 backend = event.labels.get(c.LABEL_BACKEND, "")
                 slo_id = event.slo_id
@@ -390,7 +395,8 @@ class RemediationLoop:
                     self._firing.pop(event.fingerprint, None)
 
     def _alerting(self, slo_id: str) -> Collection[str]:
-        return {backend for sid, backend in self._firing.values() if sid == slo_id}
+        with self._alerts_lock:
+            return {backend for sid, backend in self._firing.values() if sid == slo_id}
 
     # --- RemediationControl (for the API) ---------------------------------------------------
 

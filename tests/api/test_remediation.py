@@ -30,7 +30,7 @@ from meshwatch.model import (
     Window,
 )
 from meshwatch.remediate.noop import NoopActuator
-from meshwatch.settings import Settings
+from meshwatch.settings import Settings, WebhookTarget
 from meshwatch.store import ActionState, Store
 from tests.api.conftest import NOW, TOKEN
 
@@ -285,3 +285,17 @@ def test_shift_and_retries_tightens_retries_first_then_restores_them(store: Stor
         ("restore", None),
         ("restore", "restore"),
     ]
+
+
+def test_actions_and_all_burning_are_notified_through_the_outbox(store: Store) -> None:
+    rig = Rig(store)
+    rig.loop.webhooks = [WebhookTarget(name="ops", url="http://127.0.0.1:9/hook")]
+    rig.run(0, v2=1.0)
+    for t in range(10, 15):
+        rig.run(t, v1=1.0, v2=1.0)
+    items = store.outbox.due(NOW + timedelta(minutes=1))
+    summaries = [item.payload["summary"] for item in items]
+    assert len(items) == 2, summaries
+    assert items[0].payload["kind"] == "remediation.action"
+    assert "shift on local_route/svc/main applied" in summaries[0]
+    assert "all-burning" in summaries[1] and items[1].payload["state"] == "rejected"
