@@ -141,7 +141,7 @@ def test_noisy_but_healthy_soak_takes_no_action(
 ) -> None:
     quiet(envoy, prometheus)
     for upstream in envoy.upstreams.values():
-        upstream.error_every = 2000  # 0.05 % errors: half the 99.9 % budget
+        upstream.error_every = 1500  # 0.067 % errors: two thirds of the 99.9 % budget
     traffic = Traffic(envoy.listener_port).start()
     serve = Serve(tmp_path / "serve", spec, envoy, prometheus.url)
     with running(traffic, serve):
@@ -154,7 +154,7 @@ def test_noisy_but_healthy_soak_takes_no_action(
         target = serve.target()
     envoy.reset()
     print(f"healthy soak: {errors}/{total} errors in 40 s, {len(actions)} actions")
-    assert errors >= 2, "the soak had no noise"
+    assert errors >= 1, "the soak had no noise"
     assert actions == []
     assert live_weights(envoy) == INITIAL
     assert target["decision"] == "none", target
