@@ -89,7 +89,11 @@ METRIC_BUDGET_REMAINING = "meshwatch_slo_error_budget_remaining_ratio"
 METRIC_BURN_RATE = "meshwatch_slo_burn_rate"
 METRIC_STATUS = "meshwatch_slo_status"
 METRIC_ACTIONS = "meshwatch_remediation_actions_total"
-METRIC_ROUTE_WEIGHT = "meshwatch_route_weight"  # {target, backend}: weights as last read
+# Gauge meshwatch exports for every route it manages: the weight (percent of the route's
+# traffic) it last set on each backend. Labels: LABEL_ROUTE, LABEL_ROUTE_BACKEND.
+METRIC_ROUTE_WEIGHT = "meshwatch_route_weight"
+LABEL_ROUTE = "route"
+LABEL_ROUTE_BACKEND = "backend"
 # embedded scraper health (one series per scrape target, labels job and url)
 METRIC_SCRAPE_UP = "meshwatch_scrape_target_up"
 METRIC_SCRAPES = "meshwatch_scrapes_total"
@@ -142,7 +146,6 @@ EXPORT_LABEL_COLLECTOR = "collector"
 EXPORT_LABEL_TARGET = "target"
 EXPORT_LABEL_ACTUATOR = "actuator"
 EXPORT_LABEL_OUTCOME = "outcome"
-EXPORT_LABEL_BACKEND = "backend"
 
 METRIC_THROUGHPUT = "meshwatch_slo_requests_per_second"
 METRIC_LATENCY = "meshwatch_slo_latency"

@@ -169,12 +169,10 @@ def build_service(
         collection = _prometheus(settings, settings.prometheus_url)
     else:
         collection = _scrape(settings, slos, runtime)
-    hooks = list(extra_hooks)
     listeners = list(alert_listeners)
     remediation = None
-    closers: list[Callable[[], None]] = []
     if any(slo.remediation is not None for slo in slos):
-        actuators, closers = _actuators(settings, slos)
+        actuators, actuator_closers = _actuators(settings, slos)
         remediation = RemediationLoop(
             slos,
             store=store,
@@ -185,16 +183,18 @@ def build_service(
             max_age=max(settings.evaluate_interval * 3, timedelta(seconds=10)),
             clock=clock,
         )
-        hooks.append(remediation)
         listeners.append(remediation.on_alerts)
+        collection.closers.extend(actuator_closers)
     evaluation = tasks.EvaluationJob(
         runtime=runtime,
         store=store,
         source=collection.source,
         webhooks=settings.webhooks,
-        hooks=hooks,
+        hooks=list(extra_hooks),
         collector_name=collection.name,
     )
+    if remediation is not None:
+        evaluation.hooks.append(remediation)  # after the statuses are stored
     notify_client = httpx.Client()
     jobs = [
         *collection.jobs,
@@ -231,5 +231,5 @@ def build_service(
         evaluation=evaluation,
         remediation=remediation,
         jobs=jobs,
-        closers=[store.close, notify_client.close, *collection.closers, *closers],
+        closers=[store.close, notify_client.close, *collection.closers],
     )

@@ -100,12 +100,12 @@ class Settings(BaseSettings):
     reports: list[ScheduledReport] = Field(default_factory=list)
     report_directory: Path = Field(default=Path("reports"))
     grafana_url: str | None = None
+    envoy: EnvoySettings | None = Field(
+        default=None, description="Enables the `envoy` actuator for remediation policies."
+    )
     max_body_bytes: int = Field(default=1_048_576, description="Largest accepted request body.")
     remediation_enabled: bool = Field(
         default=False, description="Master switch: when false every plan is recorded as dry-run."
-    )
-    envoy: EnvoySettings | None = Field(
-        default=None, description="Enables the `envoy` actuator for remediation policies."
     )
 
     @classmethod

@@ -190,7 +190,7 @@ def _health_metrics(health: EngineHealth) -> Iterator[Metric]:
     weights = GaugeMetricFamily(
         c.METRIC_ROUTE_WEIGHT,
         "Weight of each backend of a remediated route, as the loop last read or set it.",
-        labels=[c.EXPORT_LABEL_TARGET, c.EXPORT_LABEL_BACKEND],
+        labels=[c.LABEL_ROUTE, c.LABEL_ROUTE_BACKEND],
     )
     for (target, backend), weight in sorted(health.route_weights.items()):
         weights.add_metric([target, backend], float(weight))

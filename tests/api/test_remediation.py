@@ -242,7 +242,7 @@ def test_hold_resume_rollback_and_targets(api: TestClient, rig: Rig, store: Stor
     )
     assert rig.weights == {"v1": 50, "v2": 50}
     metrics = api.get("/metrics").text
-    assert f'meshwatch_route_weight{{backend="v2",target="{TARGET}"}} 50.0' in metrics
+    assert f'meshwatch_route_weight{{backend="v2",route="{TARGET}"}} 50.0' in metrics
     assert 'meshwatch_remediation_actions_total{actuator="noop",outcome="applied"} 2.0' in metrics
 
 
