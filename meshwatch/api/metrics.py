@@ -47,6 +47,9 @@ class EngineHealth(Protocol):
     @property
     def remediation_actions(self) -> Mapping[tuple[str, str], float]: ...  # (actuator, outcome)
 
+    @property
+    def route_weights(self) -> Mapping[tuple[str, str], int]: ...  # (target, backend)
+
 
 @dataclass(frozen=True, slots=True)
 class HealthSnapshot:
@@ -57,6 +60,7 @@ class HealthSnapshot:
     collector_errors: Mapping[str, float] = field(default_factory=dict)
     scrape_failures: Mapping[str, float] = field(default_factory=dict)
     remediation_actions: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    route_weights: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
 
 HealthProvider = Callable[[], EngineHealth]
@@ -209,6 +213,14 @@ def _health_metrics(health: EngineHealth) -> Iterator[Metric]:
         [c.EXPORT_LABEL_ACTUATOR, c.EXPORT_LABEL_OUTCOME],
         {tuple(key): value for key, value in health.remediation_actions.items()},
     )
+    weights = GaugeMetricFamily(
+        c.METRIC_ROUTE_WEIGHT,
+        "Weight of each backend of a remediated route, as the loop last read or set it.",
+        labels=[c.LABEL_ROUTE, c.LABEL_ROUTE_BACKEND],
+    )
+    for (target, backend), weight in sorted(health.route_weights.items()):
+        weights.add_metric([target, backend], float(weight))
+    yield weights
 
 
 def _counter(

@@ -54,3 +54,9 @@ class Runtime:
         with self._lock:
             key = (actuator, outcome)
             self.remediation_actions[key] = self.remediation_actions.get(key, 0.0) + 1
+
+    def set_route_weights(self, target: str, weights: Mapping[str, int]) -> None:
+        """The weights a route's data plane has now, as the remediation loop last saw them."""
+        with self._lock:
+            for backend, weight in weights.items():
+                self.route_weights[(target, backend)] = int(weight)
