@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from meshwatch.api.auth import check_bearer
 from meshwatch.engine.runtime import Runtime
+from meshwatch.remediate.control import RemediationControl
 from meshwatch.settings import Settings
 from meshwatch.store import AlertEvent, Store
 
@@ -26,6 +27,7 @@ class Services:
     runtime: Runtime
     clock: Callable[[], datetime]
     alert_listeners: list[AlertListener] = field(default_factory=list)
+    remediation: RemediationControl | None = None
 
 
 def _services(request: Request) -> Services:

@@ -26,7 +26,7 @@ import pytest
 from tests.support.alertmanager import AlertmanagerProcess, alertmanager_config
 from tests.support.backfill import LiveExporter, Traffic
 from tests.support.binaries import require_binary
-from tests.support.prometheus_proc import PrometheusProcess, prometheus_config
+from tests.support.prometheus_run import PrometheusProcess, prometheus_config
 from tests.support.serve import TOKEN, WEBHOOK_PATH, ServeProcess, live_ratio_spec
 
 pytestmark = pytest.mark.integration

@@ -29,7 +29,7 @@ from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.model import Counts, LatencySLI, Matcher, RatioSLI, Selector
 from tests.support.binaries import require_binary
-from tests.support.scrape_prometheus import free_port
+from tests.support.prometheus import free_port
 
 CLUSTER = Matcher("envoy_cluster_name", "=", "backend")
 TOTAL = Selector("envoy_cluster_upstream_rq", (CLUSTER,))

@@ -43,7 +43,7 @@ from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.errors import NoDataError
 from meshwatch.model import Counts, LatencySLI, Matcher, RatioSLI, Selector
-from tests.support.scrape_prometheus import PrometheusProc, running_prometheus
+from tests.support.prometheus import Prometheus, running_prometheus
 
 RATE = 200.0  # requests/s
 # (start second, error fraction, fraction <= 0.3 s): rates change between phases
@@ -168,7 +168,7 @@ def test_scraper_and_prometheus_agree_on_every_sli(tmp_path: Path) -> None:
             assert ours == pytest.approx(theirs, abs=0.015), (at, window, what)
 
 
-def _wait_for_first_scrape(prom: PrometheusProc) -> None:
+def _wait_for_first_scrape(prom: Prometheus) -> None:
     deadline = time.monotonic() + 15
     while not prom.query("app_requests_total", time.time()):
         assert time.monotonic() < deadline, "Prometheus did not scrape the exporter"
@@ -176,7 +176,7 @@ def _wait_for_first_scrape(prom: PrometheusProc) -> None:
 
 
 def _compare(
-    prom: PrometheusProc,
+    prom: Prometheus,
     store: ScrapeStore,
     times: list[float],
     origin: float,

@@ -22,7 +22,7 @@ import pytest
 from meshwatch.store import Store, make_engine
 from tests.support.backfill import LiveExporter, Traffic
 from tests.support.binaries import require_binary
-from tests.support.prometheus_proc import PrometheusProcess, prometheus_config
+from tests.support.prometheus_run import PrometheusProcess, prometheus_config
 from tests.support.serve import ServeProcess, am_alert, am_payload, live_ratio_spec
 from tests.support.slow_proxy import SlowProxy
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.prometheus_proc import free_port
+from tests.support.prometheus_run import free_port
 
 
 def alertmanager_config(

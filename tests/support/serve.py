@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.prometheus_proc import free_port
+from tests.support.prometheus_run import free_port
 
 TOKEN = "svctest-token"
 WEBHOOK_PATH = "/api/v1/alerts/alertmanager"
