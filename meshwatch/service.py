@@ -26,6 +26,8 @@ from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.engine.evaluate import windows_for
 from meshwatch.engine.runtime import Runtime
 from meshwatch.jobs import tasks
+from meshwatch.jobs.report_schedule import ScheduledReports, add_report_jobs
+from meshwatch.jobs.reports import ReportBuilder, ReportRunner
 from meshwatch.jobs.scheduler import IntervalJob, build_scheduler, lifespan_for
 from meshwatch.model import SLO
 from meshwatch.settings import Settings
@@ -112,6 +114,21 @@ def _scrape(settings: Settings, slos: Sequence[SLO], runtime: Runtime) -> _Colle
     return _Collection(source, "scrape", [job], [client.close])
 
 
+def report_runner(
+    settings: Settings, store: Store, runtime: Runtime, clock: Callable[[], datetime]
+) -> ReportRunner:
+    """Reports from Prometheus when it is configured (any past period), else from history."""
+    prometheus = (
+        PrometheusCollector(PrometheusQuerier(connect(settings.prometheus_url)))
+        if settings.prometheus_url
+        else None
+    )
+    builder = ReportBuilder(store, lambda: runtime.slos, prometheus)
+    return ReportRunner(
+        builder, store, settings.report_directory, clock, webhooks=settings.webhooks
+    )
+
+
 def build_service(
     settings: Settings,
     *,
@@ -153,6 +170,11 @@ def build_service(
         IntervalJob("prune", lambda now: tasks.prune(store, now), settings.retention_interval),
     ]
     scheduler = build_scheduler(jobs, clock)
+    reports = report_runner(settings, store, runtime, clock)
+    if settings.reports:
+        add_report_jobs(
+            scheduler, ScheduledReports(reports, settings.reports), store.engine, clock()
+        )
     app = create_app(
         settings,
         store=store,
@@ -160,6 +182,7 @@ def build_service(
         clock=clock,
         lifespan=lifespan_for(scheduler),
         alert_listeners=alert_listeners,
+        report_trigger=lambda period, fmt, at: reports.run(period, fmt, at),
     )
     log.info("serving %s SLOs with the %s collector", len(slos), collection.name)
     return Service(

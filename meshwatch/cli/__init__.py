@@ -6,6 +6,7 @@ This package is the only place that turns errors into exit codes:
 
 from __future__ import annotations
 
+from meshwatch.cli import report as _report  # noqa: F401  (registers `report`)
 from meshwatch.cli import serve as _serve  # noqa: F401  (registers `serve`)
 from meshwatch.cli import validate as _validate  # noqa: F401  (registers `validate`)
 from meshwatch.cli.app import app, main

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -131,6 +131,40 @@ class StatusHistory:
             )
             rows = conn.execute(select(ranked).where(ranked.c.rn == 1).order_by(ranked.c.bucket))
             return [self._point(row._mapping, step_us) for row in rows]
+
+    def scan(self, start: datetime, end: datetime, step: timedelta) -> Iterator[HistoryPoint]:
+        """Every SLO's points with start <= at < end, one per `step` bucket, in ONE query.
+
+        Ordered by slo_id then time; streamed, so reports over thousands of SLOs do not hold
+        every row in memory at once. Buckets as in `history(..., step)`.
+        """
+        start_us, end_us = to_micros(start), to_micros(end)
+        step_us = int(step / timedelta(microseconds=1))
+        if step_us <= 0:
+            raise ValueError("step must be positive")
+        if end_us <= start_us:
+            return
+        bucket = StatusRow.at_us // step_us
+        partition = (StatusRow.slo_id, bucket)
+        ranked = (
+            select(
+                StatusRow,
+                bucket.label("bucket"),
+                func.row_number()
+                .over(
+                    partition_by=partition, order_by=(StatusRow.at_us.desc(), StatusRow.id.desc())
+                )
+                .label("rn"),
+                func.sum(StatusRow.samples).over(partition_by=partition).label("bucket_samples"),
+                func.max(_worst_rank()).over(partition_by=partition).label("bucket_worst"),
+            )
+            .where(StatusRow.at_us >= start_us, StatusRow.at_us < end_us)
+            .subquery()
+        )
+        query = select(ranked).where(ranked.c.rn == 1).order_by(ranked.c.slo_id, ranked.c.bucket)
+        with self._engine.connect() as conn:
+            for row in conn.execution_options(yield_per=5_000).execute(query):
+                yield self._point(row._mapping, step_us)
 
     @staticmethod
     def _point(values: Mapping[Any, Any], step_us: int | None) -> HistoryPoint:

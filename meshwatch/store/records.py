@@ -177,6 +177,8 @@ class ReportRun:
     finished_at: datetime | None
     status: ReportStatus
     error: str
+    name: str | None = None  # scheduled runs: the configured report's name
+    scheduled_at: datetime | None = None  # scheduled runs: the cron time claimed
 
 
 # --- notification outbox -----------------------------------------------------------------

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from meshwatch.store.engine import writer
 from meshwatch.store.records import ReportRun, ReportStatus
@@ -46,6 +47,57 @@ class ReportRuns:
             ).scalar_one()
         return int(run_id)
 
+    def claim_report_run(
+        self, *, name: str, scheduled_at: datetime, period: str, format: str, started: datetime
+    ) -> int | None:
+        """Insert a `running` run for (name, scheduled_at); None when another process has it.
+
+        The unique (name, scheduled_at) constraint makes this the one place where two
+        replicas firing the same schedule decide who runs it: the first insert wins.
+        """
+        try:
+            with self._writer.begin() as conn:
+                run_id = conn.execute(
+                    insert(ReportRunRow)
+                    .values(
+                        period=period,
+                        format=format,
+                        uri="",
+                        started_at=started,
+                        finished_at=None,
+                        status=ReportStatus.RUNNING.value,
+                        error="",
+                        name=name,
+                        scheduled_at=scheduled_at,
+                    )
+                    .returning(ReportRunRow.id)
+                ).scalar_one()
+        except IntegrityError:
+            return None
+        return int(run_id)
+
+    def finish_report_run(
+        self, run_id: int, *, finished: datetime, status: ReportStatus, uri: str, error: str = ""
+    ) -> None:
+        """Complete a claimed run with where the report went (or why it failed)."""
+        with self._writer.begin() as conn:
+            conn.execute(
+                update(ReportRunRow)
+                .where(ReportRunRow.id == run_id)
+                .values(
+                    finished_at=finished, status=ReportStatus(status).value, uri=uri, error=error
+                )
+            )
+
+    def find_report_run(self, name: str, scheduled_at: datetime) -> ReportRun | None:
+        """The run claimed for (name, scheduled_at), if any."""
+        query = select(ReportRunRow).where(
+            ReportRunRow.name == name, ReportRunRow.scheduled_at == scheduled_at
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _run(row._mapping)
+
     def get_report_run(self, run_id: int) -> ReportRun | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(ReportRunRow).where(ReportRunRow.id == run_id)).first()
@@ -72,4 +124,6 @@ def _run(values: Mapping[Any, Any]) -> ReportRun:
         finished_at=values["finished_at"],
         status=ReportStatus(values["status"]),
         error=values["error"],
+        name=values["name"],
+        scheduled_at=values["scheduled_at"],
     )
