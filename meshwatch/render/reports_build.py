@@ -35,7 +35,7 @@ from meshwatch.slo.evaluate import DEFAULT_WARN_BELOW, EXHAUSTED_TOLERANCE
 from meshwatch.slo.periods import previous_period, utc
 
 WORST_WINDOWS = 3
-_OVERLAP_TOLERANCE = 0.1  # a window may reach back 10 % of its length into counted time
+_OVERLAP_TOLERANCE = 0.02  # a window may reach back 2 % of its length (clock jitter)
 
 
 @dataclass(frozen=True, slots=True)
