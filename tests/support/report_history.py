@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from meshwatch.model import SLO, RatioSLI, Selector, SLOStatus, State, Window
 from meshwatch.render.reports_build import ActionInput, AlertInput
+from meshwatch.store import ActionPlan, ActionState, AlertEvent, AlertStatus, Store
 
 END = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
 START = END - timedelta(days=7)
@@ -58,7 +59,8 @@ def statuses(
         at = start + step * i
         ratio = error_ratio(target.id, i - 1)
         requests = per_hour * (step / timedelta(hours=1))
-        state = State.BREACHED if ratio > 0.01 else State.OK
+        remaining = 0.5 - i / hours if target.id == "checkout-availability" else 0.8
+        state = State.BREACHED if remaining <= 0 else State.OK
         yield SLOStatus(
             slo_id=target.id,
             service=target.service,
@@ -68,7 +70,7 @@ def statuses(
             reason="" if state is State.OK else "error budget exhausted",
             objective=target.target,
             period_sli=1 - ratio,
-            budget_remaining=0.5 - i / hours if target.id == "checkout-availability" else 0.8,
+            budget_remaining=remaining,
             throughput=per_hour / 3600,
             sli={"5m": 1 - ratio, "1h": 1 - ratio},
             burn_rate={"5m": ratio / target.error_budget, "1h": ratio / target.error_budget},
@@ -101,3 +103,48 @@ def actions() -> dict[str, list[ActionInput]]:
             ActionInput("shift", "checkout-route", "applied", at, "v2 burns 52x, v1 healthy", False)
         ]
     }
+
+
+def seed(store: Store, end: datetime = END, days: int = 7) -> None:
+    """Write the fixed history (ending at `end`), its alert and its action into `store`."""
+    start = end - timedelta(days=days)
+    shift = end - END
+    for target in SLOS:
+        store.history.save_statuses(list(statuses(target, start, end)))
+    for slo_id, items in alerts().items():
+        store.alerts.record_alerts(
+            [
+                AlertEvent(
+                    fingerprint=f"fp-{slo_id}",
+                    starts_at=a.starts_at + shift,
+                    ends_at=a.ends_at + shift if a.ends_at else None,
+                    status=AlertStatus(a.status),
+                    labels={
+                        "alertname": a.name,
+                        "meshwatch_service": slo_id.split("-")[0],
+                        "meshwatch_slo": slo_id.split("-", 1)[1],
+                        "meshwatch_severity": a.severity,
+                    },
+                )
+                for a in items
+            ],
+            end,
+        )
+    for slo_id, acts in actions().items():
+        for act in acts:
+            action_id = store.actions.create_action(
+                ActionPlan(
+                    slo_id=slo_id,
+                    target=act.target,
+                    actuator="envoy",
+                    kind=act.kind,
+                    reason=act.reason,
+                    dry_run=act.dry_run,
+                    weights_before={"v1": 50, "v2": 50},
+                    weights_after={"v1": 100, "v2": 0},
+                ),
+                act.created_at + shift,
+            )
+            store.actions.complete_action(
+                action_id, ActionState(act.state), "config_dump version 7", act.created_at + shift
+            )

@@ -33,6 +33,7 @@ RANGES: dict[str, timedelta] = {"24h": timedelta(minutes=5), "7d": timedelta(hou
 RANGES["30d"] = timedelta(hours=6)
 DEFAULT_RANGE = "7d"
 RECENT = 10  # alerts and actions shown
+_INCLUSIVE = timedelta(microseconds=1)  # history ends are exclusive; include a status at now
 
 
 @functools.lru_cache(maxsize=1)
@@ -173,7 +174,7 @@ def slo_page(
     name, length, step = _range(range)
     end = services.clock()
     start = end - length
-    points = services.store.history.history(slo_id, start, end, step)
+    points = services.store.history.history(slo_id, start, end + _INCLUSIVE, step)
     latest = services.store.history.latest(slo_id)
     alerts, actions = _alerts_actions(services, {slo_id})
     return _page(
