@@ -49,7 +49,8 @@ def get_report(run_id: int, store: StoreDep) -> ReportRunDetailOut:
     status_code=201,
     dependencies=[Writer],
     responses={
-        401: {"description": "Missing or wrong bearer token"},
+        401: {"description": "Missing bearer token"},
+        403: {"description": "Wrong bearer token"},
         502: {"description": "The report could not be built (e.g. Prometheus down)"},
         503: {"description": "Reports are not configured in this process"},
     },
