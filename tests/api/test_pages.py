@@ -122,6 +122,7 @@ def test_slo_page_shows_alerts_and_actions_of_that_slo(client: TestClient) -> No
 def test_service_page_has_charts_for_each_of_its_slos(client: TestClient) -> None:
     html = client.get("/services/checkout").text
     assert html.count('data-kind="budget"') == 2 and html.count('data-kind="sli"') == 2
+    assert html.count('data-points="168"') == 4  # the same week of history as the SLO page
     assert set(rows(html)) == {"checkout-availability", "checkout-latency"}
 
 

@@ -69,13 +69,15 @@ def statuses(
             state=state,
             reason="" if state is State.OK else "error budget exhausted",
             objective=target.target,
-            period_sli=1 - ratio,
+            period_sli=1 - (1 - remaining) * target.error_budget,
             budget_remaining=remaining,
+            budget_remaining_seconds=remaining * target.error_budget * 30 * 86_400,
+            budget_remaining_requests=remaining * target.error_budget * per_hour * 24 * 30,
             throughput=per_hour / 3600,
             sli={"5m": 1 - ratio, "1h": 1 - ratio},
             burn_rate={"5m": ratio / target.error_budget, "1h": ratio / target.error_budget},
             requests={"5m": requests / 12, "1h": requests},
-            latency={"p99": 120.0},
+            latency={"p50": 18.0, "p90": 45.0, "p99": 120.0},
         )
 
 

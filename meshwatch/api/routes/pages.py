@@ -203,7 +203,10 @@ def service_page(
     start = end - length
     slo_charts = {
         r.slo.id: charts(
-            r.slo, services.store.history.history(r.slo.id, start, end, step), start, end
+            r.slo,
+            services.store.history.history(r.slo.id, start, end + _INCLUSIVE, step),
+            start,
+            end,
         )
         for r in rows
     }
