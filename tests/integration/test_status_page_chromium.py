@@ -135,10 +135,10 @@ def test_breached_slo_stands_out_on_screen(
 
 def test_overview_dom(chromium: Chromium, base_url: str) -> None:
     dom = chromium.dom(f"{base_url}/")
-    states = dict(
-        (slo, cls)
+    states = {
+        slo: cls
         for cls, slo in re.findall(r'<tr class="slo-row (state-\w+)" data-slo="([^"]+)"', dom)
-    )
+    }
     assert states == {
         "checkout-availability": "state-breached",
         "checkout-latency": "state-ok",
