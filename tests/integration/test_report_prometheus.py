@@ -6,6 +6,7 @@ at the period's end, and over each 6-hour step for the charts and the worst wind
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,7 +52,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     prometheus_bin = require_binary("prometheus", "/usr/bin/prometheus")
     promtool = require_binary("promtool", "/usr/bin/promtool")
     workdir = tmp_path_factory.mktemp("report-prometheus")
-    history = default_history()
+    # samples every 10 min are plenty for 6 h buckets and keep promtool quick
+    history = dataclasses.replace(default_history(), step=600)
     backfill(history, workdir / "data", promtool, workdir)
     prom = PrometheusProcess(prometheus_bin, workdir, config=prometheus_config(), retention="40d")
     prom.start()
