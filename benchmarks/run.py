@@ -17,10 +17,11 @@ from benchmarks.result import Result
 
 
 def _registry() -> dict[str, Callable[[], Result]]:
-    from benchmarks import bench_load, bench_scrape_parse
+    from benchmarks import bench_load, bench_report, bench_scrape_parse
 
     return {
         "load": bench_load.run,
+        "report": bench_report.run,
         "scrape_parse": bench_scrape_parse.run,
     }
 

@@ -123,12 +123,14 @@ class ReportBuilder:
     ) -> dict[str, tuple[list[Slice], Counts | None]]:
         wanted = {slo.id for slo in slos}
         out: dict[str, tuple[list[Slice], Counts | None]] = {slo.id: ([], None) for slo in slos}
-        points = self.store.history.scan(start, end + timedelta(microseconds=1), HISTORY_STEP)
+        points = self.store.history.scan_windows(
+            start, end + timedelta(microseconds=1), HISTORY_STEP
+        )
         done = 0
-        for slo_id, group in itertools.groupby(points, key=lambda p: p.status.slo_id):
+        for slo_id, group in itertools.groupby(points, key=lambda p: p.slo_id):
             if slo_id not in wanted:
                 continue
-            out[slo_id] = (slices_from_statuses((p.status for p in group), start, end), None)
+            out[slo_id] = (slices_from_statuses(group, start, end), None)
             done += 1
             if progress is not None:
                 progress(done, len(slos))

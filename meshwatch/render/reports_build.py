@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from meshwatch.errors import NoDataError
-from meshwatch.model import SLO, CalendarUnit, Counts, SLOStatus, State, Window, parse_duration
+from meshwatch.model import SLO, CalendarUnit, Counts, State, Window, parse_duration
 from meshwatch.render.reports import (
     ActionItem,
     AlertItem,
@@ -103,10 +104,21 @@ def _window(name: str) -> timedelta | None:
         return None
 
 
+class Measured(Protocol):
+    """A point of history: per window name, requests and SLI (an `SLOStatus` is one)."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def requests(self) -> Mapping[str, float | None]: ...
+    @property
+    def sli(self) -> Mapping[str, float | None]: ...
+
+
 def slices_from_statuses(
-    statuses: Iterable[SLOStatus], start: datetime, end: datetime
+    statuses: Iterable[Measured], start: datetime, end: datetime
 ) -> list[Slice]:
-    """Tile (start, end] with the statuses' measured windows, oldest status first."""
+    """Tile (start, end] with the points' measured windows, oldest point first."""
     slices: list[Slice] = []
     covered = start
     for status in statuses:
@@ -135,15 +147,22 @@ def slices_from_statuses(
 def _buckets(
     slices: Sequence[Slice], start: datetime, end: datetime, step: timedelta
 ) -> list[tuple[datetime, datetime, Counts | None]]:
+    """Sum the slices into steps of `step` from `start` (a slice belongs to the step it ends in)."""
     count = max(1, math.ceil((end - start) / step))
-    sums: list[list[Counts]] = [[] for _ in range(count)]
+    errors = [0.0] * count
+    totals = [0.0] * count
+    seen = [False] * count
+    origin = start + timedelta(microseconds=1)  # a slice ending on a boundary is the earlier step
     for item in slices:
-        index = min(max(int((item.end - start - timedelta(microseconds=1)) / step), 0), count - 1)
-        sums[index].append(Counts(item.errors, item.total))
+        index = min(max((item.end - origin) // step, 0), count - 1)
+        errors[index] += item.errors
+        totals[index] += item.total
+        seen[index] = True
     out = []
-    for i, parts in enumerate(sums):
+    for i in range(count):
         lo = start + step * i
-        out.append((lo, min(lo + step, end), sum_counts(parts) if parts else None))
+        counts = Counts(errors[i], totals[i]) if seen[i] else None
+        out.append((lo, min(lo + step, end), counts))
     return out
 
 

@@ -12,9 +12,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import ColumnElement, bindparam
 
 from meshwatch.model import SLOStatus, State
-from meshwatch.store.codec import status_from_values, status_values
+from meshwatch.store.codec import decode_map, status_from_values, status_values
 from meshwatch.store.engine import upsert, writer
-from meshwatch.store.records import STATE_SEVERITY, HistoryPoint, PruneResult
+from meshwatch.store.records import STATE_SEVERITY, HistoryPoint, PruneResult, WindowSample
 from meshwatch.store.retention import Compaction, RetentionPolicy, prune_plan
 from meshwatch.store.tables import LatestRow, StatusRow
 from meshwatch.store.types import from_micros, to_micros
@@ -132,11 +132,14 @@ class StatusHistory:
             rows = conn.execute(select(ranked).where(ranked.c.rn == 1).order_by(ranked.c.bucket))
             return [self._point(row._mapping, step_us) for row in rows]
 
-    def scan(self, start: datetime, end: datetime, step: timedelta) -> Iterator[HistoryPoint]:
-        """Every SLO's points with start <= at < end, one per `step` bucket, in ONE query.
+    def scan_windows(
+        self, start: datetime, end: datetime, step: timedelta
+    ) -> Iterator[WindowSample]:
+        """Every SLO's request counts and SLIs per window, the last point per `step` bucket.
 
-        Ordered by slo_id then time; streamed, so reports over thousands of SLOs do not hold
-        every row in memory at once. Buckets as in `history(..., step)`.
+        start <= at < end, ordered by slo_id then time, in ONE streamed query: what a report
+        over thousands of SLOs needs, without decoding whole statuses. SQLite picks each
+        bucket's newest row with a bare column next to MAX(); PostgreSQL with DISTINCT ON.
         """
         start_us, end_us = to_micros(start), to_micros(end)
         step_us = int(step / timedelta(microseconds=1))
@@ -145,26 +148,30 @@ class StatusHistory:
         if end_us <= start_us:
             return
         bucket = StatusRow.at_us // step_us
-        partition = (StatusRow.slo_id, bucket)
-        ranked = (
-            select(
-                StatusRow,
-                bucket.label("bucket"),
-                func.row_number()
-                .over(
-                    partition_by=partition, order_by=(StatusRow.at_us.desc(), StatusRow.id.desc())
-                )
-                .label("rn"),
-                func.sum(StatusRow.samples).over(partition_by=partition).label("bucket_samples"),
-                func.max(_worst_rank()).over(partition_by=partition).label("bucket_worst"),
-            )
-            .where(StatusRow.at_us >= start_us, StatusRow.at_us < end_us)
-            .subquery()
-        )
-        query = select(ranked).where(ranked.c.rn == 1).order_by(ranked.c.slo_id, ranked.c.bucket)
+        where = (StatusRow.at_us >= start_us, StatusRow.at_us < end_us)
         with self._engine.connect() as conn:
-            for row in conn.execution_options(yield_per=5_000).execute(query):
-                yield self._point(row._mapping, step_us)
+            if conn.dialect.name == "postgresql":
+                query = (
+                    select(StatusRow.slo_id, StatusRow.at_us, StatusRow.windows)
+                    .where(*where)
+                    .distinct(StatusRow.slo_id, bucket)
+                    .order_by(StatusRow.slo_id, bucket, StatusRow.at_us.desc(), StatusRow.id.desc())
+                )
+            else:  # SQLite: the bare columns come from the row holding MAX(at_us)
+                query = (
+                    select(StatusRow.slo_id, func.max(StatusRow.at_us), StatusRow.windows)
+                    .where(*where)
+                    .group_by(StatusRow.slo_id, bucket)
+                    .order_by(StatusRow.slo_id, bucket)
+                )
+            for slo_id, at_us, windows in conn.execution_options(yield_per=10_000).execute(query):
+                maps = windows or {}
+                yield WindowSample(
+                    slo_id=slo_id,
+                    at=from_micros(at_us),
+                    requests=decode_map(maps.get("requests")),
+                    sli=decode_map(maps.get("sli")),
+                )
 
     @staticmethod
     def _point(values: Mapping[Any, Any], step_us: int | None) -> HistoryPoint:

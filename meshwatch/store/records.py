@@ -42,6 +42,16 @@ class HistoryPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class WindowSample:
+    """What reports read of one history point: per window, requests and SLI (see SLOStatus)."""
+
+    slo_id: str
+    at: datetime
+    requests: Mapping[str, float | None]
+    sli: Mapping[str, float | None]
+
+
+@dataclass(frozen=True, slots=True)
 class PruneResult:
     """What one `prune()` did: rows merged into coarser buckets and rows past retention."""
 

@@ -122,6 +122,7 @@ def test_a_past_week_without_the_incident(stack: Stack) -> None:
     checkout = next(s for s in report.slos if s.slo_id == "checkout-availability")
     errors, total = stack.history.counts("checkout", at - timedelta(days=7), at)
     assert checkout.requests == pytest.approx(total, rel=1e-3)
+    assert checkout.errors == pytest.approx(errors, rel=1e-3)
     assert checkout.achieved_sli == pytest.approx(0.995, rel=1e-4)
     assert len(checkout.buckets) == 168
 
@@ -158,3 +159,4 @@ def test_cli_reports_from_prometheus(stack: Stack, tmp_path: Path) -> None:
     errors, total = stack.history.counts("checkout", stack.end - timedelta(days=30), stack.end)
     assert report["source"] == "prometheus"
     assert report["slos"][0]["requests"] == pytest.approx(total, rel=1e-3)
+    assert report["slos"][0]["errors"] == pytest.approx(errors, rel=1e-3)
