@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, case, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import ColumnElement, bindparam
 
@@ -154,7 +155,7 @@ class StatusHistory:
                 query = (
                     select(StatusRow.slo_id, StatusRow.at_us, StatusRow.windows)
                     .where(*where)
-                    .distinct(StatusRow.slo_id, bucket)
+                    .ext(distinct_on(StatusRow.slo_id, bucket))
                     .order_by(StatusRow.slo_id, bucket, StatusRow.at_us.desc(), StatusRow.id.desc())
                 )
             else:  # SQLite: the bare columns come from the row holding MAX(at_us)
