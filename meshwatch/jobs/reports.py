@@ -37,11 +37,13 @@ from meshwatch.render.reports_build import (
 from meshwatch.render.reports_html import render_report
 from meshwatch.settings import WebhookTarget
 from meshwatch.slo.periods import utc
+from meshwatch.slo.windows import window_name
 from meshwatch.store import Action, AlertRecord, ReportRun, ReportStatus, Store
 
 log = logging.getLogger(__name__)
 
 HISTORY_STEP = timedelta(hours=1)  # history is read at this resolution (1 h tier after 7 d)
+_EPSILON = timedelta(microseconds=1)  # history ranges are [start, end); reports want (start, end]
 EVENT_LIMIT = 10_000  # newest alerts / actions read per report
 EXTENSIONS: Mapping[str, str] = {"html": "html", "md": "md", "json": "json", "csv": "csv"}
 
@@ -104,7 +106,7 @@ class ReportBuilder:
             measured = self._from_prometheus(slos, period, start, end, progress)
             source = "prometheus"
         else:
-            measured = self._from_history(slos, start, end, progress)
+            measured = self._from_history(slos, period, start, end, progress)
             source = "history"
         items = [
             SLOInput(
@@ -119,21 +121,43 @@ class ReportBuilder:
         return build_report(items, period=period, start=start, end=end, source=source)
 
     def _from_history(
-        self, slos: Sequence[SLO], start: datetime, end: datetime, progress: Progress | None
+        self,
+        slos: Sequence[SLO],
+        period: ReportPeriod,
+        start: datetime,
+        end: datetime,
+        progress: Progress | None,
     ) -> dict[str, tuple[list[Slice], Counts | None]]:
-        wanted = {slo.id for slo in slos}
+        """Per SLO, one slice per report bucket: summed by the database in one query.
+
+        Each history hour contributes its `1h` window (see `StatusHistory.window_sums`); an
+        SLO without `1h` windows in its history is read point by point and tiled here.
+        """
+        step = step_for(period)
         out: dict[str, tuple[list[Slice], Counts | None]] = {slo.id: ([], None) for slo in slos}
-        points = self.store.history.scan_windows(
-            start, end + timedelta(microseconds=1), HISTORY_STEP
+        sums = self.store.history.window_sums(
+            start, end, step=HISTORY_STEP, window=window_name(HISTORY_STEP), bucket=step
         )
         done = 0
-        for slo_id, group in itertools.groupby(points, key=lambda p: p.slo_id):
-            if slo_id not in wanted:
+        for slo_id, group in itertools.groupby(sums, key=lambda s: s.slo_id):
+            if slo_id not in out:
                 continue
-            out[slo_id] = (slices_from_statuses(group, start, end), None)
+            slices = []
+            for item in group:
+                lo = start + step * item.bucket
+                hi = min(lo + step, end)
+                covered = min(HISTORY_STEP * item.points, hi - lo)
+                slices.append(Slice(lo, hi, item.errors, item.requests, covered))
+            out[slo_id] = (slices, None)
             done += 1
             if progress is not None:
                 progress(done, len(slos))
+        for slo in slos:
+            if not out[slo.id][0]:  # no 1h windows stored: tile its points one by one
+                points = self.store.history.history(
+                    slo.id, start + _EPSILON, end + _EPSILON, HISTORY_STEP
+                )
+                out[slo.id] = (slices_from_statuses((p.status for p in points), start, end), None)
         if progress is not None:
             progress(len(slos), len(slos))
         return out

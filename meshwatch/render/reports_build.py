@@ -47,6 +47,7 @@ class Slice:
     end: datetime
     errors: float
     total: float
+    covered: timedelta | None = None  # time data covers, when less than end - start
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +192,9 @@ def slo_report(item: SLOInput, start: datetime, end: datetime, step: timedelta) 
     """The report of one SLO over (start, end]."""
     slo = item.slo
     length = end - start
-    covered = sum(((s.end - s.start) for s in item.slices), timedelta(0))
+    covered = sum(
+        ((s.end - s.start if s.covered is None else s.covered) for s in item.slices), timedelta(0)
+    )
     counts = item.period_counts or sum_counts(Counts(s.errors, s.total) for s in item.slices)
     coverage = 1.0 if item.period_counts is not None else min(covered / length, 1.0)
     budget = _budget(counts, slo, length)

@@ -18,7 +18,7 @@ from meshwatch.store.records import (
     PruneResult,
     ReportRun,
     ReportStatus,
-    WindowSample,
+    WindowSum,
 )
 from meshwatch.store.repository import Store
 from meshwatch.store.retention import RetentionPolicy, Tier, rows_per_slo
@@ -40,7 +40,7 @@ __all__ = [
     "RetentionPolicy",
     "Store",
     "Tier",
-    "WindowSample",
+    "WindowSum",
     "current_revision",
     "head_revision",
     "make_engine",

@@ -59,10 +59,10 @@ def status_from_values(values: Mapping[Any, Any]) -> SLOStatus:
         budget_remaining_seconds=_read_scalar(values["budget_remaining_seconds"]),
         budget_remaining_requests=_read_scalar(values["budget_remaining_requests"]),
         throughput=_read_scalar(values["throughput"]),
-        sli=decode_map(windows.get("sli")),
-        burn_rate=decode_map(windows.get("burn_rate")),
-        latency=decode_map(windows.get("latency")),
-        requests=decode_map(windows.get("requests")),
+        sli=_decode_map(windows.get("sli")),
+        burn_rate=_decode_map(windows.get("burn_rate")),
+        latency=_decode_map(windows.get("latency")),
+        requests=_decode_map(windows.get("requests")),
     )
 
 
@@ -88,7 +88,7 @@ def _encode_map(values: Mapping[str, float | None]) -> dict[str, float | str | N
     return encoded
 
 
-def decode_map(values: Mapping[str, Any] | None) -> dict[str, float | None]:
+def _decode_map(values: Mapping[str, Any] | None) -> dict[str, float | None]:
     decoded: dict[str, float | None] = {}
     for key, value in (values or {}).items():
         if value is None:

@@ -13,9 +13,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import ColumnElement, bindparam
 
 from meshwatch.model import SLOStatus, State
-from meshwatch.store.codec import decode_map, status_from_values, status_values
+from meshwatch.store.codec import status_from_values, status_values
 from meshwatch.store.engine import upsert, writer
-from meshwatch.store.records import STATE_SEVERITY, HistoryPoint, PruneResult, WindowSample
+from meshwatch.store.records import STATE_SEVERITY, HistoryPoint, PruneResult, WindowSum
 from meshwatch.store.retention import Compaction, RetentionPolicy, prune_plan
 from meshwatch.store.tables import LatestRow, StatusRow
 from meshwatch.store.types import from_micros, to_micros
@@ -133,46 +133,68 @@ class StatusHistory:
             rows = conn.execute(select(ranked).where(ranked.c.rn == 1).order_by(ranked.c.bucket))
             return [self._point(row._mapping, step_us) for row in rows]
 
-    def scan_windows(
-        self, start: datetime, end: datetime, step: timedelta
-    ) -> Iterator[WindowSample]:
-        """Every SLO's request counts and SLIs per window, the last point per `step` bucket.
+    def window_sums(
+        self, start: datetime, end: datetime, *, step: timedelta, window: str, bucket: timedelta
+    ) -> Iterator[WindowSum]:
+        """Request-weighted sums for reports, computed by the database, for every SLO at once.
 
-        start <= at < end, ordered by slo_id then time, in ONE streamed query: what a report
-        over thousands of SLOs needs, without decoding whole statuses. SQLite picks each
-        bucket's newest row with a bare column next to MAX(); PostgreSQL with DISTINCT ON.
+        Takes the last point of each `step` (e.g. 1 h) in (start, end], reads its `window`
+        (e.g. "1h") requests and SLI, and sums requests and errors (= requests x (1 - SLI))
+        per SLO per `bucket` counted from `start`. With `window` == `step` the points tile
+        the period, so the sums are the period's counts. Ordered by slo_id, bucket; points
+        without that window are left out (the caller reads those SLOs point by point).
         """
         start_us, end_us = to_micros(start), to_micros(end)
         step_us = int(step / timedelta(microseconds=1))
-        if step_us <= 0:
-            raise ValueError("step must be positive")
+        bucket_us = int(bucket / timedelta(microseconds=1))
+        if step_us <= 0 or bucket_us <= 0:
+            raise ValueError("step and bucket must be positive")
         if end_us <= start_us:
             return
-        bucket = StatusRow.at_us // step_us
-        where = (StatusRow.at_us >= start_us, StatusRow.at_us < end_us)
+        requests = StatusRow.windows[("requests", window)].as_float()
+        sli = StatusRow.windows[("sli", window)].as_float()
+        step_of = StatusRow.at_us // step_us
+        where = (StatusRow.at_us > start_us, StatusRow.at_us <= end_us)
         with self._engine.connect() as conn:
             if conn.dialect.name == "postgresql":
-                query = (
-                    select(StatusRow.slo_id, StatusRow.at_us, StatusRow.windows)
+                last = (
+                    select(
+                        StatusRow.slo_id, StatusRow.at_us, requests.label("req"), sli.label("sli")
+                    )
                     .where(*where)
-                    .ext(distinct_on(StatusRow.slo_id, bucket))
-                    .order_by(StatusRow.slo_id, bucket, StatusRow.at_us.desc(), StatusRow.id.desc())
+                    .ext(distinct_on(StatusRow.slo_id, step_of))
+                    .order_by(
+                        StatusRow.slo_id, step_of, StatusRow.at_us.desc(), StatusRow.id.desc()
+                    )
+                    .subquery()
                 )
-            else:  # SQLite: the bare columns come from the row holding MAX(at_us)
-                query = (
-                    select(StatusRow.slo_id, func.max(StatusRow.at_us), StatusRow.windows)
+            else:  # SQLite: bare columns come from the row holding MAX(at_us)
+                last = (
+                    select(
+                        StatusRow.slo_id,
+                        func.max(StatusRow.at_us).label("at_us"),
+                        requests.label("req"),
+                        sli.label("sli"),
+                    )
                     .where(*where)
-                    .group_by(StatusRow.slo_id, bucket)
-                    .order_by(StatusRow.slo_id, bucket)
+                    .group_by(StatusRow.slo_id, step_of)
+                    .subquery()
                 )
-            for slo_id, at_us, windows in conn.execution_options(yield_per=10_000).execute(query):
-                maps = windows or {}
-                yield WindowSample(
-                    slo_id=slo_id,
-                    at=from_micros(at_us),
-                    requests=decode_map(maps.get("requests")),
-                    sli=decode_map(maps.get("sli")),
+            index = (last.c.at_us - (start_us + 1)) // bucket_us
+            query = (
+                select(
+                    last.c.slo_id,
+                    index.label("bucket"),
+                    func.sum(last.c.req),
+                    func.sum(last.c.req * (1.0 - last.c.sli)),
+                    func.count(),
                 )
+                .where(last.c.req.is_not(None), last.c.sli.is_not(None))
+                .group_by(last.c.slo_id, index)
+                .order_by(last.c.slo_id, index)
+            )
+            for slo_id, number, total, errors, points in conn.execute(query):
+                yield WindowSum(slo_id, int(number), float(total), float(errors), int(points))
 
     @staticmethod
     def _point(values: Mapping[Any, Any], step_us: int | None) -> HistoryPoint:

@@ -42,13 +42,18 @@ class HistoryPoint:
 
 
 @dataclass(frozen=True, slots=True)
-class WindowSample:
-    """What reports read of one history point: per window, requests and SLI (see SLOStatus)."""
+class WindowSum:
+    """Requests and errors of one window summed over the history points of one report bucket.
+
+    `bucket` counts buckets from the report's start (0 = the first); `points` is how many
+    history points (one per history step) were summed.
+    """
 
     slo_id: str
-    at: datetime
-    requests: Mapping[str, float | None]
-    sli: Mapping[str, float | None]
+    bucket: int
+    requests: float
+    errors: float
+    points: int
 
 
 @dataclass(frozen=True, slots=True)
