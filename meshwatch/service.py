@@ -151,6 +151,7 @@ def build_service(
         source=collection.source,
         webhooks=settings.webhooks,
         hooks=list(extra_hooks),
+        tracked=tasks.resume_tracking(store),
         collector_name=collection.name,
     )
     notify_client = httpx.Client()

@@ -9,8 +9,9 @@ Two ways to use it, both `SLICollector`s:
   `meshwatch:sli_errors:increase<w>` and `meshwatch:sli_requests:increase<w>` series (all
   windows) plus their freshness, whatever the number of SLOs; the `RecordedSnapshot` it
   returns answers `counts()` from memory and falls back to ad-hoc PromQL only for what is
-  not recorded. Passing `windows` prefetches those fallbacks in batches of `chunk` (query count
-  independent of SLO count when everything is recorded: exactly 1).
+  not recorded. Unrecorded `windows`, latency buckets (`bucket_windows`) and remediation
+  backends are prefetched together in batched queries of `chunk` probes each, so a cycle
+  whose SLIs are all recorded is exactly 1 query, whatever the number of SLOs.
 
 Recorded counts are request-weighted already (the rules sum 5m increases for long windows).
 0 requests is "no traffic"; no recorded series at all falls back to ad-hoc PromQL, which
@@ -21,6 +22,7 @@ Prometheus down or too slow after retries raises `CollectorError` for the whole 
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -93,24 +95,34 @@ class PrometheusCollector:
     # --- ad-hoc -------------------------------------------------------------------------
 
     def counts(self, sli: SLI, windows: Sequence[timedelta], now: datetime) -> WindowCounts:
-        return self.counts_many([(sli, w) for w in windows], now)[sli]
+        return self.fetch([(sli, w) for w in windows], (), now).counts[sli]
 
-    def counts_many(
-        self, pairs: Sequence[tuple[SLI, timedelta]], now: datetime
-    ) -> Mapping[SLI, WindowCounts]:
-        """Counts of many (SLI, window) pairs in ceil(probes/chunk) queries."""
+    def buckets(
+        self, sli: LatencySLI, windows: Sequence[timedelta], now: datetime
+    ) -> WindowBuckets:
+        return self.fetch((), [(sli, w) for w in windows], now).buckets[sli]
+
+    def fetch(
+        self,
+        count_pairs: Sequence[tuple[SLI, timedelta]],
+        bucket_pairs: Sequence[tuple[LatencySLI, timedelta]],
+        now: datetime,
+    ) -> Fetched:
+        """Counts and buckets of many (SLI, window) pairs, ceil(probes/chunk) queries in all."""
         probes: list[Probe] = []
         keyed: list[tuple[SLI, timedelta, str | CollectorError]] = []
-        for i, (sli, window) in enumerate(pairs):
-            prefix = f"c{i}"
+        for i, (sli, window) in enumerate(count_pairs):
             try:
-                probes.extend(adhoc.count_probes(prefix, sli, window))
+                probes.extend(adhoc.count_probes(f"c{i}", sli, window))
             except CollectorError as exc:
                 keyed.append((sli, window, exc))
             else:
-                keyed.append((sli, window, prefix))
+                keyed.append((sli, window, f"c{i}"))
+        probes.extend(
+            adhoc.bucket_probe(f"h{i}", sli, w) for i, (sli, w) in enumerate(bucket_pairs)
+        )
         found = run_probes(self.querier, probes, now, chunk=self.chunk) if probes else {}
-        result: dict[SLI, dict[timedelta, Counts | CollectorError]] = {}
+        fetched = Fetched()
         for sli, window, tag in keyed:
             value: Counts | CollectorError
             if isinstance(tag, CollectorError):
@@ -120,21 +132,15 @@ class PrometheusCollector:
                     value = adhoc.counts_from(tag, found)
                 except CollectorError as exc:
                     value = exc
-            result.setdefault(sli, {})[window] = value
-        return result
-
-    def buckets(
-        self, sli: LatencySLI, windows: Sequence[timedelta], now: datetime
-    ) -> WindowBuckets:
-        probes = [adhoc.bucket_probe(f"h{i}", sli, w) for i, w in enumerate(windows)]
-        found = run_probes(self.querier, probes, now, chunk=self.chunk)
-        result: dict[timedelta, BucketCounts | CollectorError] = {}
-        for i, window in enumerate(windows):
+            fetched.counts.setdefault(sli, {})[window] = value
+        for i, (latency, window) in enumerate(bucket_pairs):
+            buckets: BucketCounts | CollectorError
             try:
-                result[window] = adhoc.buckets_from(found[f"h{i}"])
+                buckets = adhoc.buckets_from(found[f"h{i}"])
             except CollectorError as exc:
-                result[window] = exc
-        return result
+                buckets = exc
+            fetched.buckets.setdefault(latency, {})[window] = buckets
+        return fetched
 
     # --- recorded -----------------------------------------------------------------------
 
@@ -144,23 +150,61 @@ class PrometheusCollector:
         now: datetime,
         *,
         windows: Callable[[SLO], Sequence[timedelta]] | Sequence[timedelta] = (),
+        bucket_windows: Sequence[timedelta] = (),
+        backends: bool = True,
     ) -> RecordedSnapshot:
-        """Read every SLO's recorded series at `now` in one query (plus batched fallbacks)."""
+        """Read every SLO's recorded series at `now` in one query, then prefetch the rest.
+
+        Prefetched in the same batched queries (none when everything is recorded):
+        `windows` (per SLO or for all) that are not recorded; the histogram buckets of every
+        latency SLO over `bucket_windows` (there are no bucket rules); and, with `backends`,
+        every remediation backend's SLI over its policy's short windows.
+        """
         slos = list(slos)
         samples = self.querier.instant(recorded_query(), now)
-        recorded = _index(samples)
-        snapshot = RecordedSnapshot(self, now, slos, recorded)
-        wanted = [
+        snapshot = RecordedSnapshot(self, now, slos, _index(samples))
+        count_pairs = [
             (slo.sli, w)
             for slo in slos
             for w in (windows(slo) if callable(windows) else windows)
             if snapshot.lookup(slo.sli, w) is None
         ]
-        if wanted:
-            logger.info("prefetching %s unrecorded (SLI, window) pairs ad hoc", len(wanted))
-            for sli, by_window in self.counts_many(list(dict.fromkeys(wanted)), now).items():
-                snapshot.fallback.setdefault(sli, {}).update(by_window)
+        if backends:
+            count_pairs += [
+                (backend.sli, w)
+                for slo in slos
+                if slo.remediation is not None
+                for backend in slo.remediation.backends
+                for w in slo.remediation.short_windows
+            ]
+        bucket_pairs = [
+            (slo.sli, w) for slo in slos if isinstance(slo.sli, LatencySLI) for w in bucket_windows
+        ]
+        if count_pairs or bucket_pairs:
+            logger.info(
+                "prefetching %s unrecorded counts and %s bucket sets ad hoc",
+                len(count_pairs),
+                len(bucket_pairs),
+            )
+            snapshot.prefetched = self.fetch(
+                list(dict.fromkeys(count_pairs)), list(dict.fromkeys(bucket_pairs)), now
+            )
         return snapshot
+
+
+@dataclass(slots=True)
+class Fetched:
+    """Answers of one batched ad-hoc fetch, by SLI and window."""
+
+    counts: dict[SLI, dict[timedelta, Counts | CollectorError]] = field(default_factory=dict)
+    buckets: dict[LatencySLI, dict[timedelta, BucketCounts | CollectorError]] = field(
+        default_factory=dict
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _window_name(window: timedelta) -> str:
+    return format_duration(window)
 
 
 def _index(samples: Sequence[Sample]) -> dict[SLOKey, _Recorded]:
@@ -192,20 +236,26 @@ class RecordedSnapshot:
         self.at = at
         self.recorded = recorded
         self._by_sli: dict[SLI, SLOKey] = {slo.sli: (slo.service, slo.name) for slo in slos}
-        self.fallback: dict[SLI, dict[timedelta, Counts | CollectorError]] = {}
+        self.prefetched = Fetched()
+        self._at_seconds = at.timestamp()
+        self._max_age_seconds = collector.max_age.total_seconds()
 
     def lookup(self, sli: SLI, window: timedelta) -> Counts | CollectorError | None:
         """The recorded answer for one window, or None when it is not recorded."""
+        entry = self._entry(sli)
+        return None if entry is None else self._from_entry(entry, window)
+
+    def _entry(self, sli: SLI) -> _Recorded | None:
         key = self._by_sli.get(sli)
-        entry = self.recorded.get(key) if key else None
-        if entry is None:
-            return None
-        name = format_duration(window)
+        return self.recorded.get(key) if key else None
+
+    def _from_entry(self, entry: _Recorded, window: timedelta) -> Counts | CollectorError | None:
+        name = _window_name(window)
         total = entry.requests.get(name)
         if total is None:
             return None
-        age = self.at.timestamp() - entry.updated if entry.updated is not None else math.inf
-        if age > self.collector.max_age.total_seconds():
+        age = self._at_seconds - entry.updated if entry.updated is not None else math.inf
+        if age > self._max_age_seconds:
             return CollectorError(f"stale: recorded series last evaluated {age:.0f}s ago")
         if math.isnan(total) or total <= 0:
             return NoDataError(NO_TRAFFIC)
@@ -217,12 +267,14 @@ class RecordedSnapshot:
     def counts(self, sli: SLI, windows: Sequence[timedelta], now: datetime) -> WindowCounts:
         if now != self.at:
             return self.collector.counts(sli, windows, now)
+        entry = self._entry(sli)
+        prefetched = self.prefetched.counts.get(sli, {})
         result: dict[timedelta, Counts | CollectorError] = {}
         missing: list[timedelta] = []
         for window in windows:
-            value = self.lookup(sli, window)
+            value = None if entry is None else self._from_entry(entry, window)
             if value is None:
-                value = self.fallback.get(sli, {}).get(window)
+                value = prefetched.get(window)
             if value is None:
                 missing.append(window)
             else:
@@ -234,7 +286,12 @@ class RecordedSnapshot:
     def buckets(
         self, sli: LatencySLI, windows: Sequence[timedelta], now: datetime
     ) -> WindowBuckets:
-        return self.collector.buckets(sli, windows, now)
+        known = self.prefetched.buckets.get(sli, {}) if now == self.at else {}
+        missing = [w for w in windows if w not in known]
+        result = {w: known[w] for w in windows if w in known}
+        if missing:
+            result.update(self.collector.buckets(sli, missing, now))
+        return result
 
     def recorded_windows(self) -> set[timedelta]:
         """Every window some SLO has recorded series for (for diagnostics and tests)."""

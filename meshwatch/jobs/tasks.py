@@ -21,7 +21,7 @@ from meshwatch.engine.runtime import Runtime
 from meshwatch.errors import CollectorError
 from meshwatch.model import SLI, SLO, LatencySLI
 from meshwatch.notify.bodies import generic_body, slack_body
-from meshwatch.notify.events import Notification, Tracked, track
+from meshwatch.notify.events import Notification, Tracked, resume, track
 from meshwatch.notify.sender import DeliveryReport, Endpoint, deliver_due
 from meshwatch.settings import WebhookTarget
 from meshwatch.store import Store
@@ -72,6 +72,11 @@ class EvaluationJob:
             self.tracked[status.slo_id], new = track(self.tracked.get(status.slo_id), status)
             events.extend(new)
         queue_notifications(self.store, self.webhooks, events, now)
+
+
+def resume_tracking(store: Store) -> dict[str, Tracked]:
+    """Per-SLO tracked state from the last stored statuses, so a restart does not re-notify."""
+    return {status.slo_id: resume(status) for status in store.history.latest()}
 
 
 def queue_notifications(

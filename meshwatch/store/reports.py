@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from meshwatch.errors import StoreError
 from meshwatch.store.engine import writer
+from meshwatch.store.errors import store_errors
 from meshwatch.store.records import ReportRun, ReportStatus
 from meshwatch.store.tables import ReportRunRow
 
@@ -19,6 +21,7 @@ class ReportRuns:
         self._engine = engine
         self._writer = writer(engine)
 
+    @store_errors
     def record_report_run(
         self,
         *,
@@ -47,6 +50,55 @@ class ReportRuns:
             ).scalar_one()
         return int(run_id)
 
+    @store_errors
+    def start_report_run(self, *, period: str, format: str, uri: str, started: datetime) -> int:
+        """Record a run as `running` before it writes anything; `finish_report_run` ends it."""
+        return self.record_report_run(
+            period=period,
+            format=format,
+            uri=uri,
+            started=started,
+            finished=None,
+            status=ReportStatus.RUNNING,
+        )
+
+    @store_errors
+    def finish_report_run(
+        self,
+        run_id: int,
+        *,
+        status: ReportStatus,
+        finished: datetime,
+        error: str = "",
+        uri: str | None = None,
+    ) -> ReportRun:
+        """Mark a running run ok/failed (and where it wrote, if `uri` is given);
+        StoreError if it is unknown or already finished."""
+        status = ReportStatus(status)
+        if status is ReportStatus.RUNNING:
+            raise ValueError("a report run finishes as ok or failed")
+        with self._writer.begin() as conn:
+            changed = conn.execute(
+                update(ReportRunRow)
+                .where(
+                    ReportRunRow.id == run_id,
+                    ReportRunRow.status == ReportStatus.RUNNING.value,
+                )
+                .values(
+                    status=status.value,
+                    finished_at=finished,
+                    error=error,
+                    **({} if uri is None else {"uri": uri}),
+                )
+            ).rowcount
+            row = conn.execute(select(ReportRunRow).where(ReportRunRow.id == run_id)).first()
+        if row is None:
+            raise StoreError(f"no report run with id {run_id}")
+        if not changed:
+            raise StoreError(f"report run {run_id} is already {row.status}")
+        return _run(row._mapping)
+
+    @store_errors
     def claim_report_run(
         self, *, name: str, scheduled_at: datetime, period: str, format: str, started: datetime
     ) -> int | None:
@@ -76,19 +128,7 @@ class ReportRuns:
             return None
         return int(run_id)
 
-    def finish_report_run(
-        self, run_id: int, *, finished: datetime, status: ReportStatus, uri: str, error: str = ""
-    ) -> None:
-        """Complete a claimed run with where the report went (or why it failed)."""
-        with self._writer.begin() as conn:
-            conn.execute(
-                update(ReportRunRow)
-                .where(ReportRunRow.id == run_id)
-                .values(
-                    finished_at=finished, status=ReportStatus(status).value, uri=uri, error=error
-                )
-            )
-
+    @store_errors
     def find_report_run(self, name: str, scheduled_at: datetime) -> ReportRun | None:
         """The run claimed for (name, scheduled_at), if any."""
         query = select(ReportRunRow).where(
@@ -98,11 +138,13 @@ class ReportRuns:
             row = conn.execute(query).first()
         return None if row is None else _run(row._mapping)
 
+    @store_errors
     def get_report_run(self, run_id: int) -> ReportRun | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(ReportRunRow).where(ReportRunRow.id == run_id)).first()
         return None if row is None else _run(row._mapping)
 
+    @store_errors
     def list_report_runs(self, limit: int = 100) -> list[ReportRun]:
         """Newest first (by start time)."""
         query = (

@@ -33,7 +33,7 @@ from tests.support.backfill import (
     default_history,
 )
 from tests.support.binaries import require_binary
-from tests.support.prometheus_proc import PrometheusProcess, free_port, prometheus_config
+from tests.support.prometheus_run import PrometheusProcess, free_port, prometheus_config
 
 pytestmark = pytest.mark.integration
 

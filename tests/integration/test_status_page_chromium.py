@@ -26,7 +26,7 @@ from meshwatch.store import Store, make_engine, upgrade
 from tests.support import png
 from tests.support import report_history as h
 from tests.support.binaries import require_binary
-from tests.support.prometheus_proc import free_port
+from tests.support.prometheus_run import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,18 @@ from meshwatch.collectors.prometheus_adhoc import buckets_increase
 from meshwatch.collectors.prometheus_batch import PROBE_LABEL
 from meshwatch.collectors.prometheus_http import PrometheusQuerier
 from meshwatch.errors import CollectorError, NoDataError
-from meshwatch.model import SLO, Counts, LatencySLI, Matcher, RatioSLI, RawSLI, Selector, Window
+from meshwatch.model import (
+    SLO,
+    Backend,
+    Counts,
+    LatencySLI,
+    Matcher,
+    RatioSLI,
+    RawSLI,
+    RemediationPolicy,
+    Selector,
+    Window,
+)
 from meshwatch.sli import errors_increase, requests_increase
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -238,4 +250,29 @@ def test_snapshot_at_another_time_queries_ad_hoc() -> None:
 
     earlier = NOW - timedelta(days=3)
     assert snapshot.counts(slo.sli, [H1], earlier)[H1] == Counts(0.0, 10.0)
+    assert len(client.queries) == 2
+
+
+def test_latency_buckets_and_backends_are_prefetched_in_the_same_batch() -> None:
+    latency = SLO("web", "latency", 99.0, Window.rolling(D30), LatencySLI("h", 0.5))
+    backend_sli = _slo(7).sli
+    policy = RemediationPolicy(
+        actuator="noop", target="web", backends=(Backend("v2", backend_sli),)
+    )
+    shifting = replace(_slo(8), remediation=policy)
+    five, one = timedelta(minutes=5), timedelta(minutes=1)
+    table = {buckets_increase(latency.sli, five): [_vec(90.0, le="0.5"), _vec(100.0, le="+Inf")]}
+    for window in policy.short_windows:
+        table[requests_increase(backend_sli, window)] = [_vec(60.0)]
+        table[errors_increase(backend_sli, window)] = [_vec(6.0)]
+    client = TableClient(table, _recorded(shifting, "1h", 0.0, 10.0))
+
+    snapshot = _collector(client).snapshot([latency, shifting], NOW, bucket_windows=[five])
+
+    assert len(client.queries) == 2  # recorded + one batch
+    assert snapshot.buckets(latency.sli, [five], NOW)[five] == {0.5: 90.0, math.inf: 100.0}
+    assert snapshot.counts(backend_sli, [one, five], NOW) == {
+        one: Counts(6.0, 60.0),
+        five: Counts(6.0, 60.0),
+    }
     assert len(client.queries) == 2

@@ -1,7 +1,7 @@
 """Reports of a fixed synthetic history, compared byte for byte with tests/golden/reports/.
 
-Regenerate (after reviewing the change): MESHWATCH_UPDATE_GOLDEN=1 python -m pytest
-tests/unit/render/test_reports_golden.py
+Regenerate (after reviewing the change): python -m pytest tests/unit/render/test_reports_golden.py
+--update-golden (or MESHWATCH_UPDATE_GOLDEN=1).
 """
 
 from __future__ import annotations
@@ -22,6 +22,11 @@ from tests.support.golden import GOLDEN, assert_golden
 
 SCHEMA = GOLDEN.parent.parent / "docs" / "report.schema.json"
 EXAMPLE = GOLDEN.parent.parent / "docs" / "example-report.md"
+
+
+@pytest.fixture
+def update(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
 
 
 def fixed_report() -> Report:
@@ -47,18 +52,18 @@ def fixed_report() -> Report:
         pytest.param("csv", id="csv"),
     ],
 )
-def test_report_matches_golden(fmt: str) -> None:
+def test_report_matches_golden(fmt: str, update: bool) -> None:
     text = render_report(fixed_report(), fmt)  # type: ignore[arg-type]
-    assert_golden(GOLDEN / "reports" / f"fixed-7d.{fmt}", text)
+    assert_golden(GOLDEN / "reports" / f"fixed-7d.{fmt}", text, update)
 
 
 def test_rendering_is_deterministic() -> None:
     assert render_report(fixed_report(), "html") == render_report(fixed_report(), "html")
 
 
-def test_committed_schema_matches_the_model() -> None:
+def test_committed_schema_matches_the_model(update: bool) -> None:
     rendered = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
-    assert_golden(SCHEMA, rendered)
+    assert_golden(SCHEMA, rendered, update)
 
 
 def test_json_report_validates_against_the_committed_schema() -> None:
@@ -68,8 +73,8 @@ def test_json_report_validates_against_the_committed_schema() -> None:
     assert Report.model_validate(document) == fixed_report()
 
 
-def test_readme_example_is_the_markdown_report() -> None:
-    assert_golden(EXAMPLE, render_report(fixed_report(), "md"))
+def test_readme_example_is_the_markdown_report(update: bool) -> None:
+    assert_golden(EXAMPLE, render_report(fixed_report(), "md"), update)
 
 
 def test_csv_has_one_row_per_slo_and_parses() -> None:

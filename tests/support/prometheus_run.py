@@ -1,4 +1,4 @@
-"""A real Prometheus started by hand for tests and benchmarks (127.0.0.1, free port, own session).
+"""A real Prometheus for the collector tests and the evaluate benchmark (127.0.0.1, own session).
 
 Stopped by its pid, never by name. The data directory may be pre-populated with blocks made by
 `promtool tsdb create-blocks-from openmetrics` (see tests/support/backfill.py): Prometheus

@@ -1,0 +1,53 @@
+"""`meshwatch generate rules PATH... -o DIR [--check] [--format ...]`: Prometheus rule files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from meshwatch.cli.app import EXIT_INVALID, exits_on_error, generate_app
+from meshwatch.render import files as output
+from meshwatch.render.rules import FORMATS, SUFFIX, RuleFormat, rule_files
+from meshwatch.spec import load_paths
+
+
+@generate_app.command("rules")
+@exits_on_error
+def generate_rules(
+    paths: list[Path] = typer.Argument(
+        ..., exists=True, help="Spec files or folders (*.yaml, *.yml, searched recursively)."
+    ),
+    out: Path = typer.Option(..., "-o", "--out", help="Folder for the rule files."),
+    check: bool = typer.Option(
+        False, "--check", help="Write nothing; exit 1 and print the diff when DIR is out of date."
+    ),
+    fmt: str = typer.Option(
+        "prometheus",
+        "--format",
+        help="prometheus (rule files) or prometheus-operator (PrometheusRule objects).",
+    ),
+) -> None:
+    """Generate one Prometheus rule file per service: recording rules, burn and absent alerts."""
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
+    rule_format: RuleFormat = "prometheus" if fmt == "prometheus" else "prometheus-operator"
+    result = load_paths(paths)
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
+    try:
+        files = rule_files(result.slos, rule_format)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(EXIT_INVALID) from exc
+    if check:
+        diffs = output.drift(out, files, SUFFIX)
+        if diffs:
+            sys.stdout.write("".join(diffs))
+            print(f"{out}: {len(diffs)} rule file(s) out of date", file=sys.stderr)
+            raise typer.Exit(EXIT_INVALID)
+        print(f"{out}: {len(files)} rule file(s) up to date")
+        return
+    changed = output.write(out, files, SUFFIX)
+    print(f"{out}: {len(files)} rule file(s), {len(changed)} changed")

@@ -1,0 +1,359 @@
+"""Weights and retries of routes kept in Kubernetes objects (Istio, Gateway API, Linkerd).
+
+A minimal client over httpx (get and JSON-patch one custom object; the `kubernetes`
+package is not needed for that), and one actuator shared by every route kind. The kind
+itself is a small `RouteKind` that finds the weighted entries and builds the retry edits.
+
+Each change is one RFC 6902 JSON patch that touches only the owned fields, so the rest of
+the user's object is kept whatever else it holds:
+
+* `replace /metadata/resourceVersion` with the version read: optimistic concurrency; the
+  API server answers 409 Conflict if the object changed since (retryable);
+* a `test` per weighted entry that it still names the same backend (array indexes can
+  shift when someone edits the object): a failed test is 422 "Testing value ... failed",
+  also treated as a retryable conflict;
+* the weights, and the retry fields with the user's original saved in an annotation.
+
+`dry_run` sends the same patch with `dryRun=All`: the API server validates it against the
+CRD schema and admission without storing it. An apply is confirmed by the new
+`resourceVersion` and by reading the object back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import ssl
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from meshwatch import conventions
+from meshwatch.errors import ActuatorError
+from meshwatch.remediate.base import ApplyResult, ApplyState, Retries, RouteState, check_weights
+
+log = logging.getLogger(__name__)
+
+JSON_PATCH = "application/json-patch+json"
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+ANNOTATION_PREFIX = conventions.ANNOTATION_PREFIX
+
+Obj = dict[str, Any]
+Op = dict[str, Any]
+
+
+class PatchInvalid(ActuatorError):
+    """The API server refused the patched object (schema or admission): 422 Invalid."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    """One namespaced custom object."""
+
+    group: str
+    version: str
+    plural: str
+    namespace: str
+    name: str
+
+    @property
+    def path(self) -> str:
+        return (
+            f"/apis/{self.group}/{self.version}/namespaces/{self.namespace}/"
+            f"{self.plural}/{self.name}"
+        )
+
+
+class KubeClient:
+    """Get and JSON-patch custom objects. `http` carries the base URL, CA and bearer token."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+
+    @staticmethod
+    def connect(
+        url: str, token: str, *, verify: bool | ssl.SSLContext = True, timeout: float = 10.0
+    ) -> KubeClient:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        return KubeClient(
+            httpx.Client(base_url=url, headers=headers, verify=verify, timeout=timeout)
+        )
+
+    @staticmethod
+    def in_cluster(
+        environ: Mapping[str, str], account_dir: Path = SERVICE_ACCOUNT_DIR
+    ) -> KubeClient:
+        """The API server as seen from a pod: env KUBERNETES_SERVICE_HOST/PORT, and the
+        service account's token and CA under `account_dir`."""
+        host, port = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT")
+        if not host or not port:
+            raise ActuatorError(
+                "not running in a Kubernetes pod (no KUBERNETES_SERVICE_HOST)", retryable=False
+            )
+        try:
+            token = (account_dir / "token").read_text().strip()
+            context = ssl.create_default_context(cafile=str(account_dir / "ca.crt"))
+        except (OSError, ssl.SSLError) as exc:
+            raise ActuatorError(f"service account credentials: {exc}", retryable=False) from exc
+        host = f"[{host}]" if ":" in host else host
+        return KubeClient.connect(f"https://{host}:{port}", token, verify=context)
+
+    def get(self, ref: ObjectRef) -> Obj:
+        return self._send("GET", ref)
+
+    def patch(self, ref: ObjectRef, ops: Sequence[Op], *, dry_run: bool = False) -> Obj:
+        params = {"dryRun": "All"} if dry_run else {}
+        body = json.dumps(list(ops)).encode()
+        return self._send("PATCH", ref, body=body, params=params)
+
+    def _send(self, method: str, ref: ObjectRef, **kwargs: Any) -> Obj:
+        headers = {"Content-Type": JSON_PATCH} if method == "PATCH" else {}
+        try:
+            response = self.http.request(
+                method,
+                ref.path,
+                content=kwargs.get("body"),
+                params=kwargs.get("params"),
+                headers=headers,
+            )
+        except httpx.HTTPError as exc:
+            raise ActuatorError(f"{method} {ref.path}: {exc}", retryable=True) from exc
+        if response.is_success:
+            data = response.json()
+            if not isinstance(data, dict):
+                raise ActuatorError(f"{method} {ref.path}: unexpected answer", retryable=True)
+            return data
+        raise _error(method, ref, response)
+
+
+def _error(method: str, ref: ObjectRef, response: httpx.Response) -> ActuatorError:
+    try:
+        status = response.json()
+        message = str(status.get("message", response.text))
+    except ValueError:
+        message = response.text
+    where = f"{method} {ref.path}: {response.status_code}"
+    code = response.status_code
+    if code == 409 or (code == 422 and "Testing value" in message):
+        return ActuatorError(f"{where}: changed meanwhile ({message})", retryable=True)
+    if code == 422:
+        return PatchInvalid(f"{where}: {message}")
+    return ActuatorError(f"{where}: {message}", retryable=code in (429,) or code >= 500)
+
+
+# --- route kinds ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One weighted entry of a route: where it is, what it must still name, its weight."""
+
+    backend: str
+    pointer: str  # JSON pointer of the entry, e.g. /spec/http/0/route/1
+    identity: tuple[tuple[str, Any], ...]  # (pointer suffix, expected value) tested first
+    weight: int
+
+
+class RouteKind(Protocol):
+    """What differs between VirtualService, HTTPRoute and TrafficSplit."""
+
+    group: str
+    version: str
+    plural: str
+
+    def slots(self, obj: Obj, selector: str) -> list[Slot]:
+        """The weighted entries of the selected route (raise ActuatorError if none)."""
+        ...
+
+    def has_retries(self, obj: Obj, selector: str) -> bool: ...
+
+    def retry_ops(self, obj: Obj, selector: str, retries: Retries | None) -> list[Op]:
+        """Ops that set meshwatch's retries (`retries`) or put the user's back (None)."""
+        ...
+
+
+def parse_target(target: str) -> tuple[str, str, str]:
+    """`namespace/name[#route]` -> (namespace, name, route selector or "")."""
+    ref, _, selector = target.partition("#")
+    namespace, _, name = ref.partition("/")
+    if not namespace or not name or "/" in name:
+        raise ActuatorError(
+            f"kubernetes target {target!r} must be <namespace>/<name>[#<route name or index>]",
+            retryable=False,
+        )
+    return namespace, name, selector
+
+
+def pick(items: Sequence[Any], selector: str, what: str) -> int:
+    """Index of the item named `selector` (its `name`), or `selector` as an index; the only
+    item when `selector` is empty."""
+    if not selector:
+        if len(items) == 1:
+            return 0
+        raise ActuatorError(f"{len(items)} {what}s: name one with #<name>", retryable=False)
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == selector:
+            return index
+    if selector.isdigit() and int(selector) < len(items):
+        return int(selector)
+    raise ActuatorError(f"no {what} {selector!r}", retryable=False)
+
+
+def escape(token: str) -> str:
+    """One JSON-pointer token (RFC 6901)."""
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def annotation_key(what: str, selector: str) -> str:
+    """The annotation that keeps the user's original value of something meshwatch changed.
+
+    `meshwatch.io/original-<what>[-<route>]`; the name part is made a valid qualified name
+    (at most 63 of [-A-Za-z0-9_.], alphanumeric at both ends), with a hash when shortened.
+    """
+    name = f"original-{what}" + (f"-{selector}" if selector else "")
+    name = re.sub(r"[^-A-Za-z0-9_.]", "-", name)
+    if len(name) > 63:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+        name = f"{name[:54]}-{digest}"
+    return ANNOTATION_PREFIX + name.strip("-_.")
+
+
+def set_annotation_ops(obj: Obj, key: str, value: str) -> list[Op]:
+    annotations = (obj.get("metadata") or {}).get("annotations")
+    if annotations is None:
+        return [{"op": "add", "path": "/metadata/annotations", "value": {key: value}}]
+    return [{"op": "add", "path": f"/metadata/annotations/{escape(key)}", "value": value}]
+
+
+def remove_annotations_ops(obj: Obj, keys: Sequence[str]) -> list[Op]:
+    """Remove annotations meshwatch added; drop the map when nothing else is left in it."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    present = [k for k in keys if k in annotations]
+    if present and set(annotations) <= set(present):
+        return [{"op": "remove", "path": "/metadata/annotations"}]
+    return [{"op": "remove", "path": f"/metadata/annotations/{escape(k)}"} for k in present]
+
+
+def saved_annotation(obj: Obj, key: str) -> str | None:
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    value = annotations.get(key)
+    return value if isinstance(value, str) else None
+
+
+# --- the actuator -----------------------------------------------------------------------
+
+
+class KubeRouteActuator:
+    """Weights (and retries) of one kind of route object, through the Kubernetes API."""
+
+    def __init__(self, client: KubeClient, kind: RouteKind) -> None:
+        self.client = client
+        self.kind = kind
+
+    def _ref(self, target: str) -> tuple[ObjectRef, str]:
+        namespace, name, selector = parse_target(target)
+        k = self.kind
+        return ObjectRef(k.group, k.version, k.plural, namespace, name), selector
+
+    def current(self, target: str) -> RouteState:
+        ref, selector = self._ref(target)
+        obj = self.client.get(ref)
+        return self._state(obj, selector)
+
+    def _state(self, obj: Obj, selector: str) -> RouteState:
+        weights = {slot.backend: slot.weight for slot in self.kind.slots(obj, selector)}
+        version = str((obj.get("metadata") or {}).get("resourceVersion", ""))
+        return RouteState(weights, version, self.kind.has_retries(obj, selector))
+
+    def apply(
+        self,
+        target: str,
+        weights: Mapping[str, int] | None,
+        *,
+        retries: Retries | None = None,
+        restore_retries: bool = False,
+        dry_run: bool = True,
+    ) -> ApplyResult:
+        ref, selector = self._ref(target)
+        obj = self.client.get(ref)
+        before = self._state(obj, selector)
+        after = dict(weights) if weights is not None else dict(before.weights)
+        check_weights(target, before.weights, after)
+        ops = self._ops(obj, selector, before.version, weights, retries, restore_retries)
+
+        def result(state: ApplyState, version: str, detail: str) -> ApplyResult:
+            return ApplyResult(
+                state, target, before, after, version, detail, retries, restore_retries
+            )
+
+        if all(op["op"] == "test" for op in ops[1:]):
+            state = ApplyState.DRY_RUN if dry_run else ApplyState.APPLIED
+            return result(state, before.version, "nothing to change")
+        try:
+            patched = self.client.patch(ref, ops, dry_run=dry_run)
+        except PatchInvalid as exc:
+            log.warning("%s: API server refused the patch: %s", target, exc)
+            return result(ApplyState.REJECTED, before.version, str(exc))
+        if dry_run:
+            return result(
+                ApplyState.DRY_RUN, before.version, "dry run: the API server validated the patch"
+            )
+        return self._confirm(ref, selector, patched, before, after, result)
+
+    def _ops(
+        self,
+        obj: Obj,
+        selector: str,
+        version: str,
+        weights: Mapping[str, int] | None,
+        retries: Retries | None,
+        restore_retries: bool,
+    ) -> list[Op]:
+        ops: list[Op] = [{"op": "replace", "path": "/metadata/resourceVersion", "value": version}]
+        for slot in self.kind.slots(obj, selector):
+            for suffix, value in slot.identity:
+                ops.append({"op": "test", "path": f"{slot.pointer}/{suffix}", "value": value})
+            if weights is not None and weights[slot.backend] != slot.weight:
+                ops.append(
+                    {"op": "add", "path": f"{slot.pointer}/weight", "value": weights[slot.backend]}
+                )
+        if retries is not None or restore_retries:
+            ops.extend(self.kind.retry_ops(obj, selector, retries))
+        return ops
+
+    def _confirm(
+        self,
+        ref: ObjectRef,
+        selector: str,
+        patched: Obj,
+        before: RouteState,
+        after: Mapping[str, int],
+        result: Callable[[ApplyState, str, str], ApplyResult],
+    ) -> ApplyResult:
+        """Applied when the server answered with a new resourceVersion holding our weights,
+        and reading the object back shows them too (nothing reverted it meanwhile)."""
+        answered = self._state(patched, selector)
+        stored = self._state(self.client.get(ref), selector)
+        if answered.version == before.version:
+            return result(
+                ApplyState.FAILED, before.version, "the API server kept the old resourceVersion"
+            )
+        if dict(stored.weights) != dict(after):
+            return result(
+                ApplyState.FAILED,
+                stored.version,
+                f"read back weights {dict(stored.weights)} at resourceVersion {stored.version}",
+            )
+        return result(
+            ApplyState.APPLIED,
+            answered.version,
+            f"resourceVersion {before.version} -> {answered.version}",
+        )

@@ -1,0 +1,148 @@
+"""Alert rules of one SLO: one multiwindow multi-burn-rate alert per severity, and absent data.
+
+A burn alert ORs its conditions; each condition needs the long AND the short window above the
+factor, and enough requests in the long window (the minimum-traffic guard, see
+`rules_common.min_requests`):
+
+    (meshwatch:sli_error:ratio_rate1h{S} / 0.001 > 14.4
+       and meshwatch:sli_error:ratio_rate5m{S} / 0.001 > 14.4
+       and meshwatch:sli_requests:increase1h{S} >= 70)
+    or (... 6h / 30m > 6 ...)
+
+All operands carry the same labels, so `and`/`or` match one to one and two conditions firing
+together still give one series per SLO and severity. The value is the burn rate over the long
+window of the first firing condition, shown in the `burn_rate` annotation. No `for:` - the
+short window is what makes the alert stop soon after the errors stop (SRE Workbook ch. 5).
+A ratio is NaN without traffic, so an idle service never burns.
+"""
+
+from __future__ import annotations
+
+from meshwatch import conventions as names
+from meshwatch.model import SLO, BurnRateWindow, LatencySLI, Severity
+from meshwatch.render.rules_common import (
+    BASE,
+    Rule,
+    burn_windows,
+    dur,
+    min_requests,
+    num,
+    ref,
+)
+from meshwatch.sli import counts_are_events, has_counts
+
+
+def _condition(slo: SLO, window: BurnRateWindow) -> str:
+    budget, factor = num(slo.error_budget), num(window.factor)
+    parts = [
+        f"{ref(names.rule_error_ratio(dur(w)), slo)} / {budget} > {factor}"
+        for w in (window.long, window.short)
+    ]
+    if counts_are_events(slo.sli):
+        requests = ref(names.rule_requests_increase(dur(window.long)), slo)
+        parts.append(f"{requests} >= {min_requests(slo, window)}")
+    return "(\n  " + "\n  and\n  ".join(parts) + "\n)"
+
+
+def _describe(windows: tuple[BurnRateWindow, ...]) -> str:
+    return " ".join(f"{dur(w.long)}/{dur(w.short)}>{num(w.factor)}x" for w in windows)
+
+
+def alert_labels(
+    slo: SLO, severity: str, extra: tuple[tuple[str, str], ...] = ()
+) -> dict[str, str]:
+    """The spec's labels, the alerting and severity labels, then meshwatch's (which win).
+
+    `severity` is `page`/`ticket` unless the spec sets its own - users route on it.
+    """
+    labels = {**dict(slo.labels), **dict(slo.alerting.labels), **dict(extra)}
+    labels.setdefault(names.USER_SEVERITY, severity)
+    labels[names.LABEL_SEVERITY] = severity
+    labels[names.LABEL_SERVICE] = slo.service
+    labels[names.LABEL_SLO] = slo.name
+    return dict(sorted(labels.items()))
+
+
+def _links(slo: SLO) -> dict[str, str]:
+    links = {}
+    if slo.alerting.runbook_url:
+        links[names.ANNOTATION_RUNBOOK] = slo.alerting.runbook_url
+    if slo.alerting.dashboard_url:
+        links[names.ANNOTATION_DASHBOARD] = slo.alerting.dashboard_url
+    return links
+
+
+def _burn_alert(slo: SLO, severity: Severity, windows: tuple[BurnRateWindow, ...]) -> Rule:
+    period = slo.window.name
+    guard = ""
+    if counts_are_events(slo.sli):
+        guard = "; each long window needs " + ", ".join(
+            f"{min_requests(slo, w)} requests in {dur(w.long)}" for w in windows
+        )
+    annotations = {
+        names.ANNOTATION_SUMMARY: (
+            f"{slo.service} {slo.name}: error budget burning too fast "
+            f"({num(slo.objective)}% over {period})"
+        ),
+        names.ANNOTATION_DESCRIPTION: (
+            f"{slo.service} {slo.name} is spending its {period} error budget "
+            '{{ printf "%.1f" $value }}x as fast as sustainable over the long window '
+            f"(fires when long and short windows are above: {_describe(windows)}{guard})."
+        ),
+        names.ANNOTATION_BURN_RATE: '{{ printf "%.2f" $value }}',
+        names.ANNOTATION_BURN_WINDOWS: _describe(windows),
+        **_links(slo),
+        **dict(slo.alerting.annotations),
+    }
+    page = severity is Severity.PAGE
+    annotations.update(slo.alerting.page_annotations if page else slo.alerting.ticket_annotations)
+    extra = slo.alerting.page_labels if page else slo.alerting.ticket_labels
+    return {
+        "alert": slo.alerting.name or names.ALERT_BURN,
+        "expr": "\nor\n".join(_condition(slo, w) for w in windows),
+        "labels": alert_labels(slo, severity.value, extra),
+        "annotations": dict(sorted(annotations.items())),
+    }
+
+
+def _bucket_hint(slo: SLO) -> str:
+    if isinstance(slo.sli, LatencySLI):
+        return f", or {num(slo.sli.threshold)} is not a bucket bound (le) of {slo.sli.histogram}"
+    return ""
+
+
+def _absent_alert(slo: SLO) -> Rule:
+    base = dur(BASE)
+    if has_counts(slo.sli):
+        watched = [names.rule_requests_increase(base), names.rule_errors_increase(base)]
+    else:
+        watched = [names.rule_error_ratio(base)]
+    expr = " or ".join(f"absent({ref(name, slo)})" for name in watched)
+    annotations = {
+        names.ANNOTATION_SUMMARY: f"{slo.service} {slo.name}: no SLI data",
+        names.ANNOTATION_DESCRIPTION: (
+            f"The SLI series of {slo.service} {slo.name} have been missing for "
+            f"{dur(slo.alerting.absent_for)}: the service, its metrics or the selector is "
+            f"gone{_bucket_hint(slo)}, and burn-rate alerts cannot fire without data."
+        ),
+        **_links(slo),
+    }
+    return {
+        "alert": names.ALERT_ABSENT,
+        "expr": expr,
+        "for": dur(slo.alerting.absent_for),
+        "labels": alert_labels(slo, names.SEVERITY_TICKET, slo.alerting.ticket_labels),
+        "annotations": dict(sorted(annotations.items())),
+    }
+
+
+def alert_rules(slo: SLO) -> list[Rule]:
+    """Page and ticket burn alerts (when enabled and any condition applies), then absent."""
+    windows = burn_windows(slo)
+    rules = []
+    for severity in (Severity.PAGE, Severity.TICKET):
+        chosen = tuple(w for w in windows if w.severity is severity)
+        if chosen:
+            rules.append(_burn_alert(slo, severity, chosen))
+    rules.append(_absent_alert(slo))
+    return rules

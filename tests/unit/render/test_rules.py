@@ -1,0 +1,265 @@
+"""Rule generation: names, labels, windows, guards, formats and determinism (no I/O)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import yaml
+
+from meshwatch import conventions as names
+from meshwatch.model import SLO, Alerting, Window
+from meshwatch.render.rules import file_name, k8s_name, render_service, rule_files, slo_groups
+from meshwatch.render.rules_common import min_requests, ratio_windows
+from meshwatch.slo.windows import default_burn_windows
+from tests.unit.render.rule_fixtures import (
+    all_slos,
+    envoy_good_form,
+    istio_availability,
+    istio_latency,
+    linkerd_calendar,
+    raw_probe,
+    sloth_query,
+)
+
+
+def _rules(slo: SLO) -> list[dict[str, Any]]:
+    return [rule for group in slo_groups(slo) for rule in group["rules"]]  # type: ignore[attr-defined]
+
+
+def _records(slo: SLO) -> dict[str, dict[str, Any]]:
+    return {r["record"]: r for r in _rules(slo) if "record" in r}
+
+
+def _alerts(slo: SLO) -> list[dict[str, Any]]:
+    return [r for r in _rules(slo) if "alert" in r]
+
+
+def test_every_series_and_alert_carries_service_and_slo_labels() -> None:
+    for slo in all_slos():
+        for rule in _rules(slo):
+            assert rule["labels"][names.LABEL_SERVICE] == slo.service
+            assert rule["labels"][names.LABEL_SLO] == slo.name
+
+
+def test_names_follow_the_contract_for_a_30d_slo() -> None:
+    records = _records(istio_availability())
+    for window in ("5m", "30m", "1h", "2h", "6h", "1d", "3d"):
+        assert f"meshwatch:sli_error:ratio_rate{window}" in records
+        assert f"meshwatch:sli_requests:increase{window}" in records
+        assert f"meshwatch:sli_errors:increase{window}" in records
+    for generic in (names.RULE_OBJECTIVE, names.RULE_PERIOD_ERROR, names.RULE_BUDGET_REMAINING):
+        assert generic in records
+    assert records[names.RULE_OBJECTIVE]["expr"] == "vector(0.999)"
+    assert all(name.startswith("meshwatch:") and name.count(":") == 2 for name in records)
+
+
+def test_short_windows_read_raw_counters_and_long_windows_sum_5m_tiles() -> None:
+    records = _records(istio_availability())
+    assert records["meshwatch:sli_requests:increase1h"]["expr"].startswith(
+        "sum(increase(istio_requests_total{"
+    )
+    assert records["meshwatch:sli_requests:increase2h"]["expr"].endswith("[1h59m59s:5m]))")
+    day = records["meshwatch:sli_requests:increase1d"]["expr"]
+    assert day == (
+        "sum(sum_over_time(meshwatch:sli_requests:increase5m"
+        '{meshwatch_service="checkout",meshwatch_slo="availability"}[23h59m59s:5m]))'
+    )
+    period = records["meshwatch:sli_errors:increase30d"]["expr"]
+    assert "[29d23h59m59s:5m]" in period
+
+
+def test_period_ratio_is_errors_over_requests_not_an_average() -> None:
+    period = _records(istio_availability())[names.RULE_PERIOD_ERROR]["expr"]
+    assert "increase30d" in period and "avg" not in period
+    remaining = _records(istio_availability())[names.RULE_BUDGET_REMAINING]["expr"]
+    assert remaining.startswith("1 - meshwatch:slo_period_error:ratio{") and remaining.endswith(
+        "/ 0.001"
+    )
+
+
+def test_raw_sli_period_is_time_weighted_and_has_no_counts() -> None:
+    records = _records(raw_probe())
+    assert not any("increase" in name for name in records)
+    assert records[names.RULE_PERIOD_ERROR]["expr"].startswith("avg(avg_over_time(")
+    absent = next(r for r in _alerts(raw_probe()) if r["alert"] == names.ALERT_ABSENT)
+    assert "meshwatch:sli_error:ratio_rate5m" in absent["expr"] and absent["for"] == "30m"
+
+
+def test_one_alert_per_severity_with_every_condition_ored() -> None:
+    alerts = _alerts(istio_availability())
+    assert [(a["alert"], a["labels"][names.LABEL_SEVERITY]) for a in alerts] == [
+        (names.ALERT_BURN, "page"),
+        (names.ALERT_BURN, "ticket"),
+        (names.ALERT_ABSENT, "ticket"),
+    ]
+    page = alerts[0]["expr"]
+    assert page.count("\nor\n") == 1 and page.count("and") == 4
+    assert "ratio_rate1h" in page and "ratio_rate5m" in page and "/ 0.001 > 14.4" in page
+    assert "ratio_rate6h" in page and "ratio_rate30m" in page and "/ 0.001 > 6" in page
+    assert "for" not in alerts[0]
+
+
+def test_alert_labels_and_annotations() -> None:
+    page, ticket, absent = _alerts(istio_availability())
+    assert page["labels"] == {
+        "meshwatch_service": "checkout",
+        "meshwatch_severity": "page",
+        "meshwatch_slo": "availability",
+        "route": "pagerduty",
+        "severity": "page",
+        "team": "payments",
+    }
+    assert "route" not in ticket["labels"] and ticket["labels"]["severity"] == "ticket"
+    annotations = page["annotations"]
+    assert annotations["burn_windows"] == "1h/5m>14.4x 6h/30m>6x"
+    assert annotations["burn_rate"] == '{{ printf "%.2f" $value }}'
+    assert annotations["runbook_url"] == "https://runbooks.example/checkout"
+    assert annotations["dashboard_url"].endswith("meshwatch-svc-checkout")
+    assert annotations["owner"] == "payments-oncall"
+    assert "70 requests in 1h" in annotations["description"]
+    assert absent["annotations"]["runbook_url"] == annotations["runbook_url"]
+
+
+def test_a_severity_label_from_the_spec_wins_but_meshwatch_severity_stays() -> None:
+    page = _alerts(istio_latency())[0]
+    assert page["labels"]["severity"] == "critical"
+    assert page["labels"]["meshwatch_severity"] == "page"
+
+
+@pytest.mark.parametrize(
+    ("objective", "factor", "expected"),
+    [
+        pytest.param(99.9, 14.4, 70, id="1h-page-99.9"),
+        pytest.param(99.9, 6, 167, id="6h-page-99.9"),
+        pytest.param(99.9, 3, 334, id="1d-ticket-99.9"),
+        pytest.param(99.9, 1, 1000, id="3d-ticket-99.9"),
+        pytest.param(99.0, 10, 10, id="exact-integer-stays"),
+    ],
+)
+def test_default_min_requests_lets_no_single_error_cross_the_threshold(
+    objective: float, factor: float, expected: int
+) -> None:
+    slo = dataclasses.replace(istio_availability(), objective=objective)
+    window = dataclasses.replace(default_burn_windows(timedelta(days=30))[0], factor=factor)
+    assert min_requests(slo, window) == expected
+    assert 1 / expected <= factor * slo.error_budget + 1e-12  # one error alone does not fire
+
+
+def test_spec_min_requests_overrides_the_default() -> None:
+    page = _alerts(istio_latency())[0]
+    assert ">= 500" in page["expr"] and ">= 70" not in page["expr"]
+
+
+def test_disabled_ticket_leaves_only_page_windows() -> None:
+    slo = linkerd_calendar()
+    assert [a["labels"][names.LABEL_SEVERITY] for a in _alerts(slo)] == ["page", "ticket"]
+    assert _alerts(slo)[1]["alert"] == names.ALERT_ABSENT
+    assert ratio_windows(slo) == tuple(timedelta(minutes=m) for m in (5, 30, 60, 360))
+
+
+def test_28d_period_scales_the_factors() -> None:
+    page = _alerts(envoy_good_form())[0]["expr"]
+    assert "> 13.44" in page and "> 5.6" in page
+
+
+def test_sloth_alert_name_is_kept() -> None:
+    assert {a["alert"] for a in _alerts(sloth_query())} == {
+        "CatalogHighErrorRate",
+        names.ALERT_ABSENT,
+    }
+
+
+def test_backend_series_have_their_own_names_group_and_interval() -> None:
+    groups = {g["name"]: g for g in slo_groups(istio_availability())}
+    backends = groups["meshwatch-checkout-availability-backends"]
+    assert backends["interval"] == "5s"
+    records = [(r["record"], r["labels"][names.LABEL_BACKEND]) for r in backends["rules"]]  # type: ignore[index]
+    assert records[:3] == [
+        ("meshwatch:backend_requests:increase1m", "v1"),
+        ("meshwatch:backend_errors:increase1m", "v1"),
+        ("meshwatch:backend_error:ratio_rate1m", "v1"),
+    ]
+    assert {b for _, b in records} == {"v1", "v2"}
+    assert 'destination_version="v2"' in backends["rules"][-1 - 5]["expr"]  # type: ignore[index]
+    assert "meshwatch-checkout-latency-backends" not in {
+        g["name"] for g in slo_groups(istio_latency())
+    }
+
+
+def test_raw_counters_are_read_over_at_most_an_hour() -> None:
+    for slo in all_slos():
+        for rule in _rules(slo):
+            for window in ("[2h]", "[6h]", "[1d]", "[3d]", "[7d]", "[28d]", "[30d]"):
+                assert window not in rule["expr"] or "probe_success" in rule["expr"]
+
+
+def test_group_order_and_intervals() -> None:
+    groups = slo_groups(istio_availability())
+    assert [(g["name"], g.get("interval")) for g in groups] == [
+        ("meshwatch-checkout-availability-sli", None),
+        ("meshwatch-checkout-availability-long", "5m"),
+        ("meshwatch-checkout-availability-backends", "5s"),
+        ("meshwatch-checkout-availability-alerts", None),
+    ]
+
+
+def test_files_are_per_service_sorted_and_independent_of_input_order() -> None:
+    slos = all_slos()
+    files = rule_files(slos)
+    assert list(files) == ["catalog.yaml", "checkout.yaml", "inventory.yaml", "web.yaml"]
+    assert rule_files(list(reversed(slos))) == files
+    for text in files.values():
+        assert text.startswith(names.GENERATED_HEADER + "\n")
+        assert "DO NOT EDIT" in text.splitlines()[0]
+
+
+def test_prometheus_operator_wraps_the_same_groups() -> None:
+    slos = [s for s in all_slos() if s.service == "checkout"]
+    plain = yaml.safe_load(render_service("checkout", slos))
+    operator = yaml.safe_load(render_service("checkout", slos, "prometheus-operator"))
+    assert operator["apiVersion"] == "monitoring.coreos.com/v1"
+    assert operator["kind"] == "PrometheusRule"
+    assert operator["metadata"]["name"] == "meshwatch-checkout"
+    assert operator["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "meshwatch"
+    assert operator["spec"]["groups"] == plain["groups"]
+
+
+def test_written_yaml_is_what_was_built() -> None:
+    slo = istio_availability()
+    parsed = yaml.safe_load(render_service(slo.service, [slo]))
+    assert parsed["groups"] == slo_groups(slo)
+
+
+@pytest.mark.parametrize(
+    ("service", "file", "k8s"),
+    [
+        pytest.param("checkout", "checkout.yaml", "meshwatch-checkout", id="plain"),
+        pytest.param("Shop/Cart v2", "Shop_Cart_v2.yaml", "meshwatch-shop-cart-v2", id="odd"),
+        pytest.param("x" * 80, "x" * 80 + ".yaml", "meshwatch-" + "x" * 53, id="long"),
+    ],
+)
+def test_file_and_object_names(service: str, file: str, k8s: str) -> None:
+    assert file_name(service) == file
+    assert k8s_name(service) == k8s
+
+
+def test_two_services_mapping_to_one_file_is_an_error() -> None:
+    a = dataclasses.replace(envoy_good_form(), service="shop/cart")
+    b = dataclasses.replace(envoy_good_form(), service="shop_cart")
+    with pytest.raises(ValueError, match=r"both map to shop_cart\.yaml"):
+        rule_files([a, b])
+
+
+def test_labels_with_quotes_are_escaped_in_selectors() -> None:
+    slo = dataclasses.replace(envoy_good_form(), name='odd"name', alerting=Alerting())
+    expr = _records(slo)["meshwatch:sli_error:ratio_rate5m"]["expr"]
+    assert 'meshwatch_slo="odd\\"name"' in expr
+
+
+def test_calendar_month_uses_its_nominal_length() -> None:
+    slo = linkerd_calendar()
+    assert slo.window == Window.calendar(slo.window.unit)  # type: ignore[arg-type]
+    assert "meshwatch:sli_errors:increase30d" in _records(slo)
