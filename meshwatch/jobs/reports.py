@@ -173,7 +173,7 @@ class ReportBuilder:
         assert self.prometheus is not None
         step = step_for(period)
         try:
-            totals = self.prometheus.counts_many([(s.sli, end - start) for s in slos], end)
+            totals = self.prometheus.fetch([(s.sli, end - start) for s in slos], (), end).counts
         except CollectorError as exc:
             raise ReportError(f"Prometheus: {exc}") from exc
         slices: dict[str, list[Slice]] = {slo.id: [] for slo in slos}
@@ -184,7 +184,7 @@ class ReportBuilder:
             moment += step
         for done, bucket_end in enumerate(bucket_ends, start=1):
             try:
-                found = self.prometheus.counts_many([(s.sli, step) for s in slos], bucket_end)
+                found = self.prometheus.fetch([(s.sli, step) for s in slos], (), bucket_end).counts
             except CollectorError as exc:
                 raise ReportError(f"Prometheus: {exc}") from exc
             for slo in slos:

@@ -132,3 +132,11 @@ def test_trigger_without_a_runner_is_503(store: Store) -> None:
     with TestClient(app) as client:
         response = client.post("/api/v1/reports", json={}, headers=AUTH)
     assert response.status_code == 503
+
+
+@pytest.mark.parametrize(
+    "run_id",
+    [pytest.param("0", id="zero"), pytest.param("9223372036854775808", id="past-64-bit")],
+)
+def test_out_of_range_ids_are_422(client: TestClient, run_id: str) -> None:
+    assert client.get(f"/api/v1/reports/{run_id}").status_code == 422

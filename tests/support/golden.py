@@ -1,4 +1,4 @@
-"""Golden files: compare exactly; `--update-golden` (or `MESHWATCH_UPDATE_GOLDEN=1`) rewrites them."""
+"""Golden files: compare exactly; `--update-golden` or `MESHWATCH_UPDATE_GOLDEN=1` rewrites."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
+from fastapi import Path as PathParam
 
 from meshwatch.api.deps import ServicesDep, StoreDep, Writer
 from meshwatch.api.schemas import ReportRequestIn, ReportRunDetailOut, ReportRunOut
@@ -13,6 +14,7 @@ from meshwatch.store import ReportStatus
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
+MAX_ID = 2**63 - 1  # ids are 64-bit on every engine
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No report run with this id"}}
 
 
@@ -28,7 +30,10 @@ def list_reports(
     summary="One report run and the report it wrote",
     responses={**NOT_FOUND, 410: {"description": "The report file is gone"}},
 )
-def get_report(run_id: int, store: StoreDep) -> ReportRunDetailOut:
+def get_report(
+    run_id: Annotated[int, PathParam(ge=1, le=MAX_ID, description="Report run id")],
+    store: StoreDep,
+) -> ReportRunDetailOut:
     run = store.reports.get_report_run(run_id)
     if run is None:
         raise HTTPException(404, detail=f"no report run with id {run_id}")
