@@ -18,6 +18,7 @@ from benchmarks.result import Result
 
 def _registry() -> dict[str, Callable[[], Result | list[Result]]]:
     from benchmarks import (
+        bench_breach_to_shift,
         bench_dashboards,
         bench_evaluate,
         bench_load,
@@ -39,6 +40,7 @@ def _registry() -> dict[str, Callable[[], Result | list[Result]]]:
         "store_alerts": bench_store.run_alerts,
         "evaluate": bench_evaluate.run,
         "webhook": bench_webhook.run,
+        "breach_to_shift": bench_breach_to_shift.run,
     }
 
 

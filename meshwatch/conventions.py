@@ -165,5 +165,6 @@ METRIC_BUDGET_REMAINING_SECONDS = "meshwatch_slo_error_budget_remaining_seconds"
 METRIC_STATUS_TIMESTAMP = "meshwatch_slo_status_timestamp_seconds"
 METRIC_LAST_EVALUATION = "meshwatch_last_successful_evaluation_timestamp_seconds"
 METRIC_EVALUATION_DURATION = "meshwatch_evaluation_duration_seconds"
+METRIC_LEADER = "meshwatch_leader"  # 1 on the replica that runs the acting jobs, 0 on others
 METRIC_COLLECTOR_ERRORS = "meshwatch_collector_errors_total"
 METRIC_SCRAPE_FAILURES = "meshwatch_scrape_failures_total"

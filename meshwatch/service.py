@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from meshwatch.api.app import create_app
 from meshwatch.api.deps import AlertListener
+from meshwatch.api.metrics import LeadershipCollector
 from meshwatch.collectors.base import SLICollector
 from meshwatch.collectors.prometheus import PrometheusCollector
 from meshwatch.collectors.prometheus_http import PrometheusQuerier, connect
@@ -26,13 +27,20 @@ from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.engine.evaluate import windows_for
 from meshwatch.engine.runtime import Runtime
 from meshwatch.jobs import tasks
+from meshwatch.jobs.leader import LeaderGate
+from meshwatch.jobs.remediation import RemediationLoop
 from meshwatch.jobs.report_schedule import ScheduledReports, add_report_jobs
 from meshwatch.jobs.reports import ReportBuilder, ReportRunner
 from meshwatch.jobs.scheduler import IntervalJob, build_scheduler, lifespan_for
 from meshwatch.model import SLO
+from meshwatch.remediate.base import Actuator
+from meshwatch.remediate.envoy import EnvoyActuator
+from meshwatch.remediate.noop import NoopActuator
+from meshwatch.remediate.registry import build_registry
 from meshwatch.settings import Settings
 from meshwatch.spec import load_paths
 from meshwatch.store import Store, make_engine, upgrade
+from meshwatch.store.lock import AlwaysLeader, leader_lock
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +59,7 @@ class Service:
     app: FastAPI
     scheduler: BackgroundScheduler
     evaluation: tasks.EvaluationJob
+    remediation: RemediationLoop | None = None
     jobs: list[IntervalJob] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -129,6 +138,41 @@ def report_runner(
     )
 
 
+def _actuators(
+    settings: Settings, slos: Sequence[SLO]
+) -> tuple[dict[str, Actuator], list[Callable[[], None]]]:
+    """The data planes the settings configure, plus a noop one for `actuator: noop` policies.
+
+    Only Envoy is driven by `serve` so far; Kubernetes-based actuators (istio, gateway,
+    linkerd) need an API client that the settings do not configure yet, and their policies
+    stay frozen with "no actuator configured" in the target status.
+    """
+    closers: list[Callable[[], None]] = []
+    envoy = None
+    if settings.envoy is not None:
+        admin = httpx.Client(base_url=settings.envoy.admin_url, timeout=5.0)
+        closers.append(admin.close)
+        envoy = EnvoyActuator(
+            settings.envoy.rds_path, admin, confirm_timeout=settings.envoy.confirm_timeout_seconds
+        )
+    noop_routes = {
+        slo.remediation.target: _initial_weights(slo)
+        for slo in slos
+        if slo.remediation is not None and slo.remediation.actuator == "noop"
+    }
+    noop = NoopActuator(noop_routes) if noop_routes else None
+    return build_registry(envoy=envoy, noop=noop), closers
+
+
+def _initial_weights(slo: SLO) -> dict[str, int]:
+    assert slo.remediation is not None
+    backends = slo.remediation.backends
+    if all(b.initial_weight is not None for b in backends):
+        return {b.name: int(b.initial_weight or 0) for b in backends}
+    share, extra = divmod(100, len(backends))
+    return {b.name: share + (1 if i < extra else 0) for i, b in enumerate(backends)}
+
+
 def build_service(
     settings: Settings,
     *,
@@ -145,6 +189,22 @@ def build_service(
         collection = _prometheus(settings, settings.prometheus_url)
     else:
         collection = _scrape(settings, slos, runtime)
+    listeners = list(alert_listeners)
+    remediation = None
+    if any(slo.remediation is not None for slo in slos):
+        actuators, actuator_closers = _actuators(settings, slos)
+        remediation = RemediationLoop(
+            slos,
+            store=store,
+            runtime=runtime,
+            actuators=actuators,
+            enabled=settings.remediation_enabled,
+            webhooks=settings.webhooks,
+            max_age=max(settings.evaluate_interval * 3, timedelta(seconds=10)),
+            clock=clock,
+        )
+        listeners.append(remediation.on_alerts)
+        collection.closers.extend(actuator_closers)
     evaluation = tasks.EvaluationJob(
         runtime=runtime,
         store=store,
@@ -154,9 +214,18 @@ def build_service(
         tracked=tasks.resume_tracking(store),
         collector_name=collection.name,
     )
+    if remediation is not None:
+        evaluation.hooks.append(remediation)  # after the statuses are stored
     notify_client = httpx.Client()
-    jobs = [
-        *collection.jobs,
+    # Jobs that act run on the leader only; scraping runs everywhere so a new leader has history.
+    gate = LeaderGate(
+        leader_lock(settings.database_url, settings.leader_lock_key)
+        if settings.leader_election
+        else AlwaysLeader(),
+        settings.leader_check_interval,
+        on_change=runtime.set_leader,
+    )
+    acting = [
         IntervalJob(
             "evaluate",
             evaluation,
@@ -170,6 +239,7 @@ def build_service(
         ),
         IntervalJob("prune", lambda now: tasks.prune(store, now), settings.retention_interval),
     ]
+    jobs = [*collection.jobs, gate.job(), *(gate.guard(job) for job in acting)]
     scheduler = build_scheduler(jobs, clock)
     reports = report_runner(settings, store, runtime, clock)
     if settings.reports:
@@ -182,9 +252,11 @@ def build_service(
         runtime=runtime,
         clock=clock,
         lifespan=lifespan_for(scheduler),
-        alert_listeners=alert_listeners,
+        alert_listeners=listeners,
+        remediation=remediation,
         report_trigger=lambda period, fmt, at: reports.run(period, fmt, at),
     )
+    app.state.registry.register(LeadershipCollector(lambda: runtime.leader))
     log.info("serving %s SLOs with the %s collector", len(slos), collection.name)
     return Service(
         settings=settings,
@@ -193,6 +265,7 @@ def build_service(
         app=app,
         scheduler=scheduler,
         evaluation=evaluation,
+        remediation=remediation,
         jobs=jobs,
-        closers=[store.close, notify_client.close, *collection.closers],
+        closers=[store.close, notify_client.close, gate.release, *collection.closers],
     )

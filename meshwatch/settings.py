@@ -43,6 +43,20 @@ class WebhookTarget(BaseModel):
     timeout_seconds: float = 5.0
 
 
+class EnvoySettings(BaseModel):
+    """The Envoy the `envoy` actuator drives: its file-based RDS and its admin API."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rds_path: Path = Field(
+        description="The RDS file Envoy watches (path_config_source with watched_directory)."
+    )
+    admin_url: str = Field(description="Envoy's admin address, e.g. http://127.0.0.1:9901.")
+    confirm_timeout_seconds: float = Field(
+        default=5.0, description="How long to wait for Envoy to serve a new route version."
+    )
+
+
 class ScheduledReport(BaseModel):
     """A report written on a cron schedule (APScheduler's persistent job store)."""
 
@@ -86,9 +100,23 @@ class Settings(BaseSettings):
     reports: list[ScheduledReport] = Field(default_factory=list)
     report_directory: Path = Field(default=Path("reports"))
     grafana_url: str | None = None
+    envoy: EnvoySettings | None = Field(
+        default=None, description="Enables the `envoy` actuator for remediation policies."
+    )
     max_body_bytes: int = Field(default=1_048_576, description="Largest accepted request body.")
     remediation_enabled: bool = Field(
         default=False, description="Master switch: when false every plan is recorded as dry-run."
+    )
+    leader_election: bool = Field(
+        default=True,
+        description="On PostgreSQL, only the replica holding an advisory lock runs the jobs "
+        "that act (evaluate, remediate, notify, reports); the others serve the API.",
+    )
+    leader_lock_key: int = Field(
+        default=0x6D776C64, ge=0, description="Advisory lock key shared by the replicas."
+    )
+    leader_check_interval: timedelta = Field(
+        default=timedelta(seconds=2), description="How often followers try to take the lock."
     )
 
     @classmethod

@@ -16,8 +16,10 @@ from meshwatch.api.deps import AlertListener, ReportTrigger, Services
 from meshwatch.api.limits import BodySizeLimit
 from meshwatch.api.metrics import create_registry
 from meshwatch.api.routes import actions, alerts, health, pages, reports, slos
+from meshwatch.api.routes import remediation as remediation_routes
 from meshwatch.engine.runtime import Runtime
 from meshwatch.errors import StoreError
+from meshwatch.remediate.control import RemediationControl
 from meshwatch.settings import Settings
 from meshwatch.store import Store
 
@@ -39,6 +41,7 @@ def create_app(
     lifespan: Lifespan | None = None,
     alert_listeners: Sequence[AlertListener] = (),
     report_trigger: ReportTrigger | None = None,
+    remediation: RemediationControl | None = None,
 ) -> FastAPI:
     """The API over `store` and `runtime`; `lifespan` starts/stops the jobs (serve only)."""
     runtime = runtime or Runtime()
@@ -64,10 +67,12 @@ def create_app(
         clock=clock,
         alert_listeners=list(alert_listeners),
         report_trigger=report_trigger,
+        remediation=remediation,
     )
     app.state.registry = create_registry(lambda: store.history.latest(), lambda: runtime)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    for router in (health.router, slos.router, alerts.router, actions.router):
+    routers = (health.router, slos.router, alerts.router, actions.router, remediation_routes.router)
+    for router in routers:
         app.include_router(router)
     app.include_router(reports.router)
     app.include_router(pages.router)

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 
 from meshwatch.api.auth import check_bearer
 from meshwatch.engine.runtime import Runtime
+from meshwatch.remediate.control import RemediationControl
 from meshwatch.render.reports import ReportFormat, ReportPeriod
 from meshwatch.settings import Settings
 from meshwatch.store import AlertEvent, ReportRun, Store
@@ -30,6 +31,7 @@ class Services:
     clock: Callable[[], datetime]
     alert_listeners: list[AlertListener] = field(default_factory=list)
     report_trigger: ReportTrigger | None = None
+    remediation: RemediationControl | None = None
 
 
 def _services(request: Request) -> Services:

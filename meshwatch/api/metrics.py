@@ -47,6 +47,9 @@ class EngineHealth(Protocol):
     @property
     def remediation_actions(self) -> Mapping[tuple[str, str], float]: ...  # (actuator, outcome)
 
+    @property
+    def route_weights(self) -> Mapping[tuple[str, str], int]: ...  # (target, backend)
+
 
 @dataclass(frozen=True, slots=True)
 class HealthSnapshot:
@@ -57,6 +60,7 @@ class HealthSnapshot:
     collector_errors: Mapping[str, float] = field(default_factory=dict)
     scrape_failures: Mapping[str, float] = field(default_factory=dict)
     remediation_actions: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    route_weights: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
 
 HealthProvider = Callable[[], EngineHealth]
@@ -80,6 +84,32 @@ class SLOStatusCollector(Collector):
         yield from families.values()
         if self._health is not None:
             yield from _health_metrics(self._health())
+
+
+class LeadershipCollector(Collector):
+    """`meshwatch_leader`: 1 on the replica that runs the acting jobs, 0 on followers.
+
+    No sample until leader election has answered once (`leader()` returns None).
+    """
+
+    def __init__(self, leader: Callable[[], bool | None]) -> None:
+        self._leader = leader
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterable[Metric]:
+        family = self._family()
+        leading = self._leader()
+        if leading is not None:
+            family.add_metric([], float(leading))
+        yield family
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            c.METRIC_LEADER, "1 when this replica is the leader that evaluates and acts."
+        )
 
 
 def create_registry(
@@ -183,6 +213,14 @@ def _health_metrics(health: EngineHealth) -> Iterator[Metric]:
         [c.EXPORT_LABEL_ACTUATOR, c.EXPORT_LABEL_OUTCOME],
         {tuple(key): value for key, value in health.remediation_actions.items()},
     )
+    weights = GaugeMetricFamily(
+        c.METRIC_ROUTE_WEIGHT,
+        "Weight of each backend of a remediated route, as the loop last read or set it.",
+        labels=[c.LABEL_ROUTE, c.LABEL_ROUTE_BACKEND],
+    )
+    for (target, backend), weight in sorted(health.route_weights.items()):
+        weights.add_metric([target, backend], float(weight))
+    yield weights
 
 
 def _counter(

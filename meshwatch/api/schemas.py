@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -166,6 +166,10 @@ class ActionOut(Out):
     detail: str
     weights_before: dict[str, int]
     weights_after: dict[str, int]
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What else the action changes (retries) and why (per-backend assessments).",
+    )
     created_at: datetime
     completed_at: datetime | None
 
@@ -184,6 +188,7 @@ class ActionOut(Out):
             detail=action.detail,
             weights_before=dict(plan.weights_before),
             weights_after=dict(plan.weights_after),
+            params=dict(plan.params),
             created_at=action.created_at,
             completed_at=action.completed_at,
         )

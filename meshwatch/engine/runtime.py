@@ -25,6 +25,7 @@ class Runtime:
     scrape_failures: dict[str, float] = field(default_factory=dict)
     remediation_actions: dict[tuple[str, str], float] = field(default_factory=dict)
     route_weights: dict[tuple[str, str], int] = field(default_factory=dict)  # (target, backend)
+    leader: bool | None = None  # None until leader election has answered once
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -45,7 +46,17 @@ class Runtime:
         with self._lock:
             self.scrape_failures = dict(failures)
 
+    def set_leader(self, leading: bool) -> None:
+        with self._lock:
+            self.leader = leading
+
     def count_action(self, actuator: str, outcome: str) -> None:
         with self._lock:
             key = (actuator, outcome)
             self.remediation_actions[key] = self.remediation_actions.get(key, 0.0) + 1
+
+    def set_route_weights(self, target: str, weights: Mapping[str, int]) -> None:
+        """The weights a route's data plane has now, as the remediation loop last saw them."""
+        with self._lock:
+            for backend, weight in weights.items():
+                self.route_weights[(target, backend)] = int(weight)

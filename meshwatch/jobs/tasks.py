@@ -124,6 +124,13 @@ def deliver(
     return deliver_due(store.outbox, endpoints(webhooks), client, now)
 
 
+ALERT_RETENTION = timedelta(days=400)  # as long as the longest history tier
+OUTBOX_RETENTION = timedelta(days=7)  # far past the sender's max_age (24 h)
+
+
 def prune(store: Store, now: datetime) -> None:
+    """Downsample status history; drop alerts and outbox items past their retention."""
     result = store.history.prune(now)
-    log.info("pruned history: %s", result)
+    alerts = store.alerts.expire(now - ALERT_RETENTION)
+    outbox = store.outbox.expire(now - OUTBOX_RETENTION)
+    log.info("pruned history: %s; expired %s alerts, %s outbox items", result, alerts, outbox)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from functools import lru_cache
 
 from meshwatch import conventions as names
-from meshwatch.model import SLO, BurnRateWindow, Severity, format_duration
+from meshwatch.model import SLO, BurnRateWindow, Matcher, Selector, Severity, format_duration
 from meshwatch.slo.windows import default_burn_windows
 
 Rule = dict[str, object]
@@ -56,19 +56,15 @@ def series_labels(slo: SLO) -> dict[str, str]:
     return dict(sorted(labels.items()))
 
 
-def _quote(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
-
-
 def ref(record: str, slo: SLO, backend: str | None = None) -> str:
     """A selector of one of the SLO's recordings, e.g. `meshwatch:x{meshwatch_service="a",...}`."""
     matchers = [
-        f'{names.LABEL_SERVICE}="{_quote(slo.service)}"',
-        f'{names.LABEL_SLO}="{_quote(slo.name)}"',
+        Matcher(names.LABEL_SERVICE, "=", slo.service),
+        Matcher(names.LABEL_SLO, "=", slo.name),
     ]
     if backend is not None:
-        matchers.append(f'{names.LABEL_BACKEND}="{_quote(backend)}"')
-    return f"{record}{{{','.join(matchers)}}}"
+        matchers.append(Matcher(names.LABEL_BACKEND, "=", backend))
+    return Selector(record, tuple(matchers)).promql()
 
 
 def record(name: str, expr: str, labels: dict[str, str]) -> Rule:

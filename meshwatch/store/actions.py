@@ -19,7 +19,7 @@ from meshwatch.store.records import (
     ActionState,
     Hold,
 )
-from meshwatch.store.tables import ActionRow, HoldRow
+from meshwatch.store.tables import ActionRow, HoldRow, LoopStateRow
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,28 @@ class ActionLog:
         with self._engine.connect() as conn:
             held = conn.execute(select(HoldRow.held).where(HoldRow.target == target)).scalar()
         return bool(held)
+
+    @store_errors
+    def save_loop_state(
+        self, target: str, slo_id: str, state: Mapping[str, Any], now: datetime
+    ) -> None:
+        """Keep the planner's memory of `target` (JSON, `LoopState.to_dict()`)."""
+        values = {"target": target, "slo_id": slo_id, "state": dict(state), "updated_at": now}
+        with self._writer.begin() as conn:
+            stmt = upsert(conn, LoopStateRow).values(values)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[LoopStateRow.target],
+                    set_={k: stmt.excluded[k] for k in ("slo_id", "state", "updated_at")},
+                )
+            )
+
+    @store_errors
+    def loop_states(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """The kept planner memories: target -> (slo_id, state)."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(LoopStateRow)).all()
+        return {row.target: (row.slo_id, dict(row.state)) for row in rows}
 
 
 def _action(values: Mapping[Any, Any]) -> Action:

@@ -149,6 +149,17 @@ class HoldRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class LoopStateRow(Base):
+    """The remediation planner's memory of one target (`LoopState.to_dict()`), across restarts."""
+
+    __tablename__ = "remediation_loop_state"
+
+    target: Mapped[str] = mapped_column(String(255), primary_key=True)
+    slo_id: Mapped[str] = mapped_column(String(255))
+    state: Mapped[dict[str, Any]] = mapped_column(Json)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ReportRunRow(Base):
     """One run of the report job (scheduled or `meshwatch report`)."""
 

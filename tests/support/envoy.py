@@ -61,6 +61,7 @@ class Upstream:
 
     name: str
     failing: bool = False
+    error_every: int = 0  # when > 0 (and not failing), every Nth request answers 500: noise
     hits: int = 0
     server: ThreadingHTTPServer | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -75,7 +76,8 @@ class Upstream:
             def do_GET(self) -> None:
                 with upstream.lock:
                     upstream.hits += 1
-                code = 500 if upstream.failing else 200
+                    noisy = upstream.error_every > 0 and upstream.hits % upstream.error_every == 0
+                code = 500 if upstream.failing or noisy else 200
                 body = f"{upstream.name} {code}\n".encode()
                 self.send_response(code)
                 self.send_header("x-backend", upstream.name)
@@ -224,6 +226,7 @@ class EnvoyHarness:
         self.write_rds(self.initial(self.next_version()))
         for upstream in self.upstreams.values():
             upstream.failing = False
+            upstream.error_every = 0
             upstream.hits = 0
 
     def send(self, n: int, path: str = "/") -> Counter[tuple[str, int]]:

@@ -149,3 +149,8 @@ RECORDED = QuerySLI(total="sum(job:a:rate5m)", bad="sum(job:b:rate5m)")
 )
 def test_counts_are_events(sli: RatioSLI | LatencySLI | QuerySLI | RawSLI, events: bool) -> None:
     assert counts_are_events(sli) is events
+
+
+def test_label_values_are_escaped_as_promql_strings() -> None:
+    matcher = Matcher("job", "=", 'a"b\\c\nd\te')
+    assert matcher.promql() == 'job="a\\"b\\\\c\\nd\\te"'
