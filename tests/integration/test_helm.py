@@ -12,6 +12,7 @@ and sets MESHWATCH_HELM); without it these tests skip locally and fail under CI.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -160,6 +161,8 @@ def test_core_objects_pass_strict_schema_validation(
 ) -> None:
     checked = 0
     for obj in _objects(renders[case]):
+        if obj["kind"] in ("ConfigMap", "Secret"):  # the API server refuses more than 1 MiB
+            assert sum(len(v.encode()) for v in (obj.get("data") or {}).values()) < 2**20
         if obj["apiVersion"].startswith("monitoring.coreos.com/"):
             continue  # CRDs: checked by promtool and SERVICE_MONITOR_SCHEMA below
         try:
@@ -180,6 +183,33 @@ def test_prometheus_rules_pass_promtool(renders: dict[str, str], tmp_path: Path)
         result = _run([promtool, "check", "rules", str(path)])
         assert result.returncode == 0, result.stdout + result.stderr
         assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+@pytest.mark.parametrize(
+    ("case", "dashboards"),
+    [
+        pytest.param(
+            "postgres-ha", {"meshwatch-mesh.json", "meshwatch-overview.json"}, id="generic"
+        ),
+        pytest.param(
+            "prometheus-operator",
+            {p.name for p in CHART.glob("files/dashboards/*.json")},
+            id="with-bundled-services",
+        ),
+    ],
+)
+def test_dashboards_reach_the_grafana_sidecar(
+    renders: dict[str, str], case: str, dashboards: set[str]
+) -> None:
+    maps = [
+        m
+        for m in _of_kind(renders[case], "ConfigMap")
+        if m["metadata"]["labels"].get("grafana_dashboard") == "1"
+    ]
+    assert {name for m in maps for name in m["data"]} == dashboards
+    uids = [json.loads(text)["uid"] for m in maps for text in m["data"].values()]
+    assert len(uids) == len(set(uids)) == len(dashboards)
+    assert all(m["metadata"]["annotations"]["grafana_folder"] == "meshwatch" for m in maps)
 
 
 def test_service_monitor_matches_the_service(renders: dict[str, str]) -> None:
