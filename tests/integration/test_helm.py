@@ -27,11 +27,10 @@ import yaml
 from meshwatch.settings import Settings
 from meshwatch.spec import load_paths
 from tests.support.binaries import require_binary
+from tests.support.chart_files import CHART, ROOT, sync_all
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-CHART = ROOT / "helm" / "meshwatch"
 GOLDEN = ROOT / "tests" / "golden" / "helm"
 CASES = sorted(p.stem for p in (GOLDEN / "values").glob("*.yaml"))
 KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
@@ -83,10 +82,13 @@ def helm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     """The helm command with HOME and caches in a temporary folder (helm writes there)."""
     binary = require_binary("helm", os.environ.get("MESHWATCH_HELM", ""), str(HELM_CACHE))
     home = tmp_path_factory.mktemp("helm-home")
-    os.environ.setdefault("HELM_CACHE_HOME", str(home / "cache"))
-    os.environ.setdefault("HELM_CONFIG_HOME", str(home / "config"))
-    os.environ.setdefault("HELM_DATA_HOME", str(home / "data"))
-    yield [binary]
+    yield [
+        "env",
+        f"HELM_CACHE_HOME={home / 'cache'}",
+        f"HELM_CONFIG_HOME={home / 'config'}",
+        f"HELM_DATA_HOME={home / 'data'}",
+        binary,
+    ]
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
@@ -103,7 +105,9 @@ def _template(helm: list[str], values: Path | None, *sets: str) -> subprocess.Co
 
 
 @pytest.fixture(scope="session")
-def renders(helm: list[str]) -> dict[str, str]:
+def renders(helm: list[str], request: pytest.FixtureRequest) -> dict[str, str]:
+    if request.config.getoption("--update-golden"):
+        sync_all()  # the chart's copies of rules/dashboards first, then the renders
     out: dict[str, str] = {}
     for case in CASES:
         result = _template(helm, GOLDEN / "values" / f"{case}.yaml")
