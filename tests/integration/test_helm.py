@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jsonschema
 import kubernetes_validate
 import pytest
@@ -28,6 +32,7 @@ from meshwatch.settings import Settings
 from meshwatch.spec import load_paths
 from tests.support.binaries import require_binary
 from tests.support.chart_files import CHART, ROOT, sync_all
+from tests.support.prometheus_run import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -320,3 +325,72 @@ def test_secrets_reach_the_container_from_the_right_secret(
 def test_broken_combinations_are_refused(helm: list[str], sets: list[str], message: str) -> None:
     result = _template(helm, None, *sets)
     assert result.returncode != 0 and message in result.stderr, result.stderr
+
+
+def test_the_rendered_pod_starts_meshwatch(renders: dict[str, str], tmp_path: Path) -> None:
+    """Run the Deployment's command with its rendered ConfigMaps, as the pod would.
+
+    Only what a pod has and this machine does not is changed: the mount paths become folders
+    under tmp_path, 0.0.0.0 becomes 127.0.0.1, the database URL (from the Secret in a pod) is
+    a SQLite file, and the in-cluster Prometheus is a closed local port (statuses: unknown).
+    """
+    render = renders["prometheus-operator"]
+    (deployment,) = _of_kind(render, "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    maps = {m["metadata"]["name"]: m["data"] for m in _of_kind(render, "ConfigMap")}
+    mounts = {m["mountPath"]: tmp_path / m["name"] for m in container["volumeMounts"]}
+    for path in mounts.values():
+        path.mkdir()
+    for name, content in maps["meshwatch-slos"].items():
+        (mounts["/etc/meshwatch/slos"] / name).write_text(content)
+    config = yaml.safe_load(maps["meshwatch-config"]["config.yaml"])
+    config["specs"] = [str(mounts[p]) for p in config["specs"]]
+    config["report_directory"] = config["report_directory"].replace(
+        "/var/lib/meshwatch", str(mounts["/var/lib/meshwatch"])
+    )
+    port, closed = free_port(), free_port()
+    config["prometheus_url"] = f"http://127.0.0.1:{closed}"
+    (mounts["/etc/meshwatch/config"] / "config.yaml").write_text(yaml.safe_dump(config))
+    args = [
+        a.replace("/etc/meshwatch/config", str(mounts["/etc/meshwatch/config"]))
+        .replace("0.0.0.0", "127.0.0.1")
+        .replace("8080", str(port))
+        for a in container["args"]
+    ]
+    assert container["command"] == ["meshwatch"]
+    env = {
+        **os.environ,
+        "MESHWATCH_DATABASE_URL": f"sqlite:///{mounts['/var/lib/meshwatch'] / 'meshwatch.db'}",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "meshwatch", *args],
+        cwd=mounts["/tmp"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        slos = _wait_for_slos(f"http://127.0.0.1:{port}", process)
+        assert len(slos) == len(load_paths([mounts["/etc/meshwatch/slos"]]).slos) > 0
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    # uvicorn re-raises SIGTERM after a clean shutdown: -15 with the lifespan finished is fine.
+    assert process.returncode in (0, -signal.SIGTERM), output.decode()[-3000:]
+    assert "Application shutdown complete" in output.decode()
+
+
+def _wait_for_slos(url: str, process: subprocess.Popen[bytes]) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "meshwatch exited early"
+        try:
+            answer = httpx.get(f"{url}/api/v1/slos", timeout=2)
+            if answer.status_code == 200:
+                slos: list[dict[str, Any]] = answer.json()
+                return slos
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail("meshwatch did not answer within 30 s")
