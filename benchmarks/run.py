@@ -16,13 +16,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.result import Result
 
 
-def _registry() -> dict[str, Callable[[], Result]]:
-    from benchmarks import bench_evaluate, bench_load, bench_scrape_parse
+def _registry() -> dict[str, Callable[[], Result | list[Result]]]:
+    from benchmarks import (
+        bench_dashboards,
+        bench_evaluate,
+        bench_load,
+        bench_rules,
+        bench_scrape_parse,
+        bench_store,
+        bench_webhook,
+    )
 
     return {
+        "dashboards": bench_dashboards.run,
         "load": bench_load.run,
+        "rules": bench_rules.run,
         "scrape_parse": bench_scrape_parse.run,
+        "store_save": bench_store.run_save,
+        "store_latest": bench_store.run_latest,
+        "store_alerts": bench_store.run_alerts,
         "evaluate": bench_evaluate.run,
+        "webhook": bench_webhook.run,
     }
 
 
@@ -35,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(registry)}")
     for name in args.names or list(registry):
-        print(registry[name]().json_line(), flush=True)
+        results = registry[name]()
+        for result in results if isinstance(results, list) else [results]:
+            print(result.json_line(), flush=True)
     return 0
 
 

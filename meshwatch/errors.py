@@ -5,7 +5,8 @@
     ├── CollectorError       a metrics source failed
     │   └── NoDataError      the source answered but had no series / no traffic
     ├── StoreError           the history store failed
-    └── ActuatorError        a data plane rejected or did not take a change (retryable or not)
+    ├── ActuatorError        a data plane rejected or did not take a change (retryable or not)
+    └── ProvisionError       dashboards could not be provisioned (Grafana refused, too large)
 
 Only the CLI turns these into exit codes; the job loop records a failing SLO as
 `unknown` with the error's message and carries on.
@@ -72,3 +73,7 @@ class ActuatorError(MeshwatchError):
     def __init__(self, message: str, *, retryable: bool) -> None:
         self.retryable = retryable
         super().__init__(message)
+
+
+class ProvisionError(MeshwatchError):
+    """Dashboards could not be provisioned: Grafana refused them, or a file is too large."""

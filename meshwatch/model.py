@@ -27,6 +27,7 @@ class Matcher:
 
     def promql(self) -> str:
         escaped = self.value.replace("\\", "\\\\").replace('"', '\\"')
+        escaped = escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
         return f'{self.label}{self.op}"{escaped}"'
 
     def matches(self, value: str) -> bool:

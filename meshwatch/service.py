@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from meshwatch.api.app import create_app
 from meshwatch.api.deps import AlertListener
+from meshwatch.api.metrics import LeadershipCollector
 from meshwatch.collectors.base import SLICollector
 from meshwatch.collectors.prometheus import PrometheusCollector
 from meshwatch.collectors.prometheus_http import PrometheusQuerier, connect
@@ -26,11 +27,13 @@ from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.engine.evaluate import windows_for
 from meshwatch.engine.runtime import Runtime
 from meshwatch.jobs import tasks
+from meshwatch.jobs.leader import LeaderGate
 from meshwatch.jobs.scheduler import IntervalJob, build_scheduler, lifespan_for
 from meshwatch.model import SLO
 from meshwatch.settings import Settings
 from meshwatch.spec import load_paths
 from meshwatch.store import Store, make_engine, upgrade
+from meshwatch.store.lock import AlwaysLeader, leader_lock
 
 log = logging.getLogger(__name__)
 
@@ -134,11 +137,19 @@ def build_service(
         source=collection.source,
         webhooks=settings.webhooks,
         hooks=list(extra_hooks),
+        tracked=tasks.resume_tracking(store),
         collector_name=collection.name,
     )
     notify_client = httpx.Client()
-    jobs = [
-        *collection.jobs,
+    # Jobs that act run on the leader only; scraping runs everywhere so a new leader has history.
+    gate = LeaderGate(
+        leader_lock(settings.database_url, settings.leader_lock_key)
+        if settings.leader_election
+        else AlwaysLeader(),
+        settings.leader_check_interval,
+        on_change=runtime.set_leader,
+    )
+    acting = [
         IntervalJob(
             "evaluate",
             evaluation,
@@ -152,6 +163,7 @@ def build_service(
         ),
         IntervalJob("prune", lambda now: tasks.prune(store, now), settings.retention_interval),
     ]
+    jobs = [*collection.jobs, gate.job(), *(gate.guard(job) for job in acting)]
     scheduler = build_scheduler(jobs, clock)
     app = create_app(
         settings,
@@ -161,6 +173,7 @@ def build_service(
         lifespan=lifespan_for(scheduler),
         alert_listeners=alert_listeners,
     )
+    app.state.registry.register(LeadershipCollector(lambda: runtime.leader))
     log.info("serving %s SLOs with the %s collector", len(slos), collection.name)
     return Service(
         settings=settings,
@@ -170,5 +183,5 @@ def build_service(
         scheduler=scheduler,
         evaluation=evaluation,
         jobs=jobs,
-        closers=[store.close, notify_client.close, *collection.closers],
+        closers=[store.close, notify_client.close, gate.release, *collection.closers],
     )

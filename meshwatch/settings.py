@@ -90,6 +90,17 @@ class Settings(BaseSettings):
     remediation_enabled: bool = Field(
         default=False, description="Master switch: when false every plan is recorded as dry-run."
     )
+    leader_election: bool = Field(
+        default=True,
+        description="On PostgreSQL, only the replica holding an advisory lock runs the jobs "
+        "that act (evaluate, remediate, notify, reports); the others serve the API.",
+    )
+    leader_lock_key: int = Field(
+        default=0x6D776C64, ge=0, description="Advisory lock key shared by the replicas."
+    )
+    leader_check_interval: timedelta = Field(
+        default=timedelta(seconds=2), description="How often followers try to take the lock."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` when a streamed body passes the limit.
+
+    An HTTPException, because FastAPI turns any other exception raised while it reads a
+    body into "400 There was an error parsing the body" (and re-raises HTTPExceptions).
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, detail=f"body larger than {max_bytes} bytes")
 
 
 class BodySizeLimit:
@@ -41,7 +49,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:

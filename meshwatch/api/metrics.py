@@ -82,6 +82,32 @@ class SLOStatusCollector(Collector):
             yield from _health_metrics(self._health())
 
 
+class LeadershipCollector(Collector):
+    """`meshwatch_leader`: 1 on the replica that runs the acting jobs, 0 on followers.
+
+    No sample until leader election has answered once (`leader()` returns None).
+    """
+
+    def __init__(self, leader: Callable[[], bool | None]) -> None:
+        self._leader = leader
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._family()]
+
+    def collect(self) -> Iterable[Metric]:
+        family = self._family()
+        leading = self._leader()
+        if leading is not None:
+            family.add_metric([], float(leading))
+        yield family
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            c.METRIC_LEADER, "1 when this replica is the leader that evaluates and acts."
+        )
+
+
 def create_registry(
     statuses: StatusProvider, health: HealthProvider | None = None
 ) -> CollectorRegistry:

@@ -80,11 +80,13 @@ class Scraper:
         *,
         timeout: float = 5.0,
         max_workers: int = 8,
+        max_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self._store = store
         self._targets = tuple(targets)
         self._client = client
-        self._timeout = timeout
+        self._timeout = timeout  # seconds for the whole fetch, body included
+        self._max_bytes = max_bytes
         self._max_workers = max(1, min(max_workers, len(self._targets)))
         self._health = {t.url: TargetHealth(url=t.url, job=t.job) for t in self._targets}
 
@@ -121,21 +123,35 @@ class Scraper:
         return self.health()
 
     def _fetch(self, target: ScrapeTarget) -> _Fetched | str:
-        """The exposition text, or why it could not be had."""
-        started = time.perf_counter()
+        """The exposition text, or why it could not be had (never raises)."""
         try:
-            response = self._client.get(
-                target.url, headers={"Accept": ACCEPT}, timeout=self._timeout
-            )
+            return self._get(target)
         except httpx.HTTPError as error:
             return f"{type(error).__name__}: {error}"
-        if response.status_code != httpx.codes.OK:
-            return f"HTTP {response.status_code}"
+        except Exception as error:  # e.g. httpx.InvalidURL: a bad target, not a bad cycle
+            log.exception("unexpected error scraping %s", target.url)
+            return f"{type(error).__name__}: {error}"
+
+    def _get(self, target: ScrapeTarget) -> _Fetched | str:
+        started = time.perf_counter()
+        headers = {"Accept": ACCEPT}
+        with self._client.stream("GET", target.url, headers=headers, timeout=self._timeout) as resp:
+            if resp.status_code != httpx.codes.OK:
+                return f"HTTP {resp.status_code}"
+            chunks, size = [], 0
+            for chunk in resp.iter_bytes():
+                size += len(chunk)
+                if size > self._max_bytes:
+                    return f"exposition larger than {self._max_bytes} bytes"
+                if time.perf_counter() - started > self._timeout:
+                    return f"scrape took longer than {self._timeout:g} s"
+                chunks.append(chunk)
+            encoding = resp.encoding or "utf-8"
+            content_type = resp.headers.get("content-type", "")
         try:
-            text = response.text
+            text = b"".join(chunks).decode(encoding)
         except (UnicodeDecodeError, LookupError) as error:
             return f"undecodable body: {error}"
-        content_type = response.headers.get("content-type", "")
         openmetrics = content_type.startswith("application/openmetrics-text")
         return _Fetched(text, openmetrics, time.perf_counter() - started)
 

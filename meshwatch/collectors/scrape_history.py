@@ -13,11 +13,12 @@ counter, older points are thinned to one per bucket of a coarser resolution:
     3      5 min        7 d            1,729
     4      30 min       35 d           1,345      -> 5,657 points, 16 bytes each (~90 KiB)
 
-The window start is then known to within one resolution step of the tier it falls in: a
-window's count can include up to one bucket's worth of extra events at its start (1 s for
-windows up to 10 min, 10 s up to 2 h, 1 min up to 1 d, ...), i.e. < 0.3 % of a 1 h, 6 h,
-1 d, 3 d or 30 d window. Older than the last tier is dropped, keeping the newest dropped
-value as the floor, so an even longer window counts everything since the floor.
+The accumulated value at a window's start is interpolated linearly between the two points
+around it, so the only error is how unevenly events fell within that one bucket (1 s for
+windows up to 10 min, 10 s up to 2 h, 1 min up to 1 d, ...): at most one bucket's worth of
+events, i.e. < 0.3 % of a 1 h, 6 h, 1 d, 3 d or 30 d window, and ~0 at a steady rate.
+Points older than the last tier are dropped, the newest dropped value kept as the floor,
+so an even longer window counts everything since that floor.
 """
 
 from __future__ import annotations
@@ -76,25 +77,30 @@ class _TierPoints:
 
     def expired(self, now: float) -> int:
         """How many of the oldest points are older than this tier reaches."""
-        return bisect_right(self.times, now - self.reach) if self.times else 0
+        times = self.times
+        horizon = now - self.reach
+        if not times or times[0] > horizon:
+            return 0
+        return bisect_right(times, horizon)
 
 
 class CounterHistory:
     """A never-decreasing step function of time (seconds since the epoch), thinned by age."""
 
-    __slots__ = ("_floor", "_tiers")
+    __slots__ = ("_floor", "_newest", "_tiers")
 
     def __init__(self, tiers: tuple[Tier, ...] = DEFAULT_TIERS) -> None:
         if not tiers:
             raise ValueError("at least one tier is needed")
         self._tiers = [_TierPoints(t) for t in tiers]
         self._floor = 0.0  # acc of the newest point dropped from the last tier
+        self._newest: float | None = None
 
     def record(self, t: float, acc: float) -> None:
         """Add the accumulated value `acc` observed at `t` (earlier times are clamped)."""
-        newest = self.newest_time()
-        if newest is not None and t < newest:
-            t = newest
+        if self._newest is not None and t < self._newest:
+            t = self._newest
+        self._newest = t
         self._tiers[0].add(t, acc)
         self._cascade(t)
 
@@ -114,11 +120,27 @@ class CounterHistory:
             del tier.accs[:count]
 
     def at(self, t: float) -> float:
-        """Accumulated value at `t`: the newest point at or before `t`, else the floor."""
+        """Accumulated value at `t`.
+
+        Between two points it is interpolated linearly (events spread evenly over the scrape
+        interval or bucket); after the newest point it is the newest value (nothing is
+        invented past the last scrape); before the oldest point it is the floor.
+        """
+        after: tuple[float, float] | None = None  # oldest point of the next newer tier
         for tier in self._tiers:  # newest tier first
             times = tier.times
-            if times and times[0] <= t:
-                return tier.accs[bisect_right(times, t) - 1]
+            if not times:
+                continue
+            if times[0] <= t:
+                i = bisect_right(times, t) - 1
+                t0, a0 = times[i], tier.accs[i]
+                if i + 1 < len(times):
+                    after = (times[i + 1], tier.accs[i + 1])
+                if after is None or after[0] <= t0:
+                    return a0
+                t1, a1 = after
+                return a0 + (a1 - a0) * (t - t0) / (t1 - t0)
+            after = (times[0], tier.accs[0])
         return self._floor
 
     def any_between(self, start: float, end: float) -> bool:
@@ -133,10 +155,33 @@ class CounterHistory:
         return False
 
     def newest_time(self) -> float | None:
-        for tier in self._tiers:
-            if tier.times:
-                return tier.times[-1]
-        return None
+        return self._newest
+
+    def points(self) -> tuple[list[float], list[float]]:
+        """All (times, accs), oldest first: what `restore` takes back."""
+        times: list[float] = []
+        accs: list[float] = []
+        for tier in reversed(self._tiers):  # oldest tier first
+            times.extend(tier.times)
+            accs.extend(tier.accs)
+        return times, accs
+
+    @property
+    def floor(self) -> float:
+        return self._floor
+
+    @classmethod
+    def restore(
+        cls, floor: float, times: list[float], accs: list[float], tiers: tuple[Tier, ...]
+    ) -> CounterHistory:
+        """A history holding these points (oldest first), thinned into `tiers`."""
+        if len(times) != len(accs):
+            raise ValueError("times and accs differ in length")
+        history = cls(tiers)
+        history._floor = floor
+        for t, acc in zip(times, accs, strict=True):
+            history.record(t, acc)
+        return history
 
     def __len__(self) -> int:
         return sum(len(t.times) for t in self._tiers)

@@ -19,15 +19,19 @@ accumulated counter with a bounded, thinned `CounterHistory`. So memory is bound
 (tracks x groups x `max_points()`) + (live followed series), independent of uptime.
 
 Windows end at `now` and are `(now - window, now]`. The increase over a window is
-`acc(newest point <= now) - acc(newest point <= now - window)`: events are counted exactly
-between two real scrapes, without Prometheus's extrapolation to the window edges (see the
-agreement test for what that means numerically).
+`acc(now) - acc(now - window)`, where `acc(t)` is the accumulated count at the scrapes around
+`t`, interpolated linearly between them and never extrapolated past the newest scrape:
+events are counted between real scrapes. Prometheus instead extrapolates `increase()` to
+both window edges; tests/integration/test_scrape_vs_prometheus.py states what that means
+numerically. `snapshot`/`restore` carry the history over a restart of meshwatch.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,11 +49,21 @@ from meshwatch.collectors.base import (
 from meshwatch.collectors.exposition import Labels, Sample
 from meshwatch.collectors.scrape_history import DEFAULT_TIERS, CounterHistory, Tier
 from meshwatch.errors import CollectorError, NoDataError
-from meshwatch.model import SLI, Counts, LatencySLI, QuerySLI, RatioSLI, RawSLI, Selector
+from meshwatch.model import (
+    SLI,
+    Counts,
+    LatencySLI,
+    Matcher,
+    QuerySLI,
+    RatioSLI,
+    RawSLI,
+    Selector,
+)
 
 log = logging.getLogger(__name__)
 
 LE = "le"
+SNAPSHOT_FORMAT = "meshwatch-scrape-store/1"
 _ALL = ""  # group key of an ungrouped track
 
 
@@ -86,6 +100,30 @@ class _Track:
 
 
 @dataclass(slots=True)
+class _MetricTracks:
+    """Tracks of one metric, indexed by one equality matcher each, so a new series is only
+    matched against the tracks that can match it (1,000 SLOs on one Envoy metric)."""
+
+    by_equal: dict[tuple[str, str], list[_Track]] = field(default_factory=dict)
+    unindexed: list[_Track] = field(default_factory=list)
+    labels: set[str] = field(default_factory=set)
+
+    def add(self, track: _Track) -> None:
+        equal = next((m for m in track.selector.matchers if m.op == "="), None)
+        if equal is None:
+            self.unindexed.append(track)
+        else:
+            self.by_equal.setdefault((equal.label, equal.value), []).append(track)
+            self.labels.add(equal.label)
+
+    def candidates(self, labels: Mapping[str, str]) -> list[_Track]:
+        found = list(self.unindexed)
+        for label in self.labels:
+            found.extend(self.by_equal.get((label, labels.get(label, "")), ()))
+        return found
+
+
+@dataclass(slots=True)
 class _Series:
     value: float
     last_seen: float
@@ -103,7 +141,8 @@ class ScrapeStore:
     """Follows SLI selectors across scrapes and answers increases and counts per window.
 
     Pure data structure: time comes in as arguments (`at`, `now`, UTC-aware datetimes).
-    Implements `meshwatch.collectors.base.SLICollector`.
+    Implements `meshwatch.collectors.base.SLICollector`. Thread-safe: the scrape job and
+    the evaluation job may call it from different scheduler threads.
     """
 
     def __init__(
@@ -114,21 +153,23 @@ class ScrapeStore:
         self._tiers = tiers
         self._series_ttl = series_ttl.total_seconds()
         self._tracks: dict[tuple[Selector, str | None], _Track] = {}
-        self._by_metric: dict[str, list[_Track]] = {}
+        self._by_metric: dict[str, _MetricTracks] = {}
         self._targets: dict[str, _Target] = {}
         self._generation = 0
+        self._lock = threading.RLock()
 
     # --- what to follow -------------------------------------------------------------
 
     def track(self, selector: Selector, group_by: str | None = None) -> None:
         """Follow `selector` (summed over matching series, or per value of `group_by`)."""
         key = (selector, group_by)
-        if key in self._tracks:
-            return
-        track = _Track(selector, group_by, self._tiers)
-        self._tracks[key] = track
-        self._by_metric.setdefault(selector.metric, []).append(track)
-        self._generation += 1  # known series recompute which tracks they feed
+        with self._lock:
+            if key in self._tracks:
+                return
+            track = _Track(selector, group_by, self._tiers)
+            self._tracks[key] = track
+            self._by_metric.setdefault(selector.metric, _MetricTracks()).add(track)
+            self._generation += 1  # known series recompute which tracks they feed
 
     def track_sli(self, sli: SLI) -> None:
         """Follow what `counts`/`buckets` need for `sli` (nothing for PromQL-only SLIs)."""
@@ -143,7 +184,8 @@ class ScrapeStore:
     @property
     def wanted(self) -> frozenset[str]:
         """Metric (sample) names to parse out of expositions."""
-        return frozenset(self._by_metric)
+        with self._lock:
+            return frozenset(self._by_metric)
 
     # --- ingest ---------------------------------------------------------------------
 
@@ -159,7 +201,16 @@ class ScrapeStore:
         `target_labels` (e.g. `job`, `instance`) are added to every series, overriding
         exposed labels of the same name as Prometheus does with `honor_labels: false`.
         """
-        t = at.timestamp()
+        with self._lock:
+            self._observe(target, samples, at.timestamp(), target_labels)
+
+    def _observe(
+        self,
+        target: str,
+        samples: Iterable[Sample],
+        t: float,
+        target_labels: Mapping[str, str] | None,
+    ) -> None:
         state = self._targets.setdefault(target, _Target())
         touched: set[tuple[int, str]] = set()
         present: list[tuple[_Track, str]] = []
@@ -200,7 +251,7 @@ class ScrapeStore:
         if target_labels:
             labels.update(target_labels)
         sinks = []
-        for track in self._by_metric.get(sample.name, ()):
+        for track in self._by_metric[sample.name].candidates(labels):
             if track.selector.matches(labels):
                 group = track.group_of(labels)
                 if group is not None:
@@ -230,23 +281,25 @@ class ScrapeStore:
         The selector must have been tracked with `group_by=label`; groups without a series
         in the window are left out. Raises NoDataError("no series") when none is left.
         """
-        track = self._tracks.get((selector, label))
-        if track is None:
-            raise CollectorError(f"{selector.promql()} by {label} is not tracked")
         end = now.timestamp()
         start = end - window.total_seconds()
-        result = {
-            group: history.at(end) - history.at(start)
-            for group, history in track.history.items()
-            if history.any_between(start, end)
-        }
+        with self._lock:
+            track = self._tracks.get((selector, label))
+            if track is None:
+                raise CollectorError(f"{selector.promql()} by {label} is not tracked")
+            result = {
+                group: history.at(end) - history.at(start)
+                for group, history in track.history.items()
+                if history.any_between(start, end)
+            }
         if not result:
             raise NoDataError(NO_SERIES)
         return result
 
     def counts(self, sli: SLI, windows: Sequence[timedelta], now: datetime) -> WindowCounts:
         """`SLICollector.counts`: errors and total of `sli` over each window ending at `now`."""
-        return {window: self._counts_or_error(sli, window, now) for window in windows}
+        with self._lock:
+            return {window: self._counts_or_error(sli, window, now) for window in windows}
 
     def _counts_or_error(
         self, sli: SLI, window: timedelta, now: datetime
@@ -304,13 +357,63 @@ class ScrapeStore:
             result[window] = dict(sorted((float(le), value) for le, value in by_le.items()))
         return result
 
+    # --- persistence -------------------------------------------------------------------
+
+    def snapshot(self) -> bytes:
+        """The accumulated history of every track, as JSON bytes, for `restore` after a restart.
+
+        Per-series last values are not kept: the first scrape after a restore is a baseline,
+        so events while meshwatch was down are not counted (never counted twice either).
+        """
+        with self._lock:
+            tracks = [
+                {
+                    "metric": track.selector.metric,
+                    "matchers": [[m.label, m.op, m.value] for m in track.selector.matchers],
+                    "group_by": track.group_by,
+                    "groups": {
+                        group: dict(zip(("times", "accs"), history.points(), strict=True))
+                        | {"floor": history.floor}
+                        for group, history in track.history.items()
+                    },
+                }
+                for track in self._tracks.values()
+            ]
+        return json.dumps({"format": SNAPSHOT_FORMAT, "tracks": tracks}).encode()
+
+    def restore(self, data: bytes) -> int:
+        """Load a `snapshot` into the tracks followed now; returns how many were restored.
+
+        Tracks no longer followed (SLOs changed) are skipped; restored tracks continue from
+        their last accumulated value. Raises ValueError on a snapshot of another format.
+        """
+        state = json.loads(data)
+        if not isinstance(state, dict) or state.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(f"not a {SNAPSHOT_FORMAT} snapshot")
+        restored = 0
+        with self._lock:
+            for item in state["tracks"]:
+                matchers = tuple(Matcher(label, op, value) for label, op, value in item["matchers"])
+                track = self._tracks.get((Selector(item["metric"], matchers), item["group_by"]))
+                if track is None:
+                    continue
+                for group, points in item["groups"].items():
+                    history = CounterHistory.restore(
+                        float(points["floor"]), points["times"], points["accs"], self._tiers
+                    )
+                    track.history[group] = history
+                    track.acc[group] = float(points["accs"][-1]) if points["accs"] else 0.0
+                restored += 1
+        return restored
+
     # --- health -------------------------------------------------------------------------
 
     def footprint(self) -> tuple[int, int]:
         """(history points held, followed series held), for the memory bound and /metrics."""
-        points = sum(len(h) for t in self._tracks.values() for h in t.history.values())
-        series = sum(len(t.series) for t in self._targets.values())
-        return points, series
+        with self._lock:
+            points = sum(len(h) for t in self._tracks.values() for h in t.history.values())
+            series = sum(len(t.series) for t in self._targets.values())
+            return points, series
 
 
 if TYPE_CHECKING:  # the store is an SLICollector (checked by mypy, nothing runs)

@@ -25,6 +25,7 @@ class Runtime:
     scrape_failures: dict[str, float] = field(default_factory=dict)
     remediation_actions: dict[tuple[str, str], float] = field(default_factory=dict)
     route_weights: dict[tuple[str, str], int] = field(default_factory=dict)  # (target, backend)
+    leader: bool | None = None  # None until leader election has answered once
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -44,6 +45,10 @@ class Runtime:
     def set_scrape_failures(self, failures: Mapping[str, float]) -> None:
         with self._lock:
             self.scrape_failures = dict(failures)
+
+    def set_leader(self, leading: bool) -> None:
+        with self._lock:
+            self.leader = leading
 
     def count_action(self, actuator: str, outcome: str) -> None:
         with self._lock:

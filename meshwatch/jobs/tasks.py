@@ -21,7 +21,7 @@ from meshwatch.engine.runtime import Runtime
 from meshwatch.errors import CollectorError
 from meshwatch.model import SLI, SLO, LatencySLI
 from meshwatch.notify.bodies import generic_body, slack_body
-from meshwatch.notify.events import Notification, Tracked, track
+from meshwatch.notify.events import Notification, Tracked, resume, track
 from meshwatch.notify.sender import DeliveryReport, Endpoint, deliver_due
 from meshwatch.settings import WebhookTarget
 from meshwatch.store import Store
@@ -74,6 +74,11 @@ class EvaluationJob:
         queue_notifications(self.store, self.webhooks, events, now)
 
 
+def resume_tracking(store: Store) -> dict[str, Tracked]:
+    """Per-SLO tracked state from the last stored statuses, so a restart does not re-notify."""
+    return {status.slo_id: resume(status) for status in store.history.latest()}
+
+
 def queue_notifications(
     store: Store, webhooks: Sequence[WebhookTarget], events: Sequence[Notification], now: datetime
 ) -> int:
@@ -119,6 +124,13 @@ def deliver(
     return deliver_due(store.outbox, endpoints(webhooks), client, now)
 
 
+ALERT_RETENTION = timedelta(days=400)  # as long as the longest history tier
+OUTBOX_RETENTION = timedelta(days=7)  # far past the sender's max_age (24 h)
+
+
 def prune(store: Store, now: datetime) -> None:
+    """Downsample status history; drop alerts and outbox items past their retention."""
     result = store.history.prune(now)
-    log.info("pruned history: %s", result)
+    alerts = store.alerts.expire(now - ALERT_RETENTION)
+    outbox = store.outbox.expire(now - OUTBOX_RETENTION)
+    log.info("pruned history: %s; expired %s alerts, %s outbox items", result, alerts, outbox)

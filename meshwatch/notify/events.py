@@ -10,7 +10,7 @@ evaluation loop sees the same state.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +40,9 @@ class Tracked:
     since: datetime
     notified: bool
     previous: State | None = None  # the state before `state` began
+    # While unknown: what was tracked before, restored if the same state returns before the
+    # unknown was announced (a scrape miss or a restart is not a new state change).
+    before: Tracked | None = None
 
 
 def track(
@@ -49,10 +52,8 @@ def track(
     unknown_after: timedelta = timedelta(minutes=10),
 ) -> tuple[Tracked, list[Notification]]:
     """Advance one SLO's tracked state with a new status; return the events to send."""
-    now = status.at
     if previous is None or previous.state is not status.state:
-        old = previous.state if previous is not None else None
-        tracked = Tracked(status.state, now, notified=False, previous=old)
+        tracked = _changed(previous, status.state, status.at)
     else:
         tracked = previous
     if tracked.notified:
@@ -60,7 +61,30 @@ def track(
     event = _event_for(tracked, status, unknown_after)
     if event is None:
         return tracked, []
-    return Tracked(tracked.state, tracked.since, True, tracked.previous), [event]
+    return replace(tracked, notified=True), [event]
+
+
+def _changed(previous: Tracked | None, state: State, now: datetime) -> Tracked:
+    if previous is None:
+        return Tracked(state, now, notified=False)
+    if previous.state is State.UNKNOWN and not previous.notified and previous.before is not None:
+        # an unannounced unknown blip: compare with what came before it
+        if previous.before.state is state:
+            return previous.before
+        return Tracked(state, now, notified=False, previous=previous.before.state)
+    before = previous if state is State.UNKNOWN else None
+    return Tracked(state, now, notified=False, previous=previous.state, before=before)
+
+
+def resume(last: SLOStatus) -> Tracked:
+    """The tracked state of an SLO after a restart, rebuilt from its last stored status.
+
+    Its state change was already queued in the (persistent) outbox when it deserved a
+    notification, so the restarted loop must not announce it again; a change that happened
+    while meshwatch was down still differs from `last` and is announced. An unknown state
+    stays un-notified: it may be announced once more if it lasts beyond `unknown_after`.
+    """
+    return Tracked(last.state, last.at, notified=last.state is not State.UNKNOWN)
 
 
 def _event_for(

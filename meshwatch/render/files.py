@@ -57,6 +57,7 @@ def write(directory: Path, files: Mapping[str, str], suffix: str) -> list[Path]:
         if path.exists() and path.read_text(encoding="utf-8") == files[name]:
             continue
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; Grafana/Prometheus run as other users
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(files[name])
         os.replace(tmp, path)

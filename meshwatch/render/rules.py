@@ -2,8 +2,8 @@
 
 Per SLO, in this order (`<svc>-<slo>` below is `meshwatch-<service>-<slo>`):
 
-- `<svc>-<slo>-sli`      default interval: 5m counts, windows up to 6h, the objective;
-- `<svc>-<slo>-long`     every 5m: windows over 6h, the period error ratio, budget remaining;
+- `<svc>-<slo>-sli`      default interval: 5m counts, windows up to 1h, the objective;
+- `<svc>-<slo>-long`     every 5m: windows over 1h, the period error ratio, budget remaining;
 - `<svc>-<slo>-backends` every 5s, only with a remediation policy: per-backend short windows;
 - `<svc>-<slo>-alerts`   default interval: page and ticket burn alerts, absent data.
 

@@ -19,7 +19,7 @@ A ratio is NaN without traffic, so an idle service never burns.
 from __future__ import annotations
 
 from meshwatch import conventions as names
-from meshwatch.model import SLO, BurnRateWindow, Severity
+from meshwatch.model import SLO, BurnRateWindow, LatencySLI, Severity
 from meshwatch.render.rules_common import (
     BASE,
     Rule,
@@ -29,7 +29,7 @@ from meshwatch.render.rules_common import (
     num,
     ref,
 )
-from meshwatch.sli import has_counts
+from meshwatch.sli import counts_are_events, has_counts
 
 
 def _condition(slo: SLO, window: BurnRateWindow) -> str:
@@ -38,7 +38,7 @@ def _condition(slo: SLO, window: BurnRateWindow) -> str:
         f"{ref(names.rule_error_ratio(dur(w)), slo)} / {budget} > {factor}"
         for w in (window.long, window.short)
     ]
-    if has_counts(slo.sli):
+    if counts_are_events(slo.sli):
         requests = ref(names.rule_requests_increase(dur(window.long)), slo)
         parts.append(f"{requests} >= {min_requests(slo, window)}")
     return "(\n  " + "\n  and\n  ".join(parts) + "\n)"
@@ -75,7 +75,7 @@ def _links(slo: SLO) -> dict[str, str]:
 def _burn_alert(slo: SLO, severity: Severity, windows: tuple[BurnRateWindow, ...]) -> Rule:
     period = slo.window.name
     guard = ""
-    if has_counts(slo.sli):
+    if counts_are_events(slo.sli):
         guard = "; each long window needs " + ", ".join(
             f"{min_requests(slo, w)} requests in {dur(w.long)}" for w in windows
         )
@@ -105,6 +105,12 @@ def _burn_alert(slo: SLO, severity: Severity, windows: tuple[BurnRateWindow, ...
     }
 
 
+def _bucket_hint(slo: SLO) -> str:
+    if isinstance(slo.sli, LatencySLI):
+        return f", or {num(slo.sli.threshold)} is not a bucket bound (le) of {slo.sli.histogram}"
+    return ""
+
+
 def _absent_alert(slo: SLO) -> Rule:
     base = dur(BASE)
     if has_counts(slo.sli):
@@ -117,7 +123,7 @@ def _absent_alert(slo: SLO) -> Rule:
         names.ANNOTATION_DESCRIPTION: (
             f"The SLI series of {slo.service} {slo.name} have been missing for "
             f"{dur(slo.alerting.absent_for)}: the service, its metrics or the selector is "
-            "gone, and burn-rate alerts cannot fire without data."
+            f"gone{_bucket_hint(slo)}, and burn-rate alerts cannot fire without data."
         ),
         **_links(slo),
     }

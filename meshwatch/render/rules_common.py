@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from functools import lru_cache
 
 from meshwatch import conventions as names
-from meshwatch.model import SLO, BurnRateWindow, Severity, format_duration
+from meshwatch.model import SLO, BurnRateWindow, Matcher, Selector, Severity, format_duration
 from meshwatch.slo.windows import default_burn_windows
 
 Rule = dict[str, object]
 
-# Windows up to this length are computed from the raw counters (exact edges, no lag); longer
-# ones sum the 5m increase recordings (cheap at 30 d, request-weighted, 5m resolution).
-DIRECT_MAX = timedelta(hours=6)
+# Windows up to this length are computed from the raw counters (exact edges, no lag): the
+# page condition's 1h/5m pair and every short window up to 30m decide detection and reset
+# time. Longer ones sum the 5m increase recordings: reading hours of every raw mesh series each
+# evaluation is what makes SLO rules slow on high-cardinality meshes (Pyrra #1440), and a lag
+# of a few minutes does not matter to a 2h or 6h window.
+DIRECT_MAX = timedelta(hours=1)
 BASE = names.BASE_INTERVAL
 
 
@@ -34,6 +38,7 @@ def ratio_windows(slo: SLO) -> tuple[timedelta, ...]:
     return tuple(sorted(found))
 
 
+@lru_cache(maxsize=256)
 def dur(window: timedelta) -> str:
     return format_duration(window)
 
@@ -51,19 +56,15 @@ def series_labels(slo: SLO) -> dict[str, str]:
     return dict(sorted(labels.items()))
 
 
-def _quote(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
-
-
 def ref(record: str, slo: SLO, backend: str | None = None) -> str:
     """A selector of one of the SLO's recordings, e.g. `meshwatch:x{meshwatch_service="a",...}`."""
     matchers = [
-        f'{names.LABEL_SERVICE}="{_quote(slo.service)}"',
-        f'{names.LABEL_SLO}="{_quote(slo.name)}"',
+        Matcher(names.LABEL_SERVICE, "=", slo.service),
+        Matcher(names.LABEL_SLO, "=", slo.name),
     ]
     if backend is not None:
-        matchers.append(f'{names.LABEL_BACKEND}="{_quote(backend)}"')
-    return f"{record}{{{','.join(matchers)}}}"
+        matchers.append(Matcher(names.LABEL_BACKEND, "=", backend))
+    return Selector(record, tuple(matchers)).promql()
 
 
 def record(name: str, expr: str, labels: dict[str, str]) -> Rule:

@@ -5,8 +5,8 @@ Shapes (`W` a window, `S` the SLO's `meshwatch_service`/`meshwatch_slo` matchers
     meshwatch:sli_requests:increase5m     sum(increase(total[5m]))            raw counters
     meshwatch:sli_errors:increase5m       sum(increase(bad[5m])) or vector(0)
     meshwatch:sli_{errors,requests}:increaseW
-        W <= 6h: from the raw counters over W (exact window edges, no lag)
-        W >  6h: sum(sum_over_time(meshwatch:sli_..:increase5m{S}[W-1s:5m]))
+        W <= 1h: from the raw counters over W (exact window edges, no lag)
+        W >  1h: sum(sum_over_time(meshwatch:sli_..:increase5m{S}[W-1s:5m]))
     meshwatch:sli_error:ratio_rateW       errors_W / requests_W (NaN without traffic, <= 1)
     meshwatch:slo_objective:ratio         vector(0.999)
     meshwatch:slo_period_error:ratio      errors_period / requests_period
@@ -99,7 +99,7 @@ def _window_rules(slo: SLO, *, long: bool) -> list[Rule]:
 
 
 def sli_rules(slo: SLO) -> list[Rule]:
-    """The fast group: 5m counts, windows up to 6h from raw counters, the objective."""
+    """The fast group: 5m counts, windows up to 1h from raw counters, the objective."""
     rules = _window_rules(slo, long=False)
     rules.append(record(names.RULE_OBJECTIVE, f"vector({num(slo.target)})", series_labels(slo)))
     return rules

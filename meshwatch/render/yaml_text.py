@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 Value = str | int | float | bool | None | Mapping[str, "Value"] | Sequence["Value"]
 
@@ -36,6 +37,7 @@ def _quoted(value: str) -> str:
     return _UNPRINTABLE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+@lru_cache(maxsize=65536)
 def scalar(value: str) -> str:
     """A string as a single-line YAML scalar: plain when unambiguous, else double-quoted."""
     if _PLAIN_RE.match(value) and value.lower() not in _RESERVED:
@@ -44,23 +46,31 @@ def scalar(value: str) -> str:
 
 
 def _block_ok(value: str) -> bool:
-    return (
-        bool(value)
-        and value[0] not in " \n#"
-        and value[-1] not in " \n"
-        and _BLOCK_BAD_RE.search(value) is None
-    )
+    if not value or value[0] in " \n#" or value[-1] in " \n":
+        return False
+    if value.isascii():  # fast path: printable ASCII and newlines, no trailing spaces
+        return " \n" not in value and value.replace("\n", "").isprintable()
+    return _BLOCK_BAD_RE.search(value) is None
 
 
 def _string(value: str, indent: str) -> str:
     """` value` after a `key:` (leading space included), literal block when it reads better."""
-    plain = scalar(value)
-    if plain is value or (len(value) < 60 and '"' not in value and "\n" not in value):
-        return " " + plain
+    if len(value) < 60 and '"' not in value and "\n" not in value:
+        return " " + scalar(value)
     if _block_ok(value):
-        lines = value.split("\n")
-        return " |-\n" + "\n".join(f"{indent}{line}" for line in lines)
-    return " " + plain
+        return " |-\n" + "\n".join(f"{indent}{line}" for line in value.split("\n"))
+    return " " + scalar(value)
+
+
+@lru_cache(maxsize=8192)
+def _flat_mapping(items: tuple[tuple[str, str], ...], indent: str, after_key: bool) -> str:
+    """A mapping of strings (labels, annotations) - the same few repeat on every rule."""
+    out: list[str] = []
+    for i, (key, item) in enumerate(items):
+        if after_key or i:
+            out.append(f"\n{indent}")
+        out.append(f"{_key(key)}:{_string(item, indent + _INDENT)}")
+    return "".join(out)
 
 
 def _number(value: int | float | bool | None) -> str:
@@ -79,6 +89,7 @@ def _number(value: int | float | bool | None) -> str:
     return text
 
 
+@lru_cache(maxsize=4096)
 def _key(key: str) -> str:
     if _NUMBER_RE.match(key):
         return _quoted(key)
@@ -92,6 +103,9 @@ def _emit(value: Value, indent: str, out: list[str], after_key: bool) -> None:
     elif isinstance(value, Mapping):
         if not value:
             out.append(" {}" if after_key else "{}")
+            return
+        if all(type(item) is str for item in value.values()):
+            out.append(_flat_mapping(tuple(value.items()), indent, after_key))
             return
         first = True
         for key, item in value.items():

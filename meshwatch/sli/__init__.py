@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from meshwatch.sli.buckets import le_matcher, le_spellings
 from meshwatch.sli.promql import (
+    counts_are_events,
     error_ratio,
     errors_increase,
     guarded_ratio,
@@ -21,6 +22,7 @@ from meshwatch.sli.promql import (
 )
 
 __all__ = [
+    "counts_are_events",
     "error_ratio",
     "errors_increase",
     "guarded_ratio",

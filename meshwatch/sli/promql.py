@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import lru_cache
 
 from meshwatch.model import (
     SLI,
@@ -50,18 +51,37 @@ def has_counts(sli: SLI) -> bool:
     return not isinstance(sli, RawSLI)
 
 
+@lru_cache(maxsize=256)
+def _duration(window: timedelta) -> str:
+    return format_duration(window)
+
+
 def render_template(template: str, window: timedelta) -> str:
     """Substitute `{{.window}}` (spaces allowed) with a Prometheus duration."""
-    return _WINDOW_RE.sub(format_duration(window), template)
+    return _WINDOW_RE.sub(_duration(window), template)
 
 
 def _increase(selector: Selector, window: timedelta) -> str:
-    return f"sum(increase({selector.promql()}[{format_duration(window)}]))"
+    return f"sum(increase({selector.promql()}[{_duration(window)}]))"
 
 
 def _is_rate_based(sli: QuerySLI) -> bool:
     templates = [t for t in (sli.total, sli.good, sli.bad) if t is not None]
     return all(_RATE_RE.search(t) and not _INCREASE_RE.search(t) for t in templates)
+
+
+def counts_are_events(sli: SLI) -> bool:
+    """Whether errors/requests are numbers of events (so a minimum request count applies).
+
+    False for raw ratios and for templates that are neither `rate()` nor `increase()` (e.g. a
+    sum of recorded rates): their counts are in the template's own units.
+    """
+    if isinstance(sli, RawSLI):
+        return False
+    if isinstance(sli, QuerySLI):
+        templates = [t for t in (sli.total, sli.good, sli.bad) if t is not None]
+        return _is_rate_based(sli) or all(_INCREASE_RE.search(t) for t in templates)
+    return True
 
 
 def _query(template: str, sli: QuerySLI, window: timedelta) -> str:
@@ -72,6 +92,9 @@ def _query(template: str, sli: QuerySLI, window: timedelta) -> str:
 
 
 _NAME_RE = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
+_SIMPLE_RE = re.compile(
+    r'[A-Za-z_:][A-Za-z0-9_:]*(?:\{(?:[A-Za-z_]\w*(?:=|!=|=~|!~)"[^"\\{}()]*",?)*\})?'
+)
 
 
 def _closing(expr: str, start: int) -> int:
@@ -99,6 +122,8 @@ def _closing(expr: str, start: int) -> int:
 def atom(expr: str) -> str:
     """`expr` safe to use as an operand: parenthesised unless it already is one term."""
     expr = expr.strip()
+    if _SIMPLE_RE.fullmatch(expr):  # a metric or selector, e.g. a recording rule reference
+        return expr
     name = _NAME_RE.match(expr)
     start = name.end() if name else 0
     if start == len(expr):

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from meshwatch.errors import StoreError
 from meshwatch.store.engine import upsert, writer
+from meshwatch.store.errors import store_errors
 from meshwatch.store.records import (
     FINAL_ACTION_STATES,
     Action,
@@ -30,6 +31,7 @@ class ActionLog:
         self._engine = engine
         self._writer = writer(engine)
 
+    @store_errors
     def create_action(self, plan: ActionPlan, now: datetime) -> int:
         """Record `plan` as `planned` (call BEFORE applying it); return its id."""
         with self._writer.begin() as conn:
@@ -55,6 +57,7 @@ class ActionLog:
         log.info("action %s planned: %s %s on %s", action_id, plan.kind, plan.slo_id, plan.target)
         return int(action_id)
 
+    @store_errors
     def complete_action(
         self, action_id: int, state: ActionState, detail: str, now: datetime
     ) -> Action:
@@ -80,11 +83,13 @@ class ActionLog:
         log.info("action %s %s: %s", action_id, state.value, detail)
         return _action(row._mapping)
 
+    @store_errors
     def get_action(self, action_id: int) -> Action | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(ActionRow).where(ActionRow.id == action_id)).first()
         return None if row is None else _action(row._mapping)
 
+    @store_errors
     def list_actions(
         self, target: str | None = None, slo_id: str | None = None, limit: int = 100
     ) -> list[Action]:
@@ -97,6 +102,18 @@ class ActionLog:
         with self._engine.connect() as conn:
             return [_action(row._mapping) for row in conn.execute(query)]
 
+    @store_errors
+    def counts(self) -> dict[tuple[str, ActionState], int]:
+        """Number of actions per (slo_id, state), for the `/metrics` exporter."""
+        query = select(ActionRow.slo_id, ActionRow.state, func.count()).group_by(
+            ActionRow.slo_id, ActionRow.state
+        )
+        with self._engine.connect() as conn:
+            return {
+                (slo_id, ActionState(state)): int(n) for slo_id, state, n in conn.execute(query)
+            }
+
+    @store_errors
     def set_hold(self, target: str, held: bool, by: str, reason: str, now: datetime) -> Hold:
         """Hold (held=True) or resume (held=False) remediation on `target`."""
         values = {"target": target, "held": held, "by": by, "reason": reason, "updated_at": now}
@@ -111,6 +128,7 @@ class ActionLog:
         log.info("target %s %s by %s: %s", target, "held" if held else "resumed", by, reason)
         return Hold(target, held, by, reason, now)
 
+    @store_errors
     def holds(self, include_released: bool = False) -> list[Hold]:
         """Targets on hold (and, optionally, the released ones), by target."""
         query = select(HoldRow).order_by(HoldRow.target)
@@ -122,6 +140,7 @@ class ActionLog:
                 for row in conn.execute(query)
             ]
 
+    @store_errors
     def is_held(self, target: str) -> bool:
         with self._engine.connect() as conn:
             held = conn.execute(select(HoldRow.held).where(HoldRow.target == target)).scalar()

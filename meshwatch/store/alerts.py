@@ -7,9 +7,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, case, select
+from sqlalchemy import Engine, case, delete, select
 
 from meshwatch.store.engine import upsert, writer
+from meshwatch.store.errors import store_errors
 from meshwatch.store.records import AlertEvent, AlertRecord, AlertStatus
 from meshwatch.store.tables import AlertRow
 
@@ -23,6 +24,7 @@ class AlertLog:
         self._engine = engine
         self._writer = writer(engine)
 
+    @store_errors
     def record_alerts(self, alerts: Sequence[AlertEvent], now: datetime) -> int:
         """Store one delivery's alerts in one transaction; return how many were new.
 
@@ -36,41 +38,38 @@ class AlertLog:
         if not unique:
             return 0
         rows = [_values(alert, now) for alert in unique]
+        key = [AlertRow.fingerprint, AlertRow.starts_at]
         with self._writer.begin() as conn:
-            insert_new = upsert(conn, AlertRow).values(rows)
+            # executemany of one cached statement (no per-delivery compilation); the driver
+            # batches it into multi-row VALUES. Only rows really inserted come back.
+            insert_new = upsert(conn, AlertRow).on_conflict_do_nothing(index_elements=key)
             inserted = conn.execute(
-                insert_new.on_conflict_do_nothing(
-                    index_elements=[AlertRow.fingerprint, AlertRow.starts_at]
-                ).returning(AlertRow.fingerprint, AlertRow.starts_at)
+                insert_new.returning(AlertRow.fingerprint, AlertRow.starts_at), rows
             ).all()
             new_keys = {(fp, starts) for fp, starts in inserted}
-            repeated = [
-                row for row in rows if (row["fingerprint"], row["starts_at"]) not in new_keys
-            ]
+            repeated = [r for r in rows if (r["fingerprint"], r["starts_at"]) not in new_keys]
             if repeated:
-                update = upsert(conn, AlertRow).values(repeated)
+                update = upsert(conn, AlertRow)
                 resolved = AlertRow.status == AlertStatus.RESOLVED.value
-                conn.execute(
-                    update.on_conflict_do_update(
-                        index_elements=[AlertRow.fingerprint, AlertRow.starts_at],
-                        set_={
-                            "status": case(
-                                (resolved, AlertRow.status), else_=update.excluded.status
-                            ),
-                            "ends_at": case(
-                                (resolved, AlertRow.ends_at), else_=update.excluded.ends_at
-                            ),
-                            "labels": update.excluded.labels,
-                            "annotations": update.excluded.annotations,
-                            "generator_url": update.excluded.generator_url,
-                            "last_received_at": update.excluded.last_received_at,
-                            "deliveries": AlertRow.deliveries + 1,
-                        },
-                    )
+                update = update.on_conflict_do_update(
+                    index_elements=key,
+                    set_={
+                        "status": case((resolved, AlertRow.status), else_=update.excluded.status),
+                        "ends_at": case(
+                            (resolved, AlertRow.ends_at), else_=update.excluded.ends_at
+                        ),
+                        "labels": update.excluded.labels,
+                        "annotations": update.excluded.annotations,
+                        "generator_url": update.excluded.generator_url,
+                        "last_received_at": update.excluded.last_received_at,
+                        "deliveries": AlertRow.deliveries + 1,
+                    },
                 )
+                conn.execute(update, repeated)
         log.debug("recorded %s alerts, %s new", len(rows), len(new_keys))
         return len(new_keys)
 
+    @store_errors
     def list_alerts(
         self, slo_id: str | None = None, state: AlertStatus | None = None, limit: int = 100
     ) -> list[AlertRecord]:
@@ -82,6 +81,14 @@ class AlertLog:
             query = query.where(AlertRow.status == AlertStatus(state).value)
         with self._engine.connect() as conn:
             return [_record(row._mapping) for row in conn.execute(query.limit(limit))]
+
+    @store_errors
+    def expire(self, before: datetime) -> int:
+        """Delete alerts last delivered before `before` (the retention job); return how many."""
+        with self._writer.begin() as conn:
+            return int(
+                conn.execute(delete(AlertRow).where(AlertRow.last_received_at < before)).rowcount
+            )
 
 
 def _merge_duplicates(alerts: Sequence[AlertEvent]) -> list[AlertEvent]:

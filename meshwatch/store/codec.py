@@ -1,9 +1,9 @@
 """SLOStatus <-> status_history row values, exactly, on SQLite and PostgreSQL.
 
-The four per-window maps go into one JSON column `windows`. JSON has no infinities and
-PostgreSQL's jsonb rejects NaN, so +/-inf are stored as the strings "Infinity"/"-Infinity"
-and read back as floats; jsonb prints large numbers without an exponent, so every number
-is read back with `float()` (the shortest repr Python writes round-trips exactly).
+The four per-window maps go into one JSON column `windows`. Strict JSON (what PostgreSQL
+accepts) has no infinities, so +/-inf are stored as the strings "Infinity"/"-Infinity" and
+read back as floats; every number is read back with `float()` (an integral float may come
+back as a JSON integer), and Python's shortest repr round-trips exactly.
 NaN is not a value: the store keeps it as None (unknown) everywhere, because SQLite turns
 NaN in a REAL column into NULL anyway and both engines must answer the same.
 """

@@ -14,6 +14,7 @@ from sqlalchemy.sql.expression import ColumnElement, bindparam
 from meshwatch.model import SLOStatus, State
 from meshwatch.store.codec import status_from_values, status_values
 from meshwatch.store.engine import upsert, writer
+from meshwatch.store.errors import store_errors
 from meshwatch.store.records import STATE_SEVERITY, HistoryPoint, PruneResult
 from meshwatch.store.retention import Compaction, RetentionPolicy, prune_plan
 from meshwatch.store.tables import LatestRow, StatusRow
@@ -24,7 +25,6 @@ log = logging.getLogger(__name__)
 MAX_POINTS = 11_000  # like Prometheus' range query limit
 _US = 1_000_000
 _STATE_BY_RANK = {rank: state for state, rank in STATE_SEVERITY.items()}
-_LATEST_CHUNK = 5_000  # rows per multi-VALUES upsert (3 parameters each)
 
 
 def _worst_rank() -> ColumnElement[int]:
@@ -42,54 +42,47 @@ class StatusHistory:
         self._engine = engine
         self._writer = writer(engine)
 
+    @store_errors
     def save_statuses(self, statuses: Sequence[SLOStatus]) -> None:
         """Append one evaluation cycle in one transaction (bulk insert + latest pointers)."""
         if not statuses:
             return
         values = [status_values(status) for status in statuses]
+        newest: dict[str, int] = {}
+        for row in values:
+            newest[row["slo_id"]] = max(row["at_us"], newest.get(row["slo_id"], row["at_us"]))
+        pointers = [{"slo_id": slo_id, "at_us": at_us} for slo_id, at_us in sorted(newest.items())]
         with self._writer.begin() as conn:
-            ids = (
-                conn.execute(
-                    insert(StatusRow).returning(StatusRow.id, sort_by_parameter_order=True),
-                    values,
-                )
-                .scalars()
-                .all()
+            conn.execute(insert(StatusRow), values)
+            stmt = upsert(conn, LatestRow)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[LatestRow.slo_id],
+                set_={"at_us": stmt.excluded.at_us},
+                where=stmt.excluded.at_us > LatestRow.at_us,
             )
-            newest: dict[str, tuple[int, int]] = {}
-            for row_id, row in zip(ids, values, strict=True):
-                current = newest.get(row["slo_id"])
-                if current is None or (row["at_us"], row_id) >= (current[1], current[0]):
-                    newest[row["slo_id"]] = (row_id, row["at_us"])
-            pointers = [
-                {"slo_id": slo_id, "history_id": row_id, "at_us": at_us}
-                for slo_id, (row_id, at_us) in sorted(newest.items())
-            ]
-            for start in range(0, len(pointers), _LATEST_CHUNK):
-                self._point_latest(conn, pointers[start : start + _LATEST_CHUNK])
+            conn.execute(stmt, pointers)  # executemany: compiled once, sent in batches
 
-    @staticmethod
-    def _point_latest(conn: Connection, pointers: list[dict[str, Any]]) -> None:
-        stmt = upsert(conn, LatestRow).values(pointers)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[LatestRow.slo_id],
-            set_={"history_id": stmt.excluded.history_id, "at_us": stmt.excluded.at_us},
-            where=stmt.excluded.at_us >= LatestRow.at_us,
-        )
-        conn.execute(stmt)
-
+    @store_errors
     def latest(self, slo_id: str | None = None) -> list[SLOStatus]:
         """The newest status of one SLO (zero or one item) or of every SLO, by slo_id."""
         query = (
             select(StatusRow)
-            .join(LatestRow, LatestRow.history_id == StatusRow.id)
-            .order_by(StatusRow.slo_id)
+            .join(
+                LatestRow,
+                (LatestRow.slo_id == StatusRow.slo_id) & (LatestRow.at_us == StatusRow.at_us),
+            )
+            .order_by(StatusRow.slo_id, StatusRow.id.desc())
         )
         if slo_id is not None:
             query = query.where(LatestRow.slo_id == slo_id)
+        found: dict[str, SLOStatus] = {}
         with self._engine.connect() as conn:
-            return [status_from_values(row._mapping) for row in conn.execute(query)]
+            for row in conn.execute(query):  # the same evaluation saved twice: the last save
+                if row.slo_id not in found:
+                    found[row.slo_id] = status_from_values(row._mapping)
+        return list(found.values())
 
+    @store_errors
     def history(
         self, slo_id: str, start: datetime, end: datetime, step: timedelta | None = None
     ) -> list[HistoryPoint]:
@@ -97,6 +90,8 @@ class StatusHistory:
 
         Without `step`, every stored row. With `step`, one point per bucket of `step` aligned
         to the epoch: the bucket's last status, its worst state and its number of samples.
+        Buckets without a stored row are left out (no data is not good data); a step finer
+        than what pruning kept for old history yields one point per kept row.
         """
         start_us, end_us = to_micros(start), to_micros(end)
         if end_us <= start_us:
@@ -144,12 +139,13 @@ class StatusHistory:
             samples=int(values["bucket_samples"]),
         )
 
+    @store_errors
     def prune(self, now: datetime, policy: RetentionPolicy | None = None) -> PruneResult:
         """Downsample and expire history per `policy` (default `RetentionPolicy()`).
 
         Idempotent and incremental: only rows finer than a tier's resolution are looked at,
-        in slices of at most an hour (or one bucket) per transaction, so writers are never
-        blocked for long. Safe to run while statuses are being saved.
+        one bucket width (e.g. 5 minutes of every SLO) per transaction, so writers are never
+        blocked for long. Safe to run while statuses are being saved; run one at a time.
         """
         plan = prune_plan(policy or RetentionPolicy(), now)
         compacted = sum(self._compact(step) for step in plan.compactions)
@@ -171,7 +167,7 @@ class StatusHistory:
             ).scalar()
         if oldest is None:
             return 0
-        slice_us = max(step_us, 3600 * _US)
+        slice_us = step_us  # one bucket width per transaction: writers wait at most that long
         removed = 0
         lo = oldest - oldest % step_us
         while lo < compaction.before_us:
@@ -183,10 +179,14 @@ class StatusHistory:
 
     @staticmethod
     def _compact_slice(conn: Connection, step_s: int, lo: int, hi: int) -> int:
-        """Merge rows in [lo, hi) into buckets of `step_s` seconds: keep each bucket's last."""
+        """Merge rows in [lo, hi) into buckets of `step_s` seconds: keep each bucket's last.
+
+        One ranking query; the keepers are updated and the others deleted by primary key
+        (executemany), which is much cheaper than re-ranking inside a DELETE.
+        """
         bucket = StatusRow.at_us // (step_s * _US)
         partition = (StatusRow.slo_id, bucket)
-        ranked = (
+        ranked = conn.execute(
             select(
                 StatusRow.id,
                 StatusRow.step_s,
@@ -198,34 +198,29 @@ class StatusHistory:
                 func.count().over(partition_by=partition).label("rows"),
                 func.sum(StatusRow.samples).over(partition_by=partition).label("samples"),
                 func.max(_worst_rank()).over(partition_by=partition).label("worst"),
-            )
-            .where(StatusRow.at_us >= lo, StatusRow.at_us < hi, StatusRow.step_s <= step_s)
-            .subquery()
-        )
-        keepers = conn.execute(
-            select(ranked.c.id, ranked.c.samples, ranked.c.worst).where(
-                ranked.c.rn == 1, (ranked.c.rows > 1) | (ranked.c.step_s < step_s)
-            )
+            ).where(StatusRow.at_us >= lo, StatusRow.at_us < hi, StatusRow.step_s <= step_s)
         ).all()
-        if not keepers:
-            return 0
-        conn.execute(
-            update(StatusRow)
-            .where(StatusRow.id == bindparam("keeper_id"))
-            .values(
-                step_s=step_s,
-                samples=bindparam("keeper_samples"),
-                worst_state=bindparam("keeper_worst"),
-            ),
-            [
-                {
-                    "keeper_id": row.id,
-                    "keeper_samples": int(row.samples),
-                    "keeper_worst": _STATE_BY_RANK[int(row.worst)].value,
-                }
-                for row in keepers
-            ],
-        )
-        return conn.execute(
-            delete(StatusRow).where(StatusRow.id.in_(select(ranked.c.id).where(ranked.c.rn > 1)))
-        ).rowcount
+        keepers = [
+            {
+                "keeper_id": row.id,
+                "keeper_samples": int(row.samples),
+                "keeper_worst": _STATE_BY_RANK[int(row.worst)].value,
+            }
+            for row in ranked
+            if row.rn == 1 and (row.rows > 1 or row.step_s < step_s)
+        ]
+        losers = [{"loser_id": row.id} for row in ranked if row.rn > 1]
+        if keepers:
+            conn.execute(
+                update(StatusRow)
+                .where(StatusRow.id == bindparam("keeper_id"))
+                .values(
+                    step_s=step_s,
+                    samples=bindparam("keeper_samples"),
+                    worst_state=bindparam("keeper_worst"),
+                ),
+                keepers,
+            )
+        if losers:
+            conn.execute(delete(StatusRow).where(StatusRow.id == bindparam("loser_id")), losers)
+        return len(losers)

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL, Connection
 
 from meshwatch.store.engine import make_engine, writer
+from meshwatch.store.errors import store_errors
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+@store_errors
 def upgrade(target: Engine | str | URL, revision: str = "head") -> None:
     """Migrate the database to `revision` (default: the newest)."""
     engine = target if isinstance(target, Engine) else make_engine(target)
@@ -57,6 +59,7 @@ def head_revision() -> str:
     return head
 
 
+@store_errors
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None when it was never migrated)."""
     with engine.connect() as conn:

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, delete, func, select, update
 
 from meshwatch.errors import StoreError
 from meshwatch.store.engine import upsert, writer
+from meshwatch.store.errors import store_errors
 from meshwatch.store.records import OutboxItem
 from meshwatch.store.tables import OutboxRow
 
@@ -25,6 +26,7 @@ class Outbox:
         self._engine = engine
         self._writer = writer(engine)
 
+    @store_errors
     def enqueue(self, key: str, target: str, payload: Mapping[str, Any], now: datetime) -> bool:
         """Queue a notification unless one with `key` exists; True when it was new."""
         with self._writer.begin() as conn:
@@ -43,6 +45,7 @@ class Outbox:
             ).first()
         return inserted is not None
 
+    @store_errors
     def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
         """Undelivered items whose next attempt is due, oldest due first."""
         query = (
@@ -54,6 +57,14 @@ class Outbox:
         with self._engine.connect() as conn:
             return [_item(row._mapping) for row in conn.execute(query)]
 
+    @store_errors
+    def pending(self) -> int:
+        """Undelivered items (due or not), for health metrics."""
+        query = select(func.count()).where(OutboxRow.delivered_at.is_(None))
+        with self._engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    @store_errors
     def mark_delivered(self, item_id: int, now: datetime) -> None:
         self._change(
             item_id,
@@ -62,6 +73,7 @@ class Outbox:
             last_error="",
         )
 
+    @store_errors
     def mark_failed(self, item_id: int, error: str, next_attempt: datetime) -> None:
         """Count a failed attempt and schedule the next one (the caller picks the backoff)."""
         self._change(
@@ -81,6 +93,7 @@ class Outbox:
         if not changed:
             raise StoreError(f"outbox item {item_id} does not exist or was already delivered")
 
+    @store_errors
     def expire(self, before: datetime) -> int:
         """Delete items created before `before`, delivered or not; return how many.
 
@@ -98,6 +111,7 @@ class Outbox:
             )
         return int(removed)
 
+    @store_errors
     def get(self, item_id: int) -> OutboxItem | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(OutboxRow).where(OutboxRow.id == item_id)).first()

@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 
+from meshwatch.errors import StoreError
 from meshwatch.store.engine import writer
+from meshwatch.store.errors import store_errors
 from meshwatch.store.records import ReportRun, ReportStatus
 from meshwatch.store.tables import ReportRunRow
 
@@ -18,6 +20,7 @@ class ReportRuns:
         self._engine = engine
         self._writer = writer(engine)
 
+    @store_errors
     def record_report_run(
         self,
         *,
@@ -46,11 +49,49 @@ class ReportRuns:
             ).scalar_one()
         return int(run_id)
 
+    @store_errors
+    def start_report_run(self, *, period: str, format: str, uri: str, started: datetime) -> int:
+        """Record a run as `running` before it writes anything; `finish_report_run` ends it."""
+        return self.record_report_run(
+            period=period,
+            format=format,
+            uri=uri,
+            started=started,
+            finished=None,
+            status=ReportStatus.RUNNING,
+        )
+
+    @store_errors
+    def finish_report_run(
+        self, run_id: int, *, status: ReportStatus, finished: datetime, error: str = ""
+    ) -> ReportRun:
+        """Mark a running run ok/failed; StoreError if it is unknown or already finished."""
+        status = ReportStatus(status)
+        if status is ReportStatus.RUNNING:
+            raise ValueError("a report run finishes as ok or failed")
+        with self._writer.begin() as conn:
+            changed = conn.execute(
+                update(ReportRunRow)
+                .where(
+                    ReportRunRow.id == run_id,
+                    ReportRunRow.status == ReportStatus.RUNNING.value,
+                )
+                .values(status=status.value, finished_at=finished, error=error)
+            ).rowcount
+            row = conn.execute(select(ReportRunRow).where(ReportRunRow.id == run_id)).first()
+        if row is None:
+            raise StoreError(f"no report run with id {run_id}")
+        if not changed:
+            raise StoreError(f"report run {run_id} is already {row.status}")
+        return _run(row._mapping)
+
+    @store_errors
     def get_report_run(self, run_id: int) -> ReportRun | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(ReportRunRow).where(ReportRunRow.id == run_id)).first()
         return None if row is None else _run(row._mapping)
 
+    @store_errors
     def list_report_runs(self, limit: int = 100) -> list[ReportRun]:
         """Newest first (by start time)."""
         query = (

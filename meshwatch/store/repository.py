@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from meshwatch.store.actions import ActionLog
 from meshwatch.store.alerts import AlertLog
+from meshwatch.store.errors import store_errors
 from meshwatch.store.history import StatusHistory
 from meshwatch.store.outbox import Outbox
 from meshwatch.store.reports import ReportRuns
@@ -25,6 +26,12 @@ class Store:
         self.actions = ActionLog(engine)
         self.reports = ReportRuns(engine)
         self.outbox = Outbox(engine)
+
+    @store_errors
+    def ping(self) -> None:
+        """Raise StoreError unless the database answers (for `/readyz`)."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     def close(self) -> None:
         """Close pooled connections (the engine's owner may do this instead)."""

@@ -86,7 +86,7 @@ def prune_plan(policy: RetentionPolicy, now: datetime) -> PrunePlan:
     """
     now_us = to_micros(now)
     compactions = []
-    starts = (policy.raw_for, *(tier.until for tier in policy.tiers[:-1]))
+    starts = (policy.raw_for, *(tier.until for tier in policy.tiers))[: len(policy.tiers)]
     for start, tier in zip(starts, policy.tiers, strict=True):
         step_us = int(tier.resolution.total_seconds()) * _US
         boundary = _align_down(now_us - _micros(start), step_us)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Float,
@@ -64,8 +65,9 @@ class StatusRow(Base):
     budget_remaining_seconds: Mapped[float | None] = mapped_column(Float)
     budget_remaining_requests: Mapped[float | None] = mapped_column(Float)
     throughput: Mapped[float | None] = mapped_column(Float)
-    # {"sli": {...}, "burn_rate": {...}, "latency": {...}, "requests": {...}}, see codec.py
-    windows: Mapped[dict[str, Any]] = mapped_column(Json)
+    # {"sli": {...}, "burn_rate": {...}, "latency": {...}, "requests": {...}}, see codec.py.
+    # Plain JSON (text) on PostgreSQL too: never queried inside, ~30 % smaller than jsonb.
+    windows: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_status_history_slo_at", "slo_id", "at_us"),
@@ -74,12 +76,11 @@ class StatusRow(Base):
 
 
 class LatestRow(Base):
-    """Pointer to the newest evaluation of each SLO, so `latest()` never scans history."""
+    """When each SLO was last evaluated, so `latest()` finds its row by index, never by scan."""
 
     __tablename__ = "status_latest"
 
     slo_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    history_id: Mapped[int] = mapped_column(BigInteger)
     at_us: Mapped[int] = mapped_column(BigInteger)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 MINUTE = 1
 TILE = 5
-DIRECT_MAX = 360  # minutes (6h)
+DIRECT_MAX = 60  # minutes (1h)
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from meshwatch.render.rules import rule_files
 
 from meshwatch.collectors.base import NO_SERIES, NO_TRAFFIC
 from meshwatch.collectors.prometheus import PrometheusCollector, RecordedSnapshot
 from meshwatch.collectors.prometheus_http import PrometheusQuerier, RetryPolicy, connect
 from meshwatch.errors import NoDataError
 from meshwatch.model import SLO, Counts, LatencySLI, Matcher, RatioSLI, Selector, Window
+from meshwatch.render.rules import rule_files
 from tests.support.backfill import (
     CODE_LABEL,
     DURATION,

@@ -8,13 +8,16 @@ are asserted against the SRE Workbook (ch. 5) in plain numbers.
 
 from __future__ import annotations
 
+import math
+import random
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from meshwatch.model import SLO, Alerting, Matcher, RatioSLI, Selector, Window
-from tests.integration.burn_oracle import Oracle, Traffic
+from meshwatch.spec import load_paths
+from tests.integration.burn_oracle import Oracle, Traffic, series_values
 from tests.integration.promtool_run import assert_passes, burn_checks, run_promtool, traffic_series
 from tests.support.binaries import require_binary
 
@@ -152,6 +155,111 @@ def test_one_failed_request_at_low_traffic_cannot_page(promtool: str, tmp_path: 
                 "interval": "1m",
                 "input_series": traffic_series(traffic),
                 "alert_rule_test": burn_checks([slo], oracle, range(150, traffic.minutes, 2)),
+            }
+        ],
+    )
+    assert_passes(proc)
+
+
+@pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed-{s}") for s in (7, 2024)])
+def test_random_traffic_agrees_with_the_oracle_every_minute(
+    promtool: str, tmp_path: Path, seed: int
+) -> None:
+    """Bursty random traffic with idle gaps: every alert state and window ratio must match."""
+    rng = random.Random(seed)
+    traffic = Traffic()
+    while traffic.minutes < 600:
+        minutes = rng.randint(5, 40)
+        requests = rng.choice([0, 3, 50, 400, 1000])
+        share = rng.choice([0, 0, 0.001, 0.01, 0.05, 0.3, 1.0])
+        traffic.add(minutes, requests, round(requests * share))
+    oracle = Oracle(traffic)
+    slo = checkout()
+    sel = 'meshwatch_service="checkout",meshwatch_slo="availability"'
+    checks = []
+    for t in range(30, traffic.minutes, 37):
+        for window, minutes in (("5m", 5), ("1h", 60), ("6h", 360), ("1d", 1440)):
+            ratio = oracle.ratio(t, minutes)
+            name = f"meshwatch:sli_error:ratio_rate{window}"
+            if math.isnan(ratio):  # no traffic: the ratio is NaN (NaN != NaN keeps it)
+                expr, labels, value = f"count({name}{{{sel}}} != {name}{{{sel}}})", "{}", 1.0
+            else:
+                expr, labels, value = f"{name}{{{sel}}}", f'{name}{{{sel},team="payments"}}', ratio
+            expected = [{"labels": labels, "value": value}]
+            checks.append({"expr": expr, "eval_time": f"{t}m", "exp_samples": expected})
+    fired = {
+        sev for t in range(traffic.minutes) for sev in ("page", "ticket") if oracle.firing(t, sev)
+    }
+    assert fired, "the traffic should make something fire, or the test proves little"
+    proc = run_promtool(
+        promtool,
+        tmp_path,
+        [slo],
+        [
+            {
+                "name": f"random-{seed}",
+                "interval": "1m",
+                "input_series": traffic_series(traffic),
+                "alert_rule_test": burn_checks([slo], oracle, range(traffic.minutes)),
+                "promql_expr_test": checks,
+            }
+        ],
+    )
+    assert_passes(proc)
+
+
+MESH_SPEC = """
+apiVersion: meshwatch/v1
+kind: ServiceLevels
+service: {service}
+slos:
+  - name: availability
+    objective: 99.9
+    sli: {{mesh: {mesh}}}
+"""
+MESHES = {  # service -> (preset, (good series, bad series) in the mesh's own metric names)
+    "istio": (
+        "{kind: istio, service: checkout}",
+        'istio_requests_total{reporter="destination",destination_service_name="checkout",response_code="200"}',
+        'istio_requests_total{reporter="destination",destination_service_name="checkout",response_code="503"}',
+    ),
+    "envoy": (
+        "{kind: envoy, cluster: svc_v1}",
+        'envoy_cluster_upstream_rq{envoy_cluster_name="svc_v1",envoy_response_code="200"}',
+        'envoy_cluster_upstream_rq{envoy_cluster_name="svc_v1",envoy_response_code="503"}',
+    ),
+    "linkerd": (
+        "{kind: linkerd, deployment: web}",
+        'response_total{deployment="web",direction="inbound",classification="success"}',
+        'response_total{deployment="web",direction="inbound",classification="failure"}',
+    ),
+}  # fmt: skip
+
+
+def test_mesh_presets_page_on_their_own_metrics(promtool: str, tmp_path: Path) -> None:
+    for service, (mesh, _, _) in MESHES.items():
+        spec = MESH_SPEC.format(service=service, mesh=mesh)
+        (tmp_path / f"{service}.yaml").write_text(spec, encoding="utf-8")
+    slos = list(load_paths(sorted(tmp_path.glob("*.yaml"))).slos)
+    traffic = Traffic().add(T, 1000, 0).add(R - T, 1000, 1000).add(40, 1000, 0)
+    good, bad = traffic.counters()
+    series = [
+        {"series": name, "values": series_values(values)}
+        for _, good_name, bad_name in MESHES.values()
+        for name, values in ((good_name, good), (bad_name, bad))
+    ]
+    oracle = Oracle(traffic)
+    assert oracle.first("page", T - 5, R) == T + 1
+    proc = run_promtool(
+        promtool,
+        tmp_path / "run",
+        slos,
+        [
+            {
+                "name": "mesh-presets",
+                "interval": "1m",
+                "input_series": series,
+                "alert_rule_test": burn_checks(slos, oracle, range(T - 5, R + 40)),
             }
         ],
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from meshwatch.model import SLO, Matcher, RatioSLI, Selector
+from meshwatch.model import SLO, LatencySLI, Matcher, RatioSLI, Selector
 from meshwatch.spec import load_paths
 from tests.integration.burn_oracle import Oracle, Traffic, series_values
 from tests.integration.promtool_run import (
@@ -297,6 +297,42 @@ def test_native_sloth_and_openslo_specs_alert_at_the_same_times(
                 "interval": "1m",
                 "input_series": traffic_series(traffic),
                 "alert_rule_test": burn_checks(slos, oracle, range(start - 2, stop + 30)),
+            }
+        ],
+    )
+    assert_passes(proc)
+
+
+def test_latency_bucket_matches_either_le_spelling(promtool: str, tmp_path: Path) -> None:
+    slo = SLO(
+        service="search",
+        name="latency",
+        objective=90.0,
+        window=checkout().window,
+        sli=LatencySLI("h_seconds", 0.3, (Matcher("job", "=", "search"),)),
+    )
+    series = [  # two exporters spell the same bound differently; 0.35 must not be counted
+        {"series": 'h_seconds_bucket{job="search",instance="a",le="0.3"}', "values": "0+90x30"},
+        {"series": 'h_seconds_bucket{job="search",instance="a",le="0.35"}', "values": "0+95x30"},
+        {"series": 'h_seconds_count{job="search",instance="a"}', "values": "0+100x30"},
+        {"series": 'h_seconds_bucket{job="search",instance="b",le="0.30"}', "values": "0+45x30"},
+        {"series": 'h_seconds_count{job="search",instance="b"}', "values": "0+50x30"},
+    ]
+    sel = SEL.format(service="search").replace("availability", "latency")
+    errors, ratio = "meshwatch:sli_errors:increase5m", "meshwatch:sli_error:ratio_rate5m"
+    proc = run_promtool(
+        promtool,
+        tmp_path,
+        [slo],
+        [
+            {
+                "name": "latency-le-spellings",
+                "interval": "1m",
+                "input_series": series,
+                "promql_expr_test": [
+                    _expect(f"{errors}{{{sel}}}", 10, f"{errors}{{{sel}}}", 75),
+                    _expect(f"{ratio}{{{sel}}}", 10, f"{ratio}{{{sel}}}", 0.1),
+                ],
             }
         ],
     )

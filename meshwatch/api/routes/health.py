@@ -32,7 +32,7 @@ def readyz(services: ServicesDep) -> JSONResponse:
     except Exception as exc:  # any failure to reach the store means not ready
         problems.append(f"store unreachable: {type(exc).__name__}")
     runtime, settings = services.runtime, services.settings
-    if runtime.slos:
+    if runtime.slos and runtime.leader is not False:  # a follower does not evaluate
         max_age = settings.evaluate_interval * settings.ready_max_age_factor
         last = runtime.last_success
         if last is None:
@@ -40,8 +40,11 @@ def readyz(services: ServicesDep) -> JSONResponse:
         elif services.clock() - last > max(max_age, timedelta(seconds=1)):
             problems.append(f"last evaluation at {last.isoformat()} is older than {max_age}")
     if problems:
-        return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
-    return JSONResponse({"status": "ready", "slos": len(runtime.slos)})
+        return JSONResponse(
+            {"status": "not ready", "problems": problems, "leader": runtime.leader},
+            status_code=503,
+        )
+    return JSONResponse({"status": "ready", "slos": len(runtime.slos), "leader": runtime.leader})
 
 
 @router.get("/metrics", summary="meshwatch's own metrics (Prometheus text format)")

@@ -178,3 +178,63 @@ def _expositions(draw: st.DrawFn) -> str:
 @given(text=_expositions(), wanted=st.sets(_metric_names, max_size=4))
 def test_random_text_expositions_match_prometheus_client(text: str, wanted: set[str]) -> None:
     assert _normalized(parse_wanted(text, wanted)) == _normalized(_reference(text, wanted))
+
+
+@st.composite
+def _openmetrics(draw: st.DrawFn) -> str:
+    """Valid OpenMetrics: counters (`_total`, `_created`, exemplars), gauges, histograms."""
+    lines = []
+    names = draw(st.lists(st.sampled_from(["req", "lat", "temp", "bytes"]), unique=True))
+    for family in names:
+        kind = {"req": "counter", "bytes": "counter", "lat": "histogram", "temp": "gauge"}[family]
+        lines.append(f"# TYPE {family} {kind}")
+        if draw(st.booleans()):
+            lines.append(f'# HELP {family} Help with \\\\ and \\n and \\".')
+        label_sets = draw(
+            st.lists(
+                st.dictionaries(st.sampled_from(["code", "path"]), _label_values, max_size=2),
+                max_size=3,
+                unique_by=lambda d: tuple(sorted(d.items())),
+            )
+        )
+        for labels in label_sets:
+            body = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
+            sep = "," if body else ""
+            value = draw(st.integers(min_value=0, max_value=10**9))
+            ts = draw(
+                st.one_of(
+                    st.none(), st.floats(min_value=0, max_value=2e9).map(lambda f: round(f, 3))
+                )
+            )
+            suffix = "" if ts is None else f" {ts!r}"
+            if kind == "counter":
+                exemplar = ' # {trace_id="ab"} 0.5' if draw(st.booleans()) else ""
+                lines.append(f"{family}_total{{{body}}} {value}{suffix}{exemplar}")
+                if draw(st.booleans()):
+                    lines.append(f"{family}_created{{{body}}} 1700000000.25{suffix}")
+            elif kind == "gauge":
+                lines.append(f"{family}{{{body}}} {_format_value(draw(_values))}{suffix}")
+            else:
+                low = draw(st.integers(min_value=0, max_value=value))
+                lines.append(f'{family}_bucket{{{body}{sep}le="0.25"}} {low}{suffix}')
+                lines.append(f'{family}_bucket{{{body}{sep}le="+Inf"}} {value}{suffix}')
+                lines.append(f"{family}_count{{{body}}} {value}{suffix}")
+                lines.append(f"{family}_sum{{{body}}} {value * 0.1}{suffix}")
+    return "\n".join([*lines, "# EOF", ""])
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(text=_openmetrics(), data=st.data())
+def test_random_openmetrics_expositions_match_prometheus_client(
+    text: str, data: st.DataObject
+) -> None:
+    names = _all_names(text)
+    wanted = data.draw(st.sets(st.sampled_from(sorted(names))) if names else st.just(set()))
+    ours = parse_wanted(text, wanted, openmetrics=True)
+    assert _normalized(ours) == _normalized(_reference(text, wanted, openmetrics=True))
+
+
+def _all_names(text: str) -> set[str]:
+    return {
+        line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and line[0] != "#"
+    }

@@ -17,12 +17,13 @@ def test_default_bound_is_about_5700_points() -> None:
     assert max_points() == 601 + 661 + 1321 + 1729 + 1345 == 5657
 
 
-def test_recent_points_are_exact() -> None:
+def test_recent_points_are_exact_and_interpolated_between() -> None:
     history = CounterHistory()
     for second in range(100):
         history.record(1000.0 + second, float(second * 10))
     assert history.at(1099.0) - history.at(1089.0) == 100.0
-    assert history.at(1050.5) == 500.0
+    assert history.at(1050.5) == 505.0  # between two scrapes: interpolated
+    assert history.at(5000.0) == 990.0  # after the newest point: nothing invented
     assert history.at(999.0) == 0.0  # before the first point: nothing counted yet
 
 
@@ -31,7 +32,8 @@ def test_one_point_per_bucket_keeps_the_newest() -> None:
     for t, acc in ((100.0, 1.0), (103.0, 2.0), (109.9, 3.0), (110.0, 4.0)):
         history.record(t, acc)
     assert len(history) == 2
-    assert history.at(109.95) == 3.0
+    assert history.at(109.9) == 3.0
+    assert history.at(109.95) == pytest.approx(3.5)
 
 
 def test_thirty_days_at_one_second_stay_within_the_bound_and_the_floor_keeps_the_total() -> None:

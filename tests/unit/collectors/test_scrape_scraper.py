@@ -124,3 +124,14 @@ def test_health_is_exported_through_a_custom_collector() -> None:
 def test_no_targets_is_a_no_op() -> None:
     with httpx.Client(transport=_handler([0])) as client:
         assert Scraper(ScrapeStore(), [], client).scrape_once(T0) == {}
+
+
+def test_oversized_bodies_and_invalid_urls_are_target_failures() -> None:
+    big = httpx.MockTransport(lambda request: httpx.Response(200, text="req_total 1\n" * 1000))
+    store = ScrapeStore()
+    store.track(Selector("req_total"))
+    targets = [ScrapeTarget("http://127.0.0.1:9000/big"), ScrapeTarget("http://[::1/metrics")]
+    with httpx.Client(transport=big) as client:
+        health = Scraper(store, targets, client, max_bytes=1000).scrape_once(T0)
+    assert health["http://127.0.0.1:9000/big"].last_error == "exposition larger than 1000 bytes"
+    assert health["http://[::1/metrics"].last_error.startswith("InvalidURL")

@@ -6,7 +6,7 @@ import pytest
 
 from meshwatch.model import SLOStatus, State
 from meshwatch.notify.bodies import encode, generic_body, sign, slack_body, verify
-from meshwatch.notify.events import Tracked, track
+from meshwatch.notify.events import Tracked, resume, track
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -48,6 +48,21 @@ def run(states: list[State], step: timedelta = timedelta(minutes=1)) -> list[str
             [State.OK] + [State.UNKNOWN] * 12, ["ok>unknown"], id="long-unknown-notifies-once"
         ),
         pytest.param([State.UNKNOWN, State.OK], [], id="unknown-to-ok-is-not-a-recovery"),
+        pytest.param(
+            [State.BREACHED, State.UNKNOWN, State.BREACHED],
+            ["->breached"],
+            id="unknown-blip-between-equal-states-is-no-change",
+        ),
+        pytest.param(
+            [State.OK, State.BREACHED, State.UNKNOWN, State.OK],
+            ["ok>breached", "breached>ok"],
+            id="recovery-after-an-unknown-blip",
+        ),
+        pytest.param(
+            [State.BREACHED] + [State.UNKNOWN] * 12 + [State.BREACHED],
+            ["->breached", "breached>unknown", "unknown>breached"],
+            id="announced-unknown-then-breached-again-notifies",
+        ),
     ],
 )
 def test_state_changes(states: list[State], expected: list[str]) -> None:
@@ -63,6 +78,24 @@ def test_dedup_key_is_stable_per_state_change() -> None:
         Tracked(State.OK, T0, notified=False), status(State.BREACHED, T0 + timedelta(minutes=1))
     )
     assert [e.key for e in again] == [breach[0].key]
+
+
+def test_resumed_loop_does_not_announce_the_same_state_again() -> None:
+    _, events = track(None, status(State.BREACHED, T0))
+    assert len(events) == 1
+    tracked = resume(status(State.BREACHED, T0 + timedelta(minutes=1)))
+    # the scrape engine starts empty: unknown first, then breached again
+    tracked, first = track(tracked, status(State.UNKNOWN, T0 + timedelta(minutes=2)))
+    tracked, second = track(tracked, status(State.BREACHED, T0 + timedelta(minutes=3)))
+    assert first == second == []
+    _, recovered = track(tracked, status(State.OK, T0 + timedelta(minutes=4)))
+    assert [(e.previous_state, e.state) for e in recovered] == [("breached", "ok")]
+
+
+def test_resumed_unknown_can_still_be_announced() -> None:
+    tracked = resume(status(State.UNKNOWN, T0))
+    _, events = track(tracked, status(State.UNKNOWN, T0 + timedelta(minutes=11)))
+    assert [e.state for e in events] == ["unknown"]
 
 
 def test_bodies_and_signature() -> None:

@@ -58,9 +58,10 @@ def test_names_follow_the_contract_for_a_30d_slo() -> None:
 
 def test_short_windows_read_raw_counters_and_long_windows_sum_5m_tiles() -> None:
     records = _records(istio_availability())
-    assert records["meshwatch:sli_requests:increase6h"]["expr"].startswith(
+    assert records["meshwatch:sli_requests:increase1h"]["expr"].startswith(
         "sum(increase(istio_requests_total{"
     )
+    assert records["meshwatch:sli_requests:increase2h"]["expr"].endswith("[1h59m59s:5m]))")
     day = records["meshwatch:sli_requests:increase1d"]["expr"]
     assert day == (
         "sum(sum_over_time(meshwatch:sli_requests:increase5m"
@@ -186,6 +187,13 @@ def test_backend_series_have_their_own_names_group_and_interval() -> None:
     assert "meshwatch-checkout-latency-backends" not in {
         g["name"] for g in slo_groups(istio_latency())
     }
+
+
+def test_raw_counters_are_read_over_at_most_an_hour() -> None:
+    for slo in all_slos():
+        for rule in _rules(slo):
+            for window in ("[2h]", "[6h]", "[1d]", "[3d]", "[7d]", "[28d]", "[30d]"):
+                assert window not in rule["expr"] or "probe_success" in rule["expr"]
 
 
 def test_group_order_and_intervals() -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from meshwatch.model import LatencySLI, Matcher, QuerySLI, RatioSLI, RawSLI, Selector
 from meshwatch.sli import (
+    counts_are_events,
     error_ratio,
     errors_increase,
     guarded_ratio,
@@ -128,3 +129,28 @@ def test_every_builder_output_has_balanced_brackets() -> None:
     for sli in slis:
         text = re.sub(r'"[^"]*"', '""', error_ratio(sli, FIVE_MIN))
         assert text.count("(") == text.count(")") and text.count("{") == text.count("}")
+
+
+RATE = QuerySLI(total="sum(rate(a[{{.window}}]))", bad="sum(rate(b[{{.window}}]))")
+INCREASE = QuerySLI(total="sum(increase(a[{{.window}}]))", good="sum(increase(b[{{.window}}]))")
+RECORDED = QuerySLI(total="sum(job:a:rate5m)", bad="sum(job:b:rate5m)")
+
+
+@pytest.mark.parametrize(
+    ("sli", "events"),
+    [
+        pytest.param(RatioSLI(total=TOTAL, bad=BAD), True, id="ratio"),
+        pytest.param(LatencySLI("h", 0.3), True, id="latency"),
+        pytest.param(RATE, True, id="rate-templates"),
+        pytest.param(INCREASE, True, id="increase-templates"),
+        pytest.param(RECORDED, False, id="recorded-rates"),
+        pytest.param(RawSLI("x"), False, id="raw"),
+    ],
+)
+def test_counts_are_events(sli: RatioSLI | LatencySLI | QuerySLI | RawSLI, events: bool) -> None:
+    assert counts_are_events(sli) is events
+
+
+def test_label_values_are_escaped_as_promql_strings() -> None:
+    matcher = Matcher("job", "=", 'a"b\\c\nd\te')
+    assert matcher.promql() == 'job="a\\"b\\\\c\\nd\\te"'

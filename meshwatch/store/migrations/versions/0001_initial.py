@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.Column("budget_remaining_seconds", sa.Float(), nullable=True),
         sa.Column("budget_remaining_requests", sa.Float(), nullable=True),
         sa.Column("throughput", sa.Float(), nullable=True),
-        sa.Column("windows", JSON, nullable=False),
+        sa.Column("windows", sa.JSON(), nullable=False),
     )
     op.create_index("ix_status_history_slo_at", "status_history", ["slo_id", "at_us"])
     op.create_index("ix_status_history_step_at", "status_history", ["step_s", "at_us"])
@@ -60,7 +60,6 @@ def upgrade() -> None:
     op.create_table(
         "status_latest",
         sa.Column("slo_id", sa.String(255), nullable=False),
-        sa.Column("history_id", sa.BigInteger(), nullable=False),
         sa.Column("at_us", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("slo_id", name="pk_status_latest"),
     )

@@ -1,0 +1,178 @@
+"""`webhook`: Alertmanager webhook ingestion by a real `meshwatch serve`, SQLite and PostgreSQL.
+
+Load: `WORKERS` client threads (one keep-alive connection each, stdlib http.client), each
+POSTing version-4 payloads of `ALERTS_PER_DELIVERY` alerts with unique fingerprints to
+http://127.0.0.1:<port>/api/v1/alerts/alertmanager for `SECONDS` seconds, after a short
+warm-up. The server is a real `python -m meshwatch serve` subprocess (uvicorn, one process,
+bearer token, migrated store).
+
+value    = acknowledged (2xx) alerts per second; params: p50_ms / p99_ms per delivery,
+           sent / acknowledged / stored alerts; `stored` counts the acknowledged fingerprints
+           found in the database afterwards and must equal `acknowledged` (nothing lost).
+baseline = the same load, same client, against a trivial FastAPI app served by uvicorn the same
+           way that validates the same payload model and stores nothing (the cost of
+           the HTTP stack and validation alone). ratio = value / baseline, so < 1 is expected:
+           it is the share of the bare stack's throughput left after auth and the commit.
+
+Environment knobs: MESHWATCH_BENCH_WEBHOOK_SECONDS (default 10), ..._WORKERS (4),
+..._ALERTS (10 alerts per delivery, like one Alertmanager group). PostgreSQL is a fresh
+database on 127.0.0.1:5432, created and dropped by the run; it is skipped with a note in
+params when the server is unreachable.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from benchmarks.result import Result
+from meshwatch.api.alertmanager import AlertmanagerWebhook
+from meshwatch.store import make_engine
+from meshwatch.store.tables import AlertRow
+from tests.support.burst import BurstResult, burst, percentile
+from tests.support.postgres import PostgresUnavailable, fresh_database
+from tests.support.serve import TOKEN, WEBHOOK_PATH, ServeProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+SECONDS = float(os.environ.get("MESHWATCH_BENCH_WEBHOOK_SECONDS", "10"))
+WORKERS = int(os.environ.get("MESHWATCH_BENCH_WEBHOOK_WORKERS", "4"))
+ALERTS_PER_DELIVERY = int(os.environ.get("MESHWATCH_BENCH_WEBHOOK_ALERTS", "10"))
+WARMUP_SECONDS = 1.0
+
+
+def baseline_app() -> FastAPI:
+    """The bare stack: same framework, server and payload model; no auth, no store."""
+    app = FastAPI()
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post(WEBHOOK_PATH)
+    def accept(payload: AlertmanagerWebhook) -> dict[str, int]:
+        return {"received": len(payload.alerts), "new": len(payload.alerts)}
+
+    return app
+
+
+class BaselineProcess(ServeProcess):
+    """`uvicorn --factory benchmarks.bench_webhook:baseline_app`, started like meshwatch serve."""
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "benchmarks.bench_webhook:baseline_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+
+
+def _load(server: ServeProcess, prefix: str) -> BurstResult:
+    common = {
+        "token": server.token,
+        "workers": WORKERS,
+        "stop": threading.Event(),
+        "alerts_per_request": ALERTS_PER_DELIVERY,
+    }
+    burst(server.url, duration=WARMUP_SECONDS, prefix=f"w{prefix}", **common)  # type: ignore[arg-type]
+    return burst(server.url, duration=SECONDS, prefix=prefix, **common)  # type: ignore[arg-type]
+
+
+def _stored(url: str, fingerprints: set[str]) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            stored = set(conn.execute(select(AlertRow.fingerprint)).scalars())
+    finally:
+        engine.dispose()
+    return len(fingerprints & stored)
+
+
+def _summary(result: BurstResult) -> dict[str, float | int]:
+    latencies = [d.seconds * 1000 for d in result.acknowledged] or [float("nan")]
+    acknowledged = len(result.acknowledged_fingerprints())
+    return {
+        "alerts_per_s": acknowledged / result.elapsed,
+        "p50_ms": round(percentile(latencies, 50), 3),
+        "p99_ms": round(percentile(latencies, 99), 3),
+        "mean_ms": round(statistics.fmean(latencies), 3),
+        "sent": len(result.sent_fingerprints()),
+        "acknowledged": acknowledged,
+        "deliveries": len(result.deliveries),
+        "failed_deliveries": len(result.deliveries) - len(result.acknowledged),
+    }
+
+
+@contextmanager
+def _database(kind: str, workdir: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / 'meshwatch.db'}"
+    else:
+        with fresh_database("bench") as url:
+            yield url
+
+
+def _measure(kind: str, workdir: Path, baseline: dict[str, float | int]) -> Result:
+    params: dict[str, object] = {
+        "store": kind,
+        "seconds": SECONDS,
+        "workers": WORKERS,
+        "alerts_per_delivery": ALERTS_PER_DELIVERY,
+    }
+    try:
+        with _database(kind, workdir) as url:
+            config = {"database_url": url}
+            with ServeProcess(workdir / kind, config=config, log_level="warning") as server:
+                result = _load(server, prefix=kind[:2])
+            measured = _summary(result)
+            stored = _stored(url, result.acknowledged_fingerprints())
+    except PostgresUnavailable as exc:
+        params["skipped"] = str(exc)
+        return Result("webhook", 0.0, "alerts/s", "fastapi-no-store", 1.0, True, params)
+    acknowledged = int(measured["acknowledged"])
+    params.update({k: v for k, v in measured.items() if k != "alerts_per_s"})
+    params.update(
+        stored=stored,
+        lost=acknowledged - stored,
+        baseline_p50_ms=baseline["p50_ms"],
+        baseline_p99_ms=baseline["p99_ms"],
+        cpus=os.cpu_count(),
+        load_average_1m=round(os.getloadavg()[0], 2),
+        goal="alerts/s >= 1000 and p99_ms < 50",
+        goal_met=float(measured["alerts_per_s"]) >= 1000 and float(measured["p99_ms"]) < 50,
+    )
+    return Result(
+        "webhook",
+        float(measured["alerts_per_s"]),
+        "alerts/s",
+        "fastapi-no-store",
+        float(baseline["alerts_per_s"]),
+        True,
+        params,
+    )
+
+
+def run() -> list[Result]:
+    with tempfile.TemporaryDirectory(prefix="meshwatch-bench-webhook-") as tmp:
+        workdir = Path(tmp)
+        env = {"PYTHONPATH": str(ROOT)}
+        with BaselineProcess(workdir / "baseline", token=TOKEN, env=env) as bare:
+            baseline = _summary(_load(bare, prefix="ba"))
+        return [_measure(kind, workdir, baseline) for kind in ("sqlite", "postgresql")]

@@ -1,0 +1,1 @@
+"""Talking to a Grafana server over its HTTP API (dashboard push)."""

