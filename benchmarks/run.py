@@ -22,6 +22,7 @@ def _registry() -> dict[str, Callable[[], Result | list[Result]]]:
         bench_dashboards,
         bench_evaluate,
         bench_load,
+        bench_report,
         bench_rules,
         bench_scrape_parse,
         bench_store,
@@ -31,6 +32,7 @@ def _registry() -> dict[str, Callable[[], Result | list[Result]]]:
     return {
         "dashboards": bench_dashboards.run,
         "load": bench_load.run,
+        "report": bench_report.run,
         "rules": bench_rules.run,
         "scrape_parse": bench_scrape_parse.run,
         "store_save": bench_store.run_save,

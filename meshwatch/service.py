@@ -29,6 +29,8 @@ from meshwatch.engine.runtime import Runtime
 from meshwatch.jobs import tasks
 from meshwatch.jobs.leader import LeaderGate
 from meshwatch.jobs.remediation import RemediationLoop
+from meshwatch.jobs.report_schedule import ScheduledReports, add_report_jobs
+from meshwatch.jobs.reports import ReportBuilder, ReportRunner
 from meshwatch.jobs.scheduler import IntervalJob, build_scheduler, lifespan_for
 from meshwatch.model import SLO
 from meshwatch.remediate.base import Actuator
@@ -119,6 +121,21 @@ def _scrape(settings: Settings, slos: Sequence[SLO], runtime: Runtime) -> _Colle
 
     job = IntervalJob("scrape", scrape, settings.scrape_interval)
     return _Collection(source, "scrape", [job], [client.close])
+
+
+def report_runner(
+    settings: Settings, store: Store, runtime: Runtime, clock: Callable[[], datetime]
+) -> ReportRunner:
+    """Reports from Prometheus when it is configured (any past period), else from history."""
+    prometheus = (
+        PrometheusCollector(PrometheusQuerier(connect(settings.prometheus_url)))
+        if settings.prometheus_url
+        else None
+    )
+    builder = ReportBuilder(store, lambda: runtime.slos, prometheus)
+    return ReportRunner(
+        builder, store, settings.report_directory, clock, webhooks=settings.webhooks
+    )
 
 
 def _actuators(
@@ -224,6 +241,11 @@ def build_service(
     ]
     jobs = [*collection.jobs, gate.job(), *(gate.guard(job) for job in acting)]
     scheduler = build_scheduler(jobs, clock)
+    reports = report_runner(settings, store, runtime, clock)
+    if settings.reports:
+        add_report_jobs(
+            scheduler, ScheduledReports(reports, settings.reports), store.engine, clock()
+        )
     app = create_app(
         settings,
         store=store,
@@ -232,6 +254,7 @@ def build_service(
         lifespan=lifespan_for(scheduler),
         alert_listeners=listeners,
         remediation=remediation,
+        report_trigger=lambda period, fmt, at: reports.run(period, fmt, at),
     )
     app.state.registry.register(LeadershipCollector(lambda: runtime.leader))
     log.info("serving %s SLOs with the %s collector", len(slos), collection.name)

@@ -12,10 +12,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from meshwatch import __version__
-from meshwatch.api.deps import AlertListener, Services
+from meshwatch.api.deps import AlertListener, ReportTrigger, Services
 from meshwatch.api.limits import BodySizeLimit
 from meshwatch.api.metrics import create_registry
-from meshwatch.api.routes import actions, alerts, health, slos
+from meshwatch.api.routes import actions, alerts, health, pages, reports, slos
 from meshwatch.api.routes import remediation as remediation_routes
 from meshwatch.engine.runtime import Runtime
 from meshwatch.errors import StoreError
@@ -40,6 +40,7 @@ def create_app(
     clock: Callable[[], datetime] = _utcnow,
     lifespan: Lifespan | None = None,
     alert_listeners: Sequence[AlertListener] = (),
+    report_trigger: ReportTrigger | None = None,
     remediation: RemediationControl | None = None,
 ) -> FastAPI:
     """The API over `store` and `runtime`; `lifespan` starts/stops the jobs (serve only)."""
@@ -65,6 +66,7 @@ def create_app(
         runtime=runtime,
         clock=clock,
         alert_listeners=list(alert_listeners),
+        report_trigger=report_trigger,
         remediation=remediation,
     )
     app.state.registry = create_registry(lambda: store.history.latest(), lambda: runtime)
@@ -72,6 +74,8 @@ def create_app(
     routers = (health.router, slos.router, alerts.router, actions.router, remediation_routes.router)
     for router in routers:
         app.include_router(router)
+    app.include_router(reports.router)
+    app.include_router(pages.router)
     app.add_exception_handler(StoreError, _store_unavailable)
     app.add_exception_handler(SQLAlchemyError, _store_unavailable)
     return app

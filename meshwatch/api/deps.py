@@ -12,10 +12,13 @@ from fastapi import Depends, Request
 from meshwatch.api.auth import check_bearer
 from meshwatch.engine.runtime import Runtime
 from meshwatch.remediate.control import RemediationControl
+from meshwatch.render.reports import ReportFormat, ReportPeriod
 from meshwatch.settings import Settings
-from meshwatch.store import AlertEvent, Store
+from meshwatch.store import AlertEvent, ReportRun, Store
 
 AlertListener = Callable[[Sequence[AlertEvent]], None]
+ReportTrigger = Callable[[ReportPeriod, ReportFormat, datetime | None], ReportRun]
+"""Writes one report now (period, format, end of period or None for now) and records it."""
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Services:
     runtime: Runtime
     clock: Callable[[], datetime]
     alert_listeners: list[AlertListener] = field(default_factory=list)
+    report_trigger: ReportTrigger | None = None
     remediation: RemediationControl | None = None
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from meshwatch.model import SLO, LatencySLI, QuerySLI, RatioSLI, RawSLI, SLOStatus
-from meshwatch.store import Action, AlertRecord, HistoryPoint
+from meshwatch.store import Action, AlertRecord, HistoryPoint, ReportRun
 
 
 class Out(BaseModel):
@@ -202,3 +202,45 @@ class AggregateOut(Out):
     budget_remaining_min: float | None
     throughput: float | None
     error_ratio: float | None
+
+
+class ReportRunOut(Out):
+    id: int
+    name: str | None = Field(description="Configured report name (scheduled runs only).")
+    period: str = Field(examples=["7d", "30d", "calendar-month"])
+    format: str = Field(examples=["html", "md", "json", "csv"])
+    uri: str = Field(description="Where the report was written.")
+    started_at: datetime
+    finished_at: datetime | None
+    scheduled_at: datetime | None
+    status: str = Field(examples=["running", "ok", "failed"])
+    error: str
+
+    @classmethod
+    def of(cls, run: ReportRun) -> ReportRunOut:
+        return cls(
+            id=run.id,
+            name=run.name,
+            period=run.period,
+            format=run.format,
+            uri=run.uri,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            scheduled_at=run.scheduled_at,
+            status=run.status.value,
+            error=run.error,
+        )
+
+
+class ReportRunDetailOut(ReportRunOut):
+    content: str | None = Field(description="The report itself; null while running or failed.")
+
+
+class ReportRequestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    period: Literal["7d", "30d", "calendar-month"] = "7d"
+    format: Literal["html", "md", "json", "csv"] = "json"
+    at: datetime | None = Field(
+        default=None, description="End of the period (rolling) or a moment in the month after."
+    )

@@ -41,6 +41,7 @@ from meshwatch.store.records import (
     PruneResult,
     ReportRun,
     ReportStatus,
+    WindowSum,
 )
 from meshwatch.store.repository import Store
 from meshwatch.store.retention import RetentionPolicy, Tier, rows_per_slo
@@ -62,6 +63,7 @@ __all__ = [
     "RetentionPolicy",
     "Store",
     "Tier",
+    "WindowSum",
     "current_revision",
     "head_revision",
     "make_engine",

@@ -42,6 +42,21 @@ class HistoryPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class WindowSum:
+    """Requests and errors of one window summed over the history points of one report bucket.
+
+    `bucket` counts buckets from the report's start (0 = the first); `points` is how many
+    history points (one per history step) were summed.
+    """
+
+    slo_id: str
+    bucket: int
+    requests: float
+    errors: float
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
 class PruneResult:
     """What one `prune()` did: rows merged into coarser buckets and rows past retention."""
 
@@ -177,6 +192,8 @@ class ReportRun:
     finished_at: datetime | None
     status: ReportStatus
     error: str
+    name: str | None = None  # scheduled runs: the configured report's name
+    scheduled_at: datetime | None = None  # scheduled runs: the cron time claimed
 
 
 # --- notification outbox -----------------------------------------------------------------

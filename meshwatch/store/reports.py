@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from meshwatch.errors import StoreError
 from meshwatch.store.engine import writer
@@ -63,9 +64,16 @@ class ReportRuns:
 
     @store_errors
     def finish_report_run(
-        self, run_id: int, *, status: ReportStatus, finished: datetime, error: str = ""
+        self,
+        run_id: int,
+        *,
+        status: ReportStatus,
+        finished: datetime,
+        error: str = "",
+        uri: str | None = None,
     ) -> ReportRun:
-        """Mark a running run ok/failed; StoreError if it is unknown or already finished."""
+        """Mark a running run ok/failed (and where it wrote, if `uri` is given);
+        StoreError if it is unknown or already finished."""
         status = ReportStatus(status)
         if status is ReportStatus.RUNNING:
             raise ValueError("a report run finishes as ok or failed")
@@ -76,7 +84,12 @@ class ReportRuns:
                     ReportRunRow.id == run_id,
                     ReportRunRow.status == ReportStatus.RUNNING.value,
                 )
-                .values(status=status.value, finished_at=finished, error=error)
+                .values(
+                    status=status.value,
+                    finished_at=finished,
+                    error=error,
+                    **({} if uri is None else {"uri": uri}),
+                )
             ).rowcount
             row = conn.execute(select(ReportRunRow).where(ReportRunRow.id == run_id)).first()
         if row is None:
@@ -84,6 +97,46 @@ class ReportRuns:
         if not changed:
             raise StoreError(f"report run {run_id} is already {row.status}")
         return _run(row._mapping)
+
+    @store_errors
+    def claim_report_run(
+        self, *, name: str, scheduled_at: datetime, period: str, format: str, started: datetime
+    ) -> int | None:
+        """Insert a `running` run for (name, scheduled_at); None when another process has it.
+
+        The unique (name, scheduled_at) constraint makes this the one place where two
+        replicas firing the same schedule decide who runs it: the first insert wins.
+        """
+        try:
+            with self._writer.begin() as conn:
+                run_id = conn.execute(
+                    insert(ReportRunRow)
+                    .values(
+                        period=period,
+                        format=format,
+                        uri="",
+                        started_at=started,
+                        finished_at=None,
+                        status=ReportStatus.RUNNING.value,
+                        error="",
+                        name=name,
+                        scheduled_at=scheduled_at,
+                    )
+                    .returning(ReportRunRow.id)
+                ).scalar_one()
+        except IntegrityError:
+            return None
+        return int(run_id)
+
+    @store_errors
+    def find_report_run(self, name: str, scheduled_at: datetime) -> ReportRun | None:
+        """The run claimed for (name, scheduled_at), if any."""
+        query = select(ReportRunRow).where(
+            ReportRunRow.name == name, ReportRunRow.scheduled_at == scheduled_at
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _run(row._mapping)
 
     @store_errors
     def get_report_run(self, run_id: int) -> ReportRun | None:
@@ -113,4 +166,6 @@ def _run(values: Mapping[Any, Any]) -> ReportRun:
         finished_at=values["finished_at"],
         status=ReportStatus(values["status"]),
         error=values["error"],
+        name=values["name"],
+        scheduled_at=values["scheduled_at"],
     )

@@ -173,8 +173,15 @@ class ReportRunRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str] = mapped_column(Text)
+    # Scheduled runs only: the report's name and the cron time it ran for. Unique, so that
+    # of two replicas firing the same schedule only the first to insert runs it (the claim).
+    name: Mapped[str | None] = mapped_column(String(255))
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_report_runs_started", "started_at"),)
+    __table_args__ = (
+        Index("ix_report_runs_started", "started_at"),
+        UniqueConstraint("name", "scheduled_at", name="uq_report_runs_name_scheduled"),
+    )
 
 
 class OutboxRow(Base):

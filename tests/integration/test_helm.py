@@ -12,12 +12,17 @@ and sets MESHWATCH_HELM); without it these tests skip locally and fail under CI.
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jsonschema
 import kubernetes_validate
 import pytest
@@ -26,11 +31,11 @@ import yaml
 from meshwatch.settings import Settings
 from meshwatch.spec import load_paths
 from tests.support.binaries import require_binary
+from tests.support.chart_files import CHART, ROOT, sync_all
+from tests.support.prometheus_run import free_port
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-CHART = ROOT / "helm" / "meshwatch"
 GOLDEN = ROOT / "tests" / "golden" / "helm"
 CASES = sorted(p.stem for p in (GOLDEN / "values").glob("*.yaml"))
 KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
@@ -82,10 +87,13 @@ def helm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     """The helm command with HOME and caches in a temporary folder (helm writes there)."""
     binary = require_binary("helm", os.environ.get("MESHWATCH_HELM", ""), str(HELM_CACHE))
     home = tmp_path_factory.mktemp("helm-home")
-    os.environ.setdefault("HELM_CACHE_HOME", str(home / "cache"))
-    os.environ.setdefault("HELM_CONFIG_HOME", str(home / "config"))
-    os.environ.setdefault("HELM_DATA_HOME", str(home / "data"))
-    yield [binary]
+    yield [
+        "env",
+        f"HELM_CACHE_HOME={home / 'cache'}",
+        f"HELM_CONFIG_HOME={home / 'config'}",
+        f"HELM_DATA_HOME={home / 'data'}",
+        binary,
+    ]
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
@@ -102,7 +110,9 @@ def _template(helm: list[str], values: Path | None, *sets: str) -> subprocess.Co
 
 
 @pytest.fixture(scope="session")
-def renders(helm: list[str]) -> dict[str, str]:
+def renders(helm: list[str], request: pytest.FixtureRequest) -> dict[str, str]:
+    if request.config.getoption("--update-golden"):
+        sync_all()  # the chart's copies of rules/dashboards first, then the renders
     out: dict[str, str] = {}
     for case in CASES:
         result = _template(helm, GOLDEN / "values" / f"{case}.yaml")
@@ -160,6 +170,8 @@ def test_core_objects_pass_strict_schema_validation(
 ) -> None:
     checked = 0
     for obj in _objects(renders[case]):
+        if obj["kind"] in ("ConfigMap", "Secret"):  # the API server refuses more than 1 MiB
+            assert sum(len(v.encode()) for v in (obj.get("data") or {}).values()) < 2**20
         if obj["apiVersion"].startswith("monitoring.coreos.com/"):
             continue  # CRDs: checked by promtool and SERVICE_MONITOR_SCHEMA below
         try:
@@ -180,6 +192,33 @@ def test_prometheus_rules_pass_promtool(renders: dict[str, str], tmp_path: Path)
         result = _run([promtool, "check", "rules", str(path)])
         assert result.returncode == 0, result.stdout + result.stderr
         assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+@pytest.mark.parametrize(
+    ("case", "dashboards"),
+    [
+        pytest.param(
+            "postgres-ha", {"meshwatch-mesh.json", "meshwatch-overview.json"}, id="generic"
+        ),
+        pytest.param(
+            "prometheus-operator",
+            {p.name for p in CHART.glob("files/dashboards/*.json")},
+            id="with-bundled-services",
+        ),
+    ],
+)
+def test_dashboards_reach_the_grafana_sidecar(
+    renders: dict[str, str], case: str, dashboards: set[str]
+) -> None:
+    maps = [
+        m
+        for m in _of_kind(renders[case], "ConfigMap")
+        if m["metadata"]["labels"].get("grafana_dashboard") == "1"
+    ]
+    assert {name for m in maps for name in m["data"]} == dashboards
+    uids = [json.loads(text)["uid"] for m in maps for text in m["data"].values()]
+    assert len(uids) == len(set(uids)) == len(dashboards)
+    assert all(m["metadata"]["annotations"]["grafana_folder"] == "meshwatch" for m in maps)
 
 
 def test_service_monitor_matches_the_service(renders: dict[str, str]) -> None:
@@ -286,3 +325,72 @@ def test_secrets_reach_the_container_from_the_right_secret(
 def test_broken_combinations_are_refused(helm: list[str], sets: list[str], message: str) -> None:
     result = _template(helm, None, *sets)
     assert result.returncode != 0 and message in result.stderr, result.stderr
+
+
+def test_the_rendered_pod_starts_meshwatch(renders: dict[str, str], tmp_path: Path) -> None:
+    """Run the Deployment's command with its rendered ConfigMaps, as the pod would.
+
+    Only what a pod has and this machine does not is changed: the mount paths become folders
+    under tmp_path, 0.0.0.0 becomes 127.0.0.1, the database URL (from the Secret in a pod) is
+    a SQLite file, and the in-cluster Prometheus is a closed local port (statuses: unknown).
+    """
+    render = renders["prometheus-operator"]
+    (deployment,) = _of_kind(render, "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    maps = {m["metadata"]["name"]: m["data"] for m in _of_kind(render, "ConfigMap")}
+    mounts = {m["mountPath"]: tmp_path / m["name"] for m in container["volumeMounts"]}
+    for path in mounts.values():
+        path.mkdir()
+    for name, content in maps["meshwatch-slos"].items():
+        (mounts["/etc/meshwatch/slos"] / name).write_text(content)
+    config = yaml.safe_load(maps["meshwatch-config"]["config.yaml"])
+    config["specs"] = [str(mounts[p]) for p in config["specs"]]
+    config["report_directory"] = config["report_directory"].replace(
+        "/var/lib/meshwatch", str(mounts["/var/lib/meshwatch"])
+    )
+    port, closed = free_port(), free_port()
+    config["prometheus_url"] = f"http://127.0.0.1:{closed}"
+    (mounts["/etc/meshwatch/config"] / "config.yaml").write_text(yaml.safe_dump(config))
+    args = [
+        a.replace("/etc/meshwatch/config", str(mounts["/etc/meshwatch/config"]))
+        .replace("0.0.0.0", "127.0.0.1")
+        .replace("8080", str(port))
+        for a in container["args"]
+    ]
+    assert container["command"] == ["meshwatch"]
+    env = {
+        **os.environ,
+        "MESHWATCH_DATABASE_URL": f"sqlite:///{mounts['/var/lib/meshwatch'] / 'meshwatch.db'}",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "meshwatch", *args],
+        cwd=mounts["/tmp"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        slos = _wait_for_slos(f"http://127.0.0.1:{port}", process)
+        assert len(slos) == len(load_paths([mounts["/etc/meshwatch/slos"]]).slos) > 0
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    # uvicorn re-raises SIGTERM after a clean shutdown: -15 with the lifespan finished is fine.
+    assert process.returncode in (0, -signal.SIGTERM), output.decode()[-3000:]
+    assert "Application shutdown complete" in output.decode()
+
+
+def _wait_for_slos(url: str, process: subprocess.Popen[bytes]) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "meshwatch exited early"
+        try:
+            answer = httpx.get(f"{url}/api/v1/slos", timeout=2)
+            if answer.status_code == 200:
+                slos: list[dict[str, Any]] = answer.json()
+                return slos
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail("meshwatch did not answer within 30 s")

@@ -45,7 +45,11 @@ def test_starts_on_embedded_defaults_without_config_or_env(tmp_path: Path) -> No
         assert httpx.get(f"{serve.url}/healthz").json() == {"status": "ok"}
         ready = httpx.get(f"{serve.url}/readyz")
         assert ready.status_code == 200, ready.text
-        assert ready.json() == {"status": "ready", "slos": 0}
+        assert ready.json() == {
+            "status": "ready",
+            "slos": 0,
+            "leader": True,
+        }  # SQLite: always leads
         assert httpx.get(f"{serve.url}/api/v1/slos").json() == []
         assert httpx.get(f"{serve.url}/api/v1/alerts").json() == []
         assert "meshwatch_" in httpx.get(f"{serve.url}/metrics").text

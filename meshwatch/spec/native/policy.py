@@ -96,6 +96,7 @@ def _windows(
 
 _K8S_NAME = r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?"
 _K8S_TARGET = re.compile(rf"^{_K8S_NAME}/{_K8S_NAME}(#[^#/\s]+)?$")
+_ENVOY_TARGET = re.compile(r"^[^/\s]+/[^/\s]+/[^/\s]+$")
 
 
 def remediation_from_spec(
@@ -112,6 +113,13 @@ def remediation_from_spec(
             (*path, "target"),
             f"target {spec.target!r} must be namespace/name or namespace/name#rule "
             f"for actuator {spec.actuator}",
+        )
+    elif spec.actuator == "envoy" and not _ENVOY_TARGET.match(spec.target):
+        problems.error(
+            doc,
+            (*path, "target"),
+            f"target {spec.target!r} must be route_config/virtual_host/route "
+            "(the names in the RDS file) for actuator envoy",
         )
     elif not spec.target.strip():
         problems.error(doc, (*path, "target"), "target must name the route to change")

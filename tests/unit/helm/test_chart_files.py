@@ -11,9 +11,8 @@ import yaml
 
 import meshwatch
 from meshwatch.settings import Settings
+from tests.support.chart_files import CHART, COPIES, ROOT, sync
 
-ROOT = Path(__file__).resolve().parents[3]
-CHART = ROOT / "helm" / "meshwatch"
 VALUE_SETS = sorted((ROOT / "tests" / "golden" / "helm" / "values").glob("*.yaml"))
 
 
@@ -66,18 +65,18 @@ def test_the_schema_rejects_bad_values(values: dict[str, object], where: str) ->
 def _same_files(source: Path, pattern: str, copy: Path) -> None:
     want = {p.name: p.read_bytes() for p in sorted(source.glob(pattern))} if source.is_dir() else {}
     have = {p.name: p.read_bytes() for p in sorted(copy.glob(pattern))}
-    assert sorted(have) == sorted(want), f"copy {source}/{pattern} to {copy}/"
+    assert sorted(have) == sorted(want), f"run pytest --update-golden to copy {source}/{pattern}"
     for name, content in want.items():
-        assert have[name] == content, f"{copy / name} differs from {source / name}: copy it again"
+        assert have[name] == content, f"{copy / name} is stale: run pytest --update-golden"
 
 
 @pytest.mark.parametrize(
     ("source", "pattern", "copy"),
-    [
-        pytest.param("rules", "*.yaml", "files/rules", id="rules"),
-        pytest.param("rules/slos", "*.yaml", "files/slos", id="slos"),
-        pytest.param("dashboards", "*.json", "files/dashboards", id="dashboards"),
-    ],
+    [pytest.param(*copy, id=copy[0]) for copy in COPIES],
 )
-def test_files_in_the_chart_match_the_generated_ones(source: str, pattern: str, copy: str) -> None:
+def test_files_in_the_chart_match_the_generated_ones(
+    source: str, pattern: str, copy: str, request: pytest.FixtureRequest
+) -> None:
+    if request.config.getoption("--update-golden"):
+        sync(ROOT / source, pattern, CHART / copy)
     _same_files(ROOT / source, pattern, CHART / copy)

@@ -278,7 +278,8 @@ def test_envoy_backends_are_their_clusters() -> None:
         "{kind: istio, service: payments}", "{kind: envoy, clusters: [p_v1, p_v2]}"
     )
     text = text.replace("name: v1", "name: p_v1").replace("name: v2", "name: p_v2")
-    policy = _one(text.replace("actuator: istio", "actuator: envoy")).remediation
+    text = text.replace("actuator: istio", "actuator: envoy")
+    policy = _one(text.replace("shop/payments#primary", "local_route/svc/payments")).remediation
     assert policy is not None
     sli = policy.backends[0].sli
     assert isinstance(sli, RatioSLI)

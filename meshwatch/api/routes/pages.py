@@ -1,0 +1,226 @@
+"""The HTML status page: overview (`/`), one SLO (`/slos/{id}`), one service (`/services/{name}`).
+
+Server-rendered with Jinja2, CSS inline, charts as inline SVG drawn from stored history: no
+JavaScript at all. Filters are plain GET forms (`?service=&state=`). Breached SLOs carry the
+class `state-breached` (red) everywhere they appear.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from meshwatch import conventions
+from meshwatch.api.deps import ServicesDep
+from meshwatch.engine.evaluate import Aggregate, aggregate
+from meshwatch.model import SLO, SLOStatus, State, parse_duration
+from meshwatch.render import reports_text as fmt
+from meshwatch.render.reports_build import slices_from_statuses
+from meshwatch.render.svg import Point, budget_chart, sli_chart
+from meshwatch.store import HistoryPoint
+
+router = APIRouter(include_in_schema=False)
+
+RANGES: dict[str, timedelta] = {"24h": timedelta(minutes=5), "7d": timedelta(hours=1)}
+RANGES["30d"] = timedelta(hours=6)
+DEFAULT_RANGE = "7d"
+RECENT = 10  # alerts and actions shown
+_INCLUSIVE = timedelta(microseconds=1)  # history ends are exclusive; include a status at now
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("meshwatch.api", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(pct=fmt.pct, count=fmt.count, rate=fmt.rate, minutes=fmt.minutes)
+    return env
+
+
+def _page(template: str, **values: Any) -> HTMLResponse:
+    return HTMLResponse(environment().get_template(template).render(**values))
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One SLO as the tables show it."""
+
+    slo: SLO
+    status: SLOStatus | None
+
+    @property
+    def state(self) -> str:
+        return self.status.state.value if self.status else State.UNKNOWN.value
+
+    @property
+    def burn_rates(self) -> list[tuple[str, float | None]]:
+        """Burn rate per measured window, shortest first (the period itself left out)."""
+        if self.status is None:
+            return []
+        period = self.slo.window.name
+        named = [
+            (name, value)
+            for name, value in self.status.burn_rate.items()
+            if name != period and _seconds(name) is not None
+        ]
+        return sorted(named, key=lambda item: _seconds(item[0]) or 0.0)
+
+
+def _seconds(name: str) -> float | None:
+    try:
+        return parse_duration(name).total_seconds()
+    except ValueError:
+        return None
+
+
+def _rows(services: ServicesDep) -> list[Row]:
+    latest = {s.slo_id: s for s in services.store.history.latest()}
+    return [Row(slo, latest.get(slo.id)) for slo in services.runtime.slos]
+
+
+def _grafana(services: ServicesDep, uid: str) -> str | None:
+    base = services.settings.grafana_url
+    return f"{base.rstrip('/')}/d/{uid}" if base else None
+
+
+def _summary(name: str, rows: Sequence[Row]) -> Aggregate:
+    return aggregate(name, [r.status for r in rows if r.status is not None])
+
+
+def _alerts_actions(services: ServicesDep, slo_ids: set[str] | None) -> tuple[list[Any], list[Any]]:
+    limit = RECENT if slo_ids is None else RECENT * 20
+    alerts = services.store.alerts.list_alerts(limit=limit)
+    actions = services.store.actions.list_actions(limit=limit)
+    if slo_ids is not None:
+        alerts = [a for a in alerts if a.event.slo_id in slo_ids]
+        actions = [a for a in actions if a.plan.slo_id in slo_ids]
+    return alerts[:RECENT], actions[:RECENT]
+
+
+def charts(
+    slo: SLO, points: Sequence[HistoryPoint], start: datetime, end: datetime
+) -> tuple[Markup, Markup]:
+    """Budget left (as stored each step) and the SLI of each step against the objective."""
+    budget = [Point(p.status.at, p.status.budget_remaining) for p in points]
+    slices = slices_from_statuses((p.status for p in points), start, end)
+    sli = [
+        Point(s.end, None if s.total <= 0 else 1.0 - min(s.errors / s.total, 1.0)) for s in slices
+    ]
+    return (
+        Markup(budget_chart(budget, start, end, f"{slo.id}: error budget left")),
+        Markup(sli_chart(sli, start, end, slo.target, f"{slo.id}: SLI vs objective")),
+    )
+
+
+def _range(value: str) -> tuple[str, timedelta, timedelta]:
+    if value not in RANGES:
+        raise HTTPException(422, detail=f"range must be one of {', '.join(RANGES)}")
+    return value, parse_duration(value), RANGES[value]
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(
+    services: ServicesDep,
+    service: Annotated[str, Query(max_length=255)] = "",
+    state: Annotated[str, Query(max_length=16)] = "",
+) -> HTMLResponse:
+    if state and state not in {s.value for s in State}:
+        raise HTTPException(422, detail=f"state must be one of {', '.join(s.value for s in State)}")
+    rows = _rows(services)
+    names = sorted({r.slo.service for r in rows})
+    shown = [
+        r
+        for r in rows
+        if (not service or r.slo.service == service) and (not state or r.state == state)
+    ]
+    alerts, actions = _alerts_actions(services, None)
+    return _page(
+        "overview.html.j2",
+        title="meshwatch status",
+        now=services.clock(),
+        mesh=_summary("mesh", rows),
+        services=[_summary(name, [r for r in rows if r.slo.service == name]) for name in names],
+        rows=shown,
+        total=len(rows),
+        service_names=names,
+        states=[s.value for s in State],
+        selected_service=service,
+        selected_state=state,
+        alerts=alerts,
+        actions=actions,
+        grafana=_grafana(services, conventions.DASHBOARD_UID_OVERVIEW),
+    )
+
+
+@router.get("/slos/{slo_id}", response_class=HTMLResponse)
+def slo_page(
+    slo_id: str, services: ServicesDep, range: Annotated[str, Query()] = DEFAULT_RANGE
+) -> HTMLResponse:
+    slo = services.runtime.slo_index.get(slo_id)
+    if slo is None:
+        raise HTTPException(404, detail=f"no SLO with id {slo_id!r}")
+    name, length, step = _range(range)
+    end = services.clock()
+    start = end - length
+    points = services.store.history.history(slo_id, start, end + _INCLUSIVE, step)
+    latest = services.store.history.latest(slo_id)
+    alerts, actions = _alerts_actions(services, {slo_id})
+    return _page(
+        "slo.html.j2",
+        title=f"{slo.id} · meshwatch",
+        now=end,
+        row=Row(slo, latest[0] if latest else None),
+        charts=charts(slo, points, start, end),
+        range=name,
+        ranges=list(RANGES),
+        alerts=alerts,
+        actions=actions,
+        grafana=_grafana(services, conventions.dashboard_uid_service(slo.service)),
+    )
+
+
+@router.get("/services/{name}", response_class=HTMLResponse)
+def service_page(
+    name: str, services: ServicesDep, range: Annotated[str, Query()] = DEFAULT_RANGE
+) -> HTMLResponse:
+    rows = [r for r in _rows(services) if r.slo.service == name]
+    if not rows:
+        raise HTTPException(404, detail=f"no SLOs for service {name!r}")
+    label, length, step = _range(range)
+    end = services.clock()
+    start = end - length
+    slo_charts = {
+        r.slo.id: charts(
+            r.slo,
+            services.store.history.history(r.slo.id, start, end + _INCLUSIVE, step),
+            start,
+            end,
+        )
+        for r in rows
+    }
+    alerts, actions = _alerts_actions(services, {r.slo.id for r in rows})
+    return _page(
+        "service.html.j2",
+        title=f"{name} · meshwatch",
+        now=end,
+        service=_summary(name, rows),
+        rows=rows,
+        charts=slo_charts,
+        range=label,
+        ranges=list(RANGES),
+        alerts=alerts,
+        actions=actions,
+        grafana=_grafana(services, conventions.dashboard_uid_service(name)),
+    )

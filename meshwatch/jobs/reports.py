@@ -1,0 +1,317 @@
+"""SLO reports: read what was measured (store or Prometheus), build, render, write, record.
+
+`ReportBuilder.build` gathers the inputs of `meshwatch.render.reports_build.build_report`:
+from stored history in ONE streamed query for every SLO (hourly buckets), plus one query each
+for alerts and actions; or, with a Prometheus collector, the period's counts as one
+`increase()` over the whole period at its end and one per bucket, for any past period.
+
+`ReportRunner.run` renders a report, writes it to a folder, queues it for webhook targets
+(through the notification outbox, so delivery is retried and signed like every
+notification) and records the run in the store. Scheduled runs first *claim*
+(report name, cron time) in the store: of two replicas firing the same schedule, one runs it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from meshwatch.collectors.prometheus import PrometheusCollector
+from meshwatch.errors import CollectorError, MeshwatchError, NoDataError
+from meshwatch.model import SLO, Counts
+from meshwatch.render.reports import Report, ReportFormat, ReportPeriod
+from meshwatch.render.reports_build import (
+    ActionInput,
+    AlertInput,
+    Slice,
+    SLOInput,
+    build_report,
+    report_window,
+    slices_from_statuses,
+    step_for,
+)
+from meshwatch.render.reports_html import render_report
+from meshwatch.settings import WebhookTarget
+from meshwatch.slo.periods import utc
+from meshwatch.slo.windows import window_name
+from meshwatch.store import Action, AlertRecord, ReportRun, ReportStatus, Store
+
+log = logging.getLogger(__name__)
+
+HISTORY_STEP = timedelta(hours=1)  # history is read at this resolution (1 h tier after 7 d)
+_EPSILON = timedelta(microseconds=1)  # history ranges are [start, end); reports want (start, end]
+EVENT_LIMIT = 10_000  # newest alerts / actions read per report
+EXTENSIONS: Mapping[str, str] = {"html": "html", "md": "md", "json": "json", "csv": "csv"}
+
+Progress = Callable[[int, int], None]
+"""Called with (SLOs done, SLOs in all) while a report is built."""
+
+
+class ReportError(MeshwatchError):
+    """A report could not be built or written (bad period, unwritable folder, source down)."""
+
+
+def _alerts_by_slo(records: Iterable[AlertRecord]) -> dict[str, list[AlertInput]]:
+    out: dict[str, list[AlertInput]] = {}
+    for record in records:
+        event = record.event
+        if event.slo_id is None:
+            continue
+        out.setdefault(event.slo_id, []).append(
+            AlertInput(
+                name=event.alertname,
+                severity=event.labels.get("meshwatch_severity") or event.labels.get("severity", ""),
+                status=event.status.value,
+                starts_at=event.starts_at,
+                ends_at=event.ends_at,
+            )
+        )
+    return out
+
+
+def _actions_by_slo(actions: Iterable[Action]) -> dict[str, list[ActionInput]]:
+    out: dict[str, list[ActionInput]] = {}
+    for action in actions:
+        out.setdefault(action.plan.slo_id, []).append(
+            ActionInput(
+                kind=action.plan.kind,
+                target=action.plan.target,
+                state=action.state.value,
+                created_at=action.created_at,
+                reason=action.plan.reason,
+                dry_run=action.plan.dry_run,
+            )
+        )
+    return out
+
+
+@dataclass
+class ReportBuilder:
+    """Builds reports for `slos()` from `store` (or from `prometheus` when given)."""
+
+    store: Store
+    slos: Callable[[], Sequence[SLO]]
+    prometheus: PrometheusCollector | None = None
+
+    def build(self, period: ReportPeriod, at: datetime, progress: Progress | None = None) -> Report:
+        start, end = report_window(period, utc(at))
+        slos = sorted(self.slos(), key=lambda s: s.id)
+        alerts = _alerts_by_slo(self.store.alerts.list_alerts(limit=EVENT_LIMIT))
+        actions = _actions_by_slo(self.store.actions.list_actions(limit=EVENT_LIMIT))
+        if self.prometheus is not None:
+            measured = self._from_prometheus(slos, period, start, end, progress)
+            source = "prometheus"
+        else:
+            measured = self._from_history(slos, period, start, end, progress)
+            source = "history"
+        items = [
+            SLOInput(
+                slo=slo,
+                slices=measured[slo.id][0],
+                alerts=alerts.get(slo.id, ()),
+                actions=actions.get(slo.id, ()),
+                period_counts=measured[slo.id][1],
+            )
+            for slo in slos
+        ]
+        return build_report(items, period=period, start=start, end=end, source=source)
+
+    def _from_history(
+        self,
+        slos: Sequence[SLO],
+        period: ReportPeriod,
+        start: datetime,
+        end: datetime,
+        progress: Progress | None,
+    ) -> dict[str, tuple[list[Slice], Counts | None]]:
+        """Per SLO, one slice per report bucket: summed by the database in one query.
+
+        Each history hour contributes its `1h` window (see `StatusHistory.window_sums`); an
+        SLO without `1h` windows in its history is read point by point and tiled here.
+        """
+        step = step_for(period)
+        out: dict[str, tuple[list[Slice], Counts | None]] = {slo.id: ([], None) for slo in slos}
+        sums = self.store.history.window_sums(
+            start, end, step=HISTORY_STEP, window=window_name(HISTORY_STEP), bucket=step
+        )
+        done = 0
+        for slo_id, group in itertools.groupby(sums, key=lambda s: s.slo_id):
+            if slo_id not in out:
+                continue
+            slices = []
+            for item in group:
+                lo = start + step * item.bucket
+                hi = min(lo + step, end)
+                covered = min(HISTORY_STEP * item.points, hi - lo)
+                slices.append(Slice(lo, hi, item.errors, item.requests, covered))
+            out[slo_id] = (slices, None)
+            done += 1
+            if progress is not None:
+                progress(done, len(slos))
+        for slo in slos:
+            if not out[slo.id][0]:  # no 1h windows stored: tile its points one by one
+                points = self.store.history.history(
+                    slo.id, start + _EPSILON, end + _EPSILON, HISTORY_STEP
+                )
+                out[slo.id] = (slices_from_statuses((p.status for p in points), start, end), None)
+        if progress is not None:
+            progress(len(slos), len(slos))
+        return out
+
+    def _from_prometheus(
+        self,
+        slos: Sequence[SLO],
+        period: ReportPeriod,
+        start: datetime,
+        end: datetime,
+        progress: Progress | None,
+    ) -> dict[str, tuple[list[Slice], Counts | None]]:
+        assert self.prometheus is not None
+        step = step_for(period)
+        try:
+            totals = self.prometheus.fetch([(s.sli, end - start) for s in slos], (), end).counts
+        except CollectorError as exc:
+            raise ReportError(f"Prometheus: {exc}") from exc
+        slices: dict[str, list[Slice]] = {slo.id: [] for slo in slos}
+        bucket_ends = []
+        moment = start + step
+        while moment <= end:
+            bucket_ends.append(moment)
+            moment += step
+        for done, bucket_end in enumerate(bucket_ends, start=1):
+            try:
+                found = self.prometheus.fetch([(s.sli, step) for s in slos], (), bucket_end).counts
+            except CollectorError as exc:
+                raise ReportError(f"Prometheus: {exc}") from exc
+            for slo in slos:
+                value = found[slo.sli][step]
+                if isinstance(value, Counts):
+                    slices[slo.id].append(
+                        Slice(bucket_end - step, bucket_end, value.errors, value.total)
+                    )
+            if progress is not None:
+                progress(done * len(slos) // len(bucket_ends), len(slos))
+        out: dict[str, tuple[list[Slice], Counts | None]] = {}
+        for slo in slos:
+            total = totals[slo.sli][end - start]
+            counts: Counts | None = None
+            if isinstance(total, Counts):
+                counts = total
+            elif isinstance(total, NoDataError):
+                counts = Counts(0.0, 0.0)
+            out[slo.id] = (slices[slo.id], counts)
+        return out
+
+
+def report_filename(period: str, fmt: str, end: datetime, name: str | None = None) -> str:
+    return f"{name or 'slo-report'}-{period}-{end:%Y%m%dT%H%MZ}.{EXTENSIONS[fmt]}"
+
+
+@dataclass
+class ReportRunner:
+    """Builds, writes, delivers and records reports; shared by the API, the CLI and the jobs."""
+
+    builder: ReportBuilder
+    store: Store
+    directory: Path
+    clock: Callable[[], datetime]
+    webhooks: Sequence[WebhookTarget] = ()
+
+    def render(
+        self,
+        period: ReportPeriod,
+        fmt: ReportFormat,
+        at: datetime,
+        progress: Progress | None = None,
+    ) -> tuple[Report, str]:
+        report = self.builder.build(period, at, progress)
+        return report, render_report(report, fmt)
+
+    def run(
+        self,
+        period: ReportPeriod,
+        fmt: ReportFormat,
+        at: datetime | None = None,
+        *,
+        directory: Path | None = None,
+        webhooks: Sequence[str] = (),
+        name: str | None = None,
+        run_id: int | None = None,
+    ) -> ReportRun:
+        """Write one report and record the run (completing `run_id` when it was claimed)."""
+        started = self.clock()
+        at = at or started
+        folder = directory or self.directory
+        uri = ""
+        status, error = ReportStatus.OK, ""
+        try:
+            report, content = self.render(period, fmt, at)
+            path = folder / report_filename(period, fmt, report.end, name)
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+            uri = str(path)
+            self._queue(name or "adhoc", report, fmt, content, uri, webhooks, started)
+        except (MeshwatchError, OSError, ValueError) as exc:
+            status, error = ReportStatus.FAILED, f"{type(exc).__name__}: {exc}"
+            log.error("report %s (%s, %s) failed: %s", name or "adhoc", period, fmt, error)
+        finished = self.clock()
+        if run_id is None:
+            run_id = self.store.reports.record_report_run(
+                period=period,
+                format=fmt,
+                uri=uri,
+                started=started,
+                finished=finished,
+                status=status,
+                error=error,
+            )
+        else:
+            self.store.reports.finish_report_run(
+                run_id, finished=finished, status=status, uri=uri, error=error
+            )
+        run = self.store.reports.get_report_run(run_id)
+        assert run is not None
+        log.info("report run %s: %s %s -> %s (%s)", run_id, period, fmt, uri, status.value)
+        return run
+
+    def _queue(
+        self,
+        name: str,
+        report: Report,
+        fmt: str,
+        content: str,
+        uri: str,
+        targets: Sequence[str],
+        now: datetime,
+    ) -> None:
+        known = {t.name: t for t in self.webhooks}
+        for target in targets:
+            webhook = known.get(target)
+            if webhook is None:
+                log.warning("report %s: no webhook target named %s", name, target)
+                continue
+            summary = (
+                f"{report.title}: {report.mesh.by_state.get('breached', 0)} of "
+                f"{report.mesh.slos} SLOs breached"
+            )
+            body: dict[str, object]
+            if webhook.format == "slack":
+                body = {"text": f"{summary} ({uri})"}
+            else:
+                body = {
+                    "kind": "report",
+                    "name": name,
+                    "period": report.period,
+                    "format": fmt,
+                    "start": report.start.isoformat(),
+                    "end": report.end.isoformat(),
+                    "summary": summary,
+                    "uri": uri,
+                    "content": content,
+                }
+            key = f"report:{name}:{report.period}:{report.end.isoformat()}:{fmt}@{target}"
+            self.store.outbox.enqueue(key, target, body, now)

@@ -1,0 +1,325 @@
+"""Build a `Report` from what was measured: a pure function of SLOs, counts, alerts and actions.
+
+The report period is tiled with non-overlapping measured windows. From stored history each
+status carries request counts and SLIs per window (`5m`, `1h`, ...): walking the statuses in
+time order, each one contributes the longest of its windows that ends at its time and does not
+reach back into time already counted, so errors and requests are *summed* over the period
+(request-weighted) rather than averaged point by point. Time no window covers lowers
+`coverage`; it is never filled in. From Prometheus, the period's counts are one `increase()`
+over the whole period and the buckets are `increase()` over each step.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from meshwatch.errors import NoDataError
+from meshwatch.model import SLO, CalendarUnit, Counts, State, Window, parse_duration
+from meshwatch.render.reports import (
+    ActionItem,
+    AlertItem,
+    Bucket,
+    Budget,
+    Report,
+    ReportPeriod,
+    SLOReport,
+    StateName,
+    Summary,
+)
+from meshwatch.slo.budget import ErrorBudget, sum_counts
+from meshwatch.slo.evaluate import DEFAULT_WARN_BELOW, EXHAUSTED_TOLERANCE
+from meshwatch.slo.periods import previous_period, utc
+
+WORST_WINDOWS = 3
+_OVERLAP_TOLERANCE = 0.02  # a window may reach back 2 % of its length (clock jitter)
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """`errors` bad events out of `total` requests in (start, end]."""
+
+    start: datetime
+    end: datetime
+    errors: float
+    total: float
+    covered: timedelta | None = None  # time data covers, when less than end - start
+
+
+@dataclass(frozen=True, slots=True)
+class AlertInput:
+    name: str
+    severity: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionInput:
+    kind: str
+    target: str
+    state: str
+    created_at: datetime
+    reason: str
+    dry_run: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SLOInput:
+    """Everything measured about one SLO. `period_counts` (Prometheus) overrides the slices'
+    sum for the period totals; the slices still give the buckets."""
+
+    slo: SLO
+    slices: Sequence[Slice]
+    alerts: Sequence[AlertInput] = ()
+    actions: Sequence[ActionInput] = ()
+    period_counts: Counts | None = None
+
+
+def report_window(period: ReportPeriod, at: datetime) -> tuple[datetime, datetime]:
+    """`(start, end)` of the report: the 7 or 30 days before `at`, or the last full month."""
+    at = utc(at)
+    if period == "7d":
+        return at - timedelta(days=7), at
+    if period == "30d":
+        return at - timedelta(days=30), at
+    month = previous_period(Window.calendar(CalendarUnit.MONTH), at)
+    return month.start, month.end
+
+
+def step_for(period: ReportPeriod) -> timedelta:
+    """Bucket length: hourly for a week, 6-hourly for a month (about 120-170 points)."""
+    return timedelta(hours=1) if period == "7d" else timedelta(hours=6)
+
+
+@functools.lru_cache(maxsize=256)
+def _window(name: str) -> timedelta | None:
+    try:
+        return parse_duration(name)
+    except ValueError:
+        return None
+
+
+class Measured(Protocol):
+    """A point of history: per window name, requests and SLI (an `SLOStatus` is one)."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def requests(self) -> Mapping[str, float | None]: ...
+    @property
+    def sli(self) -> Mapping[str, float | None]: ...
+
+
+def slices_from_statuses(
+    statuses: Iterable[Measured], start: datetime, end: datetime
+) -> list[Slice]:
+    """Tile (start, end] with the points' measured windows, oldest point first."""
+    slices: list[Slice] = []
+    covered = start
+    for status in statuses:
+        if status.at <= start or status.at > end:
+            continue
+        gap = status.at - covered
+        best: tuple[timedelta, float, float] | None = None
+        for name, requests in status.requests.items():
+            sli = status.sli.get(name)
+            length = _window(name)
+            if requests is None or sli is None or length is None or not math.isfinite(requests):
+                continue
+            if length > gap + length * _OVERLAP_TOLERANCE:
+                continue
+            if best is None or length > best[0]:
+                best = (length, requests, sli)
+        if best is None:
+            continue
+        length, requests, sli = best
+        errors = min(max((1.0 - sli) * requests, 0.0), requests)
+        slices.append(Slice(max(status.at - length, covered), status.at, errors, requests))
+        covered = status.at
+    return slices
+
+
+def _buckets(
+    slices: Sequence[Slice], start: datetime, end: datetime, step: timedelta
+) -> list[tuple[datetime, datetime, Counts | None]]:
+    """Sum the slices into steps of `step` from `start` (a slice belongs to the step it ends in)."""
+    count = max(1, math.ceil((end - start) / step))
+    errors = [0.0] * count
+    totals = [0.0] * count
+    seen = [False] * count
+    origin = start + timedelta(microseconds=1)  # a slice ending on a boundary is the earlier step
+    for item in slices:
+        index = min(max((item.end - origin) // step, 0), count - 1)
+        errors[index] += item.errors
+        totals[index] += item.total
+        seen[index] = True
+    out = []
+    for i in range(count):
+        lo = start + step * i
+        counts = Counts(errors[i], totals[i]) if seen[i] else None
+        out.append((lo, min(lo + step, end), counts))
+    return out
+
+
+def _state(budget: ErrorBudget | None) -> StateName:
+    if budget is None:
+        return State.UNKNOWN.value
+    if budget.remaining <= EXHAUSTED_TOLERANCE:
+        return State.BREACHED.value
+    if budget.remaining < DEFAULT_WARN_BELOW:
+        return State.WARNING.value
+    return State.OK.value
+
+
+def _budget(counts: Counts, slo: SLO, length: timedelta) -> ErrorBudget | None:
+    try:
+        return ErrorBudget.from_counts(counts, slo.target, length)
+    except NoDataError:
+        return None
+
+
+def _ratio(errors: float, total: float) -> float | None:
+    return None if total <= 0 else 1.0 - min(errors / total, 1.0)
+
+
+def slo_report(item: SLOInput, start: datetime, end: datetime, step: timedelta) -> SLOReport:
+    """The report of one SLO over (start, end]."""
+    slo = item.slo
+    length = end - start
+    covered = sum(
+        ((s.end - s.start if s.covered is None else s.covered) for s in item.slices), timedelta(0)
+    )
+    counts = item.period_counts or sum_counts(Counts(s.errors, s.total) for s in item.slices)
+    coverage = 1.0 if item.period_counts is not None else min(covered / length, 1.0)
+    budget = _budget(counts, slo, length)
+    allowed = slo.error_budget * counts.total
+    buckets: list[Bucket] = []
+    spent = 0.0
+    seen = False
+    for lo, hi, part in _buckets(item.slices, start, end, step):
+        if part is not None:
+            spent += part.errors
+            seen = True
+        remaining = (1.0 - spent / allowed) if seen and allowed > 0 else None
+        buckets.append(
+            Bucket(
+                start=lo,
+                end=hi,
+                requests=None if part is None else part.total,
+                errors=None if part is None else part.errors,
+                sli=None if part is None else _ratio(part.errors, part.total),
+                burn_rate=(
+                    None
+                    if part is None or part.total <= 0
+                    else min(part.errors / part.total, 1.0) / slo.error_budget
+                ),
+                budget_remaining=remaining,
+            )
+        )
+    worst = sorted(
+        (b for b in buckets if b.burn_rate is not None and b.burn_rate > 0),
+        key=lambda b: (-(b.burn_rate or 0.0), b.start),
+    )[:WORST_WINDOWS]
+    return SLOReport(
+        slo_id=slo.id,
+        service=slo.service,
+        name=slo.name,
+        description=slo.description,
+        objective=slo.objective,
+        state=_state(budget),
+        requests=counts.total if counts.total > 0 else None,
+        errors=counts.errors if counts.total > 0 else None,
+        achieved_sli=_ratio(counts.errors, counts.total),
+        budget=None if budget is None else _budget_out(budget),
+        coverage=coverage,
+        worst_windows=worst,
+        alerts=[
+            AlertItem(
+                name=a.name,
+                severity=a.severity,
+                status=a.status,
+                starts_at=a.starts_at,
+                ends_at=a.ends_at,
+            )
+            for a in sorted(item.alerts, key=lambda a: (a.starts_at, a.name))
+            if a.starts_at < end and (a.ends_at is None or a.ends_at >= start)
+        ],
+        actions=[
+            ActionItem(
+                kind=a.kind,
+                target=a.target,
+                state=a.state,
+                created_at=a.created_at,
+                reason=a.reason,
+                dry_run=a.dry_run,
+            )
+            for a in sorted(item.actions, key=lambda a: (a.created_at, a.kind))
+            if start <= a.created_at < end
+        ],
+        buckets=buckets,
+    )
+
+
+def _budget_out(budget: ErrorBudget) -> Budget:
+    return Budget(
+        consumed_ratio=budget.consumed,
+        remaining_ratio=budget.remaining,
+        total_minutes=budget.total_seconds / 60.0,
+        consumed_minutes=budget.consumed_seconds / 60.0,
+        remaining_minutes=budget.remaining_seconds / 60.0,
+        total_requests=budget.total_requests,
+        consumed_requests=budget.consumed_requests,
+        remaining_requests=budget.remaining_requests,
+    )
+
+
+def summarize(name: str, slos: Sequence[SLOReport]) -> Summary:
+    """Request-weighted roll-up: summed counts, the lowest budget left, states counted."""
+    by_state = {state.value: 0 for state in State}
+    for report in slos:
+        by_state[report.state] += 1
+    measured = [Counts(r.errors, r.requests) for r in slos if r.requests and r.errors is not None]
+    total = sum_counts(measured)
+    budgets = [r.budget.remaining_ratio for r in slos if r.budget is not None]
+    return Summary(
+        name=name,
+        slos=len(slos),
+        by_state=by_state,
+        requests=total.total if measured else None,
+        errors=total.errors if measured else None,
+        achieved_sli=_ratio(total.errors, total.total) if measured else None,
+        lowest_budget_remaining=min(budgets) if budgets else None,
+        alerts=sum(len(r.alerts) for r in slos),
+        actions=sum(len(r.actions) for r in slos),
+    )
+
+
+def build_report(
+    items: Sequence[SLOInput],
+    *,
+    period: ReportPeriod,
+    start: datetime,
+    end: datetime,
+    source: str,
+) -> Report:
+    """The whole report: per SLO (sorted by id), per service, and mesh-wide."""
+    step = step_for(period)
+    reports = sorted((slo_report(item, start, end, step) for item in items), key=lambda r: r.slo_id)
+    services = sorted({r.service for r in reports})
+    return Report(
+        title=f"SLO report {period}, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC",
+        period=period,
+        start=start,
+        end=end,
+        source="prometheus" if source == "prometheus" else "history",
+        step_minutes=int(step.total_seconds() // 60),
+        mesh=summarize("mesh", reports),
+        services=[summarize(s, [r for r in reports if r.service == s]) for s in services],
+        slos=reports,
+    )

@@ -1,0 +1,202 @@
+"""The report as JSON (the documented schema), Markdown and CSV (one row per SLO).
+
+Deterministic: the same report renders to the same bytes (no timestamps of rendering).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+
+from meshwatch.render.reports import Bucket, Report, SLOReport, Summary
+
+
+def pct(value: float | None, decimals: int = 2) -> str:
+    """A ratio as a percentage (`0.9995` -> `99.95%`); an em dash when unknown."""
+    return "—" if value is None else f"{value * 100:.{decimals}f}%"
+
+
+def count(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def minutes(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f} min"
+
+
+def rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}x"
+
+
+def when(bucket: Bucket) -> str:
+    return f"{bucket.start:%Y-%m-%d %H:%M}–{bucket.end:%H:%M}"
+
+
+def to_json(report: Report) -> str:
+    return report.model_dump_json(indent=2) + "\n"
+
+
+CSV_COLUMNS = (
+    "slo_id",
+    "service",
+    "slo",
+    "objective_percent",
+    "state",
+    "achieved_sli",
+    "requests",
+    "errors",
+    "budget_consumed_ratio",
+    "budget_remaining_ratio",
+    "budget_total_minutes",
+    "budget_consumed_minutes",
+    "budget_remaining_minutes",
+    "budget_total_requests",
+    "budget_consumed_requests",
+    "budget_remaining_requests",
+    "coverage",
+    "worst_window_start",
+    "worst_window_burn_rate",
+    "alerts",
+    "actions",
+    "period_start",
+    "period_end",
+)
+
+
+def _cell(value: float | str | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return value
+
+
+def to_csv(report: Report) -> str:
+    """One row per SLO; empty cells are unknown. Numbers unformatted, for spreadsheets."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for slo in report.slos:
+        budget = slo.budget
+        worst = slo.worst_windows[0] if slo.worst_windows else None
+        row: Sequence[float | str | None] = (
+            slo.slo_id,
+            slo.service,
+            slo.name,
+            slo.objective,
+            slo.state,
+            slo.achieved_sli,
+            slo.requests,
+            slo.errors,
+            budget.consumed_ratio if budget else None,
+            budget.remaining_ratio if budget else None,
+            budget.total_minutes if budget else None,
+            budget.consumed_minutes if budget else None,
+            budget.remaining_minutes if budget else None,
+            budget.total_requests if budget else None,
+            budget.consumed_requests if budget else None,
+            budget.remaining_requests if budget else None,
+            slo.coverage,
+            worst.start.isoformat() if worst else None,
+            worst.burn_rate if worst else None,
+            str(len(slo.alerts)),
+            str(len(slo.actions)),
+            report.start.isoformat(),
+            report.end.isoformat(),
+        )
+        writer.writerow([_cell(value) for value in row])
+    return out.getvalue()
+
+
+def _summary_rows(summaries: Sequence[Summary]) -> list[str]:
+    rows = [
+        "| scope | SLOs | breached | warning | unknown | achieved | requests | lowest budget left "
+        "| alerts | actions |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in summaries:
+        rows.append(
+            f"| {s.name} | {s.slos} | {s.by_state.get('breached', 0)} "
+            f"| {s.by_state.get('warning', 0)} | {s.by_state.get('unknown', 0)} "
+            f"| {pct(s.achieved_sli, 3)} | {count(s.requests)} "
+            f"| {pct(s.lowest_budget_remaining, 1)} | {s.alerts} | {s.actions} |"
+        )
+    return rows
+
+
+def _slo_section(slo: SLOReport) -> list[str]:
+    lines = [f"### {slo.slo_id} — {slo.state}", ""]
+    if slo.description:
+        lines += [slo.description, ""]
+    budget = slo.budget
+    lines += [
+        f"- objective {slo.objective:g}%, achieved {pct(slo.achieved_sli, 3)} "
+        f"over {count(slo.requests)} requests ({count(slo.errors)} failed); "
+        f"data covers {pct(slo.coverage, 1)} of the period",
+    ]
+    if budget is not None:
+        lines.append(
+            f"- budget consumed {pct(budget.consumed_ratio, 1)}, remaining "
+            f"{pct(budget.remaining_ratio, 1)} = {minutes(budget.remaining_minutes)} of "
+            f"{minutes(budget.total_minutes)} = {count(budget.remaining_requests)} of "
+            f"{count(budget.total_requests)} failed requests"
+        )
+    if slo.worst_windows:
+        lines += [
+            "",
+            "| worst windows | requests | failed | SLI | burn rate |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {when(b)} | {count(b.requests)} | {count(b.errors)} | {pct(b.sli, 3)} "
+            f"| {rate(b.burn_rate)} |"
+            for b in slo.worst_windows
+        ]
+    if slo.alerts:
+        lines += ["", "| alert | severity | status | started | ended |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {a.name} | {a.severity} | {a.status} | {a.starts_at:%Y-%m-%d %H:%M} "
+            f"| {a.ends_at.strftime('%Y-%m-%d %H:%M') if a.ends_at else '—'} |"
+            for a in slo.alerts
+        ]
+    if slo.actions:
+        lines += ["", "| action | target | outcome | at | reason |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {a.kind}{' (dry run)' if a.dry_run else ''} | {a.target} | {a.state} "
+            f"| {a.created_at:%Y-%m-%d %H:%M} | {a.reason} |"
+            for a in slo.actions
+        ]
+    return [*lines, ""]
+
+
+def to_markdown(report: Report) -> str:
+    lines = [
+        f"# {report.title}",
+        "",
+        f"Source: {report.source}; buckets of {report.step_minutes} minutes. "
+        "Ratios are request-weighted over the period.",
+        "",
+        "## Summary",
+        "",
+        *_summary_rows([report.mesh, *report.services]),
+        "",
+        "## SLOs",
+        "",
+        "| SLO | objective | achieved | budget consumed | budget left | left (min) "
+        "| left (requests) | state |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for slo in report.slos:
+        b = slo.budget
+        lines.append(
+            f"| {slo.slo_id} | {slo.objective:g}% | {pct(slo.achieved_sli, 3)} "
+            f"| {pct(b.consumed_ratio if b else None, 1)} "
+            f"| {pct(b.remaining_ratio if b else None, 1)} "
+            f"| {minutes(b.remaining_minutes if b else None)} "
+            f"| {count(b.remaining_requests if b else None)} | **{slo.state}** |"
+        )
+    lines += ["", "## Details", ""]
+    for slo in report.slos:
+        lines += _slo_section(slo)
+    return "\n".join(lines).rstrip("\n") + "\n"
