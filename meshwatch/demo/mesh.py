@@ -50,6 +50,7 @@ class SpecParams:
     short_windows: tuple[str, str] = ("15s", "1m")
     cooldown: str = "8s"
     recovery_window: str = "20s"
+    min_requests: int = 10  # per short window, on each backend (v2 at its 5 % floor still has it)
 
 
 def spec_text(params: SpecParams) -> str:
@@ -81,7 +82,7 @@ slos:
       factor: 10
       step: 25
       min_healthy_weight: 5
-      min_requests: 10
+      min_requests: {params.min_requests}
       cooldown: {params.cooldown}
       recovery_window: {params.recovery_window}
       dry_run: {str(params.dry_run).lower()}

@@ -51,6 +51,7 @@ class DemoOptions:
     workdir: Path | None = None
     spec: mesh.SpecParams | None = None  # None: the demo's defaults for the route target
     evaluate_interval: timedelta = timedelta(seconds=2)
+    stop_when_restored: bool = False  # end as soon as the canary has its traffic back
 
 
 @dataclass
@@ -245,6 +246,8 @@ def run_demo(
                     live.update(render(frame))
                     if on_frame is not None:
                         on_frame(frame)
+                    if options.stop_when_restored and summary.restored is not None:
+                        break
                     time.sleep(1.0)
         except KeyboardInterrupt:
             console.print("[yellow]interrupted: stopping the demo[/yellow]")

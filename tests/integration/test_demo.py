@@ -22,7 +22,9 @@ from tests.support.envoy import envoy_binary
 
 pytestmark = pytest.mark.integration
 
-FAST = mesh.SpecParams(short_windows=("5s", "15s"), cooldown="3s", recovery_window="6s")
+FAST = mesh.SpecParams(
+    short_windows=("5s", "15s"), cooldown="3s", recovery_window="6s", min_requests=3
+)
 CANARY = mesh.cluster(mesh.INCIDENT_SERVICE, mesh.INCIDENT_VERSION)
 
 
@@ -42,13 +44,14 @@ def test_incident_is_detected_shifted_and_restored(tmp_path: Path) -> None:
             pages.append(httpx.get(f"http://127.0.0.1:{port}/api/v1/slos", timeout=5).status_code)
 
     options = DemoOptions(
-        duration=75,
+        duration=90,
         port=port,
         incident_at=8,
         incident_length=14,
         workdir=tmp_path,
         spec=FAST,
         evaluate_interval=timedelta(seconds=1),
+        stop_when_restored=True,
     )
     with (tmp_path / "view.txt").open("w") as view:
         summary = run_demo(options, Console(file=view), on_frame=on_frame)
