@@ -31,7 +31,7 @@ def demo(
     ] = None,
 ) -> None:
     """Start a local mesh behind a real Envoy and watch meshwatch detect and fix an incident."""
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.ERROR)  # the live view is the output; errors still show
     console = Console(stderr=False)
     options = DemoOptions(
         duration=duration, port=port, incident=incident, prometheus=prometheus, workdir=workdir
