@@ -34,7 +34,7 @@ from tests.support.closed_loop import (
     write_spec,
 )
 from tests.support.envoy import TARGET, EnvoyHarness, run_envoy
-from tests.support.prometheus_proc import PrometheusProcess
+from tests.support.prometheus_run import PrometheusProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

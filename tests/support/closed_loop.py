@@ -28,7 +28,7 @@ import httpx
 
 from tests.support.binaries import require_binary
 from tests.support.envoy import TARGET, EnvoyHarness
-from tests.support.prometheus_proc import PrometheusProcess, free_port
+from tests.support.prometheus_run import PrometheusProcess, free_port
 
 TOKEN = "closed-loop-token"
 ROOT = Path(__file__).resolve().parents[2]
