@@ -43,7 +43,8 @@ from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.errors import NoDataError
 from meshwatch.model import Counts, LatencySLI, Matcher, RatioSLI, Selector
-from tests.support.prometheus import Prometheus, running_prometheus
+from tests.support.binaries import require_binary
+from tests.support.prometheus_run import PrometheusProcess
 
 RATE = 200.0  # requests/s
 # (start second, error fraction, fraction <= 0.3 s): rates change between phases
@@ -139,7 +140,15 @@ def test_scraper_and_prometheus_agree_on_every_sli(tmp_path: Path) -> None:
             "scrape_configs:\n"
             f"  - job_name: app\n    static_configs: [{{targets: ['{address}']}}]\n"
         )
-        with running_prometheus(config, tmp_path) as prom, httpx.Client() as client:
+        binary = require_binary("prometheus", "/usr/bin/prometheus")
+        prometheus = PrometheusProcess(
+            binary,
+            tmp_path,
+            config=config,
+            retention="45d",
+            extra_args=("--web.enable-admin-api",),
+        )
+        with prometheus as prom, httpx.Client() as client:
             store = ScrapeStore()
             for sli in (RATIO, LATENCY):
                 store.track_sli(sli)
@@ -168,7 +177,7 @@ def test_scraper_and_prometheus_agree_on_every_sli(tmp_path: Path) -> None:
             assert ours == pytest.approx(theirs, abs=0.015), (at, window, what)
 
 
-def _wait_for_first_scrape(prom: Prometheus) -> None:
+def _wait_for_first_scrape(prom: PrometheusProcess) -> None:
     deadline = time.monotonic() + 15
     while not prom.query("app_requests_total", time.time()):
         assert time.monotonic() < deadline, "Prometheus did not scrape the exporter"
@@ -176,7 +185,7 @@ def _wait_for_first_scrape(prom: Prometheus) -> None:
 
 
 def _compare(
-    prom: Prometheus,
+    prom: PrometheusProcess,
     store: ScrapeStore,
     times: list[float],
     origin: float,

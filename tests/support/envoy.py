@@ -18,7 +18,6 @@ import os
 import random
 import subprocess
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import httpx
 import yaml
 
 from tests.support.binaries import require_binary
+from tests.support.process import spawn, stop_process, wait_for
 
 ROUTE_CONFIG = "local_route"
 HCM_TYPE = (
@@ -216,7 +216,7 @@ class EnvoyHarness:
         tmp = self.rds_path.parent / ".by-hand.tmp"
         tmp.write_text(text)
         os.replace(tmp, self.rds_path)
-        _wait(lambda: self.version_text() == version, f"RDS version {version} taken")
+        wait_for(lambda: self.version_text() == version, 10, f"RDS version {version} taken", 0.02)
 
     def next_version(self) -> str:
         return str(int(self.version_text() or "0") + 1)
@@ -249,16 +249,6 @@ class EnvoyHarness:
         return {s["name"]: int(s["value"]) for s in body.get("stats", []) if "value" in s}
 
 
-def _wait(check: object, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            if check():  # type: ignore[operator]
-                return
-        time.sleep(0.02)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
 @contextlib.contextmanager
 def run_envoy(workdir: Path, rds_name: str = "rds.yaml") -> Iterator[EnvoyHarness]:
     """Start the upstreams and Envoy; stop them (by pid) on exit. `rds_name` ending in
@@ -274,8 +264,7 @@ def run_envoy(workdir: Path, rds_name: str = "rds.yaml") -> Iterator[EnvoyHarnes
     (workdir / "rds" / rds_name).write_text(first)
     (workdir / "bootstrap.yaml").write_text(_bootstrap(workdir, upstreams, rds_name))
     address_file = workdir / "admin-address"
-    log_file = (workdir / "envoy.out").open("wb")
-    process = subprocess.Popen(
+    process = spawn(
         [
             binary,
             "-c",
@@ -289,29 +278,25 @@ def run_envoy(workdir: Path, rds_name: str = "rds.yaml") -> Iterator[EnvoyHarnes
             "-l",
             "warning",
         ],
+        workdir / "envoy.out",
         cwd=workdir,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
     )
 
     def stop() -> None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log_file.close()
+        stop_process(process)
         for upstream in upstreams.values():
             upstream.stop()
 
     try:
-        _wait(lambda: address_file.exists() and address_file.read_text().strip(), "admin address")
+        wait_for(
+            lambda: address_file.exists() and address_file.read_text().strip(),
+            10,
+            "admin address",
+            0.02,
+        )
         admin_url = f"http://{address_file.read_text().strip()}"
         with httpx.Client(base_url=admin_url, timeout=5.0) as client:
-            _wait(lambda: client.get("/ready").status_code == 200, "envoy /ready")
+            wait_for(lambda: client.get("/ready").status_code == 200, 10, "envoy /ready", 0.02)
             listeners = client.get("/listeners", params={"format": "json"}).json()
         socket = listeners["listener_statuses"][0]["local_address"]["socket_address"]
         port = int(socket["port_value"])
