@@ -9,10 +9,8 @@ use the rule's `retry` field (GEP-1731, experimental channel): status codes 500,
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from meshwatch.errors import ActuatorError
 from meshwatch.remediate.base import Retries
 from meshwatch.remediate.kubernetes import (
     KubeClient,
@@ -21,10 +19,10 @@ from meshwatch.remediate.kubernetes import (
     Op,
     Slot,
     annotation_key,
+    at_least_two,
+    field_retry_ops,
     pick,
-    remove_annotations_ops,
     saved_annotation,
-    set_annotation_ops,
 )
 
 RETRY_CODES = (500, 502, 503, 504)
@@ -59,41 +57,18 @@ class HTTPRouteRules:
                     int(ref.get("weight", 1)),
                 )
             )
-        if len(slots) < 2:
-            raise ActuatorError(
-                f"rule {selector!r} has fewer than two backendRefs", retryable=False
-            )
-        return slots
+        return at_least_two(slots, f"rule {selector!r} has fewer than two backendRefs")
 
     def has_retries(self, obj: Obj, selector: str) -> bool:
         return saved_annotation(obj, annotation_key("retry", selector)) is not None
 
     def retry_ops(self, obj: Obj, selector: str, retries: Retries | None) -> list[Op]:
         index, rule = self._rule(obj, selector)
+        wanted = (
+            None if retries is None else {"codes": list(RETRY_CODES), "attempts": retries.attempts}
+        )
         key = annotation_key("retry", selector)
-        saved = saved_annotation(obj, key)
-        path = f"/spec/rules/{index}/retry"
-        if retries is None:
-            if saved is None:
-                return []
-            original = json.loads(saved)
-            ops = remove_annotations_ops(obj, [key])
-            if original is not None:
-                ops.append({"op": "add", "path": path, "value": original})
-            elif "retry" in rule:
-                ops.append({"op": "remove", "path": path})
-            return ops
-        ops = (
-            [] if saved is not None else set_annotation_ops(obj, key, json.dumps(rule.get("retry")))
-        )
-        ops.append(
-            {
-                "op": "add",
-                "path": path,
-                "value": {"codes": list(RETRY_CODES), "attempts": retries.attempts},
-            }
-        )
-        return ops
+        return field_retry_ops(obj, key, f"/spec/rules/{index}/retry", rule, "retry", wanted)
 
 
 def gateway_actuator(client: KubeClient) -> KubeRouteActuator:

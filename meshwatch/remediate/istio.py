@@ -7,11 +7,9 @@ route's `retries` (`HTTPRetry`); the user's original is kept in an annotation.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
-from meshwatch.errors import ActuatorError
 from meshwatch.remediate.base import Retries
 from meshwatch.remediate.kubernetes import (
     KubeClient,
@@ -20,10 +18,10 @@ from meshwatch.remediate.kubernetes import (
     Op,
     Slot,
     annotation_key,
+    at_least_two,
+    field_retry_ops,
     pick,
-    remove_annotations_ops,
     saved_annotation,
-    set_annotation_ops,
 )
 
 
@@ -54,48 +52,25 @@ class VirtualServiceRoutes:
                     int(entry.get("weight", 0)),
                 )
             )
-        if len(slots) < 2:
-            raise ActuatorError(
-                f"http route {selector!r} has fewer than two destinations", retryable=False
-            )
-        return slots
+        return at_least_two(slots, f"http route {selector!r} has fewer than two destinations")
 
     def has_retries(self, obj: Obj, selector: str) -> bool:
         return saved_annotation(obj, annotation_key("retries", selector)) is not None
 
     def retry_ops(self, obj: Obj, selector: str, retries: Retries | None) -> list[Op]:
         index, route = self._route(obj, selector)
-        key = annotation_key("retries", selector)
-        saved = saved_annotation(obj, key)
-        path = f"/spec/http/{index}/retries"
-        if retries is None:  # put the user's retries back
-            if saved is None:
-                return []
-            original = json.loads(saved)
-            ops = remove_annotations_ops(obj, [key])
-            if original is not None:
-                ops.append({"op": "add", "path": path, "value": original})
-            elif "retries" in route:
-                ops.append({"op": "remove", "path": path})
-            return ops
-        ops = (
-            []
-            if saved is not None
-            else set_annotation_ops(obj, key, json.dumps(route.get("retries")))
-        )
-        ops.append(
-            {
-                "op": "add",
-                "path": path,
-                "value": {
-                    "attempts": retries.attempts,
-                    "perTryTimeout": duration(retries.per_try_timeout),
-                    "retryOn": ",".join(retries.on),
-                    "retryIgnorePreviousHosts": True,
-                },
+        wanted = (
+            None  # put the user's retries back
+            if retries is None
+            else {
+                "attempts": retries.attempts,
+                "perTryTimeout": duration(retries.per_try_timeout),
+                "retryOn": ",".join(retries.on),
+                "retryIgnorePreviousHosts": True,
             }
         )
-        return ops
+        key = annotation_key("retries", selector)
+        return field_retry_ops(obj, key, f"/spec/http/{index}/retries", route, "retries", wanted)
 
 
 def istio_actuator(client: KubeClient) -> KubeRouteActuator:

@@ -248,6 +248,34 @@ def saved_annotation(obj: Obj, key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def at_least_two(slots: list[Slot], message: str) -> list[Slot]:
+    """`slots`, or a non-retryable ActuatorError(`message`) when there is nothing to shift."""
+    if len(slots) < 2:
+        raise ActuatorError(message, retryable=False)
+    return slots
+
+
+def field_retry_ops(
+    obj: Obj, key: str, path: str, entry: Mapping[str, Any], field: str, value: Any
+) -> list[Op]:
+    """Ops that set the retry field `field` of a route entry (at `path`) to `value`, keeping
+    the user's original in annotation `key`; `value` None puts the original back."""
+    saved = saved_annotation(obj, key)
+    if value is None:
+        if saved is None:
+            return []
+        original = json.loads(saved)
+        ops = remove_annotations_ops(obj, [key])
+        if original is not None:
+            ops.append({"op": "add", "path": path, "value": original})
+        elif field in entry:
+            ops.append({"op": "remove", "path": path})
+        return ops
+    ops = [] if saved is not None else set_annotation_ops(obj, key, json.dumps(entry.get(field)))
+    ops.append({"op": "add", "path": path, "value": value})
+    return ops
+
+
 # --- the actuator -----------------------------------------------------------------------
 
 
