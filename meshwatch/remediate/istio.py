@@ -14,14 +14,10 @@ from meshwatch.remediate.base import Retries
 from meshwatch.remediate.kubernetes import (
     KubeClient,
     KubeRouteActuator,
+    ListedRoutes,
     Obj,
-    Op,
     Slot,
-    annotation_key,
     at_least_two,
-    field_retry_ops,
-    pick,
-    saved_annotation,
 )
 
 
@@ -30,16 +26,12 @@ def duration(delta: timedelta) -> str:
     return f"{delta.total_seconds():g}s"
 
 
-class VirtualServiceRoutes:
+class VirtualServiceRoutes(ListedRoutes):
     group, version, plural = "networking.istio.io", "v1", "virtualservices"
-
-    def _route(self, obj: Obj, selector: str) -> tuple[int, dict[str, Any]]:
-        routes = (obj.get("spec") or {}).get("http") or []
-        index = pick(routes, selector, "http route")
-        return index, routes[index]
+    routes_field, route_what, retry_field = "http", "http route", "retries"
 
     def slots(self, obj: Obj, selector: str) -> list[Slot]:
-        index, route = self._route(obj, selector)
+        pointer, route = self.route(obj, selector)
         slots = []
         for j, entry in enumerate(route.get("route") or []):
             destination = entry.get("destination") or {}
@@ -47,30 +39,20 @@ class VirtualServiceRoutes:
             slots.append(
                 Slot(
                     str(name),
-                    f"/spec/http/{index}/route/{j}",
+                    f"{pointer}/route/{j}",
                     (("destination", destination),),
                     int(entry.get("weight", 0)),
                 )
             )
         return at_least_two(slots, f"http route {selector!r} has fewer than two destinations")
 
-    def has_retries(self, obj: Obj, selector: str) -> bool:
-        return saved_annotation(obj, annotation_key("retries", selector)) is not None
-
-    def retry_ops(self, obj: Obj, selector: str, retries: Retries | None) -> list[Op]:
-        index, route = self._route(obj, selector)
-        wanted = (
-            None  # put the user's retries back
-            if retries is None
-            else {
-                "attempts": retries.attempts,
-                "perTryTimeout": duration(retries.per_try_timeout),
-                "retryOn": ",".join(retries.on),
-                "retryIgnorePreviousHosts": True,
-            }
-        )
-        key = annotation_key("retries", selector)
-        return field_retry_ops(obj, key, f"/spec/http/{index}/retries", route, "retries", wanted)
+    def retry_value(self, retries: Retries) -> dict[str, Any]:
+        return {
+            "attempts": retries.attempts,
+            "perTryTimeout": duration(retries.per_try_timeout),
+            "retryOn": ",".join(retries.on),
+            "retryIgnorePreviousHosts": True,
+        }
 
 
 def istio_actuator(client: KubeClient) -> KubeRouteActuator:
