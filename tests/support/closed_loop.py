@@ -180,12 +180,13 @@ class Serve(ServeProcess):
         enabled: bool = True,
         evaluate_seconds: float = 1.0,
     ) -> None:
+        super().__init__(workdir, token=TOKEN)
         self.spec = spec
         self.envoy = envoy
         self.prometheus_url = prometheus_url
         self.enabled = enabled
         self.evaluate_seconds = evaluate_seconds
-        super().__init__(workdir, config=self.serve_config(), token=TOKEN)
+        self.config = self.serve_config()
 
     def serve_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
