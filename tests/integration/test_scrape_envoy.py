@@ -10,11 +10,9 @@ from __future__ import annotations
 import contextlib
 import random
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -26,6 +24,7 @@ from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.model import Counts, LatencySLI, Matcher, RatioSLI, Selector
 from tests.support.binaries import require_binary
+from tests.support.http_thread import QuietHandler, serve_in_thread, stop_server
 from tests.support.process import free_port, spawn, stop_process
 
 CLUSTER = Matcher("envoy_cluster_name", "=", "backend")
@@ -79,7 +78,7 @@ static_resources:
 
 @contextlib.contextmanager
 def backend() -> Iterator[int]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True
 
@@ -90,18 +89,11 @@ def backend() -> Iterator[int]:
             self.end_headers()
             self.wfile.write(b"ok")
 
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve_in_thread(Handler)
     try:
         yield int(server.server_address[1])
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+        stop_server(server)
 
 
 @contextlib.contextmanager

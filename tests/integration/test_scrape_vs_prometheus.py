@@ -28,11 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -44,6 +41,7 @@ from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.errors import NoDataError
 from meshwatch.model import Counts, LatencySLI, Matcher, RatioSLI, Selector
 from tests.support.binaries import require_binary
+from tests.support.exporter import serving_metrics
 from tests.support.prometheus_run import PrometheusProcess
 
 RATE = 200.0  # requests/s
@@ -96,31 +94,9 @@ def exposition(t: float) -> str:
     )
 
 
-@contextlib.contextmanager
-def exporter(origin: list[float]) -> Iterator[str]:
+def exporter(origin: list[float]) -> contextlib.AbstractContextManager[str]:
     """Serve `exposition(now - origin[0])`; traffic starts when the test sets `origin`."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = exposition(time.time() - origin[0]).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    return serving_metrics(lambda _elapsed: exposition(time.time() - origin[0]))
 
 
 def _value(result: list[dict[str, object]]) -> float:

@@ -21,13 +21,14 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import yaml
 
 from tests.support.binaries import require_binary
+from tests.support.http_thread import QuietHandler, serve_in_thread, stop_server
 from tests.support.process import spawn, stop_process, wait_for
 
 ROUTE_CONFIG = "local_route"
@@ -69,7 +70,7 @@ class Upstream:
     def start(self) -> None:
         upstream = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True  # else ~35 ms per request (tooling.md §3)
 
@@ -85,11 +86,7 @@ class Upstream:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = _QuietServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_in_thread(Handler, _QuietServer)
 
     @property
     def port(self) -> int:
@@ -97,9 +94,7 @@ class Upstream:
         return int(self.server.server_address[1])
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+        stop_server(self.server)
 
 
 def initial_rds(version: str = "1") -> str:
