@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 
 from meshwatch import conventions as c
 from tests.support.backfill import LiveExporter, Traffic
-from tests.support.process import free_port
+from tests.support.prometheus_proc import free_port
 
 pytestmark = pytest.mark.integration
 
