@@ -9,42 +9,32 @@ use the rule's `retry` field (GEP-1731, experimental channel): status codes 500,
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from meshwatch.errors import ActuatorError
 from meshwatch.remediate.base import Retries
 from meshwatch.remediate.kubernetes import (
     KubeClient,
     KubeRouteActuator,
+    ListedRoutes,
     Obj,
-    Op,
     Slot,
-    annotation_key,
-    pick,
-    remove_annotations_ops,
-    saved_annotation,
-    set_annotation_ops,
+    at_least_two,
 )
 
 RETRY_CODES = (500, 502, 503, 504)
 
 
-class HTTPRouteRules:
+class HTTPRouteRules(ListedRoutes):
     """Weights of HTTPRoute rules; `group`/`version` name the API the route is served by."""
 
     plural = "httproutes"
+    routes_field, route_what, retry_field = "rules", "rule", "retry"
 
     def __init__(self, group: str = "gateway.networking.k8s.io", version: str = "v1") -> None:
         self.group, self.version = group, version
 
-    def _rule(self, obj: Obj, selector: str) -> tuple[int, dict[str, Any]]:
-        rules = (obj.get("spec") or {}).get("rules") or []
-        index = pick(rules, selector, "rule")
-        return index, rules[index]
-
     def slots(self, obj: Obj, selector: str) -> list[Slot]:
-        index, rule = self._rule(obj, selector)
+        pointer, rule = self.route(obj, selector)
         slots = []
         for j, ref in enumerate(rule.get("backendRefs") or []):
             identity: tuple[tuple[str, Any], ...] = (("name", ref.get("name")),)
@@ -54,46 +44,15 @@ class HTTPRouteRules:
             slots.append(
                 Slot(
                     str(ref.get("name")),
-                    f"/spec/rules/{index}/backendRefs/{j}",
+                    f"{pointer}/backendRefs/{j}",
                     identity,
                     int(ref.get("weight", 1)),
                 )
             )
-        if len(slots) < 2:
-            raise ActuatorError(
-                f"rule {selector!r} has fewer than two backendRefs", retryable=False
-            )
-        return slots
+        return at_least_two(slots, f"rule {selector!r} has fewer than two backendRefs")
 
-    def has_retries(self, obj: Obj, selector: str) -> bool:
-        return saved_annotation(obj, annotation_key("retry", selector)) is not None
-
-    def retry_ops(self, obj: Obj, selector: str, retries: Retries | None) -> list[Op]:
-        index, rule = self._rule(obj, selector)
-        key = annotation_key("retry", selector)
-        saved = saved_annotation(obj, key)
-        path = f"/spec/rules/{index}/retry"
-        if retries is None:
-            if saved is None:
-                return []
-            original = json.loads(saved)
-            ops = remove_annotations_ops(obj, [key])
-            if original is not None:
-                ops.append({"op": "add", "path": path, "value": original})
-            elif "retry" in rule:
-                ops.append({"op": "remove", "path": path})
-            return ops
-        ops = (
-            [] if saved is not None else set_annotation_ops(obj, key, json.dumps(rule.get("retry")))
-        )
-        ops.append(
-            {
-                "op": "add",
-                "path": path,
-                "value": {"codes": list(RETRY_CODES), "attempts": retries.attempts},
-            }
-        )
-        return ops
+    def retry_value(self, retries: Retries) -> dict[str, Any]:
+        return {"codes": list(RETRY_CODES), "attempts": retries.attempts}
 
 
 def gateway_actuator(client: KubeClient) -> KubeRouteActuator:

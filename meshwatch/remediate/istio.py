@@ -7,23 +7,17 @@ route's `retries` (`HTTPRetry`); the user's original is kept in an annotation.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
-from meshwatch.errors import ActuatorError
 from meshwatch.remediate.base import Retries
 from meshwatch.remediate.kubernetes import (
     KubeClient,
     KubeRouteActuator,
+    ListedRoutes,
     Obj,
-    Op,
     Slot,
-    annotation_key,
-    pick,
-    remove_annotations_ops,
-    saved_annotation,
-    set_annotation_ops,
+    at_least_two,
 )
 
 
@@ -32,16 +26,12 @@ def duration(delta: timedelta) -> str:
     return f"{delta.total_seconds():g}s"
 
 
-class VirtualServiceRoutes:
+class VirtualServiceRoutes(ListedRoutes):
     group, version, plural = "networking.istio.io", "v1", "virtualservices"
-
-    def _route(self, obj: Obj, selector: str) -> tuple[int, dict[str, Any]]:
-        routes = (obj.get("spec") or {}).get("http") or []
-        index = pick(routes, selector, "http route")
-        return index, routes[index]
+    routes_field, route_what, retry_field = "http", "http route", "retries"
 
     def slots(self, obj: Obj, selector: str) -> list[Slot]:
-        index, route = self._route(obj, selector)
+        pointer, route = self.route(obj, selector)
         slots = []
         for j, entry in enumerate(route.get("route") or []):
             destination = entry.get("destination") or {}
@@ -49,53 +39,20 @@ class VirtualServiceRoutes:
             slots.append(
                 Slot(
                     str(name),
-                    f"/spec/http/{index}/route/{j}",
+                    f"{pointer}/route/{j}",
                     (("destination", destination),),
                     int(entry.get("weight", 0)),
                 )
             )
-        if len(slots) < 2:
-            raise ActuatorError(
-                f"http route {selector!r} has fewer than two destinations", retryable=False
-            )
-        return slots
+        return at_least_two(slots, f"http route {selector!r} has fewer than two destinations")
 
-    def has_retries(self, obj: Obj, selector: str) -> bool:
-        return saved_annotation(obj, annotation_key("retries", selector)) is not None
-
-    def retry_ops(self, obj: Obj, selector: str, retries: Retries | None) -> list[Op]:
-        index, route = self._route(obj, selector)
-        key = annotation_key("retries", selector)
-        saved = saved_annotation(obj, key)
-        path = f"/spec/http/{index}/retries"
-        if retries is None:  # put the user's retries back
-            if saved is None:
-                return []
-            original = json.loads(saved)
-            ops = remove_annotations_ops(obj, [key])
-            if original is not None:
-                ops.append({"op": "add", "path": path, "value": original})
-            elif "retries" in route:
-                ops.append({"op": "remove", "path": path})
-            return ops
-        ops = (
-            []
-            if saved is not None
-            else set_annotation_ops(obj, key, json.dumps(route.get("retries")))
-        )
-        ops.append(
-            {
-                "op": "add",
-                "path": path,
-                "value": {
-                    "attempts": retries.attempts,
-                    "perTryTimeout": duration(retries.per_try_timeout),
-                    "retryOn": ",".join(retries.on),
-                    "retryIgnorePreviousHosts": True,
-                },
-            }
-        )
-        return ops
+    def retry_value(self, retries: Retries) -> dict[str, Any]:
+        return {
+            "attempts": retries.attempts,
+            "perTryTimeout": duration(retries.per_try_timeout),
+            "retryOn": ",".join(retries.on),
+            "retryIgnorePreviousHosts": True,
+        }
 
 
 def istio_actuator(client: KubeClient) -> KubeRouteActuator:

@@ -248,6 +248,60 @@ def saved_annotation(obj: Obj, key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def at_least_two(slots: list[Slot], message: str) -> list[Slot]:
+    """`slots`, or a non-retryable ActuatorError(`message`) when there is nothing to shift."""
+    if len(slots) < 2:
+        raise ActuatorError(message, retryable=False)
+    return slots
+
+
+class ListedRoutes:
+    """A route kind whose routes are the list `spec.<routes_field>` (picked by `#name` or
+    index) with retries in the picked route's field `retry_field`; meshwatch keeps the
+    user's original in the annotation `annotation_key(retry_field, selector)`."""
+
+    routes_field: str
+    route_what: str
+    retry_field: str
+
+    def route(self, obj: Obj, selector: str) -> tuple[str, dict[str, Any]]:
+        """The selected route's JSON pointer and the route."""
+        routes = (obj.get("spec") or {}).get(self.routes_field) or []
+        index = pick(routes, selector, self.route_what)
+        return f"/spec/{self.routes_field}/{index}", routes[index]
+
+    def retry_value(self, retries: Retries) -> dict[str, Any]:
+        """meshwatch's value of the retry field."""
+        raise NotImplementedError
+
+    def has_retries(self, obj: Obj, selector: str) -> bool:
+        return saved_annotation(obj, annotation_key(self.retry_field, selector)) is not None
+
+    def retry_ops(self, obj: Obj, selector: str, retries: Retries | None) -> list[Op]:
+        """Set meshwatch's retries, or (None) put the user's original back."""
+        pointer, route = self.route(obj, selector)
+        key = annotation_key(self.retry_field, selector)
+        saved = saved_annotation(obj, key)
+        path = f"{pointer}/{self.retry_field}"
+        if retries is None:
+            if saved is None:
+                return []
+            original = json.loads(saved)
+            ops = remove_annotations_ops(obj, [key])
+            if original is not None:
+                ops.append({"op": "add", "path": path, "value": original})
+            elif self.retry_field in route:
+                ops.append({"op": "remove", "path": path})
+            return ops
+        ops = (
+            []
+            if saved is not None
+            else set_annotation_ops(obj, key, json.dumps(route.get(self.retry_field)))
+        )
+        ops.append({"op": "add", "path": path, "value": self.retry_value(retries)})
+        return ops
+
+
 # --- the actuator -----------------------------------------------------------------------
 
 

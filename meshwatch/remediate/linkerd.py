@@ -22,6 +22,7 @@ from meshwatch.remediate.kubernetes import (
     Op,
     Slot,
     annotation_key,
+    at_least_two,
     escape,
     saved_annotation,
 )
@@ -83,9 +84,7 @@ class TrafficSplitBackends:
             )
             for j, b in enumerate(backends)
         ]
-        if len(slots) < 2:
-            raise ActuatorError("TrafficSplit has fewer than two backends", retryable=False)
-        return slots
+        return at_least_two(slots, "TrafficSplit has fewer than two backends")
 
     def has_retries(self, obj: Obj, selector: str) -> bool:
         return False

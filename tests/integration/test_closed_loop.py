@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.closed_loop import (
-    Alertmanager,
     Serve,
     Traffic,
     generate_rules,
     live_weights,
+    page_alertmanager,
     running,
     spec_text,
     start_prometheus,
@@ -178,7 +178,7 @@ def test_page_alert_through_a_real_alertmanager_drives_the_loop(
     serve = Serve(tmp_path / "serve", spec, envoy, prometheus.url)
     with running(traffic, serve):
         serve.start()
-        alertmanager = Alertmanager(
+        alertmanager = page_alertmanager(
             tmp_path / "alertmanager", f"{serve.url}/api/v1/alerts/alertmanager"
         )
         with running(alertmanager):

@@ -35,7 +35,7 @@ from meshwatch.render import dashboards
 from meshwatch.spec import load_paths
 from tests.support.example_slos import example_slos
 from tests.support.exporter import serving_metrics
-from tests.support.prometheus import Prometheus, PrometheusError, prometheus_factory
+from tests.support.prometheus_run import PrometheusError, PrometheusProcess, prometheus_factory
 from tests.support.synthetic_traffic import Series, exposition, traffic_series
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -113,7 +113,7 @@ def _config(target: str, rule_glob: str) -> str:
 
 @dataclass
 class Stack:
-    prom: Prometheus
+    prom: PrometheusProcess
     slos: list[SLO]
     boards: list[dashboards.Rendered]
     recorded: set[str]
@@ -122,7 +122,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stacks(
-    prometheus_factory: Callable[[str], Prometheus], tmp_path_factory: pytest.TempPathFactory
+    prometheus_factory: Callable[[str], PrometheusProcess], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, Stack]]:
     """Both sources' Prometheus servers, started together, ready once every SLO has a budget."""
     with contextlib.ExitStack() as exits:
@@ -200,7 +200,7 @@ def must_have_data(expr: str, rules_loaded: bool) -> bool:
 
 
 def check(
-    prom: Prometheus, where: str, expr: str, known: set[str], rules_loaded: bool = True
+    prom: PrometheusProcess, where: str, expr: str, known: set[str], rules_loaded: bool = True
 ) -> str | None:
     """None when the query is good, else what is wrong with it."""
     label = None

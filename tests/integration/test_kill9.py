@@ -10,12 +10,9 @@ SIGTERM instead shows the graceful shutdown: in-flight deliveries are answered, 
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -25,27 +22,13 @@ from sqlalchemy import select
 from meshwatch.store import make_engine
 from meshwatch.store.tables import AlertRow
 from tests.support.burst import BurstResult, Delivery, burst
-from tests.support.postgres import PostgresUnavailable, fresh_database
+from tests.support.postgres import database_url
 from tests.support.serve import TOKEN, ServeProcess
 
 pytestmark = pytest.mark.integration
 
 ACKS_BEFORE_KILL = 400
 ALERTS_PER_DELIVERY = 3
-
-
-@contextmanager
-def database(kind: str, tmp_path: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'meshwatch.db'}"
-        return
-    try:
-        with fresh_database("kill9") as url:
-            yield url
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
 
 
 def stored_fingerprints(url: str) -> set[str]:
@@ -93,7 +76,7 @@ def burst_and_kill(serve: ServeProcess, graceful: bool = False) -> BurstResult:
     "kind", [pytest.param("sqlite", id="sqlite"), pytest.param("postgresql", id="postgresql")]
 )
 def test_kill9_during_burst_loses_no_acknowledged_alert(kind: str, tmp_path: Path) -> None:
-    with database(kind, tmp_path) as url:
+    with database_url(kind, tmp_path, "kill9") as url:
         config = {"database_url": url}
         serve = ServeProcess(tmp_path / "serve", config=config, log_level="warning").start()
         try:

@@ -8,16 +8,11 @@ so this also checks that a series born after the baseline scrape counts from zer
 from __future__ import annotations
 
 import contextlib
-import os
 import random
-import signal
-import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -29,7 +24,8 @@ from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.model import Counts, LatencySLI, Matcher, RatioSLI, Selector
 from tests.support.binaries import require_binary
-from tests.support.prometheus import free_port
+from tests.support.http_thread import QuietHandler, serve_in_thread, stop_server
+from tests.support.process import free_port, spawn, stop_process
 
 CLUSTER = Matcher("envoy_cluster_name", "=", "backend")
 TOTAL = Selector("envoy_cluster_upstream_rq", (CLUSTER,))
@@ -82,7 +78,7 @@ static_resources:
 
 @contextlib.contextmanager
 def backend() -> Iterator[int]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True
 
@@ -93,18 +89,11 @@ def backend() -> Iterator[int]:
             self.end_headers()
             self.wfile.write(b"ok")
 
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve_in_thread(Handler)
     try:
         yield int(server.server_address[1])
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+        stop_server(server)
 
 
 @contextlib.contextmanager
@@ -115,14 +104,10 @@ def envoy(workdir: Path, backend_port: int) -> Iterator[tuple[int, int]]:
     config.write_text(
         BOOTSTRAP.format(admin=admin, listener=listener, backend=backend_port, hcm=HCM)
     )
-    log = (workdir / "envoy.log").open("wb")
     base_id = str(random.randrange(10_000, 60_000))
-    process = subprocess.Popen(
+    process = spawn(
         [binary, "-c", str(config), "--concurrency", "1", "--base-id", base_id, *QUIET],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
+        workdir / "envoy.log",
     )
     try:
         deadline = time.monotonic() + 20
@@ -135,14 +120,7 @@ def envoy(workdir: Path, backend_port: int) -> Iterator[tuple[int, int]]:
             time.sleep(0.1)
         yield admin, listener
     finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        log.close()
+        stop_process(process)
 
 
 def _prometheus_client_samples(text: str) -> list[tuple[str, tuple[tuple[str, str], ...], float]]:

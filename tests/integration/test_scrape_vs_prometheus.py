@@ -28,11 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -43,7 +40,9 @@ from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.errors import NoDataError
 from meshwatch.model import Counts, LatencySLI, Matcher, RatioSLI, Selector
-from tests.support.prometheus import Prometheus, running_prometheus
+from tests.support.binaries import require_binary
+from tests.support.exporter import serving_metrics
+from tests.support.prometheus_run import PrometheusProcess
 
 RATE = 200.0  # requests/s
 # (start second, error fraction, fraction <= 0.3 s): rates change between phases
@@ -95,31 +94,9 @@ def exposition(t: float) -> str:
     )
 
 
-@contextlib.contextmanager
-def exporter(origin: list[float]) -> Iterator[str]:
+def exporter(origin: list[float]) -> contextlib.AbstractContextManager[str]:
     """Serve `exposition(now - origin[0])`; traffic starts when the test sets `origin`."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = exposition(time.time() - origin[0]).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    return serving_metrics(lambda _elapsed: exposition(time.time() - origin[0]))
 
 
 def _value(result: list[dict[str, object]]) -> float:
@@ -139,7 +116,15 @@ def test_scraper_and_prometheus_agree_on_every_sli(tmp_path: Path) -> None:
             "scrape_configs:\n"
             f"  - job_name: app\n    static_configs: [{{targets: ['{address}']}}]\n"
         )
-        with running_prometheus(config, tmp_path) as prom, httpx.Client() as client:
+        binary = require_binary("prometheus", "/usr/bin/prometheus")
+        prometheus = PrometheusProcess(
+            binary,
+            tmp_path,
+            config=config,
+            retention="45d",
+            extra_args=("--web.enable-admin-api",),
+        )
+        with prometheus as prom, httpx.Client() as client:
             store = ScrapeStore()
             for sli in (RATIO, LATENCY):
                 store.track_sli(sli)
@@ -168,7 +153,7 @@ def test_scraper_and_prometheus_agree_on_every_sli(tmp_path: Path) -> None:
             assert ours == pytest.approx(theirs, abs=0.015), (at, window, what)
 
 
-def _wait_for_first_scrape(prom: Prometheus) -> None:
+def _wait_for_first_scrape(prom: PrometheusProcess) -> None:
     deadline = time.monotonic() + 15
     while not prom.query("app_requests_total", time.time()):
         assert time.monotonic() < deadline, "Prometheus did not scrape the exporter"
@@ -176,7 +161,7 @@ def _wait_for_first_scrape(prom: Prometheus) -> None:
 
 
 def _compare(
-    prom: Prometheus,
+    prom: PrometheusProcess,
     store: ScrapeStore,
     times: list[float],
     origin: float,

@@ -9,7 +9,6 @@ without restarting meshwatch. Then the same with a real Alertmanager 0.25 doing 
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from tests.support.alertmanager import AlertmanagerProcess, alertmanager_config
 from tests.support.binaries import require_binary
-from tests.support.postgres import SERVER_URL, PostgresUnavailable, fresh_database
+from tests.support.postgres import SERVER_URL, database_or_skip
 from tests.support.serve import WEBHOOK_PATH, ServeProcess, am_alert, am_payload
 
 pytestmark = pytest.mark.integration
@@ -28,13 +27,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def database() -> Iterator[str]:
-    try:
-        with fresh_database("outage") as url:
-            yield url
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+    with database_or_skip("outage") as url:
+        yield url
 
 
 def set_reachable(name: str, reachable: bool) -> None:

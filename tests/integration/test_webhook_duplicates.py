@@ -8,11 +8,8 @@ counted, and exactly one delivery per alert reported it as new. SQLite and Postg
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,27 +17,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.postgres import PostgresUnavailable, fresh_database
+from tests.support.postgres import database_url
 from tests.support.serve import WEBHOOK_PATH, ServeProcess, am_alert, am_payload
 
 pytestmark = pytest.mark.integration
 
 CLIENTS = 8
 ROUNDS = 10
-
-
-@contextmanager
-def database(kind: str, tmp_path: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'meshwatch.db'}"
-        return
-    try:
-        with fresh_database("dupes") as url:
-            yield url
-    except PostgresUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
 
 
 def deliver_concurrently(serve: ServeProcess, payload: dict[str, Any]) -> list[dict[str, int]]:
@@ -80,7 +63,7 @@ def test_simultaneous_duplicate_deliveries_store_each_alert_once(kind: str, tmp_
             for fp in fingerprints
         ]
     )
-    with database(kind, tmp_path) as url:
+    with database_url(kind, tmp_path, "dupes") as url:
         config = {"database_url": url}
         with ServeProcess(tmp_path / "serve", config=config, log_level="warning") as serve:
             first = deliver_concurrently(serve, firing)

@@ -8,18 +8,13 @@ temporary directory; started in its own session and stopped by its pid. The rece
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
 
-from tests.support.prometheus_run import free_port
+from tests.support.process import Daemon
 
 
 def alertmanager_config(
@@ -48,28 +43,23 @@ def alertmanager_config(
     return json.dumps(config, indent=2)
 
 
-class AlertmanagerProcess:
+class AlertmanagerProcess(Daemon):
     """One Alertmanager daemon; use as a context manager or call `start()` / `stop()`."""
 
+    name = "alertmanager"
+
     def __init__(self, binary: str, workdir: Path, config: str) -> None:
+        super().__init__(workdir, "alertmanager.log")
         self.binary = binary
-        self.workdir = workdir
         self.config = config
         self.config_path = workdir / "alertmanager.yml"
-        self.log_path = workdir / "alertmanager.log"
-        self.port = 0
-        self._proc: subprocess.Popen[bytes] | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30.0) -> AlertmanagerProcess:
-        self.workdir.mkdir(parents=True, exist_ok=True)
+    def prepare(self) -> None:
         (self.workdir / "data").mkdir(exist_ok=True)
         self.config_path.write_text(self.config)
-        self.port = free_port()
-        cmd = [
+
+    def command(self) -> list[str]:
+        return [
             self.binary,
             f"--config.file={self.config_path}",
             f"--storage.path={self.workdir / 'data'}",
@@ -78,32 +68,6 @@ class AlertmanagerProcess:
             "--cluster.listen-address=",
             "--log.level=debug",
         ]
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(
-                cmd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"alertmanager exited: {self.log()}")
-            try:
-                if httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"alertmanager not ready in {timeout}s: {self.log()}")
-
-    def log(self, tail: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-tail:]
-        except OSError:
-            return ""
 
     def alerts(self) -> list[Mapping[str, Any]]:
         """The alerts Alertmanager holds (API v2)."""
@@ -112,24 +76,9 @@ class AlertmanagerProcess:
         result: list[Mapping[str, Any]] = response.json()
         return result
 
-    def stop(self, timeout: float = 10.0) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout)
-
-    def __enter__(self) -> AlertmanagerProcess:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def post_alert(self, labels: dict[str, str], ends_at: str | None = None) -> None:
+        """Raise (or, with `ends_at` in the past, resolve) an alert through AM's API v2."""
+        alert: dict[str, Any] = {"labels": labels, "annotations": {"summary": "test"}}
+        if ends_at is not None:
+            alert["endsAt"] = ends_at
+        httpx.post(f"{self.url}/api/v2/alerts", json=[alert], timeout=10).raise_for_status()

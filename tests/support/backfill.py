@@ -28,6 +28,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from tests.support.exporter import metrics_handler
+from tests.support.http_thread import ThreadedServer
+
 REQUESTS = "istio_requests_total"
 DURATION = "istio_request_duration_milliseconds"
 SERVICE_LABEL = "destination_service_name"
@@ -236,7 +239,7 @@ class _LiveSeries:
     buckets: list[float] = field(default_factory=list)
 
 
-class LiveExporter:
+class LiveExporter(ThreadedServer):
     """Istio-style counters on http://127.0.0.1:<port>/metrics, growing with wall-clock time."""
 
     def __init__(
@@ -249,13 +252,10 @@ class LiveExporter:
         self._clock = clock
         self._last = clock()
         self._lock = threading.Lock()
-        self._server: http.server.ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def target(self) -> str:
-        assert self._server is not None, "not started"
-        return f"127.0.0.1:{self._server.server_address[1]}"
+        return f"127.0.0.1:{self.port}"
 
     def set_error_ratio(self, service: str, ratio: float) -> None:
         with self._lock:
@@ -292,31 +292,5 @@ class LiveExporter:
             yield f"{DURATION}_count{{{labels}}} {math.floor(s.buckets[-1])}\n"
             yield f"{DURATION}_sum{{{labels}}} {math.floor(s.buckets[-1] * _MEAN_LATENCY_MS)}\n"
 
-    def start(self) -> LiveExporter:
-        exporter = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path != "/metrics":
-                    self.send_error(404)
-                    return
-                body = exporter.render().encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    def handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        return metrics_handler(self.render)

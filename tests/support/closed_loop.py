@@ -4,31 +4,32 @@ Parts: the real Envoy of `tests.support.envoy` (clusters v1/v2 behind the route
 `local_route/svc/main`), a traffic generator thread (sequential requests through Envoy's
 listener on 127.0.0.1, bounded rate), optionally a real Prometheus scraping Envoy's
 `/stats/prometheus` every second with the rules `meshwatch generate rules` writes for the
-spec, and `meshwatch serve` as a subprocess (own session, free port, stopped by its pid).
+spec, and `meshwatch serve` as a subprocess (tests.support.serve: own session, free port, stopped by
+its pid).
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
-import json
-import os
-import signal
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.support.alertmanager import AlertmanagerProcess, alertmanager_config
 from tests.support.binaries import require_binary
 from tests.support.envoy import TARGET, EnvoyHarness
-from tests.support.prometheus_run import PrometheusProcess, free_port
+from tests.support.process import wait_for
+from tests.support.prometheus_run import PrometheusProcess, prometheus_config
+from tests.support.serve import ServeProcess
 
 TOKEN = "closed-loop-token"
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,18 +94,13 @@ def start_prometheus(
 ) -> PrometheusProcess:
     """A real Prometheus scraping Envoy's admin `/stats/prometheus` every 1 s."""
     binary = require_binary("prometheus", "/usr/bin/prometheus")
-    config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(p) for p in rule_files],
-        "scrape_configs": [
-            {
-                "job_name": "envoy",
-                "metrics_path": "/stats/prometheus",
-                "static_configs": [{"targets": [envoy.admin_url.removeprefix("http://")]}],
-            }
-        ],
-    }
-    return PrometheusProcess(binary, workdir, config=json.dumps(config, indent=2)).start()
+    config = prometheus_config(
+        scrape_targets=[envoy.admin_url.removeprefix("http://")],
+        rule_files=rule_files,
+        job_name="envoy",
+        metrics_path="/stats/prometheus",
+    )
+    return PrometheusProcess(binary, workdir, config=config).start()
 
 
 def live_weights(envoy: EnvoyHarness) -> dict[str, int]:
@@ -170,24 +166,29 @@ class Traffic:
         return Counter(b for t, b, _ in list(self.seen) if start <= t < end)
 
 
-@dataclass
-class Serve:
-    """`meshwatch serve` as a subprocess with the Envoy actuator enabled."""
+class Serve(ServeProcess):
+    """`meshwatch serve` as a subprocess with the Envoy actuator enabled; `start()` returns
+    once serve has read the target's weights from Envoy."""
 
-    workdir: Path
-    spec: Path
-    envoy: EnvoyHarness
-    prometheus_url: str | None = None
-    enabled: bool = True
-    evaluate_seconds: float = 1.0
-    port: int = 0
-    process: subprocess.Popen[bytes] | None = None
+    def __init__(
+        self,
+        workdir: Path,
+        spec: Path,
+        envoy: EnvoyHarness,
+        prometheus_url: str | None = None,
+        *,
+        enabled: bool = True,
+        evaluate_seconds: float = 1.0,
+    ) -> None:
+        super().__init__(workdir, token=TOKEN)
+        self.spec = spec
+        self.envoy = envoy
+        self.prometheus_url = prometheus_url
+        self.enabled = enabled
+        self.evaluate_seconds = evaluate_seconds
+        self.config = self.serve_config()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def config(self) -> dict[str, Any]:
+    def serve_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
             "database_url": f"sqlite:///{self.workdir / 'meshwatch.db'}",
             "api_token": TOKEN,
@@ -206,55 +207,16 @@ class Serve:
         return config
 
     def start(self, timeout: float = 30.0) -> Serve:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        config_path = self.workdir / "meshwatch.yaml"
-        config_path.write_text(json.dumps(self.config(), indent=2))
-        self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MESHWATCH_")}
-        with (self.workdir / "serve.log").open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "meshwatch",
-                    "serve",
-                    "--config",
-                    str(config_path),
-                    "--port",
-                    str(self.port),
-                ],
-                cwd=self.workdir,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        super().start(timeout)
         try:
             wait_for(lambda: self.target()["weights"] is not None, timeout, "serve's first read")
         except TimeoutError:
             self.stop()
-            raise RuntimeError(f"meshwatch serve did not start:\n{self.log()[-3000:]}") from None
+            raise RuntimeError(f"meshwatch serve did not start:\n{self.log(3000)}") from None
         return self
 
-    def log(self) -> str:
-        return (self.workdir / "serve.log").read_text(errors="replace")
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(5)
-
     def client(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.url, headers={"authorization": f"Bearer {TOKEN}"}, timeout=10.0
-        )
+        return httpx.Client(base_url=self.url, headers=self.headers(), timeout=10.0)
 
     def target(self) -> dict[str, Any]:
         with self.client() as client:
@@ -271,17 +233,6 @@ class Serve:
             return client.post(path, json=body)
 
 
-def wait_for(check: Callable[[], object], timeout: float, what: str, every: float = 0.05) -> float:
-    """Poll `check` until truthy; the seconds it took. Exceptions count as not yet."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        with contextlib.suppress(Exception):
-            if check():
-                return time.monotonic() - start
-        time.sleep(every)
-    raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-
-
 @contextlib.contextmanager
 def running(*parts: Any) -> Iterator[None]:
     """Stop every started part (anything with `stop()`) on exit, last started first."""
@@ -293,85 +244,14 @@ def running(*parts: Any) -> Iterator[None]:
                 part.stop()
 
 
-@dataclass
-class Alertmanager:
+def page_alertmanager(workdir: Path, webhook_url: str) -> AlertmanagerProcess:
     """A real Alertmanager (Debian package) whose one receiver is meshwatch's webhook."""
-
-    workdir: Path
-    webhook_url: str
-    token: str = TOKEN
-    port: int = 0
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30.0) -> Alertmanager:
-        binary = require_binary("prometheus-alertmanager", "/usr/bin/prometheus-alertmanager")
-        (self.workdir / "data").mkdir(parents=True, exist_ok=True)
-        config = {
-            "route": {
-                "receiver": "meshwatch",
-                "group_by": ["alertname", "meshwatch_backend"],
-                "group_wait": "1s",
-                "group_interval": "1s",
-                "repeat_interval": "1m",
-            },
-            "receivers": [
-                {
-                    "name": "meshwatch",
-                    "webhook_configs": [
-                        {
-                            "url": self.webhook_url,
-                            "send_resolved": True,
-                            "http_config": {
-                                "authorization": {"type": "Bearer", "credentials": self.token}
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-        config_path = self.workdir / "alertmanager.yml"
-        config_path.write_text(json.dumps(config, indent=2))
-        self.port = free_port()
-        with (self.workdir / "alertmanager.log").open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    binary,
-                    f"--config.file={config_path}",
-                    f"--storage.path={self.workdir / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                    "--cluster.listen-address=",
-                    "--log.level=warn",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        try:
-            wait_for(lambda: httpx.get(f"{self.url}/-/ready").is_success, timeout, "alertmanager")
-        except TimeoutError:
-            self.stop()
-            raise
-        return self
-
-    def post_alert(self, labels: dict[str, str], ends_at: str | None = None) -> None:
-        """Raise (or, with `ends_at` in the past, resolve) an alert through AM's API v2."""
-        alert: dict[str, Any] = {"labels": labels, "annotations": {"summary": "test"}}
-        if ends_at is not None:
-            alert["endsAt"] = ends_at
-        httpx.post(f"{self.url}/api/v2/alerts", json=[alert], timeout=10).raise_for_status()
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(5)
+    binary = require_binary("prometheus-alertmanager", "/usr/bin/prometheus-alertmanager")
+    config = alertmanager_config(
+        webhook_url,
+        token=TOKEN,
+        group_by=("alertname", "meshwatch_backend"),
+        group_interval="1s",
+        repeat_interval="1m",
+    )
+    return AlertmanagerProcess(binary, workdir, config)

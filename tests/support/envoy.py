@@ -18,17 +18,18 @@ import os
 import random
 import subprocess
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import yaml
 
 from tests.support.binaries import require_binary
+from tests.support.http_thread import QuietHandler, serve_in_thread, stop_server
+from tests.support.process import spawn, stop_process, wait_for
 
 ROUTE_CONFIG = "local_route"
 HCM_TYPE = (
@@ -69,7 +70,7 @@ class Upstream:
     def start(self) -> None:
         upstream = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True  # else ~35 ms per request (tooling.md §3)
 
@@ -85,11 +86,7 @@ class Upstream:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = _QuietServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_in_thread(Handler, _QuietServer)
 
     @property
     def port(self) -> int:
@@ -97,9 +94,7 @@ class Upstream:
         return int(self.server.server_address[1])
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+        stop_server(self.server)
 
 
 def initial_rds(version: str = "1") -> str:
@@ -216,7 +211,7 @@ class EnvoyHarness:
         tmp = self.rds_path.parent / ".by-hand.tmp"
         tmp.write_text(text)
         os.replace(tmp, self.rds_path)
-        _wait(lambda: self.version_text() == version, f"RDS version {version} taken")
+        wait_for(lambda: self.version_text() == version, 10, f"RDS version {version} taken", 0.02)
 
     def next_version(self) -> str:
         return str(int(self.version_text() or "0") + 1)
@@ -249,16 +244,6 @@ class EnvoyHarness:
         return {s["name"]: int(s["value"]) for s in body.get("stats", []) if "value" in s}
 
 
-def _wait(check: object, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            if check():  # type: ignore[operator]
-                return
-        time.sleep(0.02)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
 @contextlib.contextmanager
 def run_envoy(workdir: Path, rds_name: str = "rds.yaml") -> Iterator[EnvoyHarness]:
     """Start the upstreams and Envoy; stop them (by pid) on exit. `rds_name` ending in
@@ -274,8 +259,7 @@ def run_envoy(workdir: Path, rds_name: str = "rds.yaml") -> Iterator[EnvoyHarnes
     (workdir / "rds" / rds_name).write_text(first)
     (workdir / "bootstrap.yaml").write_text(_bootstrap(workdir, upstreams, rds_name))
     address_file = workdir / "admin-address"
-    log_file = (workdir / "envoy.out").open("wb")
-    process = subprocess.Popen(
+    process = spawn(
         [
             binary,
             "-c",
@@ -289,29 +273,25 @@ def run_envoy(workdir: Path, rds_name: str = "rds.yaml") -> Iterator[EnvoyHarnes
             "-l",
             "warning",
         ],
+        workdir / "envoy.out",
         cwd=workdir,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
     )
 
     def stop() -> None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log_file.close()
+        stop_process(process)
         for upstream in upstreams.values():
             upstream.stop()
 
     try:
-        _wait(lambda: address_file.exists() and address_file.read_text().strip(), "admin address")
+        wait_for(
+            lambda: address_file.exists() and address_file.read_text().strip(),
+            10,
+            "admin address",
+            0.02,
+        )
         admin_url = f"http://{address_file.read_text().strip()}"
         with httpx.Client(base_url=admin_url, timeout=5.0) as client:
-            _wait(lambda: client.get("/ready").status_code == 200, "envoy /ready")
+            wait_for(lambda: client.get("/ready").status_code == 200, 10, "envoy /ready", 0.02)
             listeners = client.get("/listeners", params={"format": "json"}).json()
         socket = listeners["listener_statuses"][0]["local_address"]["socket_address"]
         port = int(socket["port_value"])

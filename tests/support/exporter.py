@@ -8,29 +8,29 @@ Used as a Prometheus scrape target with synthetic traffic (counters that grow wi
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.support.http_thread import QuietHandler, serve_in_thread, stop_server
 
 Render = Callable[[float], str]
 
 
-def _handler(render: Render, start: float) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def metrics_handler(render: Callable[[], str]) -> type[BaseHTTPRequestHandler]:
+    """A handler answering `GET /metrics` with `render()` (text format 0.0.4), 404 elsewhere."""
+
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             if self.path != "/metrics":
                 self.send_error(404)
                 return
-            body = render(time.monotonic() - start).encode()
+            body = render().encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain; version=0.0.4")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            return
 
     return Handler
 
@@ -38,13 +38,9 @@ def _handler(render: Render, start: float) -> type[BaseHTTPRequestHandler]:
 @contextlib.contextmanager
 def serving_metrics(render: Render) -> Iterator[str]:
     """Serve `render(seconds since start)` at `/metrics`; yield `host:port`."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(render, time.monotonic()))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    start = time.monotonic()
+    server = serve_in_thread(metrics_handler(lambda: render(time.monotonic() - start)))
     try:
-        host, port = server.server_address[:2]
-        yield f"{host!s}:{port}"
+        yield f"127.0.0.1:{server.server_address[1]}"
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+        stop_server(server)

@@ -1,32 +1,41 @@
-"""A real Prometheus for the collector tests and the evaluate benchmark (127.0.0.1, own session).
+"""A real Prometheus for integration tests and benchmarks (127.0.0.1, own session).
 
-Stopped by its pid, never by name. The data directory may be pre-populated with blocks made by
-`promtool tsdb create-blocks-from openmetrics` (see tests/support/backfill.py): Prometheus
-loads them at start, and the retention must then be above the history's age, or it deletes
-them within a minute.
+    with PrometheusProcess(binary, workdir, config=prometheus_config(...)) as prom:
+        prom.query("up")
+
+Stopped by its pid, never by name (tests.support.process). The data directory may be
+pre-populated with blocks made by `promtool tsdb create-blocks-from openmetrics` (see
+tests/support/backfill.py): Prometheus loads them at start, and the retention must then be
+above the history's age, or it deletes them within a minute. `prometheus_factory`
+(session-scoped; import it into a test module or conftest) starts as many servers as tests
+ask for and stops them all when the session ends.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from types import TracebackType
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.binaries import require_binary
+from tests.support.process import Daemon, free_port
+
+__all__ = [
+    "PrometheusError",
+    "PrometheusProcess",
+    "free_port",
+    "prometheus_config",
+    "prometheus_factory",
+]
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class PrometheusError(AssertionError):
+    """Prometheus answered with an error (a bad query, a failed start)."""
 
 
 def prometheus_config(
@@ -35,22 +44,26 @@ def prometheus_config(
     rule_files: Sequence[Path] = (),
     scrape_interval: str = "1s",
     evaluation_interval: str = "1s",
+    job_name: str = "live",
+    metrics_path: str | None = None,
 ) -> str:
-    """A prometheus.yml (JSON is valid YAML) scraping `scrape_targets` under job `live`."""
+    """A prometheus.yml (JSON is valid YAML) scraping `scrape_targets` under `job_name`."""
+    job: dict[str, object] = {"job_name": job_name}
+    if metrics_path is not None:
+        job["metrics_path"] = metrics_path
+    job["static_configs"] = [{"targets": list(scrape_targets)}]
     config: dict[str, object] = {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": evaluation_interval},
         "rule_files": [str(p) for p in rule_files],
-        "scrape_configs": [
-            {"job_name": "live", "static_configs": [{"targets": list(scrape_targets)}]}
-        ]
-        if scrape_targets
-        else [],
+        "scrape_configs": [job] if scrape_targets else [],
     }
     return json.dumps(config, indent=2)
 
 
-class PrometheusProcess:
+class PrometheusProcess(Daemon):
     """One Prometheus daemon; use as a context manager or call `start()` / `stop()`."""
+
+    name = "prometheus"
 
     def __init__(
         self,
@@ -61,31 +74,20 @@ class PrometheusProcess:
         retention: str = "40d",
         extra_args: Sequence[str] = (),
     ) -> None:
+        super().__init__(workdir, "prometheus.log")
         self.binary = binary
-        self.workdir = workdir
         self.data_dir = workdir / "data"
         self.config_path = workdir / "prometheus.yml"
-        self.log_path = workdir / "prometheus.log"
         self._config = config if config is not None else prometheus_config()
         self._retention = retention
         self._extra_args = tuple(extra_args)
-        self.port = 0
-        self._proc: subprocess.Popen[bytes] | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
-
-    def start(self, timeout: float = 30.0) -> PrometheusProcess:
-        self.workdir.mkdir(parents=True, exist_ok=True)
+    def prepare(self) -> None:
         self.data_dir.mkdir(exist_ok=True)
         self.config_path.write_text(self._config)
-        self.port = free_port()
-        cmd = [
+
+    def command(self) -> list[str]:
+        return [
             self.binary,
             f"--config.file={self.config_path}",
             f"--storage.tsdb.path={self.data_dir}",
@@ -95,71 +97,70 @@ class PrometheusProcess:
             "--log.level=warn",
             *self._extra_args,
         ]
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(
-                cmd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        self._wait_ready(timeout)
-        return self
-
-    def _wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc is not None and self._proc.poll() is not None:
-                raise RuntimeError(f"prometheus exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as resp:
-                    if resp.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(
-            f"prometheus not ready in {timeout}s: {self.log_path.read_text()[-2000:]}"
-        )
 
     def reload(self, config: str | None = None) -> None:
         """Write a new config (if given) and ask Prometheus to reload it and its rule files."""
         if config is not None:
             self._config = config
             self.config_path.write_text(config)
-        request = urllib.request.Request(f"{self.url}/-/reload", method="POST")
-        with urllib.request.urlopen(request, timeout=30) as resp:
-            if resp.status != 200:
-                raise RuntimeError(f"reload failed: HTTP {resp.status}")
+        response = httpx.post(f"{self.url}/-/reload", timeout=30)
+        if response.status_code != 200:
+            raise RuntimeError(f"reload failed: HTTP {response.status_code}")
 
-    def query(self, promql: str, at: float | None = None) -> list[dict[str, object]]:
-        """Instant query through plain HTTP (for harness checks, independent of meshwatch)."""
-        params = {"query": promql, **({"time": str(at)} if at is not None else {})}
-        url = f"{self.url}/api/v1/query?{urllib.parse.urlencode(params)}"
-        with urllib.request.urlopen(url, timeout=30) as resp:
-            body = json.loads(resp.read())
-        result: list[dict[str, object]] = body["data"]["result"]
-        return result
+    def api(self, path: str, params: dict[str, str] | None = None, method: str = "GET") -> Any:
+        """Call `/api/v1/<path>`; return `data` or raise PrometheusError with its message."""
+        url = f"{self.url}/api/v1/{path}"
+        if method == "GET":
+            response = httpx.get(url, params=params, timeout=30)
+        else:
+            response = httpx.request(method, url, data=params, timeout=30)
+        payload = response.json()
+        if payload.get("status") != "success":
+            raise PrometheusError(f"{payload.get('errorType')}: {payload.get('error')}")
+        return payload["data"]
 
-    def stop(self, timeout: float = 10.0) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout)
+    def query(self, promql: str, at: float | None = None) -> list[dict[str, Any]]:
+        """Instant query through plain HTTP (independent of meshwatch): the result vector,
+        or a one-element list for scalars and strings."""
+        params = {"query": promql}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
+        data = self.api("query", params, method="POST")
+        if data["resultType"] in ("scalar", "string"):
+            return [{"metric": {}, "value": data["result"]}]
+        return list(data["result"])
 
-    def __enter__(self) -> PrometheusProcess:
-        return self.start()
+    def wait_for(self, expr: str, timeout: float = 30.0, count: int = 1) -> list[dict[str, Any]]:
+        """Poll `expr` until it returns at least `count` series; fail after `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = self.query(expr)
+            if len(result) >= count:
+                return result
+            if time.monotonic() > deadline:
+                raise PrometheusError(f"{expr!r} returned {len(result)} series after {timeout} s")
+            time.sleep(0.5)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+
+@pytest.fixture(scope="session")
+def prometheus_factory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[str], PrometheusProcess]]:
+    """Start a Prometheus per call (`factory(config_text)`); all are stopped at session end."""
+    binary = require_binary("prometheus", "/usr/bin/prometheus")
+    started: list[PrometheusProcess] = []
+
+    def factory(config_text: str) -> PrometheusProcess:
+        prom = PrometheusProcess(
+            binary,
+            tmp_path_factory.mktemp("prometheus"),
+            config=config_text,
+            retention="45d",
+            extra_args=("--web.enable-admin-api",),
+        )
+        started.append(prom.start())
+        return prom
+
+    yield factory
+    for prom in started:
+        prom.stop()

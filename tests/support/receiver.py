@@ -8,11 +8,12 @@ recorded with its headers, raw body and the behaviour it got.
 
 from __future__ import annotations
 
-import http.server
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+
+from tests.support.http_thread import QuietHandler, ThreadedServer
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,18 +29,16 @@ class Received:
         return self.behaviour == "ok"
 
 
-class Receiver:
+class Receiver(ThreadedServer):
     def __init__(self, scripts: Mapping[str, Sequence[str]], hold_seconds: float = 3.0) -> None:
         self._scripts = {path: list(script) for path, script in scripts.items()}
         self.hold_seconds = hold_seconds
         self._lock = threading.Lock()
         self._received: list[Received] = []
-        self._server: http.server.ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     def received(self, path: str | None = None) -> list[Received]:
         with self._lock:
@@ -62,10 +61,10 @@ class Receiver:
         with self._lock:
             self._received.append(item)
 
-    def start(self) -> Receiver:
+    def handler(self) -> type[QuietHandler]:
         receiver = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
@@ -87,16 +86,4 @@ class Receiver:
                 except OSError:
                     pass  # the sender gave up (timeout) and closed the connection
 
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        return Handler

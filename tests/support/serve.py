@@ -12,26 +12,25 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-import httpx
-
-from tests.support.prometheus_run import free_port
+from tests.support.process import Daemon
 
 TOKEN = "svctest-token"
 WEBHOOK_PATH = "/api/v1/alerts/alertmanager"
 
 
-class ServeProcess:
+class ServeProcess(Daemon):
     """One `meshwatch serve`; use as a context manager or call `start()` / `stop()`."""
+
+    name = "meshwatch serve"
+    ready_path = "/healthz"
+    stop_timeout = 15.0
 
     def __init__(
         self,
@@ -43,33 +42,12 @@ class ServeProcess:
         log_level: str = "info",
         port: int | None = None,
     ) -> None:
-        self.workdir = workdir
+        super().__init__(workdir, "serve.log", port=port)
         self.config = dict(config) if config is not None else None
         self.token = token
         self.log_level = log_level
-        self.log_path = workdir / "serve.log"
         self.config_path = workdir / "meshwatch.yaml"
         self._env = dict(env or {})
-        self._fixed_port = port
-        self.port = 0
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        assert self._proc is not None, "not started"
-        return self._proc.pid
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    @property
-    def returncode(self) -> int | None:
-        return None if self._proc is None else self._proc.poll()
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -81,50 +59,19 @@ class ServeProcess:
         env.update(self._env)
         return env
 
+    def cwd(self) -> Path:
+        return self.workdir
+
+    def prepare(self) -> None:
+        if self.config is not None:
+            self.config_path.write_text(json.dumps(self.config, indent=2, default=str))
+
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "meshwatch", "serve", "--port", str(self.port)]
         cmd += ["--log-level", self.log_level]
         if self.config is not None:
             cmd += ["--config", str(self.config_path)]
         return cmd
-
-    def start(self, timeout: float = 30.0) -> ServeProcess:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        if self.config is not None:
-            self.config_path.write_text(json.dumps(self.config, indent=2, default=str))
-        self.port = self._fixed_port or free_port()
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(
-                self.command(),
-                cwd=self.workdir,
-                env=self.environment(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        self.wait_healthy(timeout)
-        return self
-
-    def wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.running:
-                raise RuntimeError(f"meshwatch serve exited ({self.returncode}): {self.log()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"meshwatch serve not healthy in {timeout}s: {self.log()}")
-
-    def log(self, tail: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-tail:]
-        except OSError:
-            return ""
 
     def terminate(self) -> None:
         """Send SIGTERM (graceful shutdown) without waiting."""
@@ -135,37 +82,12 @@ class ServeProcess:
         assert self._proc is not None, "not started"
         return self._proc.wait(timeout)
 
-    def stop(self, timeout: float = 15.0) -> int | None:
-        """SIGTERM, then SIGKILL after `timeout`; the exit code (None if never started)."""
-        proc = self._proc
-        if proc is None:
-            return None
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(timeout)
-        return proc.returncode
-
     def kill9(self) -> None:
         """The crash: SIGKILL, no shutdown code runs."""
         if self.running:
             os.kill(self.pid, signal.SIGKILL)
             assert self._proc is not None
             self._proc.wait(10)
-
-    def __enter__(self) -> ServeProcess:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 # --- Alertmanager webhook payloads -------------------------------------------------------

@@ -12,8 +12,10 @@ import threading
 import time
 from urllib.parse import urlsplit
 
+from tests.support.http_thread import QuietHandler, ThreadedServer
 
-class SlowProxy:
+
+class SlowProxy(ThreadedServer):
     def __init__(self, upstream: str, delay: float) -> None:
         parts = urlsplit(upstream)
         assert parts.hostname == "127.0.0.1"
@@ -22,21 +24,19 @@ class SlowProxy:
         self._lock = threading.Lock()
         self.started: list[float] = []  # time.monotonic() at each request's arrival
         self.finished: list[float] = []
-        self._server: http.server.ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     def in_flight(self) -> int:
         with self._lock:
             return len(self.started) - len(self.finished)
 
-    def start(self) -> SlowProxy:
+    def handler(self) -> type[QuietHandler]:
         proxy = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def _forward(self) -> None:
@@ -63,16 +63,4 @@ class SlowProxy:
             do_GET = _forward
             do_POST = _forward
 
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        return Handler
