@@ -65,8 +65,10 @@ def recorded_query() -> str:
         f"max by ({c.LABEL_SERVICE}, {c.LABEL_SLO}) "
         f'(timestamp({c.RULE_REQUESTS_INCREASE}{{{c.LABEL_SLO}!=""}}))'
     )
+    # no `meshwatch_slo!=""` matcher on the big selector: the names are meshwatch's own, and
+    # that matcher makes Prometheus union the postings of every SLO (3x slower at 1,000 SLOs)
     return (
-        f'{{__name__=~"{names}",{c.LABEL_SLO}!=""}} or '
+        f'{{__name__=~"{names}"}} or '
         f'label_replace({fresh}, "{c.LABEL_WINDOW}", "{_FRESHNESS}", "", "")'
     )
 
