@@ -23,7 +23,14 @@ SERVICES: dict[str, dict[str, int]] = {
 }
 RATES: dict[str, float] = {"/frontend": 20.0, "/checkout": 30.0, "/payments": 10.0}
 INCIDENT_SERVICE, INCIDENT_VERSION = "checkout", "v2"
-CHECKOUT_ROUTE = f"{ROUTE_CONFIG}/{VIRTUAL_HOST}/checkout"  # the Envoy actuator's target id
+
+
+def route_target(route: str) -> str:
+    """The Envoy actuator's id of a route of the demo mesh."""
+    return f"{ROUTE_CONFIG}/{VIRTUAL_HOST}/{route}"
+
+
+CHECKOUT_ROUTE = route_target("checkout")
 
 
 def cluster(service: str, version: str) -> str:

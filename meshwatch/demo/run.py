@@ -31,7 +31,9 @@ from meshwatch.demo.prometheus import PrometheusProcess, start_prometheus
 from meshwatch.demo.traffic import Traffic, error_ratio
 from meshwatch.demo.upstream import Behaviour, Version
 from meshwatch.demo.view import ActionLine, Frame, render
+from meshwatch.errors import MeshwatchError
 from meshwatch.jobs.reports import ReportBuilder, ReportRunner
+from meshwatch.remediate.envoy import EnvoyActuator
 from meshwatch.service import Service, build_service
 from meshwatch.settings import EnvoySettings, ScrapeTarget, Settings
 from meshwatch.spec import load_text
@@ -61,16 +63,18 @@ class Mesh:
     versions: dict[str, Version]
     envoy: EnvoyProcess
     traffic: Traffic
+    routes: EnvoyActuator  # reads the live routes; meshwatch's own actuator writes them
 
     def set_behaviour(self, service: str, version: str, behaviour: Behaviour) -> None:
         target = self.versions[mesh.cluster(service, version)]
         target.behaviour = behaviour
 
-    def stop(self) -> None:
-        self.traffic.stop()
-        self.envoy.stop()
-        for version in self.versions.values():
-            version.stop()
+    def live_weights(self) -> dict[str, dict[str, int]]:
+        """The weighted clusters Envoy serves now, per route (its admin config dump)."""
+        return {
+            route.name: dict(self.routes.current(mesh.route_target(route.name)).weights)
+            for route in mesh.routes()
+        }
 
 
 @contextlib.contextmanager
@@ -92,7 +96,8 @@ def running_mesh(workdir: Path) -> Iterator[Mesh]:
         )
         traffic = Traffic(envoy.listener_port, dict(mesh.RATES))
         traffic.start()
-        yield Mesh(versions, envoy, traffic)
+        with httpx.Client(base_url=envoy.admin_url, timeout=2.0) as admin:
+            yield Mesh(versions, envoy, traffic, EnvoyActuator(envoy.rds_path, admin))
     finally:
         if traffic is not None:
             traffic.stop()
@@ -169,21 +174,6 @@ def default_workdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="meshwatch-demo-"))
 
 
-def live_weights(envoy: EnvoyProcess) -> dict[str, dict[str, int]]:
-    """The weighted clusters Envoy serves now, per route (from the admin config dump)."""
-    with httpx.Client(base_url=envoy.admin_url, timeout=2.0) as client:
-        dump = client.get("/config_dump", params={"resource": "dynamic_route_configs"}).json()
-    weights: dict[str, dict[str, int]] = {}
-    for config in dump.get("configs", []):
-        for host in config.get("route_config", {}).get("virtual_hosts", []):
-            for route in host.get("routes", []):
-                clusters = route.get("route", {}).get("weighted_clusters", {}).get("clusters", [])
-                weights[route.get("name", "?")] = {
-                    c["name"]: int(c.get("weight", 0)) for c in clusters
-                }
-    return weights
-
-
 @dataclass
 class Summary:
     """What the demo shows at the end (and the demo test checks)."""
@@ -254,8 +244,8 @@ def run_demo(
         finally:
             summary.seconds = time.monotonic() - started
             summary.client_error_ratio = error_ratio(running.traffic.snapshot(), "/checkout")
-            with contextlib.suppress(httpx.HTTPError):
-                summary.final_weights = live_weights(running.envoy)
+            with contextlib.suppress(MeshwatchError):
+                summary.final_weights = running.live_weights()
             summary.actions = _action_lines(service, limit=50)
             server.stop()
             summary.report = write_report(service, workdir)
@@ -282,8 +272,8 @@ def _step(
     if in_incident and summary.incident_start is None:
         summary.incident_start = elapsed
     weights: dict[str, dict[str, int]] = {}
-    with contextlib.suppress(httpx.HTTPError):
-        weights = live_weights(running.envoy)
+    with contextlib.suppress(MeshwatchError):
+        weights = running.live_weights()
     canary = weights.get(mesh.INCIDENT_SERVICE, {}).get(
         mesh.cluster(mesh.INCIDENT_SERVICE, mesh.INCIDENT_VERSION)
     )

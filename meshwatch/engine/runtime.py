@@ -10,6 +10,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from meshwatch.engine.evaluate import Evaluation
 from meshwatch.model import SLO
@@ -28,8 +29,9 @@ class Runtime:
     leader: bool | None = None  # None until leader election has answered once
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    @property
+    @cached_property
     def slo_index(self) -> Mapping[str, SLO]:
+        """SLOs by id, built once: the SLO set is fixed for the life of the process."""
         return {slo.id: slo for slo in self.slos}
 
     def record_evaluation(self, evaluation: Evaluation, duration_seconds: float) -> None:
