@@ -326,6 +326,9 @@ class SLOStatus:
     burn_rate: Mapping[str, float | None] = field(default_factory=dict)
     latency: Mapping[str, float | None] = field(default_factory=dict)
     requests: Mapping[str, float | None] = field(default_factory=dict)
+    # Share of the SLO period (ending at `at`) that actually has samples, 0..1; None when the
+    # source could not measure it. A period figure resting on little data must say so.
+    coverage: float | None = None
 
 
 # --- durations --------------------------------------------------------------------------
