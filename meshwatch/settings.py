@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from meshwatch.errors import Problem, SpecError
+from meshwatch.slo.report_periods import check_report_period
 
 
 class ScrapeTarget(BaseModel):
@@ -64,10 +65,19 @@ class ScheduledReport(BaseModel):
 
     name: str
     cron: str = Field(description="Five-field cron expression, UTC, e.g. `0 8 * * MON`.")
-    period: Literal["7d", "30d", "calendar-month"] = "7d"
+    period: str = Field(
+        default="7d",
+        description="A duration (`1h`, `36h`, `7d`, `90d`), `calendar-week`, `calendar-month` "
+        "or `calendar-quarter` (the last complete one before the run).",
+    )
     format: Literal["html", "md", "json", "csv"] = "html"
     directory: Path | None = None
     webhooks: list[str] = Field(default_factory=list, description="Names of webhook targets.")
+
+    @field_validator("period")
+    @classmethod
+    def _valid_period(cls, value: str) -> str:
+        return check_report_period(value, allow_interval=False)
 
 
 class Settings(BaseSettings):

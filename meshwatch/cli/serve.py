@@ -7,11 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from meshwatch.cli.app import app, exits_on_error
-from meshwatch.service import build_service
-from meshwatch.settings import load_settings
 
 
 @app.command()
@@ -26,6 +23,11 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
 ) -> None:
     """Serve the API and run the evaluation loop (embedded defaults: SQLite, no SLOs)."""
+    import uvicorn
+
+    from meshwatch.service import build_service
+    from meshwatch.settings import load_settings
+
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
