@@ -7,7 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from meshwatch.collectors.base import NO_SERIES, NO_TRAFFIC, WindowBuckets, WindowCounts
+from meshwatch.collectors.base import (
+    NO_SERIES,
+    NO_TRAFFIC,
+    Measurements,
+    SLOPlan,
+    WindowBuckets,
+    WindowCounts,
+    measure_each,
+)
 from meshwatch.engine.evaluate import evaluate_all
 from meshwatch.errors import CollectorError, NoDataError
 from meshwatch.model import (
@@ -41,6 +49,10 @@ class TableCollector:
         self, sli: LatencySLI, windows: Sequence[timedelta], now: datetime
     ) -> WindowBuckets:
         return {w: {0.1: 50.0, 0.3: 90.0, float("inf"): 100.0} for w in windows}
+
+    def measure(self, plans: Sequence[SLOPlan], now: datetime) -> Measurements:
+        self.calls = getattr(self, "calls", 0) + 1
+        return measure_each(self, plans, now)
 
 
 def slo(name: str, service: str = "checkout", sli: SLI | None = None, **kwargs: object) -> SLO:
