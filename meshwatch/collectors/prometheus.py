@@ -47,7 +47,7 @@ from meshwatch.collectors.prometheus_recorded import (
     recorded_query,
 )
 from meshwatch.errors import CollectorError, NoDataError
-from meshwatch.model import SLI, Counts, LatencySLI, RatioSLI
+from meshwatch.model import SLI, Counts, LatencySLI, RatioSLI, RawSLI
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +138,12 @@ class PrometheusCollector:
                 w: recorded.lookup(key, w) or pending.count(plan.slo.sli, w)
                 for w in plan.count_windows
             }
+            if isinstance(plan.slo.sli, RawSLI):
+                raw = {
+                    w: recorded.lookup_ratio(key, w, period=plan.slo.window.length)
+                    for w in plan.count_windows
+                }
+                counts.update({w: v for w, v in raw.items() if v is not None})
             if isinstance(plan.slo.sli, LatencySLI):
                 for window in plan.bucket_windows:
                     pending.wanted.append(Increase(plan.slo.sli.bucket, window, by_le=True))

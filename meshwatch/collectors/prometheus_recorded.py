@@ -5,7 +5,9 @@
 `meshwatch:backend_errors/requests:increase<w>`, and their freshness (the newest sample
 time of the 5m requests series, which the fast rule group writes every evaluation, and of
 each backend's requests series). `Recorded` indexes the answer by (service, slo[, backend])
-and answers one window from memory, or None when that window is not recorded.
+and answers one window from memory, or None when that window is not recorded. Raw SLIs (an
+error-ratio template, no counts) are read from `meshwatch:sli_error:ratio_rate<w>` and the
+period's `meshwatch:slo_period_error:ratio`, as stand-in counts.
 
 Recorded counts are request-weighted already (the rules sum 5m increases for long windows).
 0 requests is "no traffic". A series older than `max_age` (rules stopped evaluating) makes
@@ -25,12 +27,14 @@ from meshwatch.collectors.base import NO_TRAFFIC
 from meshwatch.collectors.prometheus_http import Sample
 from meshwatch.errors import CollectorError, NoDataError
 from meshwatch.model import Counts, format_duration
+from meshwatch.slo.budget import ratio_counts
 
 _BASE = format_duration(c.BASE_INTERVAL)
 _ERRORS_PREFIX = c.RULE_ERRORS_INCREASE.removesuffix(_BASE)  # meshwatch:sli_errors:increase
 _REQUESTS_PREFIX = c.RULE_REQUESTS_INCREASE.removesuffix(_BASE)
 _BACKEND_ERRORS_PREFIX = c.rule_backend_errors_increase("")
 _BACKEND_REQUESTS_PREFIX = c.rule_backend_requests_increase("")
+_RATIO_PREFIX = c.rule_error_ratio("")  # raw SLIs have ratios only, no counts
 FRESHNESS = "freshness"
 DEFAULT_MAX_AGE = timedelta(minutes=3)
 
@@ -47,10 +51,13 @@ def recorded_query() -> str:
             _REQUESTS_PREFIX,
             _BACKEND_ERRORS_PREFIX,
             _BACKEND_REQUESTS_PREFIX,
+            _RATIO_PREFIX,
         )
     )
+    names += f"|{c.RULE_PERIOD_ERROR}"
     by = f"{c.LABEL_SERVICE}, {c.LABEL_SLO}, {c.LABEL_BACKEND}"
-    fresh_names = f"{c.RULE_REQUESTS_INCREASE}|{_BACKEND_REQUESTS_PREFIX}.+"
+    ratio5m = c.rule_error_ratio(_BASE)
+    fresh_names = f"{c.RULE_REQUESTS_INCREASE}|{ratio5m}|{_BACKEND_REQUESTS_PREFIX}.+"
     fresh = f'max by ({by}) (timestamp({{__name__=~"{fresh_names}"}}))'
     # no `meshwatch_slo!=""` matcher on the big selector: the names are meshwatch's own, and
     # that matcher makes Prometheus union the postings of every SLO (3x slower at 1,000 SLOs)
@@ -64,7 +71,9 @@ def recorded_query() -> str:
 class Entry:
     errors: dict[str, float] = field(default_factory=dict)  # window name -> bad events
     requests: dict[str, float] = field(default_factory=dict)  # window name -> events
-    updated: float | None = None  # Unix seconds of the newest requests sample
+    ratios: dict[str, float] = field(default_factory=dict)  # window name -> error ratio
+    period_ratio: float | None = None  # meshwatch:slo_period_error:ratio
+    updated: float | None = None  # Unix seconds of the newest requests (or 5m ratio) sample
 
 
 @functools.lru_cache(maxsize=256)
@@ -101,6 +110,14 @@ class Recorded:
             if not name and labels.get(c.LABEL_WINDOW) == FRESHNESS:
                 self.entries.setdefault(key, Entry()).updated = sample.value
                 continue
+            if not backend and name.startswith(_RATIO_PREFIX):
+                self.entries.setdefault(key, Entry()).ratios[name.removeprefix(_RATIO_PREFIX)] = (
+                    sample.value
+                )
+                continue
+            if not backend and name == c.RULE_PERIOD_ERROR:
+                self.entries.setdefault(key, Entry()).period_ratio = sample.value
+                continue
             kind = _kind(name)
             if kind is None or kind[0] != bool(backend):
                 continue
@@ -110,6 +127,30 @@ class Recorded:
     def has(self, key: SLOKey) -> bool:
         entry = self.entries.get((*key, ""))
         return entry is not None and bool(entry.requests)
+
+    def lookup_ratio(
+        self, key: SLOKey, window: timedelta, *, period: timedelta
+    ) -> Counts | CollectorError | None:
+        """A raw SLI's recorded error ratio as stand-in counts (`budget.ratio_counts`); the
+        SLO period's from `meshwatch:slo_period_error:ratio`. None when not recorded."""
+        entry = self.entries.get((*key, ""))
+        if entry is None:
+            return None
+        ratio = entry.period_ratio if window == period else entry.ratios.get(window_name(window))
+        if ratio is None:
+            return None
+        if (stale := self._stale(entry)) is not None:
+            return stale
+        try:
+            return ratio_counts(ratio)
+        except NoDataError as exc:
+            return exc
+
+    def _stale(self, entry: Entry) -> CollectorError | None:
+        age = self._at_seconds - entry.updated if entry.updated is not None else math.inf
+        if age > self._max_age_seconds:
+            return CollectorError(f"stale: recorded series last evaluated {age:.0f}s ago")
+        return None
 
     def slo_keys(self) -> set[SLOKey]:
         """Every (service, slo) with recorded SLI series."""
@@ -126,9 +167,8 @@ class Recorded:
         total = entry.requests.get(name)
         if total is None:
             return None
-        age = self._at_seconds - entry.updated if entry.updated is not None else math.inf
-        if age > self._max_age_seconds:
-            return CollectorError(f"stale: recorded series last evaluated {age:.0f}s ago")
+        if (stale := self._stale(entry)) is not None:
+            return stale
         if math.isnan(total) or total <= 0:
             return NoDataError(NO_TRAFFIC)
         errors = entry.errors.get(name)

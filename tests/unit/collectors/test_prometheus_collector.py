@@ -90,10 +90,11 @@ def test_recorded_query_reads_counts_of_every_window_backends_and_freshness() ->
 
     assert (
         '{__name__=~"meshwatch:sli_errors:increase.+|meshwatch:sli_requests:increase.+'
-        '|meshwatch:backend_errors:increase.+|meshwatch:backend_requests:increase.+"}'
+        "|meshwatch:backend_errors:increase.+|meshwatch:backend_requests:increase.+"
+        '|meshwatch:sli_error:ratio_rate.+|meshwatch:slo_period_error:ratio"}'
     ) in query
     assert (
-        'timestamp({__name__=~"meshwatch:sli_requests:increase5m'
+        'timestamp({__name__=~"meshwatch:sli_requests:increase5m|meshwatch:sli_error:ratio_rate5m'
         '|meshwatch:backend_requests:increase.+"})'
     ) in query
 
