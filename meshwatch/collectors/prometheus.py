@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -121,13 +121,14 @@ class PrometheusCollector:
 
     # --- one cycle ----------------------------------------------------------------------
 
-    def recorded(self, now: datetime) -> Recorded:
+    def recorded(self, now: datetime, backend_windows: Iterable[timedelta] = ()) -> Recorded:
         """Every recorded series at `now`, in one query."""
-        return Recorded(self.querier.instant(recorded_query(), now), now, self.max_age)
+        query = recorded_query(backend_windows)
+        return Recorded(self.querier.instant(query, now), now, self.max_age)
 
     def measure(self, plans: Sequence[SLOPlan], now: datetime) -> Measurements:
         """`SLICollector.measure`: the whole cycle's plan in O(1) queries (see the module)."""
-        recorded = self.recorded(now)
+        recorded = self.recorded(now, {w for p in plans for b in p.backends for w in b.windows})
         coverage = self._coverage(plans, recorded, now)
         pending = _Pending()
         answers: dict[str, tuple[dict[timedelta, _Token], dict[str, dict[timedelta, _Token]]]]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -42,8 +42,14 @@ SLOKey = tuple[str, str]  # (meshwatch_service, meshwatch_slo)
 SeriesKey = tuple[str, str, str]  # (meshwatch_service, meshwatch_slo, meshwatch_backend or "")
 
 
-def recorded_query() -> str:
-    """The one query of a cycle's recorded read: counts per window, and freshness."""
+def recorded_query(backend_windows: Iterable[timedelta] = ()) -> str:
+    """The one query of a cycle's recorded read: counts per window, and freshness.
+
+    Freshness is the newest sample time of the 5m requests (or, for raw SLIs, 5m ratio)
+    series, which the fast rule group writes every evaluation, and of each backend's
+    requests series over `backend_windows`. `timestamp()` gives real sample times only for
+    plain selectors, and drops the name, so each name gets its own term.
+    """
     names = "|".join(
         f"{prefix}.+"
         for prefix in (
@@ -56,9 +62,12 @@ def recorded_query() -> str:
     )
     names += f"|{c.RULE_PERIOD_ERROR}"
     by = f"{c.LABEL_SERVICE}, {c.LABEL_SLO}, {c.LABEL_BACKEND}"
-    ratio5m = c.rule_error_ratio(_BASE)
-    fresh_names = f"{c.RULE_REQUESTS_INCREASE}|{ratio5m}|{_BACKEND_REQUESTS_PREFIX}.+"
-    fresh = f'max by ({by}) (timestamp({{__name__=~"{fresh_names}"}}))'
+    fresh_names = [c.RULE_REQUESTS_INCREASE, c.rule_error_ratio(_BASE)]
+    fresh_names += [
+        c.rule_backend_requests_increase(format_duration(w)) for w in sorted(set(backend_windows))
+    ]
+    stamps = " or ".join(f"timestamp({name})" for name in fresh_names)
+    fresh = f"max by ({by}) ({stamps})"
     # no `meshwatch_slo!=""` matcher on the big selector: the names are meshwatch's own, and
     # that matcher makes Prometheus union the postings of every SLO (3x slower at 1,000 SLOs)
     return (

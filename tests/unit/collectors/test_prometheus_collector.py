@@ -94,9 +94,11 @@ def test_recorded_query_reads_counts_of_every_window_backends_and_freshness() ->
         '|meshwatch:sli_error:ratio_rate.+|meshwatch:slo_period_error:ratio"}'
     ) in query
     assert (
-        'timestamp({__name__=~"meshwatch:sli_requests:increase5m|meshwatch:sli_error:ratio_rate5m'
-        '|meshwatch:backend_requests:increase.+"})'
-    ) in query
+        "max by (meshwatch_service, meshwatch_slo, meshwatch_backend) "
+        "(timestamp(meshwatch:sli_requests:increase5m)"
+        " or timestamp(meshwatch:sli_error:ratio_rate5m)"
+        " or timestamp(meshwatch:backend_requests:increase1m))"
+    ) in recorded_query([timedelta(minutes=1)])
 
 
 # --- ad-hoc counts -----------------------------------------------------------------------

@@ -63,7 +63,7 @@ class FakeClient:
         self, query: str, params: dict[str, Any] | None = None, timeout: float | None = None
     ) -> Any:
         self.queries.append(query)
-        if query == recorded_query():
+        if query.startswith(recorded_query()[:40]):
             return self.recorded
         out = []
         for expr, key in _TAG.findall(query):
