@@ -87,7 +87,7 @@ class _TierPoints:
 class CounterHistory:
     """A never-decreasing step function of time (seconds since the epoch), thinned by age."""
 
-    __slots__ = ("_floor", "_newest", "_tiers", "_truncated")
+    __slots__ = ("_first", "_floor", "_newest", "_tiers", "_truncated")
 
     def __init__(self, tiers: tuple[Tier, ...] = DEFAULT_TIERS) -> None:
         if not tiers:
@@ -96,11 +96,14 @@ class CounterHistory:
         self._floor = 0.0  # acc of the newest point dropped from the last tier
         self._newest: float | None = None
         self._truncated = False  # points older than the last tier reaches were dropped
+        self._first: float | None = None  # time of the first point ever recorded
 
     def record(self, t: float, acc: float) -> None:
         """Add the accumulated value `acc` observed at `t` (earlier times are clamped)."""
         if self._newest is not None and t < self._newest:
             t = self._newest
+        if self._first is None:
+            self._first = t
         self._newest = t
         self._tiers[0].add(t, acc)
         self._cascade(t)
@@ -160,17 +163,13 @@ class CounterHistory:
         return self._newest
 
     def oldest_time(self) -> float | None:
-        """Time of the oldest point held: where the history begins (coverage).
+        """When the history begins (coverage): the first point ever recorded (thinning keeps
+        the newest point of a bucket, so the oldest point held may be later than that).
 
         `-inf` once older points were dropped (the history reaches past the last tier);
         None when nothing was recorded.
         """
-        if self._truncated:
-            return -math.inf
-        for tier in reversed(self._tiers):  # oldest tier first
-            if tier.times:
-                return tier.times[0]
-        return None
+        return -math.inf if self._truncated else self._first
 
     def points(self) -> tuple[list[float], list[float]]:
         """All (times, accs), oldest first: what `restore` takes back."""

@@ -40,7 +40,7 @@ from meshwatch.collectors.prometheus_http import PrometheusQuerier, RetryPolicy,
 from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.engine.evaluate import evaluate_all
-from meshwatch.model import SLOStatus, parse_duration
+from meshwatch.model import Counts, SLOStatus, parse_duration
 from meshwatch.spec import load_paths
 from tests.support.binaries import require_binary
 from tests.support.envoy import EnvoyHarness, run_envoy
@@ -52,13 +52,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 S = E = F = 1.0  # seconds: scrape, rule evaluation, Envoy histogram flush
 TRAFFIC_S = 150.0
 ERROR_EVERY = 5
-SPEC = """\
+SPEC = (
+    """\
 apiVersion: meshwatch/v1
 kind: ServiceLevels
 service: shop
 slos:
-""" + "".join(
-    f"""\
+"""
+    + "".join(
+        f"""\
   - name: {name}
     objective: 99.0
     window: 1h
@@ -66,14 +68,28 @@ slos:
     alerting:
       windows:
         - {{severity: page, long: 30m, short: 2m, factor: 14.4}}
-        - {{severity: ticket, long: 1h, short: 5m, factor: 3}}
+        - {{severity: ticket, long: 45m, short: 5m, factor: 3}}
 """
-    for name, sli in (
-        ("v1-availability", "cluster: v1"),
-        ("v2-availability", "cluster: v2"),
-        ("latency", "clusters: [v1, v2], latency_threshold: 1ms"),
+        for name, sli in (
+            ("v1-availability", "cluster: v1"),
+            ("v2-availability", "cluster: v2"),
+            ("latency", "clusters: [v1, v2], latency_threshold: 1ms"),
+        )
     )
+    + """\
+  - name: route
+    objective: 99.0
+    window: 1h
+    sli: {mesh: {kind: envoy, clusters: [v1, v2]}}
+    alerting:
+      windows: [{severity: page, long: 30m, short: 2m, factor: 14.4}]
+    remediation:
+      actuator: noop
+      target: main
+      backends: [{name: v1}, {name: v2}]
+"""
 )
+BACKEND_RULES_S = 5.0  # the rules' per-backend group interval
 
 
 @pytest.fixture
@@ -150,7 +166,12 @@ def test_prometheus_and_embedded_engines_agree_on_every_field(
             PrometheusQuerier(connect(prom.url), policy=RetryPolicy(timeout=30.0))
         )
         deadline = time.monotonic() + 60
-        while not collector.recorded(datetime.now(UTC)).has(("shop", "v2-availability")):
+        while not isinstance(
+            collector.recorded(datetime.now(UTC), [timedelta(minutes=1)]).lookup(
+                ("shop", "route"), timedelta(minutes=1), "v2"
+            ),
+            Counts,
+        ):
             assert time.monotonic() < deadline, "no recorded series within 60 s"
             time.sleep(E / 2)
         started = time.monotonic()
@@ -162,11 +183,26 @@ def test_prometheus_and_embedded_engines_agree_on_every_field(
         now = datetime.now(UTC) - timedelta(seconds=2)  # both engines have data past `now`
         embedded = evaluate_all(slos, store, now)
         prometheus = evaluate_all(slos, collector, now)
+        recorded_backend = collector.recorded(now, [timedelta(minutes=1)]).lookup(
+            ("shop", "route"), timedelta(minutes=1), "v2"
+        )
     finally:
         stop.set()
         generator.join(timeout=10)
         prom.stop()
     traffic_s = TRAFFIC_S - 2
+    # the remediation loop's per-backend counts: Prometheus from `meshwatch:backend_*` rules
+    assert isinstance(recorded_backend, Counts)  # read from the recorded series
+    for ours_b, theirs_b in zip(embedded.backends, prometheus.backends, strict=True):
+        assert (ours_b.slo_id, ours_b.backend) == (theirs_b.slo_id, theirs_b.backend)
+        for window, counts in ours_b.counts.items():
+            other = theirs_b.counts[window]
+            assert isinstance(counts, Counts) and isinstance(other, Counts), window
+            rel = (2 * (S + F) + BACKEND_RULES_S) / window.total_seconds()
+            assert other.total == pytest.approx(counts.total, rel=rel), window
+            assert other.errors / other.total == pytest.approx(
+                counts.errors / counts.total, abs=rel * 0.2 + 1 / counts.total
+            ), window
     for ours, theirs in zip(embedded.statuses, prometheus.statuses, strict=True):
         assert ours.slo_id == theirs.slo_id
         print(ours.slo_id, ours.state, ours.sli, ours.latency, ours.coverage)
