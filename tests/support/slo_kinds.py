@@ -34,9 +34,11 @@ def _sli(kind: str, service: str) -> str:
     if kind == "mesh":
         return f"mesh: {{kind: istio, service: {service}}}"
     if kind == "mesh-latency":
-        return f"mesh: {{kind: istio, service: {service}, latency_threshold: {THRESHOLD_MS}}}"
-    total = f"sum(rate({REQUESTS}{{{sel}}}[{{{{.window}}}}]))"
-    errors = f"sum(rate({REQUESTS}{{{bad}}}[{{{{.window}}}}]))"
+        return f"mesh: {{kind: istio, service: {service}, latency_threshold: {THRESHOLD_MS}ms}}"
+    # `sum by ()`: the loader turns plain `sum(rate|increase(counter))` templates into a
+    # ratio SLI on the counters; this stays a PromQL template SLI
+    total = f"sum by () (increase({REQUESTS}{{{sel}}}[{{{{.window}}}}]))"
+    errors = f"sum by () (increase({REQUESTS}{{{bad}}}[{{{{.window}}}}]))"
     if kind == "events":
         return f"events: {{total_query: '{total}', bad_query: '{errors}'}}"
     if kind == "raw":
