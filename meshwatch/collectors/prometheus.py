@@ -121,14 +121,23 @@ class PrometheusCollector:
 
     # --- one cycle ----------------------------------------------------------------------
 
-    def recorded(self, now: datetime, backend_windows: Iterable[timedelta] = ()) -> Recorded:
-        """Every recorded series at `now`, in one query."""
-        query = recorded_query(backend_windows)
+    def recorded(
+        self,
+        now: datetime,
+        backend_windows: Iterable[timedelta] = (),
+        raw_slos: Iterable[str] = (),
+    ) -> Recorded:
+        """Every recorded series at `now`, in one query (see `recorded_query`)."""
+        query = recorded_query(backend_windows, raw_slos)
         return Recorded(self.querier.instant(query, now), now, self.max_age)
 
     def measure(self, plans: Sequence[SLOPlan], now: datetime) -> Measurements:
         """`SLICollector.measure`: the whole cycle's plan in O(1) queries (see the module)."""
-        recorded = self.recorded(now, {w for p in plans for b in p.backends for w in b.windows})
+        recorded = self.recorded(
+            now,
+            {w for p in plans for b in p.backends for w in b.windows},
+            {p.slo.name for p in plans if isinstance(p.slo.sli, RawSLI)},
+        )
         coverage = self._coverage(plans, recorded, now)
         pending = _Pending()
         answers: dict[str, tuple[dict[timedelta, _Token], dict[str, dict[timedelta, _Token]]]]

@@ -24,9 +24,10 @@ from datetime import datetime, timedelta
 
 from meshwatch import conventions as c
 from meshwatch.collectors.base import NO_TRAFFIC
+from meshwatch.collectors.prometheus_grouped import regex_literal
 from meshwatch.collectors.prometheus_http import Sample
 from meshwatch.errors import CollectorError, NoDataError
-from meshwatch.model import Counts, format_duration
+from meshwatch.model import Counts, Matcher, format_duration
 from meshwatch.slo.budget import ratio_counts
 
 _BASE = format_duration(c.BASE_INTERVAL)
@@ -42,13 +43,15 @@ SLOKey = tuple[str, str]  # (meshwatch_service, meshwatch_slo)
 SeriesKey = tuple[str, str, str]  # (meshwatch_service, meshwatch_slo, meshwatch_backend or "")
 
 
-def recorded_query(backend_windows: Iterable[timedelta] = ()) -> str:
+def recorded_query(backend_windows: Iterable[timedelta] = (), raw_slos: Iterable[str] = ()) -> str:
     """The one query of a cycle's recorded read: counts per window, and freshness.
 
     Freshness is the newest sample time of the 5m requests (or, for raw SLIs, 5m ratio)
     series, which the fast rule group writes every evaluation, and of each backend's
     requests series over `backend_windows`. `timestamp()` gives real sample times only for
-    plain selectors, and drops the name, so each name gets its own term.
+    plain selectors, and drops the name, so each name gets its own term. Error ratios are
+    read only for the SLOs named in `raw_slos` (raw SLIs have no counts): for every other
+    SLO they would only add series to the answer.
     """
     names = "|".join(
         f"{prefix}.+"
@@ -57,10 +60,14 @@ def recorded_query(backend_windows: Iterable[timedelta] = ()) -> str:
             _REQUESTS_PREFIX,
             _BACKEND_ERRORS_PREFIX,
             _BACKEND_REQUESTS_PREFIX,
-            _RATIO_PREFIX,
         )
     )
-    names += f"|{c.RULE_PERIOD_ERROR}"
+    raw = sorted(set(raw_slos))
+    ratios = ""
+    if raw:
+        ratio_names = f"{_RATIO_PREFIX}.+|{c.RULE_PERIOD_ERROR}"
+        which = Matcher(c.LABEL_SLO, "=~", "|".join(regex_literal(name) for name in raw))
+        ratios = f'{{__name__=~"{ratio_names}",{which.promql()}}} or '
     by = f"{c.LABEL_SERVICE}, {c.LABEL_SLO}, {c.LABEL_BACKEND}"
     fresh_names = [c.RULE_REQUESTS_INCREASE, c.rule_error_ratio(_BASE)]
     fresh_names += [
@@ -71,7 +78,7 @@ def recorded_query(backend_windows: Iterable[timedelta] = ()) -> str:
     # no `meshwatch_slo!=""` matcher on the big selector: the names are meshwatch's own, and
     # that matcher makes Prometheus union the postings of every SLO (3x slower at 1,000 SLOs)
     return (
-        f'{{__name__=~"{names}"}} or '
+        f'{{__name__=~"{names}"}} or {ratios}'
         f'label_replace({fresh}, "{c.LABEL_WINDOW}", "{FRESHNESS}", "", "")'
     )
 

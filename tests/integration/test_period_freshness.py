@@ -11,7 +11,9 @@ interval of the outage, instead of minutes later.
 
 The embedded engine passes. The Prometheus engine reads the period from the recorded long
 windows, which the rules write from aligned 5 m tiles every 5 m (up to ~10 min behind);
-making those fresh is the rules' side of the item (another branch), so that case is marked
+(the test waits until they are recorded, as on any Prometheus that has run a few minutes,
+with the long group every 30 s instead of 5 m to wait less; the tiles stay aligned to 5 m).
+Making those fresh is the rules' side of the item (another branch), so that case is marked
 `xfail(strict)`: it fails here, and once the rules are fresh it passes and the strict
 marker turns that into a failure to remove the marker.
 """
@@ -22,8 +24,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
+from meshwatch.collectors.prometheus import PrometheusCollector
+from meshwatch.collectors.prometheus_http import PrometheusQuerier, connect
 from meshwatch.model import SLOStatus
 from meshwatch.service import build_service
 from meshwatch.settings import Settings
@@ -39,6 +44,8 @@ RPS = 40.0
 S = timedelta(seconds=1)  # scrape interval (embedded scraper and Prometheus)
 E = timedelta(seconds=2)  # evaluation interval
 HEALTHY_S, OUTAGE_S = 12.0, 12.0
+WEEK = timedelta(days=7)
+LONG = timedelta(seconds=30)  # the long-window group's interval here (5 m in the rules)
 SERVICE = "checkout"
 
 
@@ -109,7 +116,8 @@ def test_embedded_period_is_fresh_and_exact(exporter: LiveExporter, tmp_path: Pa
         scrape_targets=[{"name": "istio", "url": f"http://{exporter.target}/metrics"}],
         database_url=f"sqlite:///{tmp_path / 'm.db'}",
     )
-    _check(_run(settings, exporter, scrape=True))
+    # the scraper counts from its first scrape, which the first cycle makes right away
+    _check(_run(settings, exporter, True, lambda: exporter.served(SERVICE)))
 
 
 @pytest.mark.xfail(
@@ -120,7 +128,7 @@ def test_embedded_period_is_fresh_and_exact(exporter: LiveExporter, tmp_path: Pa
 def test_prometheus_period_is_fresh_and_exact(exporter: LiveExporter, tmp_path: Path) -> None:
     prometheus_bin = require_binary("prometheus", "/usr/bin/prometheus")
     spec = _spec(tmp_path)
-    rules = write_rules(load_paths([spec]).slos, tmp_path / "rules")
+    rules = write_rules(load_paths([spec]).slos, tmp_path / "rules", LONG)
     prom = PrometheusProcess(
         prometheus_bin,
         tmp_path / "prometheus",
@@ -132,9 +140,33 @@ def test_prometheus_period_is_fresh_and_exact(exporter: LiveExporter, tmp_path: 
         ),
     ).start()
     try:
+        _wait_for_recorded_period(prom.url, spec)
         settings = Settings(
             specs=[spec], prometheus_url=prom.url, database_url=f"sqlite:///{tmp_path / 'm.db'}"
         )
-        _check(_run(settings, exporter, scrape=False))
+        _check(_run(settings, exporter, False, lambda: _first_samples(prom.url)))
     finally:
         prom.stop()
+
+
+def _first_samples(prom_url: str) -> tuple[float, float]:
+    """Prometheus counts from its first scrape of the counters: (errors, total) then."""
+    selector = f'istio_requests_total{{destination_service_name="{SERVICE}"}}'
+    with httpx.Client(base_url=prom_url, timeout=30.0) as client:
+        values = []
+        for extra in (',response_code=~"5.."', ""):
+            query = f"sum(min_over_time({selector[:-1]}{extra}}}[1h]))"
+            answer = client.get("/api/v1/query", params={"query": query}).json()
+            values.append(float(answer["data"]["result"][0]["value"][1]))
+    return values[0], values[1]
+
+
+def _wait_for_recorded_period(prom_url: str, spec: Path) -> None:
+    """Until the rules have recorded the 7 d period (the long group tiles 5 m recordings at
+    aligned 5 m instants): the state every running Prometheus is in after its first minutes."""
+    (slo,) = load_paths([spec]).slos
+    collector = PrometheusCollector(PrometheusQuerier(connect(prom_url)))
+    deadline = time.monotonic() + 300 + 4 * LONG.total_seconds() + 60
+    while collector.recorded(datetime.now(UTC)).lookup((slo.service, slo.name), WEEK) is None:
+        assert time.monotonic() < deadline, "the rules did not record the period in time"
+        time.sleep(LONG.total_seconds() / 3)

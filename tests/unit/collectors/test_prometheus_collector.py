@@ -90,9 +90,13 @@ def test_recorded_query_reads_counts_of_every_window_backends_and_freshness() ->
 
     assert (
         '{__name__=~"meshwatch:sli_errors:increase.+|meshwatch:sli_requests:increase.+'
-        "|meshwatch:backend_errors:increase.+|meshwatch:backend_requests:increase.+"
-        '|meshwatch:sli_error:ratio_rate.+|meshwatch:slo_period_error:ratio"}'
+        '|meshwatch:backend_errors:increase.+|meshwatch:backend_requests:increase.+"}'
     ) in query
+    assert "ratio_rate.+" not in query  # error ratios only for raw SLIs, by name
+    assert (
+        '{__name__=~"meshwatch:sli_error:ratio_rate.+|meshwatch:slo_period_error:ratio",'
+        'meshwatch_slo=~"a\\\\.b|raw"}'
+    ) in recorded_query(raw_slos=["raw", "a.b"])
     assert (
         "max by (meshwatch_service, meshwatch_slo, meshwatch_backend) "
         "(timestamp(meshwatch:sli_requests:increase5m)"
