@@ -24,7 +24,6 @@ from meshwatch.collectors.prometheus import PrometheusCollector
 from meshwatch.collectors.prometheus_http import PrometheusQuerier, connect
 from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
-from meshwatch.engine.evaluate import windows_for
 from meshwatch.engine.runtime import Runtime
 from meshwatch.jobs import tasks
 from meshwatch.jobs.leader import LeaderGate
@@ -75,11 +74,6 @@ def load_slos(settings: Settings) -> tuple[SLO, ...]:
     return load_paths(settings.specs).slos
 
 
-def all_windows(slo: SLO, now: datetime) -> tuple[timedelta, ...]:
-    windows, elapsed = windows_for(slo, now)
-    return (*windows, elapsed)
-
-
 @dataclass
 class _Collection:
     source: tasks.CollectorSource
@@ -93,7 +87,7 @@ def _prometheus(settings: Settings, url: str) -> _Collection:
     collector = PrometheusCollector(PrometheusQuerier(client))
 
     def source(slos: Sequence[SLO], now: datetime) -> SLICollector:
-        return collector.snapshot(slos, now, windows=lambda slo: all_windows(slo, now))
+        return collector  # the engine hands it the cycle's whole plan in one `measure` call
 
     return _Collection(source, "prometheus", [], [])
 

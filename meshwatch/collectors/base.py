@@ -1,8 +1,10 @@
 """What the evaluation engine needs from any metrics source (Prometheus or the scraper).
 
-One small Protocol, two methods, both keyed by window so a collector can answer every window
-of an SLO in one round trip (Prometheus: one query per SLO set; scraper: one pass over its
-in-process history). Windows end at `now` (UTC-aware) and are `timedelta`.
+One small Protocol: `counts`/`buckets` answer one SLI over many windows (reports, ad-hoc
+use), and `measure` answers a whole cycle's plan — every SLO, its windows, period, latency
+buckets and remediation backends — in one batch call keyed by SLO id (the engine builds the
+plan; the collector decides how to fetch it: Prometheus in O(1) queries from the recorded
+series, the scraper from its in-process history). Windows end at `now` (UTC-aware).
 
 Per-window failures are values, not exceptions, so one bad window (or one SLI kind the
 source cannot compute) never hides the others:
@@ -18,12 +20,16 @@ A collector raises `CollectorError` only when the whole source is unusable (Prom
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from meshwatch.errors import CollectorError
-from meshwatch.model import SLI, Counts, LatencySLI
+from meshwatch.errors import CollectorError, NoDataError
+from meshwatch.model import SLI, SLO, Counts, LatencySLI
+
+log = logging.getLogger(__name__)
 
 NEEDS_PROMETHEUS = "needs Prometheus"
 NO_SERIES = "no series"
@@ -37,6 +43,62 @@ BucketCounts = Mapping[float, float]
 `math.inf` for `+Inf`) -> events at or under it. Input to `histogram_quantile`."""
 
 WindowBuckets = Mapping[timedelta, BucketCounts | CollectorError]
+
+
+@dataclass(frozen=True, slots=True)
+class BackendPlan:
+    """One remediation backend to measure on its policy's short windows."""
+
+    name: str
+    sli: SLI
+    windows: tuple[timedelta, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SLOPlan:
+    """What one SLO needs measured in one cycle; the engine builds it (`engine.plan`).
+
+    `windows` are the burn-rate and throughput windows; `period` is the part of the SLO
+    period that ends at `now` (the whole length of a rolling window, the elapsed part of a
+    calendar one); `bucket_windows` are the windows whose histogram buckets give the
+    latency percentiles (latency SLIs only).
+    """
+
+    slo: SLO
+    windows: tuple[timedelta, ...]
+    period: timedelta
+    bucket_windows: tuple[timedelta, ...] = ()
+    backends: tuple[BackendPlan, ...] = ()
+
+    @property
+    def count_windows(self) -> tuple[timedelta, ...]:
+        """Every window `Measured.counts` answers: `windows` and the period."""
+        return tuple(dict.fromkeys((*self.windows, self.period)))
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """The answers to one `SLOPlan`; failures per window are values, as in `counts`.
+
+    `coverage` is the share of the SLO period, ending at `now`, that has samples (0..1), or
+    None when the source cannot tell.
+    """
+
+    counts: WindowCounts
+    buckets: WindowBuckets = field(default_factory=dict)
+    backends: Mapping[str, WindowCounts] = field(default_factory=dict)
+    coverage: float | None = None
+
+    def source_error(self) -> str | None:
+        """The first failure (not "no data") among the counts, if any: the reason to show."""
+        for value in self.counts.values():
+            if isinstance(value, CollectorError) and not isinstance(value, NoDataError):
+                return str(value)
+        return None
+
+
+Measurements = Mapping[str, Measured]
+"""`Measured` by SLO id: the answer of one `SLICollector.measure` batch call."""
 
 
 class SLICollector(Protocol):
@@ -56,3 +118,38 @@ class SLICollector(Protocol):
     ) -> WindowBuckets:
         """Per-window increase of every bucket of `sli`'s histogram, summed over matching series."""
         ...
+
+    def measure(self, plans: Sequence[SLOPlan], now: datetime) -> Measurements:
+        """Everything every plan asks for, at `now`, keyed by SLO id: the one batch call of a
+        cycle (Prometheus: O(1) queries in the number of SLOs when the rules are loaded)."""
+        ...
+
+
+def measure_each(collector: SLICollector, plans: Sequence[SLOPlan], now: datetime) -> Measurements:
+    """`measure` as one `counts`/`buckets` call per SLO and backend, for in-process sources
+    (the scraper, tests) where a call costs no round trip. Coverage is left unknown."""
+    found: dict[str, Measured] = {}
+    for plan in plans:
+        try:
+            buckets: WindowBuckets = {}
+            if isinstance(plan.slo.sli, LatencySLI) and plan.bucket_windows:
+                buckets = collector.buckets(plan.slo.sli, plan.bucket_windows, now)
+            found[plan.slo.id] = Measured(
+                counts=collector.counts(plan.slo.sli, plan.count_windows, now),
+                buckets=buckets,
+                backends={b.name: _backend(collector, b, now) for b in plan.backends},
+            )
+        except CollectorError:
+            raise
+        except Exception as exc:  # a bug measuring one SLO must not stop the others
+            log.exception("measuring %s failed", plan.slo.id)
+            error = CollectorError(f"internal error: {type(exc).__name__}: {exc}")
+            found[plan.slo.id] = Measured(counts=dict.fromkeys(plan.count_windows, error))
+    return found
+
+
+def _backend(collector: SLICollector, backend: BackendPlan, now: datetime) -> WindowCounts:
+    try:
+        return collector.counts(backend.sli, backend.windows, now)
+    except CollectorError as exc:
+        return dict.fromkeys(backend.windows, exc)

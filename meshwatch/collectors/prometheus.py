@@ -1,83 +1,57 @@
-"""The Prometheus collector: recorded series when meshwatch's rules are loaded, PromQL otherwise.
+"""The Prometheus collector: the recorded series of meshwatch's rules, PromQL for the rest.
 
-Two ways to use it, both `SLICollector`s:
+* `measure(plans, now)` — one evaluation cycle, every SLO at once (what `serve` runs): ONE
+  query reads every SLO's and backend's recorded `meshwatch:*:increase<w>` series and their
+  freshness (`prometheus_recorded`); whatever the plans ask that is not recorded — latency
+  buckets (there are no bucket rules), calendar periods so far, windows of SLOs without
+  rules — is fetched in ONE more batch, with selector-based SLIs grouped into one
+  expression per family of selectors (`prometheus_grouped`) rather than one per SLO. The
+  first cycle also finds where each SLO's recorded data begins (`prometheus_coverage`, up to
+  three batched queries once). So a cycle is O(1) queries in the number of SLOs for every
+  SLI kind when the rules are loaded; only PromQL-template SLIs without rules cost probes
+  per SLO (batched `chunk` at a time).
+* `counts/buckets(sli, windows, now)` and `fetch(...)` — ad hoc: PromQL built from the
+  model, any window and any past `now` (reports), without any rules at all.
 
-* `PrometheusCollector.counts/buckets(sli, windows, now)` — ad-hoc: PromQL built from the
-  model, every window of the call in ONE query. Works for any window and any past `now`
-  (reports), for SLIs that have no rules (remediation backends), without any rules at all.
-* `PrometheusCollector.snapshot(slos, now)` — recorded: ONE query reads every SLO's recorded
-  `meshwatch:sli_errors:increase<w>` and `meshwatch:sli_requests:increase<w>` series (all
-  windows) plus their freshness, whatever the number of SLOs; the `RecordedSnapshot` it
-  returns answers `counts()` from memory and falls back to ad-hoc PromQL only for what is
-  not recorded. Unrecorded `windows`, latency buckets (`bucket_windows`) and remediation
-  backends are prefetched together in batched queries of `chunk` probes each, so a cycle
-  whose SLIs are all recorded is exactly 1 query, whatever the number of SLOs.
-
-Recorded counts are request-weighted already (the rules sum 5m increases for long windows).
-0 requests is "no traffic"; no recorded series at all falls back to ad-hoc PromQL, which
-tells "no series" from "no traffic". A recorded series older than `max_age` (rules stopped
-evaluating) makes the window `CollectorError("stale ...")`: stale data is unknown, never good.
 Prometheus down or too slow after retries raises `CollectorError` for the whole call.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from meshwatch import conventions as c
 from meshwatch.collectors import prometheus_adhoc as adhoc
 from meshwatch.collectors.base import (
+    NO_SERIES,
     NO_TRAFFIC,
     BucketCounts,
+    Measured,
+    Measurements,
     SLICollector,
+    SLOPlan,
     WindowBuckets,
     WindowCounts,
 )
 from meshwatch.collectors.prometheus_batch import DEFAULT_CHUNK, Probe, run_probes
+from meshwatch.collectors.prometheus_coverage import FirstSamples, coverage_of
+from meshwatch.collectors.prometheus_grouped import Answer, GroupedIncreases, Increase
 from meshwatch.collectors.prometheus_http import PrometheusQuerier, Sample
+from meshwatch.collectors.prometheus_recorded import (
+    DEFAULT_MAX_AGE,
+    Recorded,
+    SLOKey,
+    recorded_query,
+)
 from meshwatch.errors import CollectorError, NoDataError
-from meshwatch.model import SLI, SLO, Counts, LatencySLI, format_duration, parse_duration
+from meshwatch.model import SLI, Counts, LatencySLI, RatioSLI, RawSLI
 
 logger = logging.getLogger(__name__)
 
-_BASE = format_duration(c.BASE_INTERVAL)
-_ERRORS_PREFIX = c.RULE_ERRORS_INCREASE.removesuffix(_BASE)  # meshwatch:sli_errors:increase
-_REQUESTS_PREFIX = c.RULE_REQUESTS_INCREASE.removesuffix(_BASE)
-_FRESHNESS = "freshness"
-DEFAULT_MAX_AGE = timedelta(minutes=3)
-
-SLOKey = tuple[str, str]  # (meshwatch_service, meshwatch_slo)
-
-
-def recorded_query() -> str:
-    """The one query of a recorded snapshot: every SLO's counts per window, and freshness.
-
-    Freshness is the sample time of the 5m requests series, which the fast rule group
-    writes every evaluation; it goes old when the rules stop being evaluated.
-    """
-    names = f"{_ERRORS_PREFIX}.+|{_REQUESTS_PREFIX}.+"
-    fresh = (
-        f"max by ({c.LABEL_SERVICE}, {c.LABEL_SLO}) "
-        f'(timestamp({c.RULE_REQUESTS_INCREASE}{{{c.LABEL_SLO}!=""}}))'
-    )
-    # no `meshwatch_slo!=""` matcher on the big selector: the names are meshwatch's own, and
-    # that matcher makes Prometheus union the postings of every SLO (3x slower at 1,000 SLOs)
-    return (
-        f'{{__name__=~"{names}"}} or '
-        f'label_replace({fresh}, "{c.LABEL_WINDOW}", "{_FRESHNESS}", "", "")'
-    )
-
-
-@dataclass(slots=True)
-class _Recorded:
-    errors: dict[str, float] = field(default_factory=dict)  # window name -> bad events
-    requests: dict[str, float] = field(default_factory=dict)  # window name -> events
-    updated: float | None = None  # Unix seconds of the newest 5m requests sample
+__all__ = ["DEFAULT_MAX_AGE", "Fetched", "PrometheusCollector", "recorded_query"]
 
 
 class PrometheusCollector:
@@ -93,6 +67,7 @@ class PrometheusCollector:
         self.querier = querier
         self.max_age = max_age
         self.chunk = chunk
+        self.first_samples = FirstSamples()
 
     # --- ad-hoc -------------------------------------------------------------------------
 
@@ -144,54 +119,82 @@ class PrometheusCollector:
             fetched.buckets.setdefault(latency, {})[window] = buckets
         return fetched
 
-    # --- recorded -----------------------------------------------------------------------
+    # --- one cycle ----------------------------------------------------------------------
 
-    def snapshot(
+    def recorded(
         self,
-        slos: Iterable[SLO],
         now: datetime,
-        *,
-        windows: Callable[[SLO], Sequence[timedelta]] | Sequence[timedelta] = (),
-        bucket_windows: Sequence[timedelta] = (),
-        backends: bool = True,
-    ) -> RecordedSnapshot:
-        """Read every SLO's recorded series at `now` in one query, then prefetch the rest.
+        backend_windows: Iterable[timedelta] = (),
+        raw_slos: Iterable[str] = (),
+    ) -> Recorded:
+        """Every recorded series at `now`, in one query (see `recorded_query`)."""
+        query = recorded_query(backend_windows, raw_slos)
+        return Recorded(self.querier.instant(query, now), now, self.max_age)
 
-        Prefetched in the same batched queries (none when everything is recorded):
-        `windows` (per SLO or for all) that are not recorded; the histogram buckets of every
-        latency SLO over `bucket_windows` (there are no bucket rules); and, with `backends`,
-        every remediation backend's SLI over its policy's short windows.
-        """
-        slos = list(slos)
-        samples = self.querier.instant(recorded_query(), now)
-        snapshot = RecordedSnapshot(self, now, slos, _index(samples))
-        count_pairs = [
-            (slo.sli, w)
-            for slo in slos
-            for w in (windows(slo) if callable(windows) else windows)
-            if snapshot.lookup(slo.sli, w) is None
-        ]
-        if backends:
-            count_pairs += [
-                (backend.sli, w)
-                for slo in slos
-                if slo.remediation is not None
-                for backend in slo.remediation.backends
-                for w in slo.remediation.short_windows
-            ]
-        bucket_pairs = [
-            (slo.sli, w) for slo in slos if isinstance(slo.sli, LatencySLI) for w in bucket_windows
-        ]
-        if count_pairs or bucket_pairs:
-            logger.info(
-                "prefetching %s unrecorded counts and %s bucket sets ad hoc",
-                len(count_pairs),
-                len(bucket_pairs),
+    def measure(self, plans: Sequence[SLOPlan], now: datetime) -> Measurements:
+        """`SLICollector.measure`: the whole cycle's plan in O(1) queries (see the module)."""
+        recorded = self.recorded(
+            now,
+            {w for p in plans for b in p.backends for w in b.windows},
+            {p.slo.name for p in plans if isinstance(p.slo.sli, RawSLI)},
+        )
+        coverage = self._coverage(plans, recorded, now)
+        pending = _Pending()
+        answers: dict[str, tuple[dict[timedelta, _Token], dict[str, dict[timedelta, _Token]]]]
+        answers = {}
+        for plan in plans:
+            key: SLOKey = (plan.slo.service, plan.slo.name)
+            counts = {
+                w: recorded.lookup(key, w) or pending.count(plan.slo.sli, w)
+                for w in plan.count_windows
+            }
+            if isinstance(plan.slo.sli, RawSLI):
+                raw = {
+                    w: recorded.lookup_ratio(key, w, period=plan.slo.window.length)
+                    for w in plan.count_windows
+                }
+                counts.update({w: v for w, v in raw.items() if v is not None})
+            if isinstance(plan.slo.sli, LatencySLI):
+                for window in plan.bucket_windows:
+                    pending.wanted.append(Increase(plan.slo.sli.bucket, window, by_le=True))
+            backends = {
+                b.name: {
+                    w: recorded.lookup(key, w, b.name) or pending.count(b.sli, w) for w in b.windows
+                }
+                for b in plan.backends
+            }
+            answers[plan.slo.id] = (counts, backends)
+        pending.run(self, now)
+        return {
+            plan.slo.id: Measured(
+                counts=pending.resolve_all(answers[plan.slo.id][0]),
+                buckets=pending.buckets(plan),
+                backends={
+                    name: pending.resolve_all(by_window)
+                    for name, by_window in answers[plan.slo.id][1].items()
+                },
+                coverage=coverage.get((plan.slo.service, plan.slo.name)),
             )
-            snapshot.prefetched = self.fetch(
-                list(dict.fromkeys(count_pairs)), list(dict.fromkeys(bucket_pairs)), now
+            for plan in plans
+        }
+
+    def _coverage(
+        self, plans: Sequence[SLOPlan], recorded: Recorded, now: datetime
+    ) -> dict[SLOKey, float | None]:
+        wanted = {
+            key: plan.period
+            for plan in plans
+            if recorded.has(key := (plan.slo.service, plan.slo.name))
+        }
+        everything = set(wanted) == recorded.slo_keys()
+        try:
+            self.first_samples.find(
+                self.querier, wanted, now, everything=everything, chunk=self.chunk
             )
-        return snapshot
+        except CollectorError as exc:
+            logger.warning("coverage unknown this cycle: %s", exc)
+        known = self.first_samples.known
+        return {key: coverage_of(known.get(key), period, now) for key, period in wanted.items()}
 
 
 @dataclass(slots=True)
@@ -204,103 +207,126 @@ class Fetched:
     )
 
 
-@functools.lru_cache(maxsize=256)
-def _window_name(window: timedelta) -> str:
-    return format_duration(window)
+_Token = Counts | CollectorError | tuple[SLI, timedelta]  # a recorded answer, or what to fetch
 
 
-def _index(samples: Sequence[Sample]) -> dict[SLOKey, _Recorded]:
-    index: dict[SLOKey, _Recorded] = {}
-    for sample in samples:
-        key = (sample.labels.get(c.LABEL_SERVICE, ""), sample.labels.get(c.LABEL_SLO, ""))
-        entry = index.setdefault(key, _Recorded())
-        name = sample.labels.get("__name__", "")
-        if not name and sample.labels.get(c.LABEL_WINDOW) == _FRESHNESS:
-            entry.updated = sample.value
-        elif name.startswith(_ERRORS_PREFIX):
-            entry.errors[name.removeprefix(_ERRORS_PREFIX)] = sample.value
-        elif name.startswith(_REQUESTS_PREFIX):
-            entry.requests[name.removeprefix(_REQUESTS_PREFIX)] = sample.value
-    return index
+class _Pending:
+    """What the recorded series did not answer, fetched together in one batch."""
+
+    def __init__(self) -> None:
+        self.wanted: list[Increase] = []
+        self.adhoc: dict[tuple[SLI, timedelta], str] = {}
+        self.grouped: dict[Increase, Answer] = {}
+        self.found: dict[str, list[Sample]] = {}
+        self.failed: dict[tuple[SLI, timedelta], CollectorError] = {}
+
+    def count(self, sli: SLI, window: timedelta) -> tuple[SLI, timedelta]:
+        """Ask for `sli` over `window`; the returned token is `resolve`d after `run`."""
+        if isinstance(sli, RatioSLI):
+            self.wanted.extend(
+                Increase(s, window) for s in (sli.total, sli.good, sli.bad) if s is not None
+            )
+        elif isinstance(sli, LatencySLI):
+            self.wanted += [Increase(sli.count, window), Increase(sli.bucket, window, True)]
+        else:
+            self.adhoc.setdefault((sli, window), f"q{len(self.adhoc)}")
+        return (sli, window)
+
+    def run(self, collector: PrometheusCollector, now: datetime) -> None:
+        grouped = GroupedIncreases(self.wanted)
+        probes: list[Probe] = list(grouped.probes)
+        for (sli, window), tag in self.adhoc.items():
+            try:
+                probes.extend(adhoc.count_probes(tag, sli, window))
+            except CollectorError as exc:
+                self.failed[(sli, window)] = exc
+        if not probes:
+            return
+        logger.info(
+            "fetching %s unrecorded increases in %s grouped and %s ad-hoc expressions",
+            len(grouped.wanted),
+            len(grouped.probes),
+            len(probes) - len(grouped.probes),
+        )
+        self.found = dict(run_probes(collector.querier, probes, now, chunk=collector.chunk))
+        self.grouped = grouped.answers(self.found)
+
+    def resolve_all(self, tokens: dict[timedelta, _Token]) -> WindowCounts:
+        return {window: self.resolve(token) for window, token in tokens.items()}
+
+    def resolve(self, value: _Token) -> Counts | CollectorError:
+        if isinstance(value, Counts | CollectorError):
+            return value
+        sli, window = value
+        if (sli, window) in self.adhoc:
+            if (sli, window) in self.failed:
+                return self.failed[(sli, window)]
+            try:
+                return adhoc.counts_from(self.adhoc[(sli, window)], self.found)
+            except CollectorError as exc:
+                return exc
+        try:
+            return _selector_counts(sli, window, self.grouped)
+        except CollectorError as exc:
+            return exc
+
+    def buckets(self, plan: SLOPlan) -> WindowBuckets:
+        sli = plan.slo.sli
+        if not isinstance(sli, LatencySLI):
+            return {}
+        out: dict[timedelta, BucketCounts | CollectorError] = {}
+        for window in plan.bucket_windows:
+            answer = self.grouped.get(Increase(sli.bucket, window, by_le=True))
+            out[window] = _buckets(answer)
+        return out
 
 
-class RecordedSnapshot:
-    """One cycle's view of Prometheus: recorded series in memory, ad-hoc PromQL for the rest."""
-
-    def __init__(
-        self,
-        collector: PrometheusCollector,
-        at: datetime,
-        slos: Sequence[SLO],
-        recorded: Mapping[SLOKey, _Recorded],
-    ) -> None:
-        self.collector = collector
-        self.at = at
-        self.recorded = recorded
-        self._by_sli: dict[SLI, SLOKey] = {slo.sli: (slo.service, slo.name) for slo in slos}
-        self.prefetched = Fetched()
-        self._at_seconds = at.timestamp()
-        self._max_age_seconds = collector.max_age.total_seconds()
-
-    def lookup(self, sli: SLI, window: timedelta) -> Counts | CollectorError | None:
-        """The recorded answer for one window, or None when it is not recorded."""
-        entry = self._entry(sli)
-        return None if entry is None else self._from_entry(entry, window)
-
-    def _entry(self, sli: SLI) -> _Recorded | None:
-        key = self._by_sli.get(sli)
-        return self.recorded.get(key) if key else None
-
-    def _from_entry(self, entry: _Recorded, window: timedelta) -> Counts | CollectorError | None:
-        name = _window_name(window)
-        total = entry.requests.get(name)
-        if total is None:
-            return None
-        age = self._at_seconds - entry.updated if entry.updated is not None else math.inf
-        if age > self._max_age_seconds:
-            return CollectorError(f"stale: recorded series last evaluated {age:.0f}s ago")
-        if math.isnan(total) or total <= 0:
-            return NoDataError(NO_TRAFFIC)
-        errors = entry.errors.get(name)
-        if errors is None or math.isnan(errors):
-            return CollectorError(f"no recorded error count for {name} (latency bucket missing?)")
-        return Counts(errors=min(max(errors, 0.0), total), total=total)
-
-    def counts(self, sli: SLI, windows: Sequence[timedelta], now: datetime) -> WindowCounts:
-        if now != self.at:
-            return self.collector.counts(sli, windows, now)
-        entry = self._entry(sli)
-        prefetched = self.prefetched.counts.get(sli, {})
-        result: dict[timedelta, Counts | CollectorError] = {}
-        missing: list[timedelta] = []
-        for window in windows:
-            value = None if entry is None else self._from_entry(entry, window)
-            if value is None:
-                value = prefetched.get(window)
-            if value is None:
-                missing.append(window)
-            else:
-                result[window] = value
-        if missing:
-            result.update(self.collector.counts(sli, missing, now))
-        return result
-
-    def buckets(
-        self, sli: LatencySLI, windows: Sequence[timedelta], now: datetime
-    ) -> WindowBuckets:
-        known = self.prefetched.buckets.get(sli, {}) if now == self.at else {}
-        missing = [w for w in windows if w not in known]
-        result = {w: known[w] for w in windows if w in known}
-        if missing:
-            result.update(self.collector.buckets(sli, missing, now))
-        return result
-
-    def recorded_windows(self) -> set[timedelta]:
-        """Every window some SLO has recorded series for (for diagnostics and tests)."""
-        return {parse_duration(name) for entry in self.recorded.values() for name in entry.requests}
+def _buckets(answer: Answer) -> BucketCounts | CollectorError:
+    if not isinstance(answer, dict) or not answer:
+        return NoDataError(NO_SERIES)
+    if answer.get(math.inf, max(answer.values())) <= 0:
+        return NoDataError(NO_TRAFFIC)
+    return dict(sorted(answer.items()))
 
 
-def _check_protocol(collector: PrometheusCollector, snapshot: RecordedSnapshot) -> None:
-    """Static proof that both classes implement `SLICollector` (checked by mypy only)."""
+def _total(answer: Answer) -> float:
+    if answer is None:
+        raise NoDataError(NO_SERIES)
+    assert isinstance(answer, float)
+    if math.isnan(answer) or answer <= 0:
+        raise NoDataError(NO_TRAFFIC)
+    return answer
+
+
+def _events(answer: Answer) -> float:
+    """Bad or good events: no series means none happened (Envoy creates them lazily)."""
+    if answer is None or (isinstance(answer, float) and math.isnan(answer)):
+        return 0.0
+    assert isinstance(answer, float)
+    return answer
+
+
+def _selector_counts(sli: SLI, window: timedelta, answers: dict[Increase, Answer]) -> Counts:
+    """Counts of a ratio or latency SLI from grouped increases (same rules as the PromQL)."""
+    if isinstance(sli, RatioSLI):
+        total = _total(answers.get(Increase(sli.total, window)))
+        if sli.bad is not None:
+            errors = _events(answers.get(Increase(sli.bad, window)))
+        else:
+            assert sli.good is not None
+            errors = total - _events(answers.get(Increase(sli.good, window)))
+    elif isinstance(sli, LatencySLI):
+        total = _total(answers.get(Increase(sli.count, window)))
+        buckets = answers.get(Increase(sli.bucket, window, True))
+        good = buckets.get(sli.threshold) if isinstance(buckets, dict) else None
+        if good is None:
+            raise CollectorError(f"{sli.histogram} has no bucket le={sli.threshold:g}")
+        errors = total - good
+    else:
+        raise CollectorError(f"not a selector-based SLI: {type(sli).__name__}")
+    return Counts(errors=min(max(errors, 0.0), total), total=total)
+
+
+def _check_protocol(collector: PrometheusCollector) -> None:
+    """Static proof that the collector implements `SLICollector` (checked by mypy only)."""
     _: SLICollector = collector
-    __: SLICollector = snapshot

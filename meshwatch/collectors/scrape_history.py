@@ -87,7 +87,7 @@ class _TierPoints:
 class CounterHistory:
     """A never-decreasing step function of time (seconds since the epoch), thinned by age."""
 
-    __slots__ = ("_floor", "_newest", "_tiers")
+    __slots__ = ("_first", "_floor", "_newest", "_tiers", "_truncated")
 
     def __init__(self, tiers: tuple[Tier, ...] = DEFAULT_TIERS) -> None:
         if not tiers:
@@ -95,11 +95,15 @@ class CounterHistory:
         self._tiers = [_TierPoints(t) for t in tiers]
         self._floor = 0.0  # acc of the newest point dropped from the last tier
         self._newest: float | None = None
+        self._truncated = False  # points older than the last tier reaches were dropped
+        self._first: float | None = None  # time of the first point ever recorded
 
     def record(self, t: float, acc: float) -> None:
         """Add the accumulated value `acc` observed at `t` (earlier times are clamped)."""
         if self._newest is not None and t < self._newest:
             t = self._newest
+        if self._first is None:
+            self._first = t
         self._newest = t
         self._tiers[0].add(t, acc)
         self._cascade(t)
@@ -116,6 +120,7 @@ class CounterHistory:
                     older.add(tier.times[j], tier.accs[j])
             else:
                 self._floor = tier.accs[count - 1]
+                self._truncated = True
             del tier.times[:count]
             del tier.accs[:count]
 
@@ -157,6 +162,15 @@ class CounterHistory:
     def newest_time(self) -> float | None:
         return self._newest
 
+    def oldest_time(self) -> float | None:
+        """When the history begins (coverage): the first point ever recorded (thinning keeps
+        the newest point of a bucket, so the oldest point held may be later than that).
+
+        `-inf` once older points were dropped (the history reaches past the last tier);
+        None when nothing was recorded.
+        """
+        return -math.inf if self._truncated else self._first
+
     def points(self) -> tuple[list[float], list[float]]:
         """All (times, accs), oldest first: what `restore` takes back."""
         times: list[float] = []
@@ -179,6 +193,7 @@ class CounterHistory:
             raise ValueError("times and accs differ in length")
         history = cls(tiers)
         history._floor = floor
+        history._truncated = floor != 0.0  # a floor is what dropped points leave behind
         for t, acc in zip(times, accs, strict=True):
             history.record(t, acc)
         return history

@@ -33,7 +33,7 @@ import logging
 import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -42,9 +42,12 @@ from meshwatch.collectors.base import (
     NO_SERIES,
     NO_TRAFFIC,
     BucketCounts,
+    Measurements,
     SLICollector,
+    SLOPlan,
     WindowBuckets,
     WindowCounts,
+    measure_each,
 )
 from meshwatch.collectors.exposition import Labels, Sample
 from meshwatch.collectors.scrape_history import DEFAULT_TIERS, CounterHistory, Tier
@@ -356,6 +359,40 @@ class ScrapeStore:
                 continue
             result[window] = dict(sorted((float(le), value) for le, value in by_le.items()))
         return result
+
+    def measure(self, plans: Sequence[SLOPlan], now: datetime) -> Measurements:
+        """`SLICollector.measure`: every plan from the in-process history, with coverage."""
+        with self._lock:
+            found = measure_each(self, plans, now)
+            return {
+                plan.slo.id: replace(
+                    found[plan.slo.id], coverage=self.coverage(plan.slo.sli, plan.period, now)
+                )
+                for plan in plans
+            }
+
+    def coverage(self, sli: SLI, period: timedelta, now: datetime) -> float | None:
+        """Share of (now - period, now] since this store began following `sli`'s requests.
+
+        The history begins at the first scrape that had a matching series (its baseline);
+        a history thinned past its last tier covers any period. None for PromQL-only SLIs.
+        """
+        if isinstance(sli, RatioSLI):
+            selector = sli.total
+        elif isinstance(sli, LatencySLI):
+            selector = sli.count
+        else:
+            return None
+        end = now.timestamp()
+        length = period.total_seconds()
+        with self._lock:
+            track = self._tracks.get((selector, None))
+            starts = [h.oldest_time() for h in track.history.values()] if track else []
+        known = [t for t in starts if t is not None]
+        if not known or length <= 0:
+            return 0.0
+        begin = max(min(known), end - length)
+        return min(max((end - begin) / length, 0.0), 1.0)
 
     # --- persistence -------------------------------------------------------------------
 

@@ -1,10 +1,10 @@
 """One evaluation cycle: every SLO's status at `now`, from either collector.
 
 This is a plain function of (SLOs, collector, now); the job in `meshwatch.jobs` calls it on
-an interval and stores the result. It measures, per SLO, the burn-rate windows, the SLO
-period so far, and (for latency histograms) the percentiles; `meshwatch.slo.evaluate` turns
-those counts into a status. It also measures each remediation backend on its short windows
-and computes the aggregates users look at: per service and mesh-wide.
+an interval and stores the result. It builds the cycle's plan (`engine.plan`: per SLO the
+burn-rate windows, the SLO period so far, latency buckets, remediation backends), asks the
+collector for all of it in ONE `measure` call, and lets `meshwatch.slo.evaluate` turn the
+counts into statuses. It also computes the aggregates users look at: per service and mesh.
 
 A failure in one SLO (a bad query, a missing series, a bug) makes that SLO `unknown` with
 the reason; it never stops the others.
@@ -13,23 +13,22 @@ the reason; it never stops the others.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from meshwatch.collectors.base import NO_SERIES, SLICollector, WindowCounts
+from meshwatch.collectors.base import NO_SERIES, Measured, SLICollector, SLOPlan
+from meshwatch.engine.plan import PERCENTILE_WINDOW, THROUGHPUT_WINDOW, build_plan
 from meshwatch.errors import CollectorError, NoDataError
 from meshwatch.model import SLO, Counts, LatencySLI, SLOStatus, State, format_duration
 from meshwatch.slo.budget import sum_counts
 from meshwatch.slo.evaluate import evaluate, unknown_status
 from meshwatch.slo.histogram import histogram_quantile
-from meshwatch.slo.periods import current_period, utc
-from meshwatch.slo.policy import alert_windows
+from meshwatch.slo.periods import utc
 
 log = logging.getLogger(__name__)
 
 PERCENTILES: tuple[tuple[str, float], ...] = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
-THROUGHPUT_WINDOW = timedelta(minutes=5)
 _STATE_RANK = {State.OK: 0, State.UNKNOWN: 1, State.WARNING: 2, State.BREACHED: 3}
 
 
@@ -69,33 +68,21 @@ class Evaluation:
     errors: Mapping[str, str] = field(default_factory=dict)  # slo_id -> failure reason
 
 
-def windows_for(slo: SLO, now: datetime) -> tuple[tuple[timedelta, ...], timedelta]:
-    """The windows an SLO needs measured: burn-rate windows + throughput, and its period."""
-    period = current_period(slo.window, now)
-    elapsed = period.now - period.start
-    wanted = {THROUGHPUT_WINDOW}
-    for window in alert_windows(slo):
-        wanted.update((window.long, window.short))
-    return tuple(sorted(wanted)), elapsed
-
-
-def evaluate_slo(slo: SLO, collector: SLICollector, now: datetime) -> SLOStatus:
-    """Measure and evaluate one SLO; a failing source makes it `unknown` with the reason."""
-    windows, elapsed = windows_for(slo, now)
-    if elapsed <= timedelta(0):
-        return unknown_status(slo, now, "the SLO period has just started")
-    measured = collector.counts(slo.sli, (*windows, elapsed), now)
+def evaluate_measured(plan: SLOPlan, measured: Measured, now: datetime) -> SLOStatus:
+    """One SLO's status from what the collector measured for its plan."""
+    slo = plan.slo
     errors: list[str] = []
-    by_window = {window: _counts(measured.get(window), errors) for window in windows}
-    period_counts = _counts(measured.get(elapsed), errors)
-    return evaluate(
+    by_window = {window: _counts(measured.counts.get(window), errors) for window in plan.windows}
+    period_counts = _counts(measured.counts.get(plan.period), errors)
+    status = evaluate(
         slo,
         by_window,
         now,
         period_counts=period_counts,
-        latency=_latency(slo, collector, now),
+        latency=_latency(plan, measured),
         source_error=errors[0] if errors else None,
     )
+    return replace(status, coverage=measured.coverage)
 
 
 def _counts(value: Counts | CollectorError | None, errors: list[str]) -> Counts | None:
@@ -110,33 +97,27 @@ def _counts(value: Counts | CollectorError | None, errors: list[str]) -> Counts 
     return None
 
 
-def _latency(slo: SLO, collector: SLICollector, now: datetime) -> dict[str, float | None]:
-    if not isinstance(slo.sli, LatencySLI):
+def _latency(plan: SLOPlan, measured: Measured) -> dict[str, float | None]:
+    if not isinstance(plan.slo.sli, LatencySLI):
         return {}
-    buckets = collector.buckets(slo.sli, (THROUGHPUT_WINDOW,), now).get(THROUGHPUT_WINDOW)
+    buckets = measured.buckets.get(PERCENTILE_WINDOW)
     if buckets is None or isinstance(buckets, CollectorError):
         return {name: None for name, _ in PERCENTILES}
     pairs = sorted(buckets.items())
     return {name: histogram_quantile(q, pairs) for name, q in PERCENTILES}
 
 
-def measure_backends(
-    slos: Iterable[SLO], collector: SLICollector, now: datetime
-) -> tuple[BackendMeasurement, ...]:
-    """Counts of every remediation backend on its policy's short windows."""
-    measurements = []
-    for slo in slos:
-        policy = slo.remediation
-        if policy is None:
-            continue
-        for backend in policy.backends:
-            counts: WindowCounts
-            try:
-                counts = collector.counts(backend.sli, policy.short_windows, now)
-            except CollectorError as exc:
-                counts = dict.fromkeys(policy.short_windows, exc)
-            measurements.append(BackendMeasurement(slo.id, backend.name, dict(counts)))
-    return tuple(measurements)
+def _backends(
+    plan: SLOPlan, measured: Measured | None, failure: CollectorError | None
+) -> list[BackendMeasurement]:
+    out = []
+    for backend in plan.backends:
+        counts = measured.backends.get(backend.name) if measured is not None else None
+        if counts is None:
+            error = failure or CollectorError(f"backend {backend.name} was not measured")
+            counts = dict.fromkeys(backend.windows, error)
+        out.append(BackendMeasurement(plan.slo.id, backend.name, dict(counts)))
+    return out
 
 
 def aggregate(name: str, statuses: Sequence[SLOStatus]) -> Aggregate:
@@ -168,13 +149,34 @@ def aggregate(name: str, statuses: Sequence[SLOStatus]) -> Aggregate:
 
 
 def evaluate_all(slos: Sequence[SLO], collector: SLICollector, now: datetime) -> Evaluation:
-    """Evaluate every SLO at `now`; per-SLO failures become `unknown` with the reason."""
+    """Evaluate every SLO at `now` from ONE `collector.measure` call over the cycle's plan.
+
+    A source that fails as a whole makes every SLO `unknown` with its reason; a failure in
+    one SLO's numbers (or a bug) makes only that SLO `unknown`.
+    """
     now = utc(now)
+    plans = {plan.slo.id: plan for plan in build_plan(slos, now)}
+    failure: CollectorError | None = None
+    try:
+        measured = collector.measure(tuple(plans.values()), now)
+    except CollectorError as exc:
+        failure, measured = exc, {}
     statuses: list[SLOStatus] = []
+    backends: list[BackendMeasurement] = []
     errors: dict[str, str] = {}
     for slo in slos:
+        plan = plans.get(slo.id)
+        found = measured.get(slo.id)
+        if plan is None:
+            statuses.append(unknown_status(slo, now, "the SLO period has just started"))
+            continue
+        backends.extend(_backends(plan, found, failure))
         try:
-            status = evaluate_slo(slo, collector, now)
+            if found is None:
+                raise failure or CollectorError("the collector did not measure this SLO")
+            status = evaluate_measured(plan, found, now)
+            if (problem := found.source_error()) is not None:
+                errors[slo.id] = problem
         except CollectorError as exc:
             status = unknown_status(slo, now, str(exc))
             errors[slo.id] = str(exc)
@@ -189,7 +191,7 @@ def evaluate_all(slos: Sequence[SLO], collector: SLICollector, now: datetime) ->
     return Evaluation(
         at=now,
         statuses=tuple(statuses),
-        backends=measure_backends(slos, collector, now),
+        backends=tuple(backends),
         services=tuple(aggregate(name, group) for name, group in sorted(by_service.items())),
         mesh=aggregate("mesh", statuses),
         errors=errors,

@@ -15,7 +15,13 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from meshwatch.collectors.base import SLICollector, WindowBuckets, WindowCounts
+from meshwatch.collectors.base import (
+    Measurements,
+    SLICollector,
+    SLOPlan,
+    WindowBuckets,
+    WindowCounts,
+)
 from meshwatch.engine.evaluate import Evaluation, evaluate_all
 from meshwatch.engine.runtime import Runtime
 from meshwatch.errors import CollectorError
@@ -105,6 +111,9 @@ class _Failing:
         self, sli: LatencySLI, windows: Sequence[timedelta], now: datetime
     ) -> WindowBuckets:
         return dict.fromkeys(windows, self.error)
+
+    def measure(self, plans: Sequence[SLOPlan], now: datetime) -> Measurements:
+        raise self.error
 
 
 def endpoints(webhooks: Sequence[WebhookTarget]) -> dict[str, Endpoint]:

@@ -1,9 +1,10 @@
 """Recorded mode against a real Prometheus running the rules meshwatch generates.
 
 A live Istio-style exporter, scraped every second; the rules of three SLOs from
-`meshwatch.render.rules` evaluated every second. One snapshot query must give the same counts
-as the ad-hoc PromQL for the same windows, tell "no traffic" apart, and fall back to ad-hoc
-PromQL for an SLO whose rules are not loaded.
+`meshwatch.render.rules` evaluated every second. One recorded query (plus one grouped batch
+for what rules do not record: latency buckets, windows of SLOs without rules) must give the
+same counts as the ad-hoc PromQL for the same windows, tell "no traffic" apart, and fall back
+to PromQL for an SLO whose rules are not loaded.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from meshwatch.collectors.base import NO_SERIES, NO_TRAFFIC
-from meshwatch.collectors.prometheus import PrometheusCollector, RecordedSnapshot
+from meshwatch.collectors.base import NO_SERIES, NO_TRAFFIC, Measured
+from meshwatch.collectors.prometheus import PrometheusCollector
 from meshwatch.collectors.prometheus_http import PrometheusQuerier, RetryPolicy, connect
+from meshwatch.engine.plan import plan_for
 from meshwatch.errors import NoDataError
 from meshwatch.model import SLO, Counts, LatencySLI, Matcher, RatioSLI, Selector, Window
 from meshwatch.render.rules import rule_files
@@ -92,36 +94,46 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
 def _wait_for_traffic(collector: PrometheusCollector, slo: SLO) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        value = collector.snapshot([slo], datetime.now(UTC)).lookup(slo.sli, FIVE)
+        key = (slo.service, slo.name)
+        value = collector.recorded(datetime.now(UTC)).lookup(key, FIVE)
         if isinstance(value, Counts) and value.total > 3000:
             return
         time.sleep(0.5)
     pytest.fail("recorded series did not appear within 60 s")
 
 
-def _snapshot(rec: Recorded) -> RecordedSnapshot:
-    return rec.collector.snapshot([rec.live, rec.idle, rec.latency, rec.unruled], datetime.now(UTC))
+def _measure(rec: Recorded, *slos: SLO) -> tuple[datetime, dict[str, Measured]]:
+    now = datetime.now(UTC)
+    slos = slos or (rec.live, rec.idle, rec.latency, rec.unruled)
+    return now, dict(rec.collector.measure([plan_for(slo, now) for slo in slos], now))
 
 
-def test_one_query_reads_every_recorded_slo(recorded: Recorded) -> None:
+def test_recorded_slos_cost_one_query_latency_buckets_one_more(recorded: Recorded) -> None:
+    _measure(recorded)  # the first cycle also finds where each SLO's recorded data begins
     before = recorded.collector.querier.queries
 
-    snapshot = _snapshot(recorded)
+    _, found = _measure(recorded, recorded.live, recorded.idle, recorded.latency)
 
-    assert recorded.collector.querier.queries - before == 1
-    live = snapshot.lookup(recorded.live.sli, FIVE)
+    # the long windows (2h..30d) are recorded every 5 m, so during the first minutes they
+    # come in the same grouped batch as the latency buckets: 2 queries either way
+    assert recorded.collector.querier.queries - before <= 2
+    live = found[recorded.live.id].counts[FIVE]
     assert isinstance(live, Counts)
     assert live.errors / live.total == pytest.approx(0.03, abs=0.01)
-    latency = snapshot.lookup(recorded.latency.sli, FIVE)
+    latency = found[recorded.latency.id].counts[FIVE]
     assert isinstance(latency, Counts)
     assert latency.errors / latency.total == pytest.approx(0.01, abs=0.005)
-    assert {FIVE, THIRTY} <= snapshot.recorded_windows()
+    buckets = found[recorded.latency.id].buckets[FIVE]
+    assert isinstance(buckets, dict) and buckets[250.0] / buckets[float("inf")] == pytest.approx(
+        0.99, abs=0.005
+    )
+    assert {"5m", "30m"} <= recorded.collector.recorded(datetime.now(UTC)).windows()
 
 
 def test_recorded_counts_match_ad_hoc_promql(recorded: Recorded) -> None:
-    snapshot = _snapshot(recorded)
-    adhoc = recorded.collector.counts(recorded.live.sli, [FIVE], snapshot.at)[FIVE]
-    from_rules = snapshot.lookup(recorded.live.sli, FIVE)
+    now, found = _measure(recorded, recorded.live)
+    adhoc = recorded.collector.counts(recorded.live.sli, [FIVE], now)[FIVE]
+    from_rules = found[recorded.live.id].counts[FIVE]
 
     assert isinstance(adhoc, Counts) and isinstance(from_rules, Counts)
     # the rule was evaluated up to one interval (1 s) before the snapshot
@@ -132,17 +144,14 @@ def test_recorded_counts_match_ad_hoc_promql(recorded: Recorded) -> None:
 
 
 def test_no_traffic_from_recorded_series(recorded: Recorded) -> None:
-    value = _snapshot(recorded).lookup(recorded.idle.sli, FIVE)
+    value = _measure(recorded)[1][recorded.idle.id].counts[FIVE]
 
     assert isinstance(value, NoDataError)
     assert value.reason == NO_TRAFFIC
 
 
-def test_slo_without_rules_falls_back_to_ad_hoc(recorded: Recorded) -> None:
-    snapshot = _snapshot(recorded)
-    assert snapshot.lookup(recorded.unruled.sli, FIVE) is None
-
-    value = snapshot.counts(recorded.unruled.sli, [FIVE], snapshot.at)[FIVE]
+def test_slo_without_rules_falls_back_to_promql(recorded: Recorded) -> None:
+    value = _measure(recorded)[1][recorded.unruled.id].counts[FIVE]
 
     assert isinstance(value, Counts)
     assert value.errors / value.total == pytest.approx(0.1, abs=0.02)
@@ -150,9 +159,7 @@ def test_slo_without_rules_falls_back_to_ad_hoc(recorded: Recorded) -> None:
 
 def test_unknown_service_is_no_series(recorded: Recorded) -> None:
     ghost = _availability("ghost")
-    snapshot = recorded.collector.snapshot([ghost], datetime.now(UTC))
-
-    value = snapshot.counts(ghost.sli, [FIVE], snapshot.at)[FIVE]
+    value = _measure(recorded, ghost)[1][ghost.id].counts[FIVE]
 
     assert isinstance(value, NoDataError)
     assert value.reason == NO_SERIES

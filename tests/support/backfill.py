@@ -262,6 +262,14 @@ class LiveExporter(ThreadedServer):
             self._advance()
             self._series[service].error_ratio = ratio
 
+    def served(self, service: str) -> tuple[float, float]:
+        """(errors, requests) this exporter has served for `service` so far: the traffic
+        generator's own count, to hold what meshwatch measures against."""
+        with self._lock:
+            self._advance()
+            series = self._series[service]
+            return series.errors, series.errors + series.ok
+
     def render(self) -> str:
         with self._lock:
             self._advance()

@@ -124,7 +124,9 @@ resources:
 """
 
 
-def _bootstrap(workdir: Path, upstreams: dict[str, Upstream], rds_name: str) -> str:
+def _bootstrap(
+    workdir: Path, upstreams: dict[str, Upstream], rds_name: str, stats_flush: str | None = None
+) -> str:
     rds_dir = workdir / "rds"
     clusters = "\n".join(
         f"""\
@@ -138,8 +140,9 @@ def _bootstrap(workdir: Path, upstreams: dict[str, Upstream], rds_name: str) -> 
         - endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {u.port}}}}}}}"""
         for name, u in upstreams.items()
     )
+    flush = f"stats_flush_interval: {stats_flush}\n" if stats_flush else ""
     return f"""\
-node: {{id: meshwatch-test, cluster: meshwatch}}
+{flush}node: {{id: meshwatch-test, cluster: meshwatch}}
 admin:
   address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}
 static_resources:
@@ -245,9 +248,12 @@ class EnvoyHarness:
 
 
 @contextlib.contextmanager
-def run_envoy(workdir: Path, rds_name: str = "rds.yaml") -> Iterator[EnvoyHarness]:
+def run_envoy(
+    workdir: Path, rds_name: str = "rds.yaml", *, stats_flush: str | None = None
+) -> Iterator[EnvoyHarness]:
     """Start the upstreams and Envoy; stop them (by pid) on exit. `rds_name` ending in
-    `.json` makes the RDS file JSON (Envoy picks the parser by the file's suffix)."""
+    `.json` makes the RDS file JSON (Envoy picks the parser by the file's suffix);
+    `stats_flush` sets how often Envoy flushes histograms into its stats (default 5 s)."""
     binary = envoy_binary()
     upstreams = {name: Upstream(name) for name in ("v1", "v2")}
     for upstream in upstreams.values():
@@ -257,7 +263,7 @@ def run_envoy(workdir: Path, rds_name: str = "rds.yaml") -> Iterator[EnvoyHarnes
     if rds_name.endswith(".json"):
         first = json.dumps(yaml.safe_load(first), indent=2)
     (workdir / "rds" / rds_name).write_text(first)
-    (workdir / "bootstrap.yaml").write_text(_bootstrap(workdir, upstreams, rds_name))
+    (workdir / "bootstrap.yaml").write_text(_bootstrap(workdir, upstreams, rds_name, stats_flush))
     address_file = workdir / "admin-address"
     process = spawn(
         [

@@ -11,13 +11,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from meshwatch import conventions as c
 from meshwatch.collectors.base import NO_SERIES, NO_TRAFFIC
 from meshwatch.collectors.prometheus import PrometheusCollector, recorded_query
 from meshwatch.collectors.prometheus_adhoc import buckets_increase
@@ -25,16 +23,12 @@ from meshwatch.collectors.prometheus_batch import PROBE_LABEL
 from meshwatch.collectors.prometheus_http import PrometheusQuerier
 from meshwatch.errors import CollectorError, NoDataError
 from meshwatch.model import (
-    SLO,
-    Backend,
     Counts,
     LatencySLI,
     Matcher,
     RatioSLI,
     RawSLI,
-    RemediationPolicy,
     Selector,
-    Window,
 )
 from meshwatch.sli import errors_increase, requests_increase
 
@@ -91,11 +85,24 @@ def test_buckets_promql() -> None:
     )
 
 
-def test_recorded_query_reads_counts_of_every_window_and_freshness() -> None:
+def test_recorded_query_reads_counts_of_every_window_backends_and_freshness() -> None:
     query = recorded_query()
 
-    assert '{__name__=~"meshwatch:sli_errors:increase.+|meshwatch:sli_requests:increase.+"' in query
-    assert "timestamp(meshwatch:sli_requests:increase5m" in query
+    assert (
+        '{__name__=~"meshwatch:sli_errors:increase.+|meshwatch:sli_requests:increase.+'
+        '|meshwatch:backend_errors:increase.+|meshwatch:backend_requests:increase.+"}'
+    ) in query
+    assert "ratio_rate.+" not in query  # error ratios only for raw SLIs, by name
+    assert (
+        '{__name__=~"meshwatch:sli_error:ratio_rate.+|meshwatch:slo_period_error:ratio",'
+        'meshwatch_slo=~"a\\\\.b|raw"}'
+    ) in recorded_query(raw_slos=["raw", "a.b"])
+    assert (
+        "max by (meshwatch_service, meshwatch_slo, meshwatch_backend) "
+        "(timestamp(meshwatch:sli_requests:increase5m)"
+        " or timestamp(meshwatch:sli_error:ratio_rate5m)"
+        " or timestamp(meshwatch:backend_requests:increase1m))"
+    ) in recorded_query([timedelta(minutes=1)])
 
 
 # --- ad-hoc counts -----------------------------------------------------------------------
@@ -175,104 +182,3 @@ def test_buckets() -> None:
     )
 
     assert _collector(client).buckets(sli, [H1], NOW)[H1] == {0.5: 90.0, 1.0: 99.0, math.inf: 100.0}
-
-
-# --- recorded snapshot ---------------------------------------------------------------------
-
-
-def _slo(i: int, sli: RatioSLI = BAD_SLI) -> SLO:
-    total = Selector("http_requests_total", (Matcher("job", "=", f"svc{i}"),))
-    own = RatioSLI(total=total, bad=total.with_matchers(Matcher("code", "=~", "5..")))
-    return SLO(f"svc{i}", "availability", 99.9, Window.rolling(D30), own if i else sli)
-
-
-def _recorded(slo: SLO, window: str, errors: float, total: float, age: float = 10.0) -> list[Any]:
-    ids = {c.LABEL_SERVICE: slo.service, c.LABEL_SLO: slo.name}
-    return [
-        _vec(errors, __name__=f"meshwatch:sli_errors:increase{window}", **ids),
-        _vec(total, __name__=f"meshwatch:sli_requests:increase{window}", **ids),
-        {"metric": {**ids, c.LABEL_WINDOW: "freshness"}, "value": [0, str(NOW.timestamp() - age)]},
-    ]
-
-
-def test_snapshot_of_a_thousand_slos_is_one_query() -> None:
-    slos = [_slo(i) for i in range(1000)]
-    recorded = [s for slo in slos for w in ("1h", "30d") for s in _recorded(slo, w, 72.0, 7200.0)]
-    client = TableClient(recorded=recorded)
-
-    snapshot = _collector(client).snapshot(slos, NOW, windows=[H1, D30])
-    results = [snapshot.counts(slo.sli, [H1, D30], NOW) for slo in slos]
-
-    assert len(client.queries) == 1
-    assert results[999][H1] == Counts(errors=72.0, total=7200.0)
-    assert results[0][D30] == Counts(errors=72.0, total=7200.0)
-
-
-def test_recorded_no_traffic_and_staleness() -> None:
-    idle, stale = _slo(1), _slo(2)
-    client = TableClient(
-        recorded=[*_recorded(idle, "1h", 0.0, 0.0), *_recorded(stale, "1h", 0.0, 5.0, 600)]
-    )
-
-    snapshot = _collector(client).snapshot([idle, stale], NOW)
-
-    no_traffic = snapshot.counts(idle.sli, [H1], NOW)[H1]
-    assert isinstance(no_traffic, NoDataError) and no_traffic.reason == NO_TRAFFIC
-    old = snapshot.counts(stale.sli, [H1], NOW)[H1]
-    assert isinstance(old, CollectorError) and "stale" in str(old)
-
-
-def test_unrecorded_windows_fall_back_to_batched_promql() -> None:
-    slos = [_slo(i) for i in range(1, 4)]
-    table = {}
-    for slo in slos:
-        table[requests_increase(slo.sli, timedelta(hours=2))] = [_vec(100.0)]
-        table[errors_increase(slo.sli, timedelta(hours=2))] = [_vec(1.0)]
-    recorded = [s for slo in slos for s in _recorded(slo, "1h", 1800.0, 3600.0)]
-    client = TableClient(table, recorded)
-    two_hours = timedelta(hours=2)
-
-    snapshot = _collector(client).snapshot(slos, NOW, windows=[H1, two_hours])
-    results = [snapshot.counts(slo.sli, [H1, two_hours], NOW) for slo in slos]
-
-    assert len(client.queries) == 2  # the recorded query + one batch for every fallback
-    assert all(r[two_hours] == Counts(1.0, 100.0) for r in results)
-    assert all(r[H1] == Counts(1800.0, 3600.0) for r in results)
-
-
-def test_snapshot_at_another_time_queries_ad_hoc() -> None:
-    slo = _slo(1)
-    client = TableClient(
-        {requests_increase(slo.sli, H1): [_vec(10.0)], errors_increase(slo.sli, H1): [_vec(0.0)]},
-        _recorded(slo, "1h", 5.0, 10.0),
-    )
-    snapshot = _collector(client).snapshot([slo], NOW)
-
-    earlier = NOW - timedelta(days=3)
-    assert snapshot.counts(slo.sli, [H1], earlier)[H1] == Counts(0.0, 10.0)
-    assert len(client.queries) == 2
-
-
-def test_latency_buckets_and_backends_are_prefetched_in_the_same_batch() -> None:
-    latency = SLO("web", "latency", 99.0, Window.rolling(D30), LatencySLI("h", 0.5))
-    backend_sli = _slo(7).sli
-    policy = RemediationPolicy(
-        actuator="noop", target="web", backends=(Backend("v2", backend_sli),)
-    )
-    shifting = replace(_slo(8), remediation=policy)
-    five, one = timedelta(minutes=5), timedelta(minutes=1)
-    table = {buckets_increase(latency.sli, five): [_vec(90.0, le="0.5"), _vec(100.0, le="+Inf")]}
-    for window in policy.short_windows:
-        table[requests_increase(backend_sli, window)] = [_vec(60.0)]
-        table[errors_increase(backend_sli, window)] = [_vec(6.0)]
-    client = TableClient(table, _recorded(shifting, "1h", 0.0, 10.0))
-
-    snapshot = _collector(client).snapshot([latency, shifting], NOW, bucket_windows=[five])
-
-    assert len(client.queries) == 2  # recorded + one batch
-    assert snapshot.buckets(latency.sli, [five], NOW)[five] == {0.5: 90.0, math.inf: 100.0}
-    assert snapshot.counts(backend_sli, [one, five], NOW) == {
-        one: Counts(6.0, 60.0),
-        five: Counts(6.0, 60.0),
-    }
-    assert len(client.queries) == 2

@@ -7,7 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from meshwatch.collectors.base import NO_SERIES, NO_TRAFFIC, WindowBuckets, WindowCounts
+from meshwatch.collectors.base import (
+    NO_SERIES,
+    NO_TRAFFIC,
+    Measurements,
+    SLOPlan,
+    WindowBuckets,
+    WindowCounts,
+    measure_each,
+)
 from meshwatch.engine.evaluate import evaluate_all
 from meshwatch.errors import CollectorError, NoDataError
 from meshwatch.model import (
@@ -41,6 +49,10 @@ class TableCollector:
         self, sli: LatencySLI, windows: Sequence[timedelta], now: datetime
     ) -> WindowBuckets:
         return {w: {0.1: 50.0, 0.3: 90.0, float("inf"): 100.0} for w in windows}
+
+    def measure(self, plans: Sequence[SLOPlan], now: datetime) -> Measurements:
+        self.calls = getattr(self, "calls", 0) + 1
+        return measure_each(self, plans, now)
 
 
 def slo(name: str, service: str = "checkout", sli: SLI | None = None, **kwargs: object) -> SLO:
@@ -129,3 +141,30 @@ def test_latency_percentiles_and_backends() -> None:
         ("checkout-availability", "v2"),
     ]
     assert set(result.backends[0].counts) == {timedelta(minutes=1), timedelta(minutes=5)}
+
+
+def test_one_cycle_is_one_measure_call_over_the_whole_plan() -> None:
+    latency = slo("latency", sli=LatencySLI("http_request_duration_seconds", 0.3))
+    collector = TableCollector(steady(0.0001))
+
+    result = evaluate_all([slo(f"s{i}") for i in range(50)] + [latency], collector, NOW)
+
+    assert collector.calls == 1
+    assert len(result.statuses) == 51
+    assert all(s.state is State.OK for s in result.statuses[:50])
+
+
+def test_a_source_down_makes_every_slo_unknown_with_the_reason() -> None:
+    class Down(TableCollector):
+        def measure(self, plans: Sequence[SLOPlan], now: datetime) -> Measurements:
+            raise CollectorError("prometheus unreachable: connection refused")
+
+    policy = RemediationPolicy(
+        actuator="noop", target="checkout", backends=(Backend("v1", RatioSLI(total=TOTAL)),)
+    )
+    result = evaluate_all([slo("a"), slo("b", remediation=policy)], Down(steady(0.0)), NOW)
+
+    assert {s.state for s in result.statuses} == {State.UNKNOWN}
+    assert all("unreachable" in s.reason for s in result.statuses)
+    assert all(isinstance(v, CollectorError) for v in result.backends[0].counts.values())
+    assert set(result.errors) == {"checkout-a", "checkout-b"}

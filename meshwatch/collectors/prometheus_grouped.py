@@ -1,0 +1,154 @@
+"""Increases of many selectors in few expressions: one per *family*, not one per SLO.
+
+SLOs of one mesh or app differ only in the value of one label (`destination_service`,
+`envoy_cluster_name`, `job`, ...). Selectors that share the metric, the window and every
+matcher but one equality matcher on the same label (the *pivot*) are asked together:
+
+    sum by (pivot[, le]) (increase(metric{others..., pivot=~"v1|v2|..."}[w]))
+
+and the answer is split back by the pivot's value. Each series' `increase()` is summed
+exactly as in the per-SLO `sum(increase(...))`, so the numbers are the same; only the number
+of expressions changes — O(number of families) instead of O(number of SLOs). Families are
+cut at `MAX_VALUES` values so no regex grows without bound.
+
+A value absent from the answer means no series matched that selector in the window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from meshwatch.collectors.prometheus_batch import Probe
+from meshwatch.collectors.prometheus_http import Sample
+from meshwatch.model import Matcher, Selector, format_duration
+
+MAX_VALUES = 500  # values per family expression
+_REGEX_SPECIAL = frozenset("\\.+*?()|[]{}^$")
+
+
+@dataclass(frozen=True, slots=True)
+class Increase:
+    """`sum(increase(selector[window]))`, or per bucket bound when `by_le`."""
+
+    selector: Selector
+    window: timedelta
+    by_le: bool = False
+
+
+Answer = float | dict[float, float] | None  # total, or le -> total; None = no series
+
+FamilyKey = tuple[str, timedelta, bool, str, tuple[Matcher, ...]]
+
+
+def regex_literal(value: str) -> str:
+    """`value` as an RE2 pattern that matches exactly it."""
+    return "".join(f"\\{ch}" if ch in _REGEX_SPECIAL else ch for ch in value)
+
+
+def _pivots(selector: Selector) -> list[Matcher]:
+    labels = Counter(m.label for m in selector.matchers)
+    return [m for m in selector.matchers if m.op == "=" and labels[m.label] == 1]
+
+
+def _family(wanted: Increase, pivot: Matcher) -> FamilyKey:
+    others = tuple(sorted((m for m in wanted.selector.matchers if m is not pivot), key=repr))
+    return (wanted.selector.metric, wanted.window, wanted.by_le, pivot.label, others)
+
+
+@dataclass(slots=True)
+class _Group:
+    key: FamilyKey | None
+    selector: Selector | None  # for a selector without any pivot: asked on its own
+    window: timedelta
+    by_le: bool
+    values: list[str]
+
+
+def _groups(wanted: Sequence[Increase]) -> list[_Group]:
+    """Each distinct `Increase` in the family its pivot shares with the most others."""
+    score: Counter[FamilyKey] = Counter()
+    for item in wanted:
+        for pivot in _pivots(item.selector):
+            score[_family(item, pivot)] += 1
+    families: dict[FamilyKey, _Group] = {}
+    alone: dict[Increase, _Group] = {}
+    for item in wanted:
+        pivots = _pivots(item.selector)
+        if not pivots:
+            alone.setdefault(item, _Group(None, item.selector, item.window, item.by_le, []))
+            continue
+        pivot = max(pivots, key=lambda p: (score[_family(item, p)], p.label))
+        key = _family(item, pivot)
+        group = families.setdefault(key, _Group(key, None, item.window, item.by_le, []))
+        if pivot.value not in group.values:
+            group.values.append(pivot.value)
+    out = list(alone.values())
+    for group in families.values():
+        for start in range(0, len(group.values), MAX_VALUES):
+            part = group.values[start : start + MAX_VALUES]
+            out.append(_Group(group.key, None, group.window, group.by_le, part))
+    return out
+
+
+def _expr(group: _Group) -> str:
+    window = format_duration(group.window)
+    le = ", le" if group.by_le else ""
+    if group.key is None:
+        assert group.selector is not None
+        by = " by (le)" if group.by_le else ""
+        return f"sum{by} (increase({group.selector.promql()}[{window}]))"
+    metric, _, _, label, others = group.key
+    if len(group.values) == 1:
+        pivot = Matcher(label, "=", group.values[0])
+    else:
+        pivot = Matcher(label, "=~", "|".join(regex_literal(v) for v in group.values))
+    selector = Selector(metric, (*others, pivot))
+    return f"sum by ({label}{le}) (increase({selector.promql()}[{window}]))"
+
+
+class GroupedIncreases:
+    """The probes for many `Increase`s, and their answers read back from a batch result."""
+
+    def __init__(self, wanted: Iterable[Increase], prefix: str = "g") -> None:
+        self.wanted = list(dict.fromkeys(wanted))
+        self._groups = _groups(self.wanted)
+        self.probes = [Probe(f"{prefix}{i}", _expr(g)) for i, g in enumerate(self._groups)]
+
+    def answers(self, found: Mapping[str, Sequence[Sample]]) -> dict[Increase, Answer]:
+        """Every wanted increase: its total (or totals by bound), None without series."""
+        by_group: dict[tuple[FamilyKey | Selector | None, timedelta, bool, str], Answer] = {}
+        for probe, group in zip(self.probes, self._groups, strict=True):
+            ident = group.key if group.key is not None else group.selector
+            label = group.key[3] if group.key is not None else None
+            for sample in found.get(probe.key, ()):
+                value = sample.labels.get(label, "") if label is not None else ""
+                slot = (ident, group.window, group.by_le, value)
+                if not group.by_le:
+                    by_group[slot] = sample.value
+                    continue
+                try:
+                    bound = float(sample.labels["le"])
+                except (KeyError, ValueError):
+                    continue
+                buckets = by_group.setdefault(slot, {})
+                assert isinstance(buckets, dict)
+                buckets[bound] = 0.0 if math.isnan(sample.value) else sample.value
+        result: dict[Increase, Answer] = {}
+        for item in self.wanted:
+            pivots = _pivots(item.selector)
+            if not pivots:
+                result[item] = by_group.get((item.selector, item.window, item.by_le, ""))
+                continue
+            result[item] = next(
+                (
+                    by_group[slot]
+                    for p in pivots
+                    if (slot := (_family(item, p), item.window, item.by_le, p.value)) in by_group
+                ),
+                None,
+            )
+        return result

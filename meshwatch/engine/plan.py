@@ -1,0 +1,50 @@
+"""The query plan of one evaluation cycle: what every SLO needs measured at `now`.
+
+The engine owns this, so the service, the jobs and the collectors never compute their own
+"hints": a collector gets the whole plan in one `measure` call and fetches it as it can
+(Prometheus: from the recorded series in O(1) queries; the scraper: from its history).
+
+Per SLO: the burn-rate windows of its alert policy plus the throughput window, the SLO
+period up to `now`, the throughput window's histogram buckets for latency percentiles, and
+each remediation backend's short windows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from meshwatch.collectors.base import BackendPlan, SLOPlan
+from meshwatch.model import SLO, LatencySLI
+from meshwatch.slo.periods import current_period
+from meshwatch.slo.policy import alert_windows
+
+THROUGHPUT_WINDOW = timedelta(minutes=5)
+PERCENTILE_WINDOW = THROUGHPUT_WINDOW  # percentiles are read over the throughput window
+
+
+def windows_for(slo: SLO, now: datetime) -> tuple[tuple[timedelta, ...], timedelta]:
+    """The windows an SLO needs measured: burn-rate windows + throughput, and its period."""
+    period = current_period(slo.window, now)
+    wanted = {THROUGHPUT_WINDOW}
+    for window in alert_windows(slo):
+        wanted.update((window.long, window.short))
+    return tuple(sorted(wanted)), period.now - period.start
+
+
+def plan_for(slo: SLO, now: datetime) -> SLOPlan:
+    windows, period = windows_for(slo, now)
+    policy = slo.remediation
+    backends = (
+        tuple(BackendPlan(b.name, b.sli, tuple(policy.short_windows)) for b in policy.backends)
+        if policy is not None
+        else ()
+    )
+    buckets = (PERCENTILE_WINDOW,) if isinstance(slo.sli, LatencySLI) else ()
+    return SLOPlan(slo, windows, period, buckets, backends)
+
+
+def build_plan(slos: Iterable[SLO], now: datetime) -> tuple[SLOPlan, ...]:
+    """One plan per SLO whose period has begun (a period of zero length measures nothing)."""
+    plans = (plan_for(slo, now) for slo in slos)
+    return tuple(plan for plan in plans if plan.period > timedelta(0))

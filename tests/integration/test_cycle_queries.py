@@ -1,0 +1,174 @@
+"""One evaluation cycle costs O(1) Prometheus queries, whatever the number of SLOs and kind.
+
+One real Prometheus scrapes a live Istio-style exporter of 1,000 services and evaluates the
+rules `meshwatch generate rules` writes for 1,000 SLOs of each SLI kind (ratio, latency, the
+Istio availability and latency presets, PromQL events, raw ratio): 6,000 SLOs. The
+long-window groups run every 30 s instead of 5 m (their expressions are unchanged); they
+tile aligned 5 m recordings, so the fixture still waits for the next 5 m boundary. Then
+`build_service` — the composition root `serve` runs — builds
+the evaluation job for specs of 10, 100 and 1,000 of those SLOs, and the test counts the
+queries Prometheus itself received during one cycle, from its own
+`prometheus_http_requests_total{handler="/api/v1/query"}` (read before and after, minus the
+read itself).
+
+Expected: the first cycle may add up to three queries (finding where each SLO's recorded data
+begins, once); every later cycle is the recorded-series query, plus one grouped batch for the
+latency histograms' buckets (there are no bucket rules). The same count for 10, 100 and 1,000.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from meshwatch.collectors.prometheus import PrometheusCollector
+from meshwatch.collectors.prometheus_http import PrometheusQuerier, RetryPolicy, connect
+from meshwatch.model import RawSLI, State
+from meshwatch.service import build_service
+from meshwatch.settings import Settings
+from meshwatch.spec import load_paths
+from tests.support.backfill import LiveExporter, Traffic
+from tests.support.binaries import require_binary
+from tests.support.prometheus_run import PrometheusProcess, prometheus_config
+from tests.support.slo_kinds import KINDS, spec_text, write_rules
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SIZES = (10, 100, 1000)
+SERVICES = [f"svc{i:04d}" for i in range(max(SIZES))]
+EVALUATION = timedelta(seconds=10)
+LONG_EVALUATION = timedelta(seconds=30)
+LATENCY_KINDS = {"latency", "mesh-latency"}
+
+
+@pytest.fixture(scope="module")
+def exporter() -> Iterator[LiveExporter]:
+    traffic = [
+        Traffic(s, rps=2.0 + i % 5, error_ratio=0.002 * (i % 4)) for i, s in enumerate(SERVICES)
+    ]
+    live = LiveExporter(traffic).start()
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+@dataclass
+class Counted:
+    first: int
+    steady: int
+    unknown: int
+    statuses: int
+
+
+def _received(client: httpx.Client) -> float:
+    answer = client.get(
+        "/api/v1/query",
+        params={"query": 'sum(prometheus_http_requests_total{handler="/api/v1/query"})'},
+    ).json()
+    return float(answer["data"]["result"][0]["value"][1])
+
+
+def _count_cycles(spec_dir: Path, prom_url: str, tmp: Path, client: httpx.Client) -> Counted:
+    tmp.mkdir(exist_ok=True)
+    settings = Settings(
+        specs=[spec_dir], prometheus_url=prom_url, database_url=f"sqlite:///{tmp / 'm.db'}"
+    )
+    service = build_service(settings)
+    try:
+        counts = []
+        evaluation = None
+        for _ in range(2):
+            own = _received(client)
+            own = _received(client) - own  # what one read adds (1)
+            before = _received(client)
+            evaluation = service.evaluation(datetime.now(UTC))
+            counts.append(int(_received(client) - before - own))
+        assert evaluation is not None
+        unknown = sum(1 for s in evaluation.statuses if s.state is State.UNKNOWN)
+        return Counted(counts[0], counts[1], unknown, len(evaluation.statuses))
+    finally:
+        service.close()
+
+
+def _wait_until_recorded(prom_url: str, spec: Path) -> None:
+    slos = load_paths([spec]).slos
+    collector = PrometheusCollector(
+        PrometheusQuerier(connect(prom_url), policy=RetryPolicy(timeout=60.0))
+    )
+    # the period tiles 5 m recordings at aligned instants: the first one after the data began
+    deadline = time.monotonic() + 300 + 4 * LONG_EVALUATION.total_seconds() + 120
+    missing = len(slos)
+    while time.monotonic() < deadline:
+        recorded = collector.recorded(datetime.now(UTC))
+        period = slos[0].window.length
+        missing = sum(
+            1
+            for s in slos
+            if (
+                recorded.lookup_ratio((s.service, s.name), period, period=period)
+                if isinstance(s.sli, RawSLI)
+                else recorded.lookup((s.service, s.name), period)
+            )
+            is None
+        )
+        if missing == 0:
+            return
+        time.sleep(LONG_EVALUATION.total_seconds() / 3)
+    pytest.fail(f"{missing} SLOs without a recorded period within the deadline")
+
+
+@pytest.fixture(scope="module")
+def prometheus(exporter: LiveExporter, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    prometheus_bin = require_binary("prometheus", "/usr/bin/prometheus")
+    workdir = tmp_path_factory.mktemp("cycle-queries")
+    spec = workdir / "all"
+    spec.mkdir()
+    (spec / "slos.yaml").write_text(spec_text(KINDS, SERVICES))
+    rules = write_rules(load_paths([spec]).slos, workdir / "rules", LONG_EVALUATION)
+    prom = PrometheusProcess(
+        prometheus_bin,
+        workdir / "prometheus",
+        config=prometheus_config(
+            scrape_targets=[exporter.target],
+            rule_files=rules,
+            scrape_interval="2s",
+            evaluation_interval=f"{int(EVALUATION.total_seconds())}s",
+        ),
+        extra_args=["--query.max-concurrency=1000"],
+    ).start(timeout=180)
+    try:
+        _wait_until_recorded(prom.url, spec)
+        yield prom.url
+    finally:
+        prom.stop()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_cycle_is_constant_queries_for_any_number_of_slos(
+    kind: str, prometheus: str, tmp_path: Path
+) -> None:
+    specs = {}
+    for size in SIZES:
+        specs[size] = tmp_path / f"specs-{size}"
+        specs[size].mkdir()
+        (specs[size] / "slos.yaml").write_text(spec_text([kind], SERVICES[:size]))
+    with httpx.Client(base_url=prometheus, timeout=60.0) as client:
+        counted = {
+            size: _count_cycles(specs[size], prometheus, tmp_path / str(size), client)
+            for size in SIZES
+        }
+    steady = 2 if kind in LATENCY_KINDS else 1
+    report = {size: (c.first, c.steady) for size, c in counted.items()}
+    print(f"{kind}: queries per cycle (first, steady) by SLO count: {report}")
+    for size, c in counted.items():
+        assert c.statuses == size
+        assert c.steady == steady, report
+        assert c.first <= steady + 3, report
+        assert c.unknown == 0, (size, c)

@@ -1,0 +1,53 @@
+"""The cycle's query plan: what each SLO needs measured, built by the engine alone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from meshwatch.engine.plan import PERCENTILE_WINDOW, build_plan, plan_for
+from meshwatch.model import (
+    SLO,
+    Backend,
+    CalendarUnit,
+    LatencySLI,
+    RatioSLI,
+    RemediationPolicy,
+    Selector,
+    Window,
+)
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+RATIO = RatioSLI(total=Selector("req_total"), bad=Selector("req_errors_total"))
+M = timedelta(minutes=1)
+
+
+def test_windows_period_buckets_and_backends() -> None:
+    policy = RemediationPolicy(
+        actuator="noop", target="web", backends=(Backend("v1", RATIO), Backend("v2", RATIO))
+    )
+    slo = SLO("web", "latency", 99.0, Window.rolling(timedelta(days=30)),
+              LatencySLI("h", 0.3), remediation=policy)  # fmt: skip
+
+    plan = plan_for(slo, NOW)
+
+    assert plan.windows == tuple(timedelta(minutes=m) for m in (5, 30, 60, 120, 360, 1440, 4320))
+    assert plan.period == timedelta(days=30)
+    assert plan.count_windows[-1] == timedelta(days=30)
+    assert plan.bucket_windows == (PERCENTILE_WINDOW,)
+    assert [(b.name, b.windows) for b in plan.backends] == [("v1", (M, 5 * M)), ("v2", (M, 5 * M))]
+
+
+def test_calendar_period_so_far_and_no_buckets_for_ratio() -> None:
+    slo = SLO("web", "a", 99.9, Window.calendar(CalendarUnit.MONTH), RATIO)
+
+    plan = plan_for(slo, NOW)
+
+    assert plan.period == timedelta(days=24, hours=12)
+    assert plan.bucket_windows == ()
+
+
+def test_a_period_that_has_not_begun_is_not_planned() -> None:
+    month_start = datetime(2026, 12, 1, tzinfo=UTC)
+    slo = SLO("web", "a", 99.9, Window.calendar(CalendarUnit.MONTH), RATIO)
+
+    assert build_plan([slo], month_start) == ()
