@@ -87,6 +87,7 @@ class Oracle:
         step: int = 1,
         period: int = PERIOD_30D,
         guard: str | int = "failures",
+        sloth: bool = False,
     ) -> None:
         good, bad = traffic.counters()
         self.req = [g + b for g, b in zip(good, bad, strict=True)]
@@ -96,6 +97,7 @@ class Oracle:
         self.step = step
         self.period = period
         self.guard = guard
+        self.sloth = sloth  # compare as Sloth's rules do: ratio > factor x (100 - objective) / 100
 
     def _last(self, counter: list[int], t: int) -> int:
         return counter[min(t, len(counter) - 1)] if t >= 0 else 0
@@ -132,7 +134,12 @@ class Oracle:
             if pair.severity != severity:
                 continue
             long, short = self.burn(t, pair.long), self.burn(t, pair.short)
-            if long > pair.factor and short > pair.factor and self.guard_passes(t, pair):
+            if self.sloth:
+                limit = pair.factor * self.budget
+                above = self.ratio(t, pair.long) > limit and self.ratio(t, pair.short) > limit
+            else:
+                above = long > pair.factor and short > pair.factor
+            if above and self.guard_passes(t, pair):
                 return long
         return None
 
