@@ -2,8 +2,8 @@
 
 Per SLO, in this order (`<svc>-<slo>` below is `meshwatch-<service>-<slo>`):
 
-- `<svc>-<slo>-sli`      default interval: 5m counts, windows up to 1h, the objective;
-- `<svc>-<slo>-long`     every 5m: windows over 1h, the period error ratio, budget remaining;
+- `<svc>-<slo>-sli`      default interval: every window's counts and ratio, the objective,
+                         the period error ratio and the budget remaining (all fresh);
 - `<svc>-<slo>-backends` every 5s, only with a remediation policy: per-backend short windows;
 - `<svc>-<slo>-alerts`   default interval: page and ticket burn alerts, absent data.
 
@@ -24,12 +24,11 @@ from meshwatch.model import SLO, format_duration
 from meshwatch.render import yaml_text
 from meshwatch.render.rules_alerts import alert_rules
 from meshwatch.render.rules_common import Rule
-from meshwatch.render.rules_sli import backend_rules, long_rules, sli_rules
+from meshwatch.render.rules_sli import backend_rules, sli_rules
 
 RuleFormat = Literal["prometheus", "prometheus-operator"]
 FORMATS: tuple[RuleFormat, ...] = ("prometheus", "prometheus-operator")
 SUFFIX = ".yaml"
-LONG_INTERVAL = timedelta(minutes=5)
 BACKEND_INTERVAL = timedelta(seconds=5)
 
 _FILE_RE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -40,7 +39,6 @@ def slo_groups(slo: SLO) -> list[dict[str, object]]:
     """The rule groups of one SLO, in evaluation order."""
     groups: list[tuple[str, timedelta | None, list[Rule]]] = [
         ("sli", None, sli_rules(slo)),
-        ("long", LONG_INTERVAL, long_rules(slo)),
         ("backends", BACKEND_INTERVAL, backend_rules(slo)),
         ("alerts", None, alert_rules(slo)),
     ]

@@ -25,11 +25,23 @@ from meshwatch.render.rules_common import (
     Rule,
     burn_windows,
     dur,
+    min_failures_expr,
     min_requests,
     num,
     ref,
 )
 from meshwatch.sli import counts_are_events, has_counts
+
+
+def _guard(slo: SLO, window: BurnRateWindow) -> str:
+    """The long window's traffic (explicit `min_requests`) or failed requests (default)."""
+    long = dur(window.long)
+    explicit = min_requests(slo)
+    if explicit is not None:
+        return f"{ref(names.rule_requests_increase(long), slo)} >= {explicit}"
+    period = ref(names.rule_requests_increase(dur(slo.window.length)), slo)
+    errors = ref(names.rule_errors_increase(long), slo)
+    return f"{errors} >= {min_failures_expr(slo, window, period)}"
 
 
 def _condition(slo: SLO, window: BurnRateWindow) -> str:
@@ -39,8 +51,7 @@ def _condition(slo: SLO, window: BurnRateWindow) -> str:
         for w in (window.long, window.short)
     ]
     if counts_are_events(slo.sli):
-        requests = ref(names.rule_requests_increase(dur(window.long)), slo)
-        parts.append(f"{requests} >= {min_requests(slo, window)}")
+        parts.append(_guard(slo, window))
     return "(\n  " + "\n  and\n  ".join(parts) + "\n)"
 
 
@@ -76,8 +87,12 @@ def _burn_alert(slo: SLO, severity: Severity, windows: tuple[BurnRateWindow, ...
     period = slo.window.name
     guard = ""
     if counts_are_events(slo.sli):
-        guard = "; each long window needs " + ", ".join(
-            f"{min_requests(slo, w)} requests in {dur(w.long)}" for w in windows
+        explicit = min_requests(slo)
+        guard = (
+            f"; each long window needs {explicit} requests"
+            if explicit is not None
+            else "; each long window needs 2 failed requests, or fewer when they spend the"
+            " condition's share of the budget"
         )
     annotations = {
         names.ANNOTATION_SUMMARY: (

@@ -8,16 +8,11 @@ from functools import lru_cache
 
 from meshwatch import conventions as names
 from meshwatch.model import SLO, BurnRateWindow, Matcher, Selector, Severity, format_duration
+from meshwatch.slo.policy import NOISE_FAILURES, failures_factor
 from meshwatch.slo.windows import default_burn_windows
 
 Rule = dict[str, object]
 
-# Windows up to this length are computed from the raw counters (exact edges, no lag): the
-# page condition's 1h/5m pair and every short window up to 30m decide detection and reset
-# time. Longer ones sum the 5m increase recordings: reading hours of every raw mesh series each
-# evaluation is what makes SLO rules slow on high-cardinality meshes (Pyrra #1440), and a lag
-# of a few minutes does not matter to a 2h or 6h window.
-DIRECT_MAX = timedelta(hours=1)
 BASE = names.BASE_INTERVAL
 
 
@@ -71,13 +66,15 @@ def record(name: str, expr: str, labels: dict[str, str]) -> Rule:
     return {"record": name, "expr": expr, "labels": labels}
 
 
-def min_requests(slo: SLO, window: BurnRateWindow) -> int:
-    """Requests the long window needs before a burn can alert.
-
-    The spec's `min_requests` when set; otherwise the traffic below which one failed request
-    alone would cross the threshold (1 / (factor x budget): 70 requests for 1h at 14.4x on
-    99.9 %), so a single error at low traffic can never page.
-    """
+def min_requests(slo: SLO) -> int | None:
+    """The spec's `alerting.min_requests` (a guard on the long window's traffic), or None
+    when it is left at 0 and the guard is on failed requests (`min_failures_expr`)."""
     if slo.alerting.min_requests > 0:
         return math.ceil(slo.alerting.min_requests)
-    return math.ceil(round(1.0 / (window.factor * slo.error_budget), 6))
+    return None
+
+
+def min_failures_expr(slo: SLO, window: BurnRateWindow, requests_period: str) -> str:
+    """PromQL of `policy.min_failures`: `clamp_max(share x budget x period requests, 2)`."""
+    factor = failures_factor(window, slo.window.length, slo.target)
+    return f"clamp_max({num(factor)} * {requests_period}, {num(NOISE_FAILURES)})"

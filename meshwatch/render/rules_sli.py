@@ -4,34 +4,32 @@ Shapes (`W` a window, `S` the SLO's `meshwatch_service`/`meshwatch_slo` matchers
 
     meshwatch:sli_requests:increase5m     sum(increase(total[5m]))            raw counters
     meshwatch:sli_errors:increase5m       sum(increase(bad[5m])) or vector(0)
-    meshwatch:sli_{errors,requests}:increaseW
-        W <= 1h: from the raw counters over W (exact window edges, no lag)
-        W >  1h: sum(sum_over_time(meshwatch:sli_..:increase5m{S}[W-1s:5m]))
+    meshwatch:sli_{errors,requests}:increaseW     (W > 5m, see `rules_chain`)
+        sum(x:increaseV{S}) + (sum(x:increaseV{S} offset V) or vector(0)) + ...
     meshwatch:sli_error:ratio_rateW       errors_W / requests_W (NaN without traffic, <= 1)
     meshwatch:slo_objective:ratio         vector(0.999)
     meshwatch:slo_period_error:ratio      errors_period / requests_period
     meshwatch:slo_error_budget_remaining:ratio   1 - period_error / (1 - objective)
 
-Long windows sum non-overlapping 5m increases: a subquery with a 5m step reads the 5m
-recording at aligned 5m instants, so each request is counted once and the ratio is
-request-weighted (sum of errors over sum of requests), not an average of 5m ratios. The range
-is `W-1s` because Prometheus 2 ranges include their start: `[30d:5m]` would read 8,641
-tiles, one of them before the window. The outer `sum()` drops labels, so changing an SLO's
-labels does not split its history into two series (Sloth #311).
+All of them are in one group, in this order, so each rule reads the ones before it at the same
+evaluation instant: every window and the period end at the latest evaluation (nothing lags),
+and each sums the same requests' errors over the same requests (request-weighted). The outer
+`sum()` drops labels, so changing an SLO's labels does not split its history (Sloth #311).
 
 Raw error-ratio SLIs have no counts: their windows run the template, and the period ratio is
-the time-weighted average of the 5m ratio (documented; the only choice without counts).
+the time-weighted average of the 5m ratio over the period (the only choice without counts).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from meshwatch import conventions as names
 from meshwatch.model import SLI, SLO, Backend
+from meshwatch.render.rules_chain import Term, chained_windows
 from meshwatch.render.rules_common import (
     BASE,
-    DIRECT_MAX,
     Rule,
     dur,
     num,
@@ -48,25 +46,28 @@ from meshwatch.sli import (
     requests_increase,
 )
 
-_SECOND = timedelta(seconds=1)
+
+def _chained(name: Callable[[str], str], slo: SLO, terms: tuple[Term, ...]) -> str:
+    """`sum(newest) + (sum(older offset o) or vector(0)) + ...`: a missing older term is 0."""
+    parts = []
+    for term in terms:
+        selector = ref(name(dur(term.window)), slo)
+        if term.offset:
+            parts.append(f"(sum({selector} offset {dur(term.offset)}) or vector(0))")
+        else:
+            parts.append(f"sum({selector})")
+    return " + ".join(parts)
 
 
-def _tiled(record_name: str, slo: SLO, window: timedelta) -> str:
-    return f"sum(sum_over_time({ref(record_name, slo)}[{dur(window - _SECOND)}:{dur(BASE)}]))"
-
-
-def _count_windows(slo: SLO) -> tuple[timedelta, ...]:
-    return tuple(sorted({*ratio_windows(slo), slo.window.length}))
-
-
-def _counts(slo: SLO, window: timedelta, labels: dict[str, str]) -> list[Rule]:
-    w = dur(window)
-    if window <= DIRECT_MAX:
+def _counts(
+    slo: SLO, window: timedelta, terms: tuple[Term, ...] | None, labels: dict[str, str]
+) -> list[Rule]:
+    if terms is None:
         requests, errors = requests_increase(slo.sli, window), errors_increase(slo.sli, window)
     else:
-        base = dur(BASE)
-        requests = _tiled(names.rule_requests_increase(base), slo, window)
-        errors = _tiled(names.rule_errors_increase(base), slo, window)
+        requests = _chained(names.rule_requests_increase, slo, terms)
+        errors = _chained(names.rule_errors_increase, slo, terms)
+    w = dur(window)
     return [
         record(names.rule_requests_increase(w), requests, labels),
         record(names.rule_errors_increase(w), errors, labels),
@@ -84,31 +85,7 @@ def _ratio(slo: SLO, window: timedelta, labels: dict[str, str]) -> Rule:
     return record(names.rule_error_ratio(w), expr, labels)
 
 
-def _window_rules(slo: SLO, *, long: bool) -> list[Rule]:
-    labels = series_labels(slo)
-    ratios = set(ratio_windows(slo))
-    rules: list[Rule] = []
-    for window in _count_windows(slo):
-        if (window > DIRECT_MAX) != long:
-            continue
-        if has_counts(slo.sli):
-            rules.extend(_counts(slo, window, labels))
-        if window in ratios:
-            rules.append(_ratio(slo, window, labels))
-    return rules
-
-
-def sli_rules(slo: SLO) -> list[Rule]:
-    """The fast group: 5m counts, windows up to 1h from raw counters, the objective."""
-    rules = _window_rules(slo, long=False)
-    rules.append(record(names.RULE_OBJECTIVE, f"vector({num(slo.target)})", series_labels(slo)))
-    return rules
-
-
-def long_rules(slo: SLO) -> list[Rule]:
-    """The slow group (5m interval): long windows, the period ratio and the budget left."""
-    labels = series_labels(slo)
-    rules = _window_rules(slo, long=True)
+def _period_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
     period = slo.window.length
     if has_counts(slo.sli):
         p = dur(period)
@@ -117,10 +94,29 @@ def long_rules(slo: SLO) -> list[Rule]:
         )
     else:
         five = ref(names.rule_error_ratio(dur(BASE)), slo)
-        ratio = f"avg(avg_over_time({five}[{dur(period - _SECOND)}:{dur(BASE)}]))"
+        ratio = f"avg(avg_over_time({five}[{dur(period)}]))"
     remaining = f"1 - {ref(names.RULE_PERIOD_ERROR, slo)} / {num(slo.error_budget)}"
-    rules.append(record(names.RULE_PERIOD_ERROR, ratio, labels))
-    rules.append(record(names.RULE_BUDGET_REMAINING, remaining, labels))
+    return [
+        record(names.RULE_PERIOD_ERROR, ratio, labels),
+        record(names.RULE_BUDGET_REMAINING, remaining, labels),
+    ]
+
+
+def sli_rules(slo: SLO) -> list[Rule]:
+    """Every window's counts and ratio (shortest first), the objective, the period ratio and
+    the budget left - one group, so that each rule reads fresh results of the ones before."""
+    labels = series_labels(slo)
+    ratios = set(ratio_windows(slo))
+    windows = tuple(sorted({*ratios, slo.window.length}))
+    plans = chained_windows(windows) if has_counts(slo.sli) else {}
+    rules: list[Rule] = []
+    for window in windows:
+        if has_counts(slo.sli):
+            rules.extend(_counts(slo, window, plans[window], labels))
+        if window in ratios:
+            rules.append(_ratio(slo, window, labels))
+    rules.append(record(names.RULE_OBJECTIVE, f"vector({num(slo.target)})", labels))
+    rules.extend(_period_rules(slo, labels))
     return rules
 
 

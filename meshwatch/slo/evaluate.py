@@ -171,7 +171,12 @@ def evaluate(
     )
     min_requests = 0.0 if raw else slo.alerting.min_requests
     policy = evaluate_policy(
-        alert_windows(slo), counts_by_window, target, min_requests=min_requests
+        alert_windows(slo),
+        counts_by_window,
+        target,
+        min_requests=min_requests,
+        period=None if raw else slo.window.length,
+        period_requests=None if raw else period_counts.total,
     )
     state, reason = _decide(budget, policy, warn_below)
     period_name = slo.window.name

@@ -3,9 +3,17 @@
 A condition fires when the error ratio over both its long and its short window is above
 `factor x (1 - target)` — the same comparison, in the same float arithmetic, as the generated
 Prometheus rule `ratio_rate<long> > (factor * (1 - target)) and ratio_rate<short> > (...)`.
-A window without traffic cannot fire (`NaN > x` is false in PromQL too), and neither can a
-long window with fewer than `min_requests` requests (the Workbook's low-traffic problem: at
-10 req/h one failed request is a 100x burn).
+A window without traffic cannot fire (`NaN > x` is false in PromQL too).
+
+The minimum-traffic guard is on failed requests and the budget they spend, not on traffic:
+a condition also needs `min(2, share x budget x period requests)` failed requests in its long
+window (`min_failures`), where `share = factor x long / period` is the part of the period's
+budget the condition stands for (2 % for 1h at 14.4x over 30d). One failed request in a quiet
+hour of a busy service spends almost nothing and cannot page; the same failure at a service
+whose whole period is 10 requests an hour spends 14 % of the budget and pages, as the burn
+rate says. A sustained outage always has two failures, so no traffic level hides it. An
+explicit `alerting.min_requests` keeps the older guard on traffic: `min_requests` requests
+in the long window.
 """
 
 from __future__ import annotations
@@ -58,6 +66,23 @@ class PolicyResult:
         return Severity.TICKET if self.ticket else None
 
 
+# Two failed requests; 1.5 so that increase()'s extrapolation of one failure never counts as two.
+NOISE_FAILURES = 1.5
+
+
+def failures_factor(window: BurnRateWindow, period: timedelta, target: float) -> float:
+    """`share x budget`: the failed requests a condition needs per request of the period."""
+    return window.factor * (window.long / period) * allowed_error_ratio(target)
+
+
+def min_failures(
+    window: BurnRateWindow, period: timedelta, target: float, period_requests: float
+) -> float:
+    """Failed requests the long window needs before the condition can fire: those that spend
+    the condition's share of the period budget, at most two (NOISE_FAILURES)."""
+    return min(NOISE_FAILURES, failures_factor(window, period, target) * period_requests)
+
+
 def alert_windows(slo: SLO) -> tuple[BurnRateWindow, ...]:
     """The SLO's conditions: its own windows, or the Workbook's for its (nominal) period.
 
@@ -87,8 +112,13 @@ def evaluate_condition(
     target: float,
     *,
     min_requests: float = 0.0,
+    period: timedelta | None = None,
+    period_requests: float | None = None,
 ) -> ConditionResult:
-    """Whether one condition fires on the counts of its long and short windows."""
+    """Whether one condition fires on the counts of its long and short windows.
+
+    With `min_requests` > 0 the long window needs that many requests; otherwise, given the
+    `period` and its requests, it needs `min_failures` failed requests."""
     budget = allowed_error_ratio(target)
     threshold = window.factor * budget
     long_counts = counts_by_window.get(window.long)
@@ -111,6 +141,15 @@ def evaluate_condition(
             f"{long_requests:g} requests in {window_name(window.long)}"
             f" below min_requests {min_requests:g}",
         )
+    if min_requests <= 0 and period is not None and period_requests is not None:
+        needed = min_failures(window, period, target, period_requests)
+        failed = 0.0 if long_counts is None else min(long_counts.errors, long_counts.total)
+        if failed < needed:
+            return result(
+                False,
+                f"{failed:g} failed requests in {window_name(window.long)}"
+                f" below the {needed:.3g} that spend its budget share",
+            )
     if long_ratio > threshold and short_ratio > threshold:
         return result(
             True,
@@ -127,11 +166,20 @@ def evaluate_policy(
     target: float,
     *,
     min_requests: float = 0.0,
+    period: timedelta | None = None,
+    period_requests: float | None = None,
 ) -> PolicyResult:
     """Every condition on the measured counts (keyed by window length)."""
     return PolicyResult(
         tuple(
-            evaluate_condition(w, counts_by_window, target, min_requests=min_requests)
+            evaluate_condition(
+                w,
+                counts_by_window,
+                target,
+                min_requests=min_requests,
+                period=period,
+                period_requests=period_requests,
+            )
             for w in windows
         )
     )

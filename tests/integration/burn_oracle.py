@@ -1,10 +1,12 @@
 """An independent model of what the generated rules must compute, minute by minute.
 
-Synthetic traffic is a list of per-minute request and error counts. The oracle computes the
-windows the way the rules are documented to (raw increases up to 6h, non-overlapping 5m
-tiles beyond), the burn rates, and which alerts fire, so promtool can be asked about every
-minute of a scenario and must agree exactly. The scenarios then assert the oracle's timings
-against the SRE Workbook's numbers in plain Python.
+Synthetic traffic is a list of per-minute request and error counts. The oracle is the
+exact-window ideal: every window (and the period) is the exact count of requests and errors
+in the W minutes before the latest evaluation, however the rules compute it. It evaluates
+the alerts on that grid (`step`, the evaluation interval), with the guard on failed requests
+(`min_failures`) or, for the no-guard ideal that Sloth's shape follows, without it; promtool
+is asked about every minute of a scenario and must agree exactly. The scenarios then assert
+the oracle's timings against the SRE Workbook's numbers in plain Python.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import math
 from dataclasses import dataclass, field
 
 MINUTE = 1
-TILE = 5
-DIRECT_MAX = 60  # minutes (1h)
+PERIOD_30D = 30 * 1440
+NOISE_FAILURES = 1.5  # "two failed requests", independent of meshwatch.slo.policy
 
 
 @dataclass(frozen=True)
@@ -23,14 +25,13 @@ class Pair:
     long: int  # minutes
     short: int
     factor: float
-    min_requests: int
 
 
 WORKBOOK_30D = (
-    Pair("page", 60, 5, 14.4, 70),
-    Pair("page", 360, 30, 6, 167),
-    Pair("ticket", 1440, 120, 3, 334),
-    Pair("ticket", 4320, 360, 1, 1000),
+    Pair("page", 60, 5, 14.4),
+    Pair("page", 360, 30, 6),
+    Pair("ticket", 1440, 120, 3),
+    Pair("ticket", 4320, 360, 1),
 )
 
 
@@ -74,23 +75,39 @@ def series_values(counter: list[int]) -> str:
 
 
 class Oracle:
-    def __init__(self, traffic: Traffic, budget: float = 0.001, pairs=WORKBOOK_30D) -> None:
+    """`guard`: "failures" (meshwatch's default), "none" (the exact-window ideal without a
+    guard, which is what Sloth's shape computes) or an int (an explicit `min_requests`)."""
+
+    def __init__(
+        self,
+        traffic: Traffic,
+        budget: float = 0.001,
+        pairs: tuple[Pair, ...] = WORKBOOK_30D,
+        *,
+        step: int = 1,
+        period: int = PERIOD_30D,
+        guard: str | int = "failures",
+        sloth: bool = False,
+    ) -> None:
         good, bad = traffic.counters()
         self.req = [g + b for g, b in zip(good, bad, strict=True)]
         self.err = bad
         self.budget = budget
         self.pairs = pairs
+        self.step = step
+        self.period = period
+        self.guard = guard
+        self.sloth = sloth  # compare as Sloth's rules do: ratio > factor x (100 - objective) / 100
 
-    def _direct(self, counter: list[int], t: int, w: int) -> int:
-        return counter[t] - counter[max(0, t - w)]
-
-    def _tiled(self, counter: list[int], t: int, w: int) -> int:
-        return sum(counter[e] - counter[e - TILE] for e in range(TILE, t + 1, TILE) if e > t - w)
+    def _last(self, counter: list[int], t: int) -> int:
+        return counter[min(t, len(counter) - 1)] if t >= 0 else 0
 
     def counts(self, t: int, w: int) -> tuple[int, int]:
-        """(errors, requests) in the window of `w` minutes ending at minute `t`."""
-        count = self._direct if w <= DIRECT_MAX else self._tiled
-        return count(self.err, t, w), count(self.req, t, w)
+        """(errors, requests) in the `w` minutes before the latest evaluation at or before `t`."""
+        t -= t % self.step
+        start = max(0, t - w)
+        errors = self._last(self.err, t) - self._last(self.err, start)
+        return errors, self._last(self.req, t) - self._last(self.req, start)
 
     def ratio(self, t: int, w: int) -> float:
         errors, requests = self.counts(t, w)
@@ -101,14 +118,28 @@ class Oracle:
     def burn(self, t: int, w: int) -> float:
         return self.ratio(t, w) / self.budget
 
+    def guard_passes(self, t: int, pair: Pair) -> bool:
+        errors, requests = self.counts(t, pair.long)
+        if isinstance(self.guard, int):
+            return requests >= self.guard
+        if self.guard == "none":
+            return True
+        _, period_requests = self.counts(t, self.period)
+        share = pair.factor * pair.long / self.period
+        return min(errors, requests) >= min(NOISE_FAILURES, share * self.budget * period_requests)
+
     def firing(self, t: int, severity: str) -> float | None:
         """Burn rate reported by the alert of `severity` at minute `t`, or None."""
         for pair in self.pairs:
             if pair.severity != severity:
                 continue
             long, short = self.burn(t, pair.long), self.burn(t, pair.short)
-            _, requests = self.counts(t, pair.long)
-            if long > pair.factor and short > pair.factor and requests >= pair.min_requests:
+            if self.sloth:
+                limit = pair.factor * self.budget
+                above = self.ratio(t, pair.long) > limit and self.ratio(t, pair.short) > limit
+            else:
+                above = long > pair.factor and short > pair.factor
+            if above and self.guard_passes(t, pair):
                 return long
         return None
 
@@ -118,3 +149,16 @@ class Oracle:
             if (self.firing(t, severity) is not None) == firing:
                 return t
         return None
+
+    def spans(self, severity: str, start: int, stop: int) -> list[tuple[int, int]]:
+        """The [first, last] minutes of each run of firing in [start, stop): one run per
+        incident means no flapping."""
+        runs: list[tuple[int, int]] = []
+        for t in range(start, stop):
+            if self.firing(t, severity) is None:
+                continue
+            if runs and runs[-1][1] == t - 1:
+                runs[-1] = (runs[-1][0], t)
+            else:
+                runs.append((t, t))
+        return runs

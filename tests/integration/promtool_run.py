@@ -75,6 +75,31 @@ def burn_checks(
     return checks
 
 
+def sloth_checks(
+    slo: SLO, oracle: Oracle, minutes: Iterable[int], name: str = "SlothErrorBudgetBurn"
+) -> list[dict[str, Any]]:
+    """The alerts of the Sloth-shaped rules (benchmarks/sloth_rules.py) for one SLO: those of
+    the no-guard oracle, with Sloth's labels and no annotations."""
+    labels = {
+        **dict(slo.labels),
+        "sloth_id": f"{slo.service}-{slo.name}",
+        "sloth_service": slo.service,
+        "sloth_slo": slo.name,
+    }
+    return [
+        {
+            "eval_time": f"{t}m",
+            "alertname": name,
+            "exp_alerts": [
+                {"exp_labels": {**labels, "sloth_severity": severity}}
+                for severity in ("page", "ticket")
+                if oracle.firing(t, severity) is not None
+            ],
+        }
+        for t in minutes
+    ]
+
+
 def traffic_series(
     traffic: Traffic, metric: str = "http_requests_total", job: str = "checkout"
 ) -> list[dict[str, str]]:
@@ -91,12 +116,17 @@ def run_promtool(
     slos: Sequence[SLO],
     tests: list[dict[str, Any]],
     evaluation_interval: str = "1m",
+    extra_groups: Sequence[dict[str, Any]] = (),
 ) -> subprocess.CompletedProcess[str]:
+    """`extra_groups` (e.g. Sloth-shaped rules) are loaded too, evaluated after meshwatch's."""
     write_rules(folder / "rules", slos)
+    if extra_groups:
+        text = yaml.safe_dump({"groups": list(extra_groups)}, sort_keys=False)
+        (folder / "rules" / "zz-extra.yaml").write_text(text, encoding="utf-8")
     suite = {
         "rule_files": ["rules/*.yaml"],
         "evaluation_interval": evaluation_interval,
-        "group_eval_order": group_order(slos),
+        "group_eval_order": group_order(slos) + [str(g["name"]) for g in extra_groups],
         "tests": tests,
     }
     (folder / "test.yaml").write_text(yaml.safe_dump(suite, sort_keys=False), encoding="utf-8")

@@ -12,7 +12,7 @@ import yaml
 from meshwatch import conventions as names
 from meshwatch.model import SLO, Alerting, Window
 from meshwatch.render.rules import file_name, k8s_name, render_service, rule_files, slo_groups
-from meshwatch.render.rules_common import min_requests, ratio_windows
+from meshwatch.render.rules_common import min_failures_expr, min_requests, ratio_windows
 from meshwatch.slo.windows import default_burn_windows
 from tests.unit.render.rule_fixtures import (
     all_slos,
@@ -56,19 +56,31 @@ def test_names_follow_the_contract_for_a_30d_slo() -> None:
     assert all(name.startswith("meshwatch:") and name.count(":") == 2 for name in records)
 
 
-def test_short_windows_read_raw_counters_and_long_windows_sum_5m_tiles() -> None:
+def test_only_5m_reads_raw_counters_and_longer_windows_chain_shorter_recordings() -> None:
     records = _records(istio_availability())
-    assert records["meshwatch:sli_requests:increase1h"]["expr"].startswith(
+    sel = '{meshwatch_service="checkout",meshwatch_slo="availability"}'
+    assert records["meshwatch:sli_requests:increase5m"]["expr"].startswith(
         "sum(increase(istio_requests_total{"
     )
-    assert records["meshwatch:sli_requests:increase2h"]["expr"].endswith("[1h59m59s:5m]))")
-    day = records["meshwatch:sli_requests:increase1d"]["expr"]
-    assert day == (
-        "sum(sum_over_time(meshwatch:sli_requests:increase5m"
-        '{meshwatch_service="checkout",meshwatch_slo="availability"}[23h59m59s:5m]))'
+    assert records["meshwatch:sli_requests:increase1h"]["expr"] == (
+        f"sum(meshwatch:sli_requests:increase30m{sel})"
+        f" + (sum(meshwatch:sli_requests:increase30m{sel} offset 30m) or vector(0))"
     )
+    day = records["meshwatch:sli_errors:increase1d"]["expr"]
+    assert day.count("meshwatch:sli_errors:increase6h") == 4
+    assert day.endswith("offset 18h) or vector(0))")
     period = records["meshwatch:sli_errors:increase30d"]["expr"]
-    assert "[29d23h59m59s:5m]" in period
+    assert period.count("meshwatch:sli_errors:increase3d") == 10 and "offset 27d)" in period
+    chained = [r for n, r in records.items() if n.startswith("meshwatch:sli_") and n[-2:] != "5m"]
+    assert not any("[" in r["expr"] for r in chained)
+
+
+def test_every_window_and_the_period_are_in_one_group_before_they_are_read() -> None:
+    groups = slo_groups(istio_availability())
+    sli = [r["record"] for r in groups[0]["rules"]]  # type: ignore[attr-defined]
+    for i, rule in enumerate(groups[0]["rules"]):  # type: ignore[arg-type]
+        assert not any(f"{later}{{" in rule["expr"] for later in sli[i:]), rule
+    assert sli[-2:] == [names.RULE_PERIOD_ERROR, names.RULE_BUDGET_REMAINING]
 
 
 def test_period_ratio_is_errors_over_requests_not_an_average() -> None:
@@ -83,7 +95,10 @@ def test_period_ratio_is_errors_over_requests_not_an_average() -> None:
 def test_raw_sli_period_is_time_weighted_and_has_no_counts() -> None:
     records = _records(raw_probe())
     assert not any("increase" in name for name in records)
-    assert records[names.RULE_PERIOD_ERROR]["expr"].startswith("avg(avg_over_time(")
+    assert records[names.RULE_PERIOD_ERROR]["expr"] == (
+        "avg(avg_over_time(meshwatch:sli_error:ratio_rate5m"
+        '{meshwatch_service="catalog",meshwatch_slo="probe"}[30d]))'
+    )
     absent = next(r for r in _alerts(raw_probe()) if r["alert"] == names.ALERT_ABSENT)
     assert "meshwatch:sli_error:ratio_rate5m" in absent["expr"] and absent["for"] == "30m"
 
@@ -119,7 +134,7 @@ def test_alert_labels_and_annotations() -> None:
     assert annotations["runbook_url"] == "https://runbooks.example/checkout"
     assert annotations["dashboard_url"].endswith("meshwatch-svc-checkout")
     assert annotations["owner"] == "payments-oncall"
-    assert "70 requests in 1h" in annotations["description"]
+    assert "needs 2 failed requests" in annotations["description"]
     assert absent["annotations"]["runbook_url"] == annotations["runbook_url"]
 
 
@@ -139,13 +154,16 @@ def test_a_severity_label_from_the_spec_wins_but_meshwatch_severity_stays() -> N
         pytest.param(99.0, 10, 10, id="exact-integer-stays"),
     ],
 )
-def test_default_min_requests_lets_no_single_error_cross_the_threshold(
+def test_default_guard_needs_failed_requests_that_spend_the_budget_share(
     objective: float, factor: float, expected: int
 ) -> None:
     slo = dataclasses.replace(istio_availability(), objective=objective)
     window = dataclasses.replace(default_burn_windows(timedelta(days=30))[0], factor=factor)
-    assert min_requests(slo, window) == expected
-    assert 1 / expected <= factor * slo.error_budget + 1e-12  # one error alone does not fire
+    assert min_requests(slo) is None
+    guard = min_failures_expr(slo, window, "P")
+    share = factor * (1 / 720) * slo.error_budget  # 1h of 30d
+    assert guard == f"clamp_max({share:.10g} * P, 1.5)"
+    assert expected > 0  # the parameters of the former traffic guard still describe the cases
 
 
 def test_spec_min_requests_overrides_the_default() -> None:
@@ -189,18 +207,21 @@ def test_backend_series_have_their_own_names_group_and_interval() -> None:
     }
 
 
-def test_raw_counters_are_read_over_at_most_an_hour() -> None:
+def test_raw_counters_are_read_over_at_most_5m_except_backends_and_raw_templates() -> None:
     for slo in all_slos():
-        for rule in _rules(slo):
-            for window in ("[2h]", "[6h]", "[1d]", "[3d]", "[7d]", "[28d]", "[30d]"):
-                assert window not in rule["expr"] or "probe_success" in rule["expr"]
+        for group in slo_groups(slo):
+            if str(group["name"]).endswith("-backends"):
+                continue
+            for rule in group["rules"]:  # type: ignore[attr-defined]
+                for window in ("[30m]", "[1h]", "[2h]", "[6h]", "[1d]", "[3d]", "[28d]"):
+                    expr = rule["expr"]
+                    assert window not in expr or "probe_success" in expr, (rule, window)
 
 
 def test_group_order_and_intervals() -> None:
     groups = slo_groups(istio_availability())
     assert [(g["name"], g.get("interval")) for g in groups] == [
         ("meshwatch-checkout-availability-sli", None),
-        ("meshwatch-checkout-availability-long", "5m"),
         ("meshwatch-checkout-availability-backends", "5s"),
         ("meshwatch-checkout-availability-alerts", None),
     ]

@@ -172,10 +172,18 @@ def test_projected_period_requests_change_only_the_request_view() -> None:
 
 
 def test_min_requests_keeps_low_traffic_from_warning() -> None:
-    counts: dict[timedelta, Counts | None] = {5 * M: Counts(1, 1), H: Counts(1, 10)}
+    counts: dict[timedelta, Counts | None] = {5 * M: Counts(1, 1), H: Counts(2, 10)}
     guarded = slo(alerting=Alerting(min_requests=100))
     assert evaluate(slo(), counts, NOW, period_counts=period(0.0)).state is State.WARNING
     assert evaluate(guarded, counts, NOW, period_counts=period(0.0)).state is State.OK
+
+
+def test_one_failure_in_a_quiet_hour_of_a_busy_period_does_not_warn() -> None:
+    one: dict[timedelta, Counts | None] = {5 * M: Counts(1, 1), H: Counts(1, 10)}
+    busy = period(0.0)  # 4.32 M requests: one failure spends 1/4,320 of the budget
+    assert evaluate(slo(), one, NOW, period_counts=busy).state is State.OK
+    quiet = Counts(0.0, 7200.0)  # 10 req/h all period: one failure spends 14 % of it
+    assert evaluate(slo(), one, NOW, period_counts=quiet).state is State.WARNING
 
 
 def test_warn_below_is_a_parameter() -> None:

@@ -16,7 +16,7 @@ from meshwatch.model import (
     Severity,
     Window,
 )
-from meshwatch.slo.policy import alert_windows, evaluate_condition, evaluate_policy
+from meshwatch.slo.policy import alert_windows, evaluate_condition, evaluate_policy, min_failures
 from meshwatch.slo.windows import default_burn_windows
 
 M = timedelta(minutes=1)
@@ -102,6 +102,24 @@ def test_min_requests_guard() -> None:
     assert not guarded.firing
     assert guarded.reason == "10 requests in 1h below min_requests 50"
     assert guarded.long_burn_rate == pytest.approx(100)
+
+
+def test_failure_guard_on_the_budget_the_failures_spend() -> None:
+    """min(2 failures, share x budget x period requests): 2 % of 30d for 1h at 14.4x."""
+    period = 30 * D
+    assert min_failures(FAST, period, 0.999, 7_200) == pytest.approx(0.144)  # 10 req/h
+    assert min_failures(FAST, period, 0.999, 4_320_000) == 1.5  # 100 req/min: two failures
+    counts = {H: Counts(1, 10), 5 * M: Counts(1, 1)}
+    quiet = evaluate_condition(FAST, counts, 0.999, period=period, period_requests=7_200)
+    assert quiet.firing  # one failure spends 14 % of a 7.2-failure budget
+    busy = evaluate_condition(FAST, counts, 0.999, period=period, period_requests=4_320_000)
+    assert not busy.firing and "below the 1.5" in busy.reason
+    two = {H: Counts(2, 10), 5 * M: Counts(1, 1)}
+    assert evaluate_condition(FAST, two, 0.999, period=period, period_requests=4_320_000).firing
+    explicit = evaluate_condition(
+        FAST, two, 0.999, min_requests=50, period=period, period_requests=4_320_000
+    )
+    assert not explicit.firing  # an explicit min_requests keeps the traffic guard
 
 
 def test_firing_reason_names_the_windows() -> None:
