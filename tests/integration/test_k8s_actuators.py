@@ -448,6 +448,8 @@ def test_a_verb_rbac_does_not_grant_is_a_clear_refusal(
     assert not caught.value.retryable
     assert "cannot " + verb in str(caught.value)
     assert kube.get(VIRTUAL_SERVICE) == before
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_nothing_to_change_sends_no_patch(kube: FakeKube, client: KubeClient, case: Case) -> None:
     actuator = case.make(client)
