@@ -177,7 +177,8 @@ class KubeClient:
         except ApiError as exc:
             raise _refusal(method, ref, exc) from exc
         except httpx2.HTTPError as exc:
-            raise ActuatorError(f"{method} {ref.path}: {exc}", retryable=True) from exc
+            server = self.client.config.cluster.server
+            raise ActuatorError(f"{method} {server}{ref.path}: {exc}", retryable=True) from exc
         except (ConfigError, OSError, KeyError, ValueError) as exc:
             # an exec credential plugin that failed or answered garbage; often transient
             raise ActuatorError(f"{method} {ref.path}: credentials: {exc}", retryable=True) from exc
