@@ -152,14 +152,8 @@ def _actuators(
 ) -> tuple[dict[str, Actuator], list[Callable[[], None]]]:
     """The data planes the settings configure, plus a noop one for `actuator: noop` policies.
 
-    A policy whose actuator the settings do not configure (no `envoy:` for envoy, no
-    `kubernetes:` for istio, gateway and linkerd) is refused: SpecError at its spec line.
+    Policies whose actuator is not configured were refused before (`_refuse_unconfigured`).
     """
-    problems = unconfigured(
-        slos, envoy=settings.envoy is not None, kubernetes=settings.kubernetes is not None
-    )
-    if problems:
-        raise SpecError(problems)
     closers: list[Callable[[], None]] = []
     envoy = None
     if settings.envoy is not None:
@@ -191,6 +185,16 @@ def _actuators(
     return registry, closers
 
 
+def _refuse_unconfigured(settings: Settings, slos: Sequence[SLO]) -> None:
+    """A policy whose actuator the settings do not configure (no `envoy:` for envoy, no
+    `kubernetes:` for istio, gateway and linkerd) is refused: SpecError at its spec line."""
+    problems = unconfigured(
+        slos, envoy=settings.envoy is not None, kubernetes=settings.kubernetes is not None
+    )
+    if problems:
+        raise SpecError(problems)
+
+
 def _initial_weights(slo: SLO) -> dict[str, int]:
     assert slo.remediation is not None
     backends = slo.remediation.backends
@@ -209,6 +213,7 @@ def build_service(
 ) -> Service:
     """Migrate the store, load the SLOs and wire collectors, jobs and the app (not started)."""
     slos = load_slos(settings)
+    _refuse_unconfigured(settings, slos)
     upgrade(settings.database_url)
     store = Store(make_engine(settings.database_url))
     runtime = Runtime(slos=slos)

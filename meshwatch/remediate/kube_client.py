@@ -91,7 +91,9 @@ def kube_config(
         if in_pod is not None:
             return in_pod
     path = kubeconfig or _env_kubeconfig(env) or default_kubeconfig.expanduser()
-    if kubeconfig is None and not path.is_file():
+    if kubeconfig is not None and not path.is_file():
+        raise ActuatorError(f"kubernetes.kubeconfig: {path}: no such file", retryable=False)
+    if not path.is_file():
         raise ActuatorError(
             "kubernetes: no credentials found: not in a pod (no KUBERNETES_SERVICE_HOST or "
             f"no token in {account_dir}), $KUBECONFIG unset and no {path}; set "

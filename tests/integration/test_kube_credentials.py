@@ -242,5 +242,5 @@ def test_the_default_chain(kube: FakeKube, tmp_path: Path) -> None:
     assert read(None, None, environ={}, account_dir=nowhere, default_kubeconfig=path) == WEIGHTS
     with pytest.raises(ActuatorError, match=r"no credentials found.*kubernetes\.kubeconfig"):
         kube_config(None, None, environ={}, account_dir=nowhere, default_kubeconfig=nowhere)
-    with pytest.raises(ActuatorError, match="not found"):
+    with pytest.raises(ActuatorError, match=r"kubernetes\.kubeconfig: .*absent: no such file"):
         kube_config(tmp_path / "absent", None)

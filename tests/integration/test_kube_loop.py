@@ -14,6 +14,10 @@ fit in a test.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +39,7 @@ from tests.support.kube_loop import (
     api_path,
     reset,
     specs,
+    virtual_service,
     weights,
 )
 from tests.support.process import wait_for
@@ -157,3 +162,104 @@ def _fixtures() -> dict[str, dict[str, Any]]:
 def until(kube: FakeKube, route: str, expected: dict[str, int], timeout: float) -> float:
     """Seconds until the fake stores `expected` as the route's weights."""
     return wait_for(lambda: weights(kube, route) == expected, timeout, f"{route} at {expected}")
+
+
+def test_the_loop_rides_out_what_the_api_server_refuses(
+    kube: FakeKube, traffic: MeshTraffic, prometheus: PrometheusProcess, spec_paths: list[Path],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """v2 of the VirtualService breaks while the fake API server refuses, in turn: the
+    `patch` verb (403, RBAC), a patch made stale by someone's edit (409), a shifted
+    object that a newer CRD schema refuses (422 Invalid), and a patch whose `test` op
+    fails because someone reordered the destinations (422). Each is recorded, none loses
+    the route: the shift lands once the refusal is gone, keeping the others' edits."""
+    route, vs = ROUTES[0], virtual_service()
+    key = ("networking.istio.io", "v1", "virtualservices")
+    crd = kube.crds[key]
+    quiet(kube, traffic, prometheus)
+    serve = KubeServe(tmp_path / "serve", spec_paths, kube, prometheus.url)
+    try:
+        with running(serve):
+            serve.start()
+            serve.wait_healthy(SHIFT_TIMEOUT + RESTORE_TIMEOUT)
+            kube.denied.add(("patch", "virtualservices"))
+            traffic.fail([route])
+
+            def refused(text: str) -> bool:
+                return any(text in a["detail"] for a in serve.actions(route))
+
+            wait_for(lambda: refused("403"), SHIFT_TIMEOUT, "the 403 recorded")
+            assert weights(kube, route) == INITIAL[route]
+            kube.on_next_patch(vs, lambda o: o["metadata"].setdefault("labels", {}).update(by="x"))
+            kube.crds[key] = crd.tightened(("spec", "http", "route", "weight"), maximum=80)
+            kube.denied.clear()
+            until(kube, route, HALF[route], 2 * SHIFT_TIMEOUT)  # after the 409
+            wait_for(lambda: refused("is invalid"), 2 * SHIFT_TIMEOUT, "the schema refusal")
+            assert weights(kube, route) == HALF[route]
+            kube.on_next_patch(vs, lambda obj: obj["spec"]["http"][0]["route"].reverse())
+            kube.crds[key] = crd
+            until(kube, route, FLOOR[route], 2 * SHIFT_TIMEOUT)  # after the failed test op
+            traffic.heal()
+            until(kube, route, INITIAL[route], RESTORE_TIMEOUT)
+            actions = serve.actions(route)
+            others = {r: serve.actions(r) for r in ROUTES[1:]}
+    finally:
+        kube.crds[key] = crd
+    outcomes = [(a["kind"], a["state"], a["detail"]) for a in actions]
+    print("kubernetes loop under refusals:", *outcomes, sep="\n  ")
+    failed = [detail for _, state, detail in outcomes if state == "failed"]
+    assert any("403: forbidden" in d and "grant `patch`" in d for d in failed), outcomes
+    assert any("409: changed meanwhile" in d for d in failed), outcomes
+    assert any("422: changed meanwhile" in d and "Testing value" in d for d in failed), outcomes
+    rejected = [d for _, state, d in outcomes if state == "rejected"]
+    assert rejected and all("is invalid" in d and "weight" in d for d in rejected), outcomes
+    applied = [a for a in actions if a["state"] == "applied"]
+    assert [a["kind"] for a in applied] == ["shift", "shift", "restore", "restore"], outcomes
+    final = kube.get(vs)
+    assert final["metadata"]["labels"] == {"by": "x"}  # the concurrent edit is kept
+    destinations = final["spec"]["http"][0]["route"]
+    assert [d["destination"]["subset"] for d in destinations] == ["v2", "v1"]  # so is the order
+    assert others == {r: [] for r in ROUTES[1:]}  # the healthy routes were left alone
+
+
+@pytest.mark.parametrize(
+    ("kubernetes", "message"),
+    [
+        pytest.param(None, "actuator 'istio' is not configured", id="no-kubernetes-section"),
+        pytest.param({"kubeconfig": "absent"}, "absent: no such file", id="kubeconfig-missing"),
+        pytest.param({"kubeconfig": "kubeconfig", "context": "nope"}, "Context 'nope' not found",
+                     id="unknown-context"),
+    ],
+)  # fmt: skip
+def test_serve_refuses_to_start_with_an_unconfigured_actuator(
+    kube: FakeKube,
+    spec_paths: list[Path],
+    tmp_path: Path,
+    kubernetes: dict[str, str] | None,
+    message: str,
+) -> None:
+    """Not left frozen: `serve` exits 1 and says what the settings lack."""
+    config: dict[str, Any] = {
+        "database_url": f"sqlite:///{tmp_path / 'meshwatch.db'}",
+        "specs": [str(spec_paths[0])],
+    }
+    if kubernetes is not None:
+        kube.kubeconfig(tmp_path / "kubeconfig", {"token": "t"})
+        config["kubernetes"] = {
+            k: str(tmp_path / v) if k == "kubeconfig" else v for k, v in kubernetes.items()
+        }
+    (tmp_path / "config.yaml").write_text(json.dumps(config))
+    done = subprocess.run(
+        [sys.executable, "-m", "meshwatch", "serve", "--config", str(tmp_path / "config.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("MESHWATCH_")},
+    )
+    assert done.returncode == 1, done.stderr
+    assert message in done.stderr, done.stderr
+    if kubernetes is None:
+        assert done.stderr.startswith(f"{spec_paths[0]}:5: reviews-availability.remediation")
+        assert not (tmp_path / "meshwatch.db").exists()  # refused before anything ran
+        assert "`kubernetes:` section" in done.stderr

@@ -277,7 +277,10 @@ def _handler(fake: FakeKube) -> type[BaseHTTPRequestHandler]:
             if user is None:
                 code, answer = 401, status(401, "Unauthorized", "Unauthorized")
             else:
-                code, answer = fake.handle(self.command, path, params, content_type, body, user)
+                try:
+                    code, answer = fake.handle(self.command, path, params, content_type, body, user)
+                except Exception as exc:  # a bug in a test's edit: say so, as a 500
+                    code, answer = 500, status(500, "InternalError", f"fake: {exc!r}")
             fake.requests.append(
                 Recorded(
                     self.command,
