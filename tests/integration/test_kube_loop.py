@@ -222,6 +222,29 @@ def test_the_loop_rides_out_what_the_api_server_refuses(
     assert others == {r: [] for r in ROUTES[1:]}  # the healthy routes were left alone
 
 
+def test_with_the_master_switch_off_the_api_server_only_validates(
+    kube: FakeKube, traffic: MeshTraffic, prometheus: PrometheusProcess, spec_paths: list[Path],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """`remediation_enabled: false`: the same patch goes out with `dryRun=All`, the fake
+    validates it against the CRD and stores nothing."""
+    route = ROUTES[0]
+    quiet(kube, traffic, prometheus)
+    serve = KubeServe(tmp_path / "serve", spec_paths, kube, prometheus.url, enabled=False)
+    with running(serve):
+        serve.start()
+        serve.wait_healthy(SHIFT_TIMEOUT + RESTORE_TIMEOUT)
+        traffic.fail([route])
+        wait_for(lambda: serve.actions(route), SHIFT_TIMEOUT, "a dry-run action")
+        (action,) = serve.actions(route)[:1]
+        traffic.heal()
+    assert (action["state"], action["dry_run"]) == ("dry-run", True), action
+    assert "the API server validated the patch" in action["detail"]
+    sent = kube.patches(applied=False)
+    assert sent and all("dryRun=All" in p.path and p.code == 200 for p in sent), sent
+    assert weights(kube, route) == INITIAL[route]
+
+
 @pytest.mark.parametrize(
     ("kubernetes", "message"),
     [

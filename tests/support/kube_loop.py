@@ -304,7 +304,15 @@ def weights(kube: FakeKube, route: str) -> dict[str, int]:
 class KubeServe(ServeProcess):
     """`meshwatch serve` with `kubernetes: {kubeconfig, context}` pointing at the fake."""
 
-    def __init__(self, workdir: Path, spec_paths: list[Path], kube: FakeKube, prometheus: str):
+    def __init__(
+        self,
+        workdir: Path,
+        spec_paths: list[Path],
+        kube: FakeKube,
+        prometheus: str,
+        *,
+        enabled: bool = True,
+    ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         kubeconfig = kube.kubeconfig(workdir / "kubeconfig", {"token": TOKEN})
         config = {
@@ -313,7 +321,7 @@ class KubeServe(ServeProcess):
             "specs": [str(p) for p in spec_paths],
             "prometheus_url": prometheus,
             "evaluate_interval": 1,
-            "remediation_enabled": True,
+            "remediation_enabled": enabled,
             "kubernetes": {"kubeconfig": str(kubeconfig), "context": "fake"},
         }
         super().__init__(workdir, config=config, token=API_TOKEN)
