@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 DEFAULT_KUBECONFIG = Path("~/.kube/config")
 FIELD_MANAGER = "meshwatch"
+EXEC_API_VERSIONS = (
+    "client.authentication.k8s.io/v1alpha1",
+    "client.authentication.k8s.io/v1beta1",
+)
+"""The ExecCredential versions lightkube's exec plugin support speaks (not yet v1)."""
 
 Obj = dict[str, Any]
 Op = dict[str, Any]
@@ -96,8 +101,8 @@ def kube_config(
     if not path.is_file():
         raise ActuatorError(
             "kubernetes: no credentials found: not in a pod (no KUBERNETES_SERVICE_HOST or "
-            f"no token in {account_dir}), $KUBECONFIG unset and no {path}; set "
-            "`kubernetes.kubeconfig` in the settings",
+            f"no token in {account_dir}) and no kubeconfig at {path} ($KUBECONFIG, else "
+            "~/.kube/config); set `kubernetes.kubeconfig` in the settings",
             retryable=False,
         )
     try:
@@ -106,7 +111,16 @@ def kube_config(
         raise ActuatorError(f"kubernetes: kubeconfig {path}: {exc}", retryable=False) from exc
     if config is None or config.user is None:
         raise ActuatorError(
-            f"kubernetes: kubeconfig {path}: the context has no user", retryable=False
+            f"kubernetes: kubeconfig {path}: context {context or '(current)'} names no user",
+            retryable=False,
+        )
+    plugin = config.user.exec
+    if plugin is not None and plugin.apiVersion not in EXEC_API_VERSIONS:
+        raise ActuatorError(
+            f"kubernetes: kubeconfig {path}: exec plugin {plugin.command!r} asks for "
+            f"{plugin.apiVersion}; the client speaks {' and '.join(EXEC_API_VERSIONS)} "
+            "(set the user's exec.apiVersion to client.authentication.k8s.io/v1beta1)",
+            retryable=False,
         )
     return config
 

@@ -231,6 +231,21 @@ def test_a_failing_exec_plugin_is_a_retryable_error(kube: FakeKube, tmp_path: Pa
     assert caught.value.retryable
 
 
+def test_an_exec_plugin_of_an_unsupported_version_is_refused_up_front(
+    kube: FakeKube, tmp_path: Path
+) -> None:
+    user = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": "aws",
+            "args": ["eks", "get-token"],
+            "interactiveMode": "Never",
+        }
+    }
+    with pytest.raises(ActuatorError, match=r"asks for client\.authentication\.k8s\.io/v1;"):
+        kube_config(kube.kubeconfig(tmp_path / "config", user), "fake")
+
+
 def test_the_default_chain(kube: FakeKube, tmp_path: Path) -> None:
     """Neither kubeconfig nor context: the service account, else $KUBECONFIG, else
     ~/.kube/config; and a clear error when there is none."""
