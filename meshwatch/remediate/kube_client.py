@@ -195,9 +195,11 @@ class KubeClient:
         except httpx2.HTTPError as exc:
             server = self.client.config.cluster.server
             raise ActuatorError(f"{method} {server}{ref.path}: {exc}", retryable=True) from exc
-        except (ConfigError, OSError, KeyError, ValueError) as exc:
-            # an exec credential plugin that failed or answered garbage; often transient
+        except ConfigError as exc:  # an exec credential plugin failed; often transient
             raise ActuatorError(f"{method} {ref.path}: credentials: {exc}", retryable=True) from exc
+        except (OSError, KeyError, ValueError) as exc:
+            # a plugin that cannot start or answers garbage, or an error that is not JSON
+            raise ActuatorError(f"{method} {ref.path}: {exc!r}", retryable=True) from exc
         if not isinstance(answer, GenericNamespacedResource):
             raise ActuatorError(f"{method} {ref.path}: unexpected answer", retryable=True)
         return dict(answer)  # a dict of the decoded JSON
