@@ -28,7 +28,7 @@ import pytest
 from tests.support.binaries import require_binary
 from tests.support.closed_loop import generate_rules, running
 from tests.support.exporter import serving_metrics
-from tests.support.fake_kube import FakeKube, run_fake_kube
+from tests.support.fake_kube import USER, FakeKube, run_fake_kube
 from tests.support.kube_loop import (
     BROKEN,
     FIXTURES,
@@ -243,6 +243,24 @@ def test_with_the_master_switch_off_the_api_server_only_validates(
     sent = kube.patches(applied=False)
     assert sent and all("dryRun=All" in p.path and p.code == 200 for p in sent), sent
     assert weights(kube, route) == INITIAL[route]
+
+
+def test_kubernetes_defaults_find_the_kubeconfig_of_the_environment(
+    kube: FakeKube, prometheus: PrometheusProcess, spec_paths: list[Path], tmp_path: Path
+) -> None:
+    """`kubernetes: {}` outside a pod: $KUBECONFIG and its current context."""
+    reset(kube)
+    serve = KubeServe(tmp_path / "serve", spec_paths, kube, prometheus.url, default_chain=True)
+    with running(serve):
+        serve.start()
+        wait_for(
+            lambda: all(t["weights"] for t in serve.targets().values()),
+            SHIFT_TIMEOUT,
+            "every route read",
+        )
+        found = serve.targets()
+    assert {t: found[t]["weights"] for t in ROUTES} == INITIAL
+    assert {r.user for r in kube.requests} == {USER}
 
 
 @pytest.mark.parametrize(

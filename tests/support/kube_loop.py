@@ -312,9 +312,22 @@ class KubeServe(ServeProcess):
         prometheus: str,
         *,
         enabled: bool = True,
+        default_chain: bool = False,
     ) -> None:
+        """`default_chain`: settings `kubernetes: {}`, the kubeconfig found through
+        $KUBECONFIG (whose current context is then the fake's)."""
         workdir.mkdir(parents=True, exist_ok=True)
         kubeconfig = kube.kubeconfig(workdir / "kubeconfig", {"token": TOKEN})
+        env: dict[str, str] = {}
+        settings: dict[str, str] = {"kubeconfig": str(kubeconfig), "context": "fake"}
+        if default_chain:
+            text = kubeconfig.read_text().replace(
+                "current-context: elsewhere", "current-context: fake"
+            )
+            kubeconfig.write_text(text)
+            # not in a pod, whatever machine the tests run on
+            env = {"KUBECONFIG": str(kubeconfig), "KUBERNETES_SERVICE_HOST": ""}
+            settings = {}
         config = {
             "database_url": f"sqlite:///{workdir / 'meshwatch.db'}",
             "api_token": API_TOKEN,
@@ -322,9 +335,9 @@ class KubeServe(ServeProcess):
             "prometheus_url": prometheus,
             "evaluate_interval": 1,
             "remediation_enabled": enabled,
-            "kubernetes": {"kubeconfig": str(kubeconfig), "context": "fake"},
+            "kubernetes": settings,
         }
-        super().__init__(workdir, config=config, token=API_TOKEN)
+        super().__init__(workdir, config=config, token=API_TOKEN, env=env)
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers=self.headers(), timeout=10.0)
