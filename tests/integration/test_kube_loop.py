@@ -29,13 +29,12 @@ from tests.support.binaries import require_binary
 from tests.support.closed_loop import generate_rules, running
 from tests.support.exporter import serving_metrics
 from tests.support.fake_kube import USER, FakeKube, run_fake_kube
-from tests.support.kube_loop import (
+from tests.support.kube_loop import KubeServe, MeshTraffic
+from tests.support.kube_routes import (
     BROKEN,
     FIXTURES,
     INITIAL,
     ROUTES,
-    KubeServe,
-    MeshTraffic,
     api_path,
     reset,
     specs,
