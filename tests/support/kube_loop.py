@@ -9,6 +9,7 @@ errors on a failing one); a real Prometheus scraping it every second with the ru
 (tests/support/serve.py) reading that Prometheus and patching the routes through a
 kubeconfig that points at the fake.
 """
+
 from __future__ import annotations
 
 import threading
