@@ -25,6 +25,7 @@ from meshwatch.collectors.prometheus_http import PrometheusQuerier, connect
 from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.engine.runtime import Runtime
+from meshwatch.errors import SpecError
 from meshwatch.jobs import tasks
 from meshwatch.jobs.leader import LeaderGate
 from meshwatch.jobs.remediation import RemediationLoop
@@ -34,8 +35,16 @@ from meshwatch.jobs.scheduler import IntervalJob, build_scheduler, lifespan_for
 from meshwatch.model import SLO
 from meshwatch.remediate.base import Actuator
 from meshwatch.remediate.envoy import EnvoyActuator
+from meshwatch.remediate.kube_client import KubeClient, kube_config
+from meshwatch.remediate.kubernetes import KubeRouteActuator
 from meshwatch.remediate.noop import NoopActuator
-from meshwatch.remediate.registry import build_registry
+from meshwatch.remediate.registry import (
+    KUBE_ACTUATORS,
+    build_registry,
+    kube_actuators,
+    named_actuators,
+    unconfigured,
+)
 from meshwatch.settings import Settings
 from meshwatch.spec import load_paths
 from meshwatch.store import Store, make_engine, upgrade
@@ -137,9 +146,7 @@ def _actuators(
 ) -> tuple[dict[str, Actuator], list[Callable[[], None]]]:
     """The data planes the settings configure, plus a noop one for `actuator: noop` policies.
 
-    Only Envoy is driven by `serve` so far; Kubernetes-based actuators (istio, gateway,
-    linkerd) need an API client that the settings do not configure yet, and their policies
-    stay frozen with "no actuator configured" in the target status.
+    Policies whose actuator is not configured were refused before (`_refuse_unconfigured`).
     """
     closers: list[Callable[[], None]] = []
     envoy = None
@@ -149,13 +156,37 @@ def _actuators(
         envoy = EnvoyActuator(
             settings.envoy.rds_path, admin, confirm_timeout=settings.envoy.confirm_timeout_seconds
         )
+    kube: dict[str, KubeRouteActuator] = {}
+    if settings.kubernetes is not None and named_actuators(slos) & set(KUBE_ACTUATORS):
+        config = kube_config(settings.kubernetes.kubeconfig, settings.kubernetes.context)
+        client = KubeClient.connect(config)
+        closers.append(client.close)
+        kube = kube_actuators(client, named_actuators(slos))
+        log.info("actuators %s through the API server %s", sorted(kube), config.cluster.server)
     noop_routes = {
         slo.remediation.target: _initial_weights(slo)
         for slo in slos
         if slo.remediation is not None and slo.remediation.actuator == "noop"
     }
     noop = NoopActuator(noop_routes) if noop_routes else None
-    return build_registry(envoy=envoy, noop=noop), closers
+    registry = build_registry(
+        envoy=envoy,
+        istio=kube.get("istio"),
+        gateway=kube.get("gateway"),
+        linkerd=kube.get("linkerd"),
+        noop=noop,
+    )
+    return registry, closers
+
+
+def _refuse_unconfigured(settings: Settings, slos: Sequence[SLO]) -> None:
+    """A policy whose actuator the settings do not configure (no `envoy:` for envoy, no
+    `kubernetes:` for istio, gateway and linkerd) is refused: SpecError at its spec line."""
+    problems = unconfigured(
+        slos, envoy=settings.envoy is not None, kubernetes=settings.kubernetes is not None
+    )
+    if problems:
+        raise SpecError(problems)
 
 
 def _initial_weights(slo: SLO) -> dict[str, int]:
@@ -176,6 +207,7 @@ def build_service(
 ) -> Service:
     """Migrate the store, load the SLOs and wire collectors, jobs and the app (not started)."""
     slos = load_slos(settings)
+    _refuse_unconfigured(settings, slos)
     upgrade(settings.database_url)
     store = Store(make_engine(settings.database_url))
     runtime = Runtime(slos=slos)

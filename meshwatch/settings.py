@@ -58,6 +58,25 @@ class EnvoySettings(BaseModel):
     )
 
 
+class KubernetesSettings(BaseModel):
+    """The Kubernetes API the `istio`, `gateway` and `linkerd` actuators patch routes through.
+
+    `kubernetes: {}` is the default chain: the pod's service account, then $KUBECONFIG,
+    then ~/.kube/config.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kubeconfig: Path | None = Field(
+        default=None,
+        description="A kubeconfig file; unset: in-cluster service account, $KUBECONFIG, "
+        "~/.kube/config.",
+    )
+    context: str | None = Field(
+        default=None, description="The kubeconfig context to use; unset: its current context."
+    )
+
+
 class ScheduledReport(BaseModel):
     """A report written on a cron schedule (APScheduler's persistent job store)."""
 
@@ -112,6 +131,10 @@ class Settings(BaseSettings):
     grafana_url: str | None = None
     envoy: EnvoySettings | None = Field(
         default=None, description="Enables the `envoy` actuator for remediation policies."
+    )
+    kubernetes: KubernetesSettings | None = Field(
+        default=None,
+        description="Enables the `istio`, `gateway` and `linkerd` actuators (`{}`: in-cluster).",
     )
     max_body_bytes: int = Field(default=1_048_576, description="Largest accepted request body.")
     remediation_enabled: bool = Field(

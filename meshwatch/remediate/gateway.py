@@ -27,7 +27,7 @@ RETRY_CODES = (500, 502, 503, 504)
 class HTTPRouteRules(ListedRoutes):
     """Weights of HTTPRoute rules; `group`/`version` name the API the route is served by."""
 
-    plural = "httproutes"
+    kind, plural = "HTTPRoute", "httproutes"
     routes_field, route_what, retry_field = "rules", "rule", "retry"
 
     def __init__(self, group: str = "gateway.networking.k8s.io", version: str = "v1") -> None:

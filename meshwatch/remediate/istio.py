@@ -27,7 +27,7 @@ def duration(delta: timedelta) -> str:
 
 
 class VirtualServiceRoutes(ListedRoutes):
-    group, version, plural = "networking.istio.io", "v1", "virtualservices"
+    group, version, kind, plural = "networking.istio.io", "v1", "VirtualService", "virtualservices"
     routes_field, route_what, retry_field = "http", "http route", "retries"
 
     def slots(self, obj: Obj, selector: str) -> list[Slot]:

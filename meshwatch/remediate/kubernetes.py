@@ -1,8 +1,8 @@
 """Weights and retries of routes kept in Kubernetes objects (Istio, Gateway API, Linkerd).
 
-A minimal client over httpx (get and JSON-patch one custom object; the `kubernetes`
-package is not needed for that), and one actuator shared by every route kind. The kind
-itself is a small `RouteKind` that finds the weighted entries and builds the retry edits.
+One actuator shared by every route kind, over `kube_client.KubeClient` (lightkube). The
+kind itself is a small `RouteKind` that finds the weighted entries and builds the retry
+edits.
 
 Each change is one RFC 6902 JSON patch that touches only the owned fields, so the rest of
 the user's object is kept whatever else it holds:
@@ -25,128 +25,20 @@ import hashlib
 import json
 import logging
 import re
-import ssl
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
-
-import httpx
 
 from meshwatch import conventions
 from meshwatch.errors import ActuatorError
 from meshwatch.remediate.base import ApplyResult, ApplyState, Retries, RouteState, check_weights
+from meshwatch.remediate.kube_client import KubeClient, Obj, ObjectRef, Op, PatchInvalid
+
+__all__ = ["KubeClient", "KubeRouteActuator", "Obj", "ObjectRef", "Op", "PatchInvalid"]
 
 log = logging.getLogger(__name__)
 
-JSON_PATCH = "application/json-patch+json"
-SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 ANNOTATION_PREFIX = conventions.ANNOTATION_PREFIX
-
-Obj = dict[str, Any]
-Op = dict[str, Any]
-
-
-class PatchInvalid(ActuatorError):
-    """The API server refused the patched object (schema or admission): 422 Invalid."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, retryable=False)
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectRef:
-    """One namespaced custom object."""
-
-    group: str
-    version: str
-    plural: str
-    namespace: str
-    name: str
-
-    @property
-    def path(self) -> str:
-        return (
-            f"/apis/{self.group}/{self.version}/namespaces/{self.namespace}/"
-            f"{self.plural}/{self.name}"
-        )
-
-
-class KubeClient:
-    """Get and JSON-patch custom objects. `http` carries the base URL, CA and bearer token."""
-
-    def __init__(self, http: httpx.Client) -> None:
-        self.http = http
-
-    @staticmethod
-    def connect(
-        url: str, token: str, *, verify: bool | ssl.SSLContext = True, timeout: float = 10.0
-    ) -> KubeClient:
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        return KubeClient(
-            httpx.Client(base_url=url, headers=headers, verify=verify, timeout=timeout)
-        )
-
-    @staticmethod
-    def in_cluster(
-        environ: Mapping[str, str], account_dir: Path = SERVICE_ACCOUNT_DIR
-    ) -> KubeClient:
-        """The API server as seen from a pod: env KUBERNETES_SERVICE_HOST/PORT, and the
-        service account's token and CA under `account_dir`."""
-        host, port = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT")
-        if not host or not port:
-            raise ActuatorError(
-                "not running in a Kubernetes pod (no KUBERNETES_SERVICE_HOST)", retryable=False
-            )
-        try:
-            token = (account_dir / "token").read_text().strip()
-            context = ssl.create_default_context(cafile=str(account_dir / "ca.crt"))
-        except (OSError, ssl.SSLError) as exc:
-            raise ActuatorError(f"service account credentials: {exc}", retryable=False) from exc
-        host = f"[{host}]" if ":" in host else host
-        return KubeClient.connect(f"https://{host}:{port}", token, verify=context)
-
-    def get(self, ref: ObjectRef) -> Obj:
-        return self._send("GET", ref)
-
-    def patch(self, ref: ObjectRef, ops: Sequence[Op], *, dry_run: bool = False) -> Obj:
-        params = {"dryRun": "All"} if dry_run else {}
-        body = json.dumps(list(ops)).encode()
-        return self._send("PATCH", ref, body=body, params=params)
-
-    def _send(self, method: str, ref: ObjectRef, **kwargs: Any) -> Obj:
-        headers = {"Content-Type": JSON_PATCH} if method == "PATCH" else {}
-        try:
-            response = self.http.request(
-                method,
-                ref.path,
-                content=kwargs.get("body"),
-                params=kwargs.get("params"),
-                headers=headers,
-            )
-        except httpx.HTTPError as exc:
-            raise ActuatorError(f"{method} {ref.path}: {exc}", retryable=True) from exc
-        if response.is_success:
-            data = response.json()
-            if not isinstance(data, dict):
-                raise ActuatorError(f"{method} {ref.path}: unexpected answer", retryable=True)
-            return data
-        raise _error(method, ref, response)
-
-
-def _error(method: str, ref: ObjectRef, response: httpx.Response) -> ActuatorError:
-    try:
-        status = response.json()
-        message = str(status.get("message", response.text))
-    except ValueError:
-        message = response.text
-    where = f"{method} {ref.path}: {response.status_code}"
-    code = response.status_code
-    if code == 409 or (code == 422 and "Testing value" in message):
-        return ActuatorError(f"{where}: changed meanwhile ({message})", retryable=True)
-    if code == 422:
-        return PatchInvalid(f"{where}: {message}")
-    return ActuatorError(f"{where}: {message}", retryable=code in (429,) or code >= 500)
 
 
 # --- route kinds ----------------------------------------------------------------------
@@ -167,6 +59,7 @@ class RouteKind(Protocol):
 
     group: str
     version: str
+    kind: str
     plural: str
 
     def slots(self, obj: Obj, selector: str) -> list[Slot]:
@@ -315,7 +208,7 @@ class KubeRouteActuator:
     def _ref(self, target: str) -> tuple[ObjectRef, str]:
         namespace, name, selector = parse_target(target)
         k = self.kind
-        return ObjectRef(k.group, k.version, k.plural, namespace, name), selector
+        return ObjectRef(k.group, k.version, k.kind, k.plural, namespace, name), selector
 
     def current(self, target: str) -> RouteState:
         ref, selector = self._ref(target)

@@ -71,7 +71,8 @@ class LinkerdHTTPRouteRules(HTTPRouteRules):
 class TrafficSplitBackends:
     """SMI TrafficSplit: one split per object, so the target has no `#selector`."""
 
-    group, version, plural = "split.smi-spec.io", "v1alpha2", "trafficsplits"
+    group, version = "split.smi-spec.io", "v1alpha2"
+    kind, plural = "TrafficSplit", "trafficsplits"
 
     def slots(self, obj: Obj, selector: str) -> list[Slot]:
         backends = (obj.get("spec") or {}).get("backends") or []

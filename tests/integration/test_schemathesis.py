@@ -9,6 +9,7 @@ bug too. The example count is kept modest so the module runs in well under a min
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -26,14 +27,26 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = 25
+UNREACHABLE_KUBECONFIG = {
+    "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9"}}],
+    "users": [{"name": "u", "user": {"token": "t"}}],
+    "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+    "current-context": "x",
+}
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     workdir = tmp_path_factory.mktemp("schemathesis")
+    # The examples' policies name envoy and istio: serve refuses unconfigured actuators, so
+    # both are configured, towards closed ports (their routes stay frozen, unread).
+    kubeconfig = workdir / "kubeconfig"
+    kubeconfig.write_text(json.dumps(UNREACHABLE_KUBECONFIG))
     config = {
         "database_url": f"sqlite:///{workdir / 'meshwatch.db'}",
         "specs": [str(ROOT / "rules" / "slos")],
+        "envoy": {"rds_path": str(workdir / "rds.yaml"), "admin_url": "http://127.0.0.1:9"},
+        "kubernetes": {"kubeconfig": str(kubeconfig)},
         "evaluate_interval": timedelta(seconds=1).total_seconds(),
         "scrape_interval": timedelta(seconds=1).total_seconds(),
         "max_body_bytes": 65536,

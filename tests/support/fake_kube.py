@@ -1,14 +1,18 @@
 """A FAKE Kubernetes API server for the actuator tests: no kube-apiserver can run here.
 
 research/tooling.md §7: kube-apiserver is not installable on this machine (no Debian, PyPI
-or npm package ships it, and kind/k3s/minikube need container images). This is a small HTTP
-server on 127.0.0.1 that behaves like the API server for what meshwatch sends it, and
-records every request so tests can check them:
+or npm package ships it, and kind/k3s/minikube need container images). This is a small
+HTTPS server on 127.0.0.1 that behaves like the API server for what meshwatch sends it,
+and records every request so tests can check them:
 
+* TLS with a certificate from a test CA (`tests/support/tls.py`); clients authenticate
+  with a bearer token (`tokens`: token -> user) or a client certificate of that CA (user
+  = its CN), else 401 — as the API server does, before anything else;
+* RBAC after authentication: a verb in `denied` (verb, plural) is 403 Forbidden with the
+  API server's message, e.g. a Role without `patch`;
 * GET and PATCH of namespaced custom objects under `/apis/<group>/<version>/namespaces/
-  <ns>/<plural>/<name>`, bearer-token auth (401 otherwise);
-* PATCH with `application/json-patch+json` (RFC 6902: add, remove, replace, test) or
-  `application/merge-patch+json` (RFC 7386); any other type is 415;
+  <ns>/<plural>/<name>`; PATCH with `application/json-patch+json` (RFC 6902: add, remove,
+  replace, test) or `application/merge-patch+json` (RFC 7386); any other type is 415;
 * a failed `test` op is 422 "Testing value ... failed" (as kube-apiserver answers since
   1.12); a patch that leaves `metadata.resourceVersion` different from the stored one is
   409 Conflict (optimistic concurrency); changed name/namespace is 422;
@@ -17,6 +21,9 @@ records every request so tests can check them:
   field validation (unknown fields refused), and annotation keys/values as ObjectMeta
   validation checks them; invalid objects are 422 Invalid with the causes;
 * `dryRun=All` validates without storing; every stored change bumps resourceVersion.
+
+Tests play "someone else" with `edit` (a concurrent change, new resourceVersion) and
+`on_next_patch` (that change made between meshwatch's read and its patch).
 """
 
 from __future__ import annotations
@@ -24,153 +31,42 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import re
+import ssl
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import yaml
 
-CRDS = Path(__file__).parent / "crds"
+from tests.support.fake_kube_patch import (
+    JSON_PATCH,
+    MERGE_PATCH,
+    Crd,
+    PatchError,
+    json_patch,
+    merge_patch,
+    status,
+    validate,
+)
+from tests.support.tls import TestCA
+
 TOKEN = "meshwatch-test-token"
-JSON_PATCH = "application/json-patch+json"
-MERGE_PATCH = "application/merge-patch+json"
-_PATH = re.compile(r"^/apis/([^/]+)/([^/]+)/namespaces/([^/]+)/([^/]+)/([^/?]+)$")
-_QUALIFIED = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+USER = "system:serviceaccount:meshwatch:meshwatch"
+_VERBS = {"GET": "get", "PATCH": "patch", "PUT": "update", "POST": "create", "DELETE": "delete"}
+
+Key = tuple[str, str, str, str, str]  # group, version, plural, namespace, name
+Edit = Callable[[dict[str, Any]], None]
 
 
-def json_schema(openapi: dict[str, Any]) -> dict[str, Any]:
-    """A JSON Schema for an OpenAPI v3 structural schema, with the API server's semantics:
-    objects with `properties` are closed unless `x-kubernetes-preserve-unknown-fields`,
-    `nullable` admits null, int32 has its bounds."""
-    out = {k: v for k, v in openapi.items() if not k.startswith("x-") and k != "nullable"}
-    if "properties" in openapi:
-        out["properties"] = {k: json_schema(v) for k, v in openapi["properties"].items()}
-        if not openapi.get("x-kubernetes-preserve-unknown-fields"):
-            out.setdefault("additionalProperties", False)
-    if "items" in openapi:
-        out["items"] = json_schema(openapi["items"])
-    if openapi.get("format") == "int32":
-        out.setdefault("minimum", -(2**31))
-        out.setdefault("maximum", 2**31 - 1)
-    if openapi.get("nullable") and "type" in out:
-        out["type"] = [out["type"], "null"]
-    return out
-
-
-METADATA = {
-    "type": "object",
-    "properties": {
-        "name": {"type": "string"},
-        "namespace": {"type": "string"},
-        "resourceVersion": {"type": "string"},
-        "generation": {"type": "integer"},
-        "uid": {"type": "string"},
-        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
-        "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
-    "additionalProperties": True,
-}
-
-
-@dataclass
-class Crd:
-    group: str
-    version: str
-    plural: str
-    kind: str
-    schema: dict[str, Any]
-
-    @staticmethod
-    def load(name: str) -> Crd:
-        doc = json.loads((CRDS / f"{name}.json").read_text())
-        schema = json_schema(doc["openAPIV3Schema"])
-        schema["properties"].update(
-            apiVersion={"type": "string"}, kind={"type": "string"}, metadata=METADATA
-        )
-        return Crd(doc["group"], doc["version"], doc["plural"], doc["kind"], schema)
-
-
-class PatchError(Exception):
-    def __init__(self, code: int, reason: str, message: str, causes: list[str] | None = None):
-        super().__init__(message)
-        self.code, self.reason, self.message, self.causes = code, reason, message, causes or []
-
-
-# --- RFC 6902 / RFC 7386 -------------------------------------------------------------
-
-
-def _tokens(pointer: str) -> list[str]:
-    if pointer == "":
-        return []
-    if not pointer.startswith("/"):
-        raise PatchError(400, "BadRequest", f"invalid JSON pointer {pointer!r}")
-    return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
-
-
-def _parent(doc: Any, pointer: str) -> tuple[Any, str]:
-    tokens = _tokens(pointer)
-    if not tokens:
-        raise PatchError(400, "BadRequest", "cannot patch the whole document")
-    node = doc
-    for token in tokens[:-1]:
-        node = _child(node, token, pointer)
-    return node, tokens[-1]
-
-
-def _child(node: Any, token: str, pointer: str) -> Any:
-    try:
-        return node[int(token)] if isinstance(node, list) else node[token]
-    except (KeyError, IndexError, ValueError, TypeError):
-        raise PatchError(422, "Invalid", f"doc is missing path: {pointer!r}") from None
-
-
-def json_patch(doc: Any, ops: list[dict[str, Any]]) -> Any:
-    doc = copy.deepcopy(doc)
-    for op in ops:
-        kind, path = op.get("op"), op.get("path", "")
-        parent, last = _parent(doc, path)
-        if kind == "test":
-            if _child(parent, last, path) != op.get("value"):
-                raise PatchError(422, "Invalid", f"Testing value {path} failed")
-        elif kind == "remove":
-            _child(parent, last, path)
-            del parent[int(last) if isinstance(parent, list) else last]
-        elif kind in ("add", "replace"):
-            if kind == "replace":
-                _child(parent, last, path)
-            if isinstance(parent, list):
-                index = len(parent) if last == "-" else int(last)
-                if kind == "add":
-                    parent.insert(index, op["value"])
-                else:
-                    parent[index] = op["value"]
-            elif isinstance(parent, dict):
-                parent[last] = op["value"]
-            else:
-                raise PatchError(422, "Invalid", f"cannot {kind} at {path!r}")
-        else:
-            raise PatchError(400, "BadRequest", f"unsupported op {kind!r} (this fake)")
-    return doc
-
-
-def merge_patch(doc: Any, patch: Any) -> Any:
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(doc) if isinstance(doc, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
-
-
-# --- the server -------------------------------------------------------------------
+def parse_path(path: str) -> Key | None:
+    parts = path.strip("/").split("/")
+    if len(parts) != 7 or parts[0] != "apis" or parts[3] != "namespaces":
+        return None
+    return parts[1], parts[2], parts[5], parts[4], parts[6]
 
 
 @dataclass
@@ -179,19 +75,25 @@ class Recorded:
     path: str
     content_type: str
     body: Any
+    user: str = ""
+    code: int = 0
+    at: float = 0.0  # time.monotonic() when the answer was ready
 
 
 @dataclass
 class FakeKube:
     crds: dict[tuple[str, str, str], Crd]
-    objects: dict[tuple[str, str, str, str, str], dict[str, Any]] = field(default_factory=dict)
+    objects: dict[Key, dict[str, Any]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     revision: int = 1000
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.RLock = field(default_factory=threading.RLock)
     url: str = ""
+    ca: TestCA | None = None
+    tokens: dict[str, str] = field(default_factory=lambda: {TOKEN: USER})
+    denied: set[tuple[str, str]] = field(default_factory=set)
+    before_patch: list[tuple[Key, Edit]] = field(default_factory=list)
 
-    def put(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """Store a fixture object (validated like a create), with a fresh resourceVersion."""
+    def key(self, obj: dict[str, Any]) -> Key:
         group, _, version = obj["apiVersion"].partition("/")
         crd = next(
             c
@@ -199,56 +101,108 @@ class FakeKube:
             if (c.group, c.version) == (group, version) and c.kind == obj["kind"]
         )
         meta = obj["metadata"]
-        key = (group, version, crd.plural, meta["namespace"], meta["name"])
+        return group, version, crd.plural, meta["namespace"], meta["name"]
+
+    def put(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Store a fixture object (validated like a create), with a fresh resourceVersion."""
+        key = self.key(obj)
         with self.lock:
             stored = copy.deepcopy(obj)
             self.revision += 1
             stored["metadata"]["resourceVersion"] = str(self.revision)
-            _validate(crd, stored)
+            validate(self.crds[key[:3]], stored)
             self.objects[key] = stored
         return copy.deepcopy(stored)
 
     def get(self, obj: dict[str, Any]) -> dict[str, Any]:
-        group, _, version = obj["apiVersion"].partition("/")
-        meta = obj["metadata"]
-        crd = next(c for c in self.crds.values() if c.kind == obj["kind"])
-        return copy.deepcopy(
-            self.objects[(group, version, crd.plural, meta["namespace"], meta["name"])]
-        )
+        with self.lock:
+            return copy.deepcopy(self.objects[self.key(obj)])
+
+    def edit(self, obj: dict[str, Any], change: Edit) -> dict[str, Any]:
+        """Someone else changes the stored object (a new resourceVersion)."""
+        with self.lock:
+            current = self.get(obj)
+            change(current)
+            return self.put(current)
+
+    def on_next_patch(self, obj: dict[str, Any], change: Edit) -> None:
+        """`edit(obj, change)` right before the next PATCH of `obj` is applied: the object
+        changed between the client's read and its patch."""
+        with self.lock:
+            self.before_patch.append((self.key(obj), change))
+
+    def patches(self, *, applied: bool = True) -> list[Recorded]:
+        """PATCH requests (only those stored, not dry runs nor refused, when `applied`)."""
+        return [
+            r
+            for r in list(self.requests)
+            if r.method == "PATCH"
+            and (not applied or (r.code == 200 and "dryRun=All" not in r.path))
+        ]
+
+    def authenticate(self, authorization: str | None, peer_cn: str | None) -> str | None:
+        if authorization and authorization.startswith("Bearer "):
+            return self.tokens.get(authorization.removeprefix("Bearer "))
+        return peer_cn
 
     def handle(
-        self, method: str, path: str, query: dict[str, str], content_type: str, body: bytes
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        content_type: str,
+        body: bytes,
+        user: str = USER,
     ) -> tuple[int, Any]:
-        match = _PATH.match(path)
-        if not match:
-            return 404, _status(404, "NotFound", f"the server could not find {path}")
-        group, version, namespace, plural, name = match.groups()
+        key = parse_path(path)
+        if key is None:
+            return 404, status(404, "NotFound", f"the server could not find {path}")
+        group, version, plural, namespace, name = key
+        verb = _VERBS.get(method, method.lower())
+        if (verb, plural) in self.denied:
+            message = (
+                f'{plural}.{group} "{name}" is forbidden: User "{user}" cannot {verb} resource '
+                f'"{plural}" in API group "{group}" in the namespace "{namespace}"'
+            )
+            details = {"name": name, "group": group, "kind": plural}
+            return 403, status(403, "Forbidden", message, details=details)
         crd = self.crds.get((group, version, plural))
         if crd is None:
-            return 404, _status(
+            return 404, status(
                 404,
                 "NotFound",
                 f"the server could not find the requested resource ({plural}.{group}/{version})",
             )
-        key = (group, version, plural, namespace, name)
         with self.lock:
+            if method == "PATCH":
+                self._run_edits(key)
             current = self.objects.get(key)
             if current is None:
-                return 404, _status(404, "NotFound", f'{plural}.{group} "{name}" not found')
+                return 404, status(404, "NotFound", f'{plural}.{group} "{name}" not found')
             if method == "GET":
                 return 200, copy.deepcopy(current)
             if method != "PATCH":
-                return 405, _status(405, "MethodNotAllowed", f"{method} not supported by this fake")
+                return 405, status(405, "MethodNotAllowed", f"{method} not supported by this fake")
             try:
                 patched = self._patch(crd, current, content_type, body)
             except PatchError as exc:
-                return exc.code, _status(exc.code, exc.reason, exc.message, exc.causes)
+                return exc.code, status(exc.code, exc.reason, exc.message, exc.causes)
             if query.get("dryRun") == "All" or patched == current:
                 return 200, patched  # like the API server: a no-op keeps resourceVersion
             self.revision += 1
             patched["metadata"]["resourceVersion"] = str(self.revision)
             self.objects[key] = patched
             return 200, copy.deepcopy(patched)
+
+    def _run_edits(self, key: Key) -> None:
+        due = [(k, change) for k, change in self.before_patch if k == key]
+        self.before_patch = [(k, c) for k, c in self.before_patch if k != key]
+        for _, change in due:
+            current = copy.deepcopy(self.objects[key])
+            change(current)
+            self.revision += 1
+            current["metadata"]["resourceVersion"] = str(self.revision)
+            self.objects[key] = current
 
     def _patch(
         self, crd: Crd, current: dict[str, Any], content_type: str, body: bytes
@@ -281,55 +235,37 @@ class FakeKube:
             )
         if (meta.get("name"), meta.get("namespace")) != (old["name"], old["namespace"]):
             raise PatchError(422, "Invalid", "metadata.name and metadata.namespace are immutable")
-        _validate(crd, patched)
+        validate(crd, patched)
         return patched  # type: ignore[no-any-return]
 
-
-def _validate(crd: Crd, obj: dict[str, Any]) -> None:
-    validator = jsonschema.Draft7Validator(crd.schema)
-    causes = [
-        f"{'.'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}"
-        for e in validator.iter_errors(obj)
-    ]
-    for key in (obj.get("metadata") or {}).get("annotations") or {}:
-        prefix, _, name = key.rpartition("/")
-        if not _QUALIFIED.match(name) or (prefix and not _DNS_SUBDOMAIN.match(prefix)):
-            causes.append(
-                f"metadata.annotations: Invalid value: {key!r}: name part must be no more "
-                "than 63 characters of alphanumerics, '-', '_' or '.'"
-            )
-    if causes:
-        raise PatchError(
-            422,
-            "Invalid",
-            f'{crd.kind}.{crd.group} "{obj["metadata"]["name"]}" is invalid: ' + "; ".join(causes),
-            causes,
-        )
-
-
-def _status(
-    code: int, reason: str, message: str, causes: list[str] | None = None
-) -> dict[str, Any]:
-    status: dict[str, Any] = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-    if causes:
-        status["details"] = {"causes": [{"message": c} for c in causes]}
-    return status
+    def kubeconfig(self, path: Path, user: dict[str, Any], *, context: str = "fake") -> Path:
+        """A kubeconfig whose context `context` reaches this server as `user` (kubeconfig
+        `user` fields: token, tokenFile, client-certificate/-key, exec); its current
+        context is another one, pointing nowhere, so choosing the context matters."""
+        assert self.ca is not None
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": "fake",
+                    "cluster": {"server": self.url, "certificate-authority": str(self.ca.cert)},
+                },
+                {"name": "elsewhere", "cluster": {"server": "https://127.0.0.1:9"}},
+            ],
+            "users": [{"name": "meshwatch", "user": user}, {"name": "nobody", "user": {}}],
+            "contexts": [
+                {"name": context, "context": {"cluster": "fake", "user": "meshwatch"}},
+                {"name": "elsewhere", "context": {"cluster": "elsewhere", "user": "nobody"}},
+            ],
+            "current-context": "elsewhere",
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(config))
+        return path
 
 
-@contextlib.contextmanager
-def run_fake_kube(*crd_names: str) -> Iterator[FakeKube]:
-    """Serve a FakeKube with the named CRDs on 127.0.0.1 (a free port) until exit."""
-    crds = [Crd.load(n) for n in crd_names or ("virtualservice", "httproute", "trafficsplit")]
-    fake = FakeKube({(c.group, c.version, c.plural): c for c in crds})
-
+def _handler(fake: FakeKube) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def _serve(self) -> None:
             path, _, query = self.path.partition("?")
@@ -337,13 +273,25 @@ def run_fake_kube(*crd_names: str) -> Iterator[FakeKube]:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
             content_type = (self.headers.get("content-type") or "").split(";")[0].strip()
-            fake.requests.append(
-                Recorded(self.command, self.path, content_type, json.loads(body) if body else None)
-            )
-            if self.headers.get("authorization") != f"Bearer {TOKEN}":
-                code, answer = 401, _status(401, "Unauthorized", "Unauthorized")
+            user = fake.authenticate(self.headers.get("authorization"), self._peer_cn())
+            if user is None:
+                code, answer = 401, status(401, "Unauthorized", "Unauthorized")
             else:
-                code, answer = fake.handle(self.command, path, params, content_type, body)
+                try:
+                    code, answer = fake.handle(self.command, path, params, content_type, body, user)
+                except Exception as exc:  # a bug in a test's edit: say so, as a 500
+                    code, answer = 500, status(500, "InternalError", f"fake: {exc!r}")
+            fake.requests.append(
+                Recorded(
+                    self.command,
+                    self.path,
+                    content_type,
+                    json.loads(body) if body else None,
+                    user or "",
+                    code,
+                    time.monotonic(),
+                )
+            )
             data = json.dumps(answer).encode()
             self.send_response(code)
             self.send_header("content-type", "application/json")
@@ -351,16 +299,47 @@ def run_fake_kube(*crd_names: str) -> Iterator[FakeKube]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _peer_cn(self) -> str | None:
+            connection = self.connection
+            cert = connection.getpeercert() if isinstance(connection, ssl.SSLSocket) else None
+            for rdn in (cert or {}).get("subject", ()):
+                for name, value in rdn:
+                    if name == "commonName":
+                        return str(value)
+            return None
+
         do_GET = do_PATCH = do_PUT = do_POST = do_DELETE = _serve
 
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    return Handler
+
+
+class _TLSServer(ThreadingHTTPServer):
+    daemon_threads = True
+    context: ssl.SSLContext
+
+    def get_request(self) -> tuple[Any, Any]:
+        sock, address = self.socket.accept()
+        return self.context.wrap_socket(sock, server_side=True), address
+
+
+@contextlib.contextmanager
+def run_fake_kube(ca: TestCA, *crd_names: str) -> Iterator[FakeKube]:
+    """Serve a FakeKube with the named CRDs over HTTPS on 127.0.0.1 (a free port) until
+    exit; its certificate, and the client certificates it accepts, are from `ca`."""
+    crds = [Crd.load(n) for n in crd_names or ("virtualservice", "httproute", "trafficsplit")]
+    fake = FakeKube({(c.group, c.version, c.plural): c for c in crds}, ca=ca)
+    issued = ca.issue("fake-kube-apiserver", server=True)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(ca.cert))
+    context.load_cert_chain(issued.cert, issued.key)
+    context.verify_mode = ssl.CERT_OPTIONAL
+    server = _TLSServer(("127.0.0.1", 0), _handler(fake))
+    server.context = context
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    fake.url = f"https://127.0.0.1:{server.server_address[1]}"
     try:
         yield fake
     finally:
