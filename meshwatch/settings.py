@@ -156,6 +156,11 @@ class Settings(BaseSettings):
     evaluate_interval: Duration = Field(default=timedelta(seconds=30))
     scrape_interval: Duration = Field(default=timedelta(seconds=5))
     retention_interval: Duration = Field(default=timedelta(hours=1))
+    snapshot_interval: Duration = Field(
+        default=timedelta(minutes=1),
+        description="How often the embedded scraper's windows are saved to the store "
+        "(also on a graceful stop); a restart resumes them.",
+    )
     ready_max_age_factor: float = Field(
         default=3.0,
         description="/readyz fails when the last evaluation is older than this x interval.",
