@@ -288,7 +288,7 @@ def build_service(
         store=store,
         runtime=runtime,
         clock=clock,
-        lifespan=lifespan_for(scheduler),
+        lifespan=lifespan_for(scheduler, on_stop=final),
         alert_listeners=listeners,
         remediation=remediation,
         report_trigger=lambda period, fmt, at: reports.run(period, fmt, at),
@@ -304,5 +304,5 @@ def build_service(
         evaluation=evaluation,
         remediation=remediation,
         jobs=jobs,
-        closers=[store.close, notify_client.close, gate.release, *final, *collection.closers],
+        closers=[store.close, notify_client.close, gate.release, *collection.closers],
     )

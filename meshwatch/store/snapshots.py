@@ -47,7 +47,9 @@ class Snapshots:
     def load(self, name: str) -> Snapshot | None:
         """The last saved snapshot called `name`, if any."""
         with self._engine.connect() as conn:
-            row = conn.execute(select(SnapshotRow).where(SnapshotRow.name == name)).first()
+            row = conn.execute(
+                select(SnapshotRow.data, SnapshotRow.saved_at).where(SnapshotRow.name == name)
+            ).first()
         if row is None:
             return None
-        return Snapshot(name, bytes(row.SnapshotRow.data), row.SnapshotRow.saved_at)
+        return Snapshot(name, bytes(row.data), row.saved_at)
