@@ -167,4 +167,5 @@ METRIC_LAST_EVALUATION = "meshwatch_last_successful_evaluation_timestamp_seconds
 METRIC_EVALUATION_DURATION = "meshwatch_evaluation_duration_seconds"
 METRIC_LEADER = "meshwatch_leader"  # 1 on the replica that runs the acting jobs, 0 on others
 METRIC_COLLECTOR_ERRORS = "meshwatch_collector_errors_total"
+METRIC_COLLECTOR_UP = "meshwatch_collector_up"  # 1 when the last cycle read its source
 METRIC_SCRAPE_FAILURES = "meshwatch_scrape_failures_total"

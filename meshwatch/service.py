@@ -25,13 +25,15 @@ from meshwatch.collectors.prometheus_http import PrometheusQuerier, connect
 from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.engine.runtime import Runtime
-from meshwatch.errors import SpecError
+from meshwatch.errors import CollectorError, SpecError, StoreError
 from meshwatch.jobs import tasks
 from meshwatch.jobs.leader import LeaderGate
 from meshwatch.jobs.remediation import RemediationLoop
 from meshwatch.jobs.report_schedule import ScheduledReports, add_report_jobs
 from meshwatch.jobs.reports import ReportBuilder, ReportRunner
 from meshwatch.jobs.scheduler import IntervalJob, build_scheduler, lifespan_for
+from meshwatch.jobs.snapshots import ScrapeSnapshots
+from meshwatch.jobs.source_health import describe_failure, describe_scrape_failures
 from meshwatch.model import SLO
 from meshwatch.remediate.base import Actuator
 from meshwatch.remediate.envoy import EnvoyActuator
@@ -89,6 +91,8 @@ class _Collection:
     name: str
     jobs: list[IntervalJob]
     closers: list[Callable[[], None]]
+    describe: Callable[[CollectorError], str] = str
+    snapshots: ScrapeSnapshots | None = None
 
 
 def _prometheus(settings: Settings, url: str) -> _Collection:
@@ -98,10 +102,12 @@ def _prometheus(settings: Settings, url: str) -> _Collection:
     def source(slos: Sequence[SLO], now: datetime) -> SLICollector:
         return collector  # the engine hands it the cycle's whole plan in one `measure` call
 
-    return _Collection(source, "prometheus", [], [])
+    return _Collection(
+        source, "prometheus", [], [], lambda exc: describe_failure("prometheus", url, exc)
+    )
 
 
-def _scrape(settings: Settings, slos: Sequence[SLO], runtime: Runtime) -> _Collection:
+def _scrape(settings: Settings, slos: Sequence[SLO], runtime: Runtime, store: Store) -> _Collection:
     scrape_store = ScrapeStore()
     for slo in slos:
         scrape_store.track_sli(slo.sli)
@@ -120,10 +126,18 @@ def _scrape(settings: Settings, slos: Sequence[SLO], runtime: Runtime) -> _Colle
         runtime.set_scrape_failures({url: float(h.failures_total) for url, h in health.items()})
 
     def source(slos: Sequence[SLO], now: datetime) -> SLICollector:
+        health = scraper.health()
+        failing = [
+            (h.job, h.url, h.last_error) for h in health.values() if h.scrapes_total and not h.up
+        ]
+        if health and len(failing) == len(health):  # blind: every target fails
+            raise CollectorError(describe_scrape_failures(failing))
         return scrape_store
 
     job = IntervalJob("scrape", scrape, settings.scrape_interval)
-    return _Collection(source, "scrape", [job], [client.close])
+    snapshots = ScrapeSnapshots(scrape_store, store)
+    snapshots.resume()  # before the first scrape: windows continue where they were saved
+    return _Collection(source, "scrape", [job], [client.close], snapshots=snapshots)
 
 
 def report_runner(
@@ -198,6 +212,20 @@ def _initial_weights(slo: SLO) -> dict[str, int]:
     return {b.name: share + (1 if i < extra else 0) for i, b in enumerate(backends)}
 
 
+def _save_on_stop(
+    snapshots: ScrapeSnapshots, gate: LeaderGate, clock: Callable[[], datetime]
+) -> None:
+    """The last snapshot of a graceful stop (after the scheduler has stopped scraping)."""
+    if not gate.is_leader:
+        return
+    try:
+        size = snapshots.save(clock())
+    except StoreError as exc:
+        log.error("cannot save the scrape snapshot on stop: %s", exc)
+        return
+    log.info("saved the scrape snapshot on stop (%s bytes)", size)
+
+
 def build_service(
     settings: Settings,
     *,
@@ -214,7 +242,7 @@ def build_service(
     if settings.prometheus_url:
         collection = _prometheus(settings, settings.prometheus_url)
     else:
-        collection = _scrape(settings, slos, runtime)
+        collection = _scrape(settings, slos, runtime, store)
     listeners = list(alert_listeners)
     remediation = None
     if any(slo.remediation is not None for slo in slos):
@@ -229,6 +257,7 @@ def build_service(
             max_age=max(settings.evaluate_interval * 3, timedelta(seconds=10)),
             clock=clock,
         )
+        remediation.on_alerts(store.alerts.firing())  # what fired before a restart still fires
         listeners.append(remediation.on_alerts)
         collection.closers.extend(actuator_closers)
     evaluation = tasks.EvaluationJob(
@@ -239,6 +268,7 @@ def build_service(
         hooks=list(extra_hooks),
         tracked=tasks.resume_tracking(store),
         collector_name=collection.name,
+        describe=collection.describe,
     )
     if remediation is not None:
         evaluation.hooks.append(remediation)  # after the statuses are stored
@@ -265,6 +295,12 @@ def build_service(
         ),
         IntervalJob("prune", lambda now: tasks.prune(store, now), settings.retention_interval),
     ]
+    final: list[Callable[[], None]] = []
+    if collection.snapshots is not None:
+        snapshots = collection.snapshots
+        every = settings.snapshot_interval
+        acting.append(IntervalJob("snapshot", snapshots.save, every, first_delay=every))
+        final.append(lambda: _save_on_stop(snapshots, gate, clock))
     jobs = [*collection.jobs, gate.job(), *(gate.guard(job) for job in acting)]
     scheduler = build_scheduler(jobs, clock)
     reports = report_runner(settings, store, runtime, clock)
@@ -277,7 +313,7 @@ def build_service(
         store=store,
         runtime=runtime,
         clock=clock,
-        lifespan=lifespan_for(scheduler),
+        lifespan=lifespan_for(scheduler, on_stop=final),
         alert_listeners=listeners,
         remediation=remediation,
         report_trigger=lambda period, fmt, at: reports.run(period, fmt, at),

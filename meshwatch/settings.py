@@ -7,16 +7,81 @@ meshwatch starts on the embedded defaults: SQLite in the working directory, no S
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from meshwatch.errors import Problem, SpecError
+from meshwatch.model import parse_duration
 from meshwatch.slo.report_periods import check_report_period
+from meshwatch.spec.source import Document, FieldPath, format_path, parse_stream
+
+_ISO_DURATION: TypeAdapter[timedelta] = TypeAdapter(timedelta)
+_SPEC_SHAPE = re.compile(r"^(?:\d+[wdhms])+$")
+
+
+def _duration(value: object) -> timedelta:
+    """A positive duration from `30s`/`5m`/`1h`/`1d`/`1h30m`, plain seconds or ISO 8601."""
+    if isinstance(value, timedelta):
+        delta = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        delta = timedelta(seconds=value)
+    elif isinstance(value, str):
+        delta = _duration_text(value.strip())
+    else:
+        raise PydanticCustomError(
+            "duration",
+            "expected a duration like 30s, 5m or 1h, got {kind}",
+            {"kind": type(value).__name__},
+        )
+    if delta <= timedelta(0):
+        raise PydanticCustomError(
+            "duration", "duration {value} must be positive", {"value": repr(value)}
+        )
+    return delta
+
+
+def _duration_text(text: str) -> timedelta:
+    if _SPEC_SHAPE.match(text):
+        try:
+            return parse_duration(text)
+        except ValueError:
+            if not any(ch in "123456789" for ch in text):
+                return timedelta(0)  # `0s`: reported as not positive
+    try:
+        return timedelta(seconds=float(text))
+    except ValueError:
+        pass
+    if text[:1].upper() == "P":
+        try:
+            return _ISO_DURATION.validate_python(text)
+        except ValidationError:
+            pass
+    raise PydanticCustomError(
+        "duration",
+        "invalid duration {value}; use e.g. 30s, 5m, 1h30m, 1d, plain seconds or ISO 8601",
+        {"value": repr(text)},
+    )
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+"""Every duration in the settings: the spec syntax (`30s`, `1h30m`), seconds or ISO 8601."""
 
 
 class ScrapeTarget(BaseModel):
@@ -118,9 +183,14 @@ class Settings(BaseSettings):
         default=None, description="Read SLIs from this Prometheus; unset = scrape collector."
     )
     scrape_targets: list[ScrapeTarget] = Field(default_factory=list)
-    evaluate_interval: timedelta = Field(default=timedelta(seconds=30))
-    scrape_interval: timedelta = Field(default=timedelta(seconds=5))
-    retention_interval: timedelta = Field(default=timedelta(hours=1))
+    evaluate_interval: Duration = Field(default=timedelta(seconds=30))
+    scrape_interval: Duration = Field(default=timedelta(seconds=5))
+    retention_interval: Duration = Field(default=timedelta(hours=1))
+    snapshot_interval: Duration = Field(
+        default=timedelta(minutes=1),
+        description="How often the embedded scraper's windows are saved to the store "
+        "(also on a graceful stop); a restart resumes them.",
+    )
     ready_max_age_factor: float = Field(
         default=3.0,
         description="/readyz fails when the last evaluation is older than this x interval.",
@@ -148,7 +218,7 @@ class Settings(BaseSettings):
     leader_lock_key: int = Field(
         default=0x6D776C64, ge=0, description="Advisory lock key shared by the replicas."
     )
-    leader_check_interval: timedelta = Field(
+    leader_check_interval: Duration = Field(
         default=timedelta(seconds=2), description="How often followers try to take the lock."
     )
 
@@ -165,32 +235,82 @@ class Settings(BaseSettings):
         return env_settings, init_settings
 
 
-def load_settings(config_file: Path | None = None) -> Settings:
-    """Settings from `config_file` (YAML) and the environment; SpecError names the problem."""
+class _EnvironmentProblem(Problem):
+    """A problem in a `MESHWATCH_*` variable: it has a name, not a line."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.field}: {self.message}"
+
+
+def load_settings(
+    config_file: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Settings from `config_file` (YAML) and the environment; SpecError names every problem.
+
+    Problems in the file point at the line of the offending key
+    (`meshwatch.yaml:7: evaluate_interval: ...`), problems in a variable name it
+    (`environment: MESHWATCH_EVALUATE_INTERVAL: ...`). `environ` defaults to `os.environ`
+    and only serves to tell which variable a value came from.
+    """
+    document: Document | None = None
     values: dict[str, Any] = {}
     if config_file is not None:
-        try:
-            loaded = yaml.safe_load(config_file.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise SpecError(
-                [Problem(str(config_file), 1, "", f"cannot read config: {exc}")]
-            ) from exc
-        if loaded is not None and not isinstance(loaded, dict):
-            raise SpecError([Problem(str(config_file), 1, "", "config must be a mapping")])
-        values = loaded or {}
-        base = config_file.parent
-        values["specs"] = [str(base / p) for p in values.get("specs", [])]
+        document = _read_config(config_file)
+        values = dict(document.data)
+        specs = values.get("specs")
+        if isinstance(specs, list):
+            base = config_file.parent
+            values["specs"] = [str(base / p) if isinstance(p, str) else p for p in specs]
     try:
         return Settings(**values)
     except ValidationError as exc:
+        env = os.environ if environ is None else environ
         raise SpecError(
-            [
-                Problem(
-                    str(config_file or "environment"),
-                    1,
-                    ".".join(str(p) for p in err["loc"]),
-                    err["msg"],
-                )
-                for err in exc.errors()
-            ]
+            [_problem(err["loc"], err["msg"], document, env) for err in exc.errors()]
         ) from exc
+
+
+def _read_config(config_file: Path) -> Document:
+    file = str(config_file)
+    try:
+        text = config_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError([Problem(file, 1, "", f"cannot read config: {exc}")]) from exc
+    documents, problems = parse_stream(text, file)
+    if problems:
+        raise SpecError(problems)
+    if len(documents) > 1:
+        raise SpecError([Problem(file, documents[1].line, "", "config must be one document")])
+    if not documents:
+        return Document(file, 0, {}, {})
+    return documents[0]
+
+
+def _problem(
+    loc: tuple[int | str, ...], message: str, document: Document | None, env: Mapping[str, str]
+) -> Problem:
+    path: FieldPath = tuple(loc)
+    variable = _variable(path, env)
+    if variable is not None or document is None:
+        return _EnvironmentProblem("environment", 0, variable or format_path(path), message)
+    return Problem(document.file, document.line_of(path), format_path(path), message)
+
+
+def _variable(path: FieldPath, env: Mapping[str, str]) -> str | None:
+    """The `MESHWATCH_*` variable behind `path` when the environment set its field (env wins).
+
+    `MESHWATCH_ENVOY` sets all of `envoy`; `MESHWATCH_ENVOY__ADMIN_URL` only one key, so a
+    problem with `envoy.rds_path` is then named `MESHWATCH_ENVOY__RDS_PATH`.
+    """
+    if not path or not isinstance(path[0], str):
+        return None
+    names = {name.upper() for name in env}
+    top = f"MESHWATCH_{path[0].upper()}"
+    if top in names:
+        return top
+    if not any(name.startswith(f"{top}__") for name in names):
+        return None
+    keys = [str(part).upper() for part in path]
+    return "MESHWATCH_" + "__".join(keys)

@@ -42,6 +42,9 @@ class EngineHealth(Protocol):
     def collector_errors(self) -> Mapping[str, float]: ...  # by collector name, cumulative
 
     @property
+    def collector_up(self) -> Mapping[str, bool]: ...  # by collector name, the last cycle
+
+    @property
     def scrape_failures(self) -> Mapping[str, float]: ...  # by scrape target, cumulative
 
     @property
@@ -58,6 +61,7 @@ class HealthSnapshot:
     last_success: datetime | None = None
     last_duration_seconds: float | None = None
     collector_errors: Mapping[str, float] = field(default_factory=dict)
+    collector_up: Mapping[str, bool] = field(default_factory=dict)
     scrape_failures: Mapping[str, float] = field(default_factory=dict)
     remediation_actions: Mapping[tuple[str, str], float] = field(default_factory=dict)
     route_weights: Mapping[tuple[str, str], int] = field(default_factory=dict)
@@ -201,6 +205,14 @@ def _health_metrics(health: EngineHealth) -> Iterator[Metric]:
         [c.EXPORT_LABEL_COLLECTOR],
         {(name,): value for name, value in health.collector_errors.items()},
     )
+    up = GaugeMetricFamily(
+        c.METRIC_COLLECTOR_UP,
+        "1 when the collector read its source in the last evaluation cycle, 0 when it could not.",
+        labels=[c.EXPORT_LABEL_COLLECTOR],
+    )
+    for name, ok in sorted(health.collector_up.items()):
+        up.add_metric([name], 1.0 if ok else 0.0)
+    yield up
     yield _counter(
         c.METRIC_SCRAPE_FAILURES,
         "Failed scrapes of a /metrics target by the embedded collector, by target.",

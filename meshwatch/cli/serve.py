@@ -2,13 +2,44 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from meshwatch.cli.app import app, exits_on_error
+from meshwatch.errors import MeshwatchError
+
+log = logging.getLogger(__name__)
+
+BACKLOG = 2048  # uvicorn's default
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on `host:port`, or MeshwatchError saying why there is none.
+
+    `serve` binds before it builds anything: a replica that cannot serve must not migrate,
+    take the leader lock, evaluate, notify or remediate. SO_REUSEADDR only lets a restart
+    reuse a port in TIME_WAIT; a port someone listens on still fails here.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise MeshwatchError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        reason = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise MeshwatchError(f"cannot listen on {host}:{port}: {reason}") from exc
+    return sock
 
 
 @app.command()
@@ -32,10 +63,19 @@ def serve(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = load_settings(config)
-    service = build_service(settings)
+    sock = listen(host, port)  # before anything acts (see `listen`)
     try:
-        # uvicorn handles SIGINT/SIGTERM: it stops accepting, finishes in-flight requests,
-        # then runs the lifespan shutdown, which waits for running jobs.
-        uvicorn.run(service.app, host=host, port=port, log_level=log_level, access_log=False)
+        bound_host, bound_port = sock.getsockname()[:2]
+        log.info("listening on %s:%s", bound_host, bound_port)
+        service = build_service(settings)
+        try:
+            # uvicorn handles SIGINT/SIGTERM: it stops accepting, finishes in-flight
+            # requests, then runs the lifespan shutdown, which waits for running jobs.
+            server = uvicorn.Server(
+                uvicorn.Config(service.app, log_level=log_level, access_log=False)
+            )
+            server.run(sockets=[sock])
+        finally:
+            service.close()
     finally:
-        service.close()
+        sock.close()

@@ -23,6 +23,8 @@ class Runtime:
     last_success: datetime | None = None
     last_duration_seconds: float | None = None
     collector_errors: dict[str, float] = field(default_factory=dict)
+    collector_up: dict[str, bool] = field(default_factory=dict)  # read its source last cycle
+    source_problems: dict[str, str] = field(default_factory=dict)  # collector -> short reason
     scrape_failures: dict[str, float] = field(default_factory=dict)
     remediation_actions: dict[tuple[str, str], float] = field(default_factory=dict)
     route_weights: dict[tuple[str, str], int] = field(default_factory=dict)  # (target, backend)
@@ -40,9 +42,20 @@ class Runtime:
             self.last_success = evaluation.at
             self.last_duration_seconds = duration_seconds
 
-    def count_collector_error(self, collector: str) -> None:
+    def set_source_problem(self, collector: str, problem: str | None) -> None:
+        """Whether `collector` read its source this cycle; a failure is counted with its reason."""
         with self._lock:
+            self.collector_up[collector] = problem is None
+            if problem is None:
+                self.source_problems.pop(collector, None)
+                return
+            self.source_problems[collector] = problem
             self.collector_errors[collector] = self.collector_errors.get(collector, 0.0) + 1
+
+    def blind(self) -> list[str]:
+        """The reasons of every collector that could not read its source last cycle."""
+        with self._lock:
+            return [problem for _, problem in sorted(self.source_problems.items())]
 
     def set_scrape_failures(self, failures: Mapping[str, float]) -> None:
         with self._lock:

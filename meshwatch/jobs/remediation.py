@@ -498,6 +498,7 @@ class RemediationLoop:
             reason=decision.reason if decision is not None else "",
             decided_at=route.decided_at,
             error=route.error,
+            alerting=tuple(sorted(self._alerting(route.slo.id))),
         )
 
 

@@ -60,8 +60,15 @@ def _call_with_now(
         log.exception("job %s failed", name)
 
 
-def lifespan_for(scheduler: BackgroundScheduler) -> Callable[[Any], Any]:
-    """A FastAPI lifespan that starts the scheduler and stops it gracefully."""
+def lifespan_for(
+    scheduler: BackgroundScheduler, on_stop: Sequence[Callable[[], None]] = ()
+) -> Callable[[Any], Any]:
+    """A FastAPI lifespan that starts the scheduler and stops it gracefully.
+
+    `on_stop` runs after the last job has finished (e.g. the final scrape snapshot): inside
+    the lifespan, because uvicorn re-raises SIGTERM once the server has shut down, so code
+    after `uvicorn.Server.run` never runs on a signal.
+    """
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
@@ -72,5 +79,10 @@ def lifespan_for(scheduler: BackgroundScheduler) -> Callable[[Any], Any]:
         finally:
             scheduler.shutdown(wait=True)
             log.info("scheduler stopped")
+            for stop in on_stop:
+                try:
+                    stop()
+                except Exception:  # one failing hook must not skip the others
+                    log.exception("shutdown hook failed")
 
     return lifespan

@@ -49,21 +49,34 @@ class EvaluationJob:
     hooks: list[EvaluationHook] = field(default_factory=list)
     tracked: dict[str, Tracked] = field(default_factory=dict)
     collector_name: str = "collector"
+    describe: Callable[[CollectorError], str] = str
+    """The short reason of a source failure (see `jobs.source_health`), shown per SLO."""
 
     def __call__(self, now: datetime) -> Evaluation:
         started = time.perf_counter()
         slos = self.runtime.slos
+        problem = None
         try:
             collector = self.source(slos, now)
         except CollectorError as exc:
-            self.runtime.count_collector_error(self.collector_name)
-            collector = _Failing(exc)
+            problem = self.describe(exc)
+            collector = _Failing(CollectorError(problem))
+        self.runtime.set_source_problem(self.collector_name, problem)
         evaluation = evaluate_all(slos, collector, now)
         self.store.history.save_statuses(evaluation.statuses)
         self.runtime.record_evaluation(evaluation, time.perf_counter() - started)
         self._queue_notifications(evaluation, now)
         for hook in self.hooks:
             hook(evaluation, now)
+        if problem is not None:  # every SLO failed with the source: each one is an error
+            log.warning(
+                "evaluated %s SLOs in %.3fs (%s errors: %s)",
+                len(evaluation.statuses),
+                time.perf_counter() - started,
+                len(evaluation.statuses),
+                problem,
+            )
+            return evaluation
         log.info(
             "evaluated %s SLOs in %.3fs (%s errors)",
             len(evaluation.statuses),

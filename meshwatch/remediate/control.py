@@ -37,6 +37,7 @@ class TargetStatus:
     reason: str = ""
     decided_at: datetime | None = None
     error: str = ""
+    alerting: tuple[str, ...] = ()  # backends with a firing page alert (Alertmanager)
 
 
 class RemediationControl(Protocol):

@@ -13,6 +13,7 @@ database failures surface as `meshwatch.errors.StoreError`. Datetimes are aware 
     store.history.prune(now, policy=RetentionPolicy()) -> PruneResult
     store.alerts.record_alerts(alerts, now) -> int   # new ones; idempotent
     store.alerts.list_alerts(slo_id=None, state=None, limit=100) -> [AlertRecord]
+    store.alerts.firing() -> [AlertEvent]            # still firing, oldest first
     store.alerts.expire(before) -> int
     store.actions.create_action(plan, now) -> id     # BEFORE applying
     store.actions.complete_action(id, state, detail, now) -> Action
@@ -23,6 +24,7 @@ database failures surface as `meshwatch.errors.StoreError`. Datetimes are aware 
     store.outbox.enqueue(key, target, payload, now) -> bool / due(now, limit=100)
     store.outbox.mark_delivered(id, now) / mark_failed(id, error, next_attempt)
     store.outbox.expire(before) -> int / pending() -> int / get(id)
+    store.snapshots.save(name, data, now) / load(name) -> Snapshot | None
     store.ping()                                     # readiness
 """
 

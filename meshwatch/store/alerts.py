@@ -83,6 +83,17 @@ class AlertLog:
             return [_record(row._mapping) for row in conn.execute(query.limit(limit))]
 
     @store_errors
+    def firing(self) -> list[AlertEvent]:
+        """Every alert instance still firing, oldest first (what a restart must remember)."""
+        query = (
+            select(AlertRow)
+            .where(AlertRow.status == AlertStatus.FIRING.value)
+            .order_by(AlertRow.starts_at, AlertRow.id)
+        )
+        with self._engine.connect() as conn:
+            return [_record(row._mapping).event for row in conn.execute(query)]
+
+    @store_errors
     def expire(self, before: datetime) -> int:
         """Delete alerts last delivered before `before` (the retention job); return how many."""
         with self._writer.begin() as conn:

@@ -10,12 +10,14 @@ from meshwatch.store.errors import store_errors
 from meshwatch.store.history import StatusHistory
 from meshwatch.store.outbox import Outbox
 from meshwatch.store.reports import ReportRuns
+from meshwatch.store.snapshots import Snapshots
 
 
 class Store:
     """The store, built from an engine (`make_engine(url)`); opening nothing by itself.
 
-    `store.history`, `store.alerts`, `store.actions`, `store.reports`, `store.outbox`.
+    `store.history`, `store.alerts`, `store.actions`, `store.reports`, `store.outbox`,
+    `store.snapshots`.
     APScheduler's `SQLAlchemyJobStore(engine=store.engine)` can share the same database.
     """
 
@@ -26,6 +28,7 @@ class Store:
         self.actions = ActionLog(engine)
         self.reports = ReportRuns(engine)
         self.outbox = Outbox(engine)
+        self.snapshots = Snapshots(engine)
 
     @store_errors
     def ping(self) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -200,3 +201,13 @@ class OutboxRow(Base):
     last_error: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_notification_outbox_due", "delivered_at", "next_attempt_at"),)
+
+
+class SnapshotRow(Base):
+    """The last saved state of an in-process collector (the embedded scraper's windows)."""
+
+    __tablename__ = "collector_snapshots"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -21,7 +21,7 @@ def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="The store answers and the last evaluation is fresh",
+    summary="The store answers, the collector reads its source and the last evaluation is fresh",
     responses={503: {"description": "Not ready, with the reason"}},
 )
 def readyz(services: ServicesDep) -> JSONResponse:
@@ -39,6 +39,8 @@ def readyz(services: ServicesDep) -> JSONResponse:
             problems.append("no evaluation has completed yet")
         elif services.clock() - last > max(max_age, timedelta(seconds=1)):
             problems.append(f"last evaluation at {last.isoformat()} is older than {max_age}")
+        # blind is not ready: a source that cannot be read makes every SLO unknown
+        problems.extend(runtime.blind())
     if problems:
         return JSONResponse(
             {"status": "not ready", "problems": problems, "leader": runtime.leader},

@@ -42,6 +42,10 @@ class TargetOut(BaseModel):
     reason: str
     decided_at: datetime | None
     error: str = Field(description="The last error reading the data plane, if any.")
+    alerting: list[str] = Field(
+        default_factory=list,
+        description="Backends with a firing page alert from Alertmanager, as the loop knows them.",
+    )
 
     @classmethod
     def of(cls, target: TargetStatus) -> TargetOut:
@@ -57,6 +61,7 @@ class TargetOut(BaseModel):
             reason=target.reason,
             decided_at=target.decided_at,
             error=target.error,
+            alerting=list(target.alerting),
         )
 
 
