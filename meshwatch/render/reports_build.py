@@ -31,12 +31,12 @@ from meshwatch.render.reports import (
     StateName,
     Summary,
 )
+from meshwatch.slo import tiling
 from meshwatch.slo.budget import ErrorBudget, sum_counts
 from meshwatch.slo.evaluate import DEFAULT_WARN_BELOW, EXHAUSTED_TOLERANCE
 from meshwatch.slo.periods import previous_period, utc
 
 WORST_WINDOWS = 3
-_OVERLAP_TOLERANCE = 0.02  # a window may reach back 2 % of its length (clock jitter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,33 +114,49 @@ class Measured(Protocol):
     def requests(self) -> Mapping[str, float | None]: ...
     @property
     def sli(self) -> Mapping[str, float | None]: ...
+    @property
+    def coverage(self) -> float | None: ...
 
 
 def slices_from_statuses(
-    statuses: Iterable[Measured], start: datetime, end: datetime
+    statuses: Iterable[Measured],
+    start: datetime,
+    end: datetime,
+    period: timedelta | None = None,
 ) -> list[Slice]:
-    """Tile (start, end] with the points' measured windows, oldest point first."""
+    """Tile (start, end] with the points' measured windows, oldest point first.
+
+    Each point contributes at most one window, the one `meshwatch.slo.tiling.pick` chooses
+    for the time since the last point that contributed, so no request is counted twice;
+    `period` (the SLO period its `coverage` is a share of) caps the time a window covers.
+    """
     slices: list[Slice] = []
     covered = start
     for status in statuses:
         if status.at <= start or status.at > end:
             continue
-        gap = status.at - covered
-        best: tuple[timedelta, float, float] | None = None
+        measured: dict[timedelta, tuple[float, float]] = {}
         for name, requests in status.requests.items():
             sli = status.sli.get(name)
             length = _window(name)
             if requests is None or sli is None or length is None or not math.isfinite(requests):
                 continue
-            if length > gap + length * _OVERLAP_TOLERANCE:
-                continue
-            if best is None or length > best[0]:
-                best = (length, requests, sli)
-        if best is None:
+            measured[length] = (requests, sli)
+        tile = tiling.pick(status.at - covered, measured)
+        if tile is None:
             continue
-        length, requests, sli = best
+        requests, sli = measured[tile.length]
         errors = min(max((1.0 - sli) * requests, 0.0), requests)
-        slices.append(Slice(max(status.at - length, covered), status.at, errors, requests))
+        seen = tiling.data_span(status.coverage, period)
+        slices.append(
+            Slice(
+                status.at - tile.span,
+                status.at,
+                errors * tile.scale,
+                requests * tile.scale,
+                None if seen is None or seen >= tile.span else seen,
+            )
+        )
         covered = status.at
     return slices
 
