@@ -99,7 +99,7 @@ def report(
             else None
         )
         runtime = Runtime(slos=slos)
-        builder = ReportBuilder(store, lambda: runtime.slos, prometheus)
+        builder = ReportBuilder(store, lambda: runtime.slos, prometheus, settings.min_coverage)
         runner = ReportRunner(builder, store, settings.report_directory, lambda: datetime.now(UTC))
         period_value: ReportPeriod = period.value
         format_value: ReportFormat = fmt.value

@@ -26,6 +26,7 @@ from meshwatch.errors import CollectorError, MeshwatchError, NoDataError
 from meshwatch.model import SLO, Counts
 from meshwatch.render.reports import Report, ReportFormat, ReportPeriod
 from meshwatch.render.reports_build import (
+    DEFAULT_MIN_COVERAGE,
     ActionInput,
     AlertInput,
     Slice,
@@ -123,6 +124,7 @@ class ReportBuilder:
     store: Store
     slos: Callable[[], Sequence[SLO]]
     prometheus: PrometheusCollector | None = None
+    min_coverage: float = DEFAULT_MIN_COVERAGE  # settings `min_coverage`
 
     def build(self, period: ReportPeriod, at: datetime, progress: Progress | None = None) -> Report:
         start, end = report_window(period, utc(at))
@@ -145,7 +147,14 @@ class ReportBuilder:
             )
             for slo in slos
         ]
-        return build_report(items, period=period, start=start, end=end, source=source)
+        return build_report(
+            items,
+            period=period,
+            start=start,
+            end=end,
+            source=source,
+            min_coverage=self.min_coverage,
+        )
 
     def _from_history(
         self,
