@@ -149,7 +149,7 @@ def report_runner(
         if settings.prometheus_url
         else None
     )
-    builder = ReportBuilder(store, lambda: runtime.slos, prometheus)
+    builder = ReportBuilder(store, lambda: runtime.slos, prometheus, settings.min_coverage)
     return ReportRunner(
         builder, store, settings.report_directory, clock, webhooks=settings.webhooks
     )

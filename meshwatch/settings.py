@@ -198,6 +198,13 @@ class Settings(BaseSettings):
     webhooks: list[WebhookTarget] = Field(default_factory=list)
     reports: list[ScheduledReport] = Field(default_factory=list)
     report_directory: Path = Field(default=Path("reports"))
+    min_coverage: float = Field(
+        default=0.1,
+        ge=0.0,
+        le=1.0,
+        description="Share of an SLO period (ratio) below which budget figures say they rest "
+        "on too little data (page, API, reports).",
+    )
     grafana_url: str | None = None
     envoy: EnvoySettings | None = Field(
         default=None, description="Enables the `envoy` actuator for remediation policies."

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from meshwatch.model import SLO, LatencySLI, QuerySLI, RatioSLI, RawSLI, SLOStatus
 from meshwatch.slo.report_periods import check_report_period
+from meshwatch.render import units
 from meshwatch.store import Action, AlertRecord, HistoryPoint, ReportRun
 
 
@@ -24,18 +25,49 @@ class StatusOut(Out):
     state: str = Field(examples=["ok", "warning", "breached", "unknown"])
     reason: str
     objective: float = Field(description="Objective as a ratio, e.g. 0.999.")
-    period_sli: float | None
-    budget_remaining: float | None = Field(description="1 = untouched, 0 = spent, < 0 overspent.")
-    budget_remaining_seconds: float | None
-    budget_remaining_requests: float | None
+    period_sli: float | None = Field(description="Ratio (0..1) over the SLO period so far.")
+    budget_remaining: float | None = Field(
+        description="Ratio: 1 = untouched, 0 = spent, < 0 overspent."
+    )
+    budget_remaining_seconds: float | None = Field(
+        description="Seconds of full outage the budget still allows."
+    )
+    budget_remaining_requests: float | None = Field(
+        description="Failed requests (count) the budget still allows."
+    )
     throughput: float | None = Field(description="Requests per second over the last 5 minutes.")
-    sli: dict[str, float | None]
-    burn_rate: dict[str, float | None]
-    latency: dict[str, float | None]
-    requests: dict[str, float | None]
+    sli: dict[str, float | None] = Field(description="Ratio (0..1) per window name.")
+    burn_rate: dict[str, float | None] = Field(
+        description="Error ratio / allowed error ratio (times, x) per window name."
+    )
+    latency: dict[str, float | None] = Field(
+        description="Percentiles (p50, p90, p99) in the histogram's own unit: see "
+        "`latency_unit`, or `latency_seconds` for the same values in seconds."
+    )
+    requests: dict[str, float | None] = Field(description="Requests (count) per window name.")
+    latency_unit: Literal["ms", "s"] | None = Field(
+        default=None, description="Unit of `latency`; null when the histogram tells none."
+    )
+    latency_seconds: dict[str, float | None] = Field(
+        default_factory=dict,
+        description="`latency` in seconds (empty when its unit is unknown).",
+    )
+    coverage: float | None = Field(
+        default=None,
+        description="Share (ratio, 0..1) of the SLO period that has samples; null when the "
+        "source could not measure it.",
+    )
+    low_coverage: bool | None = Field(
+        default=None,
+        description="True when the period figures (SLI, budget) rest on less than the "
+        "settings' `min_coverage` of the period; null when coverage is unknown.",
+    )
 
     @classmethod
-    def of(cls, status: SLOStatus) -> StatusOut:
+    def of(cls, status: SLOStatus, slo: SLO | None = None, min_coverage: float = 0.1) -> StatusOut:
+        unit = units.latency_unit(slo) if slo is not None else None
+        seconds = {k: units.to_seconds(v, unit) for k, v in status.latency.items()} if unit else {}
+        coverage = status.coverage
         return cls(
             slo_id=status.slo_id,
             service=status.service,
@@ -53,6 +85,10 @@ class StatusOut(Out):
             burn_rate=dict(status.burn_rate),
             latency=dict(status.latency),
             requests=dict(status.requests),
+            latency_unit=unit,
+            latency_seconds=seconds,
+            coverage=coverage,
+            low_coverage=None if coverage is None else coverage < min_coverage,
         )
 
 
@@ -77,7 +113,7 @@ class SLOOut(Out):
     status: StatusOut | None = None
 
     @classmethod
-    def of(cls, slo: SLO, status: SLOStatus | None) -> SLOOut:
+    def of(cls, slo: SLO, status: SLOStatus | None, min_coverage: float = 0.1) -> SLOOut:
         policy = slo.remediation
         return cls(
             id=slo.id,
@@ -90,7 +126,7 @@ class SLOOut(Out):
             labels=dict(slo.labels),
             source=f"{slo.source.file}:{slo.source.line}" if slo.source else None,
             remediation=f"{policy.actuator}:{policy.target}" if policy else None,
-            status=StatusOut.of(status) if status else None,
+            status=StatusOut.of(status, slo, min_coverage) if status else None,
         )
 
 
@@ -102,7 +138,10 @@ class HistoryPointOut(Out):
     sli: float | None = Field(description="The period SLI at that point.")
     budget_remaining: float | None
     burn_rate: dict[str, float | None]
-    throughput: float | None
+    throughput: float | None = Field(description="Requests per second.")
+    coverage: float | None = Field(
+        default=None, description="Share (ratio) of the SLO period with samples at that point."
+    )
 
     @classmethod
     def of(cls, point: HistoryPoint) -> HistoryPointOut:
@@ -116,6 +155,7 @@ class HistoryPointOut(Out):
             budget_remaining=status.budget_remaining,
             burn_rate=dict(status.burn_rate),
             throughput=status.throughput,
+            coverage=status.coverage,
         )
 
 
@@ -200,9 +240,20 @@ class AggregateOut(Out):
     state: str
     slos: int
     by_state: dict[str, int]
-    budget_remaining_min: float | None
-    throughput: float | None
-    error_ratio: float | None
+    budget_remaining_min: float | None = Field(description="Lowest budget left (ratio).")
+    throughput: float | None = Field(
+        description="Requests per second of the distinct request streams the SLOs measure: "
+        "two SLOs on the same requests count them once; see `throughput_exact`."
+    )
+    throughput_exact: bool = Field(
+        default=True,
+        description="False when some SLOs' traffic could not be told apart (different "
+        "metrics): `throughput` is then a lower bound (their largest), never their sum.",
+    )
+    streams: int = Field(default=0, description="Distinct request streams measured.")
+    error_ratio: float | None = Field(
+        description="Ratio (0..1) of failed SLO events over 5 minutes, weighted across SLOs."
+    )
 
 
 class ReportRunOut(Out):

@@ -128,7 +128,7 @@ def report(
             else None
         )
         runtime = Runtime(slos=slos)
-        builder = ReportBuilder(store, lambda: runtime.slos, prometheus)
+        builder = ReportBuilder(store, lambda: runtime.slos, prometheus, settings.min_coverage)
         runner = ReportRunner(builder, store, settings.report_directory, lambda: datetime.now(UTC))
         started = datetime.now(UTC)
         with progress_bar("report", "SLOs", len(slos)) as advance:

@@ -21,10 +21,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from meshwatch.collectors.prometheus import PrometheusCollector
+from meshwatch.engine.evaluate import THROUGHPUT_WINDOW
 from meshwatch.errors import CollectorError, MeshwatchError, NoDataError
 from meshwatch.model import SLO, Counts
 from meshwatch.render.reports import Report, ReportFormat, ReportPeriod
 from meshwatch.render.reports_build import (
+    DEFAULT_MIN_COVERAGE,
     ActionInput,
     AlertInput,
     Slice,
@@ -37,6 +39,7 @@ from meshwatch.render.reports_build import (
 from meshwatch.render.reports_html import render_report
 from meshwatch.settings import WebhookTarget
 from meshwatch.slo.periods import utc
+from meshwatch.slo.policy import alert_windows
 from meshwatch.slo.windows import window_name
 from meshwatch.store import Action, AlertRecord, ReportRun, ReportStatus, Store
 
@@ -89,6 +92,31 @@ def _actions_by_slo(actions: Iterable[Action]) -> dict[str, list[ActionInput]]:
     return out
 
 
+def _period_length(slo: SLO) -> timedelta | None:
+    """The length `coverage` is a share of: a rolling period; calendar periods vary."""
+    return slo.window.length if slo.window.unit is None else None
+
+
+def tile_windows(slo: SLO) -> tuple[tuple[str, timedelta], ...]:
+    """The windows a stored status of `slo` carries (burn-rate, throughput, rolling period)."""
+    lengths = {THROUGHPUT_WINDOW}
+    for window in alert_windows(slo):
+        lengths.update((window.long, window.short))
+    if slo.window.unit is None:
+        lengths.add(slo.window.length)
+    return tuple((window_name(length), length) for length in sorted(lengths))
+
+
+def _by_windows(
+    slos: Sequence[SLO],
+) -> dict[tuple[timedelta | None, tuple[tuple[str, timedelta], ...]], list[SLO]]:
+    """SLOs grouped by (period length, windows): one history query per group."""
+    groups: dict[tuple[timedelta | None, tuple[tuple[str, timedelta], ...]], list[SLO]] = {}
+    for slo in slos:
+        groups.setdefault((_period_length(slo), tile_windows(slo)), []).append(slo)
+    return groups
+
+
 @dataclass
 class ReportBuilder:
     """Builds reports for `slos()` from `store` (or from `prometheus` when given)."""
@@ -96,6 +124,7 @@ class ReportBuilder:
     store: Store
     slos: Callable[[], Sequence[SLO]]
     prometheus: PrometheusCollector | None = None
+    min_coverage: float = DEFAULT_MIN_COVERAGE  # settings `min_coverage`
 
     def build(self, period: ReportPeriod, at: datetime, progress: Progress | None = None) -> Report:
         start, end = report_window(period, utc(at))
@@ -118,7 +147,14 @@ class ReportBuilder:
             )
             for slo in slos
         ]
-        return build_report(items, period=period, start=start, end=end, source=source)
+        return build_report(
+            items,
+            period=period,
+            start=start,
+            end=end,
+            source=source,
+            min_coverage=self.min_coverage,
+        )
 
     def _from_history(
         self,
@@ -128,36 +164,42 @@ class ReportBuilder:
         end: datetime,
         progress: Progress | None,
     ) -> dict[str, tuple[list[Slice], Counts | None]]:
-        """Per SLO, one slice per report bucket: summed by the database in one query.
-
-        Each history hour contributes its `1h` window (see `StatusHistory.window_sums`); an
-        SLO without `1h` windows in its history is read point by point and tiled here.
-        """
+        """Per SLO, one slice per report bucket, each request counted once, summed by the
+        database (`StatusHistory.window_sums`, one query per distinct SLO period); an SLO
+        without any of its windows in the history is read point by point and tiled here."""
         step = step_for(period)
         out: dict[str, tuple[list[Slice], Counts | None]] = {slo.id: ([], None) for slo in slos}
-        sums = self.store.history.window_sums(
-            start, end, step=HISTORY_STEP, window=window_name(HISTORY_STEP), bucket=step
-        )
         done = 0
-        for slo_id, group in itertools.groupby(sums, key=lambda s: s.slo_id):
-            if slo_id not in out:
-                continue
-            slices = []
-            for item in group:
-                lo = start + step * item.bucket
-                hi = min(lo + step, end)
-                covered = min(HISTORY_STEP * item.points, hi - lo)
-                slices.append(Slice(lo, hi, item.errors, item.requests, covered))
-            out[slo_id] = (slices, None)
-            done += 1
-            if progress is not None:
-                progress(done, len(slos))
+        for (length, windows), group in _by_windows(slos).items():
+            sums = self.store.history.window_sums(
+                start,
+                end,
+                slo_ids=[slo.id for slo in group],
+                windows=windows,
+                period=length,
+                step=HISTORY_STEP,
+                bucket=step,
+            )
+            for slo_id, items in itertools.groupby(sums, key=lambda s: s.slo_id):
+                slices = []
+                for item in items:
+                    lo = start + step * item.bucket
+                    hi = min(lo + step, end)
+                    covered = min(item.covered, hi - lo)
+                    slices.append(Slice(lo, hi, item.errors, item.requests, covered))
+                out[slo_id] = (slices, None)
+                done += 1
+                if progress is not None:
+                    progress(done, len(slos))
         for slo in slos:
-            if not out[slo.id][0]:  # no 1h windows stored: tile its points one by one
+            if not out[slo.id][0]:  # none of its windows stored: tile its points one by one
                 points = self.store.history.history(
                     slo.id, start + _EPSILON, end + _EPSILON, HISTORY_STEP
                 )
-                out[slo.id] = (slices_from_statuses((p.status for p in points), start, end), None)
+                slices = slices_from_statuses(
+                    (p.status for p in points), start, end, _period_length(slo)
+                )
+                out[slo.id] = (slices, None)
         if progress is not None:
             progress(len(slos), len(slos))
         return out

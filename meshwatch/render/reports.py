@@ -40,15 +40,24 @@ class Budget(_Model):
     remaining_requests: float
 
 
+class Gap(_Model):
+    """A run of steps of the period that no data covers (nothing is filled in for them)."""
+
+    start: datetime
+    end: datetime
+
+
 class Bucket(_Model):
     """One step of the period (1 h for 7 d reports, 6 h for longer ones)."""
 
     start: datetime
     end: datetime
-    requests: float | None = Field(description="Null when no data covers this step.")
-    errors: float | None
-    sli: float | None
-    burn_rate: float | None = Field(description="Error ratio / allowed error ratio.")
+    requests: float | None = Field(
+        description="Requests (count) in this step; null when no data covers it."
+    )
+    errors: float | None = Field(description="Failed requests (count) in this step.")
+    sli: float | None = Field(description="Ratio of good requests, 0..1.")
+    burn_rate: float | None = Field(description="Error ratio / allowed error ratio (times, x).")
     budget_remaining: float | None = Field(
         description="Budget left at the end of this step, as a share of the whole period's."
     )
@@ -80,11 +89,23 @@ class SLOReport(_Model):
     state: StateName = Field(
         description="breached: budget spent; warning: under 25 % left; unknown: no traffic."
     )
-    requests: float | None
-    errors: float | None
-    achieved_sli: float | None = Field(description="Request-weighted over the whole period.")
+    requests: float | None = Field(description="Requests (count) in the period.")
+    errors: float | None = Field(description="Failed requests (count) in the period.")
+    achieved_sli: float | None = Field(
+        description="Ratio (0..1), request-weighted over the whole period."
+    )
     budget: Budget | None
-    coverage: float = Field(description="Share of the period covered by data, 0..1.")
+    coverage: float = Field(
+        description="Share of the period (ratio, 0..1) the data covers: from history, the time "
+        "the stored statuses' windows stand for (capped by their own measured coverage); "
+        "from Prometheus, the steps that have samples."
+    )
+    covered_minutes: float = Field(description="Minutes of the period the data covers.")
+    low_coverage: bool = Field(
+        description="True when the figures rest on less than the report's `min_coverage` of "
+        "the period: the budget is not representative of the period."
+    )
+    gaps: list[Gap] = Field(description="Runs of steps no data covers, oldest first.")
     worst_windows: list[Bucket] = Field(description="Steps with the highest burn rate.")
     alerts: list[AlertItem]
     actions: list[ActionItem]
@@ -97,10 +118,23 @@ class Summary(_Model):
     name: str
     slos: int
     by_state: dict[str, int]
-    requests: float | None
-    errors: float | None
-    achieved_sli: float | None = Field(description="Request-weighted across the SLOs.")
-    lowest_budget_remaining: float | None
+    requests: float | None = Field(
+        description="Distinct requests (count): SLOs measuring the same traffic (e.g. the "
+        "availability and latency SLOs of a service) count it once; see `requests_exact`."
+    )
+    requests_exact: bool = Field(
+        description="False when some SLOs' traffic could not be told apart (different metrics): "
+        "`requests` is then a lower bound (the largest of them), never their sum."
+    )
+    errors: float | None = Field(
+        description="Failed events (count) summed over the SLOs: a request failing two SLOs "
+        "counts twice."
+    )
+    achieved_sli: float | None = Field(
+        description="Ratio (0..1) of good SLO events across the SLOs (each SLO's requests "
+        "weighted by its own count)."
+    )
+    lowest_budget_remaining: float | None = Field(description="Ratio; negative when overspent.")
     alerts: int
     actions: int
 
@@ -118,7 +152,11 @@ class Report(_Model):
     source: Literal["history", "prometheus"] = Field(
         description="Stored status history, or counts queried from Prometheus for the period."
     )
-    step_minutes: int = Field(description="Length of each bucket.")
+    step_minutes: int = Field(description="Length of each bucket, in minutes.")
+    min_coverage: float = Field(
+        description="Share of the period (ratio) below which an SLO's figures are flagged "
+        "`low_coverage` (settings `min_coverage`)."
+    )
     mesh: Summary
     services: list[Summary]
     slos: list[SLOReport]

@@ -11,20 +11,20 @@ over the whole period and the buckets are `increase()` over each step.
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from meshwatch.errors import NoDataError
-from meshwatch.model import SLO, Counts, State, parse_duration
+from meshwatch.model import SLO, Counts, State
+from meshwatch.render.report_slices import Measured, Slice, slices_from_statuses
 from meshwatch.render.reports import (
     ActionItem,
     AlertItem,
     Bucket,
     Budget,
+    Gap,
     Report,
     ReportPeriod,
     SLOReport,
@@ -34,20 +34,11 @@ from meshwatch.render.reports import (
 from meshwatch.slo.budget import ErrorBudget, sum_counts
 from meshwatch.slo.evaluate import DEFAULT_WARN_BELOW, EXHAUSTED_TOLERANCE
 from meshwatch.slo.report_periods import report_bounds, report_step
+from meshwatch.slo.streams import StreamKey, distinct_total, stream_key
 
 WORST_WINDOWS = 3
-_OVERLAP_TOLERANCE = 0.02  # a window may reach back 2 % of its length (clock jitter)
-
-
-@dataclass(frozen=True, slots=True)
-class Slice:
-    """`errors` bad events out of `total` requests in (start, end]."""
-
-    start: datetime
-    end: datetime
-    errors: float
-    total: float
-    covered: timedelta | None = None  # time data covers, when less than end - start
+DEFAULT_MIN_COVERAGE = 0.1  # settings `min_coverage`
+__all__ = ["Measured", "Slice", "slices_from_statuses"]  # re-exported for callers
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,54 +87,6 @@ def step_for(period: ReportPeriod) -> timedelta:
     return report_step(*report_bounds(period, _STEP_REFERENCE))
 
 
-@functools.lru_cache(maxsize=256)
-def _window(name: str) -> timedelta | None:
-    try:
-        return parse_duration(name)
-    except ValueError:
-        return None
-
-
-class Measured(Protocol):
-    """A point of history: per window name, requests and SLI (an `SLOStatus` is one)."""
-
-    @property
-    def at(self) -> datetime: ...
-    @property
-    def requests(self) -> Mapping[str, float | None]: ...
-    @property
-    def sli(self) -> Mapping[str, float | None]: ...
-
-
-def slices_from_statuses(
-    statuses: Iterable[Measured], start: datetime, end: datetime
-) -> list[Slice]:
-    """Tile (start, end] with the points' measured windows, oldest point first."""
-    slices: list[Slice] = []
-    covered = start
-    for status in statuses:
-        if status.at <= start or status.at > end:
-            continue
-        gap = status.at - covered
-        best: tuple[timedelta, float, float] | None = None
-        for name, requests in status.requests.items():
-            sli = status.sli.get(name)
-            length = _window(name)
-            if requests is None or sli is None or length is None or not math.isfinite(requests):
-                continue
-            if length > gap + length * _OVERLAP_TOLERANCE:
-                continue
-            if best is None or length > best[0]:
-                best = (length, requests, sli)
-        if best is None:
-            continue
-        length, requests, sli = best
-        errors = min(max((1.0 - sli) * requests, 0.0), requests)
-        slices.append(Slice(max(status.at - length, covered), status.at, errors, requests))
-        covered = status.at
-    return slices
-
-
 def _buckets(
     slices: Sequence[Slice], start: datetime, end: datetime, step: timedelta
 ) -> list[tuple[datetime, datetime, Counts | None]]:
@@ -187,15 +130,35 @@ def _ratio(errors: float, total: float) -> float | None:
     return None if total <= 0 else 1.0 - min(errors / total, 1.0)
 
 
-def slo_report(item: SLOInput, start: datetime, end: datetime, step: timedelta) -> SLOReport:
-    """The report of one SLO over (start, end]."""
+def _gaps(buckets: Sequence[Bucket]) -> list[Gap]:
+    """Runs of steps without data, merged."""
+    gaps: list[Gap] = []
+    for bucket in buckets:
+        if bucket.requests is not None:
+            continue
+        if gaps and gaps[-1].end == bucket.start:
+            gaps[-1] = Gap(start=gaps[-1].start, end=bucket.end)
+        else:
+            gaps.append(Gap(start=bucket.start, end=bucket.end))
+    return gaps
+
+
+def slo_report(
+    item: SLOInput,
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+    min_coverage: float = DEFAULT_MIN_COVERAGE,
+) -> SLOReport:
+    """The report of one SLO over (start, end]; coverage is measured from the slices."""
     slo = item.slo
     length = end - start
     covered = sum(
         ((s.end - s.start if s.covered is None else s.covered) for s in item.slices), timedelta(0)
     )
+    covered = min(covered, length)
     counts = item.period_counts or sum_counts(Counts(s.errors, s.total) for s in item.slices)
-    coverage = 1.0 if item.period_counts is not None else min(covered / length, 1.0)
+    coverage = covered / length
     budget = _budget(counts, slo, length)
     allowed = slo.error_budget * counts.total
     buckets: list[Bucket] = []
@@ -237,6 +200,9 @@ def slo_report(item: SLOInput, start: datetime, end: datetime, step: timedelta) 
         achieved_sli=_ratio(counts.errors, counts.total),
         budget=None if budget is None else _budget_out(budget),
         coverage=coverage,
+        covered_minutes=covered.total_seconds() / 60.0,
+        low_coverage=coverage < min_coverage,
+        gaps=_gaps(buckets),
         worst_windows=worst,
         alerts=[
             AlertItem(
@@ -278,19 +244,27 @@ def _budget_out(budget: ErrorBudget) -> Budget:
     )
 
 
-def summarize(name: str, slos: Sequence[SLOReport]) -> Summary:
-    """Request-weighted roll-up: summed counts, the lowest budget left, states counted."""
+def summarize(
+    name: str, slos: Sequence[SLOReport], streams: Mapping[str, StreamKey] | None = None
+) -> Summary:
+    """Roll-up: distinct requests (by `streams`, slo_id -> stream), the lowest budget left,
+    failed events summed, states counted. Without `streams`, SLOs are not added up."""
     by_state = {state.value: 0 for state in State}
     for report in slos:
         by_state[report.state] += 1
     measured = [Counts(r.errors, r.requests) for r in slos if r.requests and r.errors is not None]
     total = sum_counts(measured)
+    keys = streams or {}
+    requests = distinct_total(
+        (keys.get(r.slo_id, StreamKey("unknown", r.slo_id)), r.requests) for r in slos
+    )
     budgets = [r.budget.remaining_ratio for r in slos if r.budget is not None]
     return Summary(
         name=name,
         slos=len(slos),
         by_state=by_state,
-        requests=total.total if measured else None,
+        requests=requests.value if measured else None,
+        requests_exact=requests.exact,
         errors=total.errors if measured else None,
         achieved_sli=_ratio(total.errors, total.total) if measured else None,
         lowest_budget_remaining=min(budgets) if budgets else None,
@@ -306,10 +280,15 @@ def build_report(
     start: datetime,
     end: datetime,
     source: str,
+    min_coverage: float = DEFAULT_MIN_COVERAGE,
 ) -> Report:
     """The whole report: per SLO (sorted by id), per service, and mesh-wide."""
     step = step_for(period)
-    reports = sorted((slo_report(item, start, end, step) for item in items), key=lambda r: r.slo_id)
+    reports = sorted(
+        (slo_report(item, start, end, step, min_coverage) for item in items),
+        key=lambda r: r.slo_id,
+    )
+    streams = {item.slo.id: stream_key(item.slo) for item in items}
     services = sorted({r.service for r in reports})
     return Report(
         title=f"SLO report {period}, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC",
@@ -318,7 +297,8 @@ def build_report(
         end=end,
         source="prometheus" if source == "prometheus" else "history",
         step_minutes=int(step.total_seconds() // 60),
-        mesh=summarize("mesh", reports),
-        services=[summarize(s, [r for r in reports if r.service == s]) for s in services],
+        min_coverage=min_coverage,
+        mesh=summarize("mesh", reports, streams),
+        services=[summarize(s, [r for r in reports if r.service == s], streams) for s in services],
         slos=reports,
     )

@@ -27,6 +27,8 @@ def environment() -> Environment:
     )
     env.filters.update(pct=text.pct, count=text.count, minutes=text.minutes, rate=text.rate)
     env.filters["when"] = text.when
+    env.filters["requests_total"] = text.requests_total
+    env.globals["coverage_text"] = text.coverage
     return env
 
 

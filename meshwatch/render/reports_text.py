@@ -9,6 +9,7 @@ import csv
 import io
 from collections.abc import Sequence
 
+from meshwatch.render import units
 from meshwatch.render.reports import Bucket, Report, SLOReport, Summary
 
 
@@ -27,6 +28,34 @@ def minutes(value: float | None) -> str:
 
 def rate(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}x"
+
+
+def coverage(slo: SLOReport, report: Report) -> str:
+    """`data covers 0.3% of the period (32 min of 7.0 d)`, with the low-coverage warning
+    and the gaps, as every format says it."""
+    length = (report.end - report.start).total_seconds() / 60.0
+    text = (
+        f"data covers {pct(slo.coverage, 1)} of the period "
+        f"({units.span(slo.covered_minutes)} of {units.span(length)})"
+    )
+    if slo.low_coverage:
+        text += (
+            f"; LOW COVERAGE: these figures rest on less than {pct(report.min_coverage, 0)} "
+            "of the period"
+        )
+    if slo.gaps:
+        longest = max(g.end - g.start for g in slo.gaps)
+        text += (
+            f"; {len(slo.gaps)} gap{'s' if len(slo.gaps) > 1 else ''} without data "
+            f"(longest {units.span(longest)}), not filled in"
+        )
+    return text
+
+
+def requests_total(summary: Summary) -> str:
+    """Distinct requests of a roll-up; `≥ n` when it is a lower bound."""
+    text = count(summary.requests)
+    return text if summary.requests_exact or summary.requests is None else f"≥ {text}"
 
 
 def when(bucket: Bucket) -> str:
@@ -61,6 +90,9 @@ CSV_COLUMNS = (
     "actions",
     "period_start",
     "period_end",
+    "covered_minutes",
+    "low_coverage",
+    "gaps",
 )
 
 
@@ -104,6 +136,9 @@ def to_csv(report: Report) -> str:
             str(len(slo.actions)),
             report.start.isoformat(),
             report.end.isoformat(),
+            slo.covered_minutes,
+            "true" if slo.low_coverage else "false",
+            str(len(slo.gaps)),
         )
         writer.writerow([_cell(value) for value in row])
     return out.getvalue()
@@ -111,7 +146,8 @@ def to_csv(report: Report) -> str:
 
 def _summary_rows(summaries: Sequence[Summary]) -> list[str]:
     rows = [
-        "| scope | SLOs | breached | warning | unknown | achieved | requests | lowest budget left "
+        "| scope | SLOs | breached | warning | unknown | achieved | distinct requests "
+        "| lowest budget left "
         "| alerts | actions |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -119,13 +155,13 @@ def _summary_rows(summaries: Sequence[Summary]) -> list[str]:
         rows.append(
             f"| {s.name} | {s.slos} | {s.by_state.get('breached', 0)} "
             f"| {s.by_state.get('warning', 0)} | {s.by_state.get('unknown', 0)} "
-            f"| {pct(s.achieved_sli, 3)} | {count(s.requests)} "
+            f"| {pct(s.achieved_sli, 3)} | {requests_total(s)} "
             f"| {pct(s.lowest_budget_remaining, 1)} | {s.alerts} | {s.actions} |"
         )
     return rows
 
 
-def _slo_section(slo: SLOReport) -> list[str]:
+def _slo_section(slo: SLOReport, report: Report) -> list[str]:
     lines = [f"### {slo.slo_id} — {slo.state}", ""]
     if slo.description:
         lines += [slo.description, ""]
@@ -133,7 +169,7 @@ def _slo_section(slo: SLOReport) -> list[str]:
     lines += [
         f"- objective {slo.objective:g}%, achieved {pct(slo.achieved_sli, 3)} "
         f"over {count(slo.requests)} requests ({count(slo.errors)} failed); "
-        f"data covers {pct(slo.coverage, 1)} of the period",
+        f"{coverage(slo, report)}",
     ]
     if budget is not None:
         lines.append(
@@ -175,7 +211,8 @@ def to_markdown(report: Report) -> str:
         f"# {report.title}",
         "",
         f"Source: {report.source}; buckets of {report.step_minutes} minutes. "
-        "Ratios are request-weighted over the period.",
+        "Ratios are request-weighted over the period; requests are counts, "
+        "budgets in minutes of full outage and in failed requests.",
         "",
         "## Summary",
         "",
@@ -189,14 +226,15 @@ def to_markdown(report: Report) -> str:
     ]
     for slo in report.slos:
         b = slo.budget
+        low = " (low coverage)" if slo.low_coverage else ""
         lines.append(
             f"| {slo.slo_id} | {slo.objective:g}% | {pct(slo.achieved_sli, 3)} "
             f"| {pct(b.consumed_ratio if b else None, 1)} "
-            f"| {pct(b.remaining_ratio if b else None, 1)} "
+            f"| {pct(b.remaining_ratio if b else None, 1)}{low} "
             f"| {minutes(b.remaining_minutes if b else None)} "
             f"| {count(b.remaining_requests if b else None)} | **{slo.state}** |"
         )
     lines += ["", "## Details", ""]
     for slo in report.slos:
-        lines += _slo_section(slo)
+        lines += _slo_section(slo, report)
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -39,6 +39,7 @@ def status_values(status: SLOStatus) -> dict[str, Any]:
         "budget_remaining_seconds": _scalar(status.budget_remaining_seconds),
         "budget_remaining_requests": _scalar(status.budget_remaining_requests),
         "throughput": _scalar(status.throughput),
+        "coverage": _scalar(status.coverage),
         "windows": {name: _encode_map(getattr(status, name)) for name in MAPS},
     }
 
@@ -59,6 +60,7 @@ def status_from_values(values: Mapping[Any, Any]) -> SLOStatus:
         budget_remaining_seconds=_read_scalar(values["budget_remaining_seconds"]),
         budget_remaining_requests=_read_scalar(values["budget_remaining_requests"]),
         throughput=_read_scalar(values["throughput"]),
+        coverage=_read_scalar(values.get("coverage")),
         sli=_decode_map(windows.get("sli")),
         burn_rate=_decode_map(windows.get("burn_rate")),
         latency=_decode_map(windows.get("latency")),

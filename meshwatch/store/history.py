@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, case, delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import ColumnElement, bindparam
 
 from meshwatch.model import SLOStatus, State
+from meshwatch.store import tiling
 from meshwatch.store.codec import status_from_values, status_values
 from meshwatch.store.engine import upsert, writer
 from meshwatch.store.errors import store_errors
@@ -128,68 +128,38 @@ class StatusHistory:
             rows = conn.execute(select(ranked).where(ranked.c.rn == 1).order_by(ranked.c.bucket))
             return [self._point(row._mapping, step_us) for row in rows]
 
+    @store_errors
     def window_sums(
-        self, start: datetime, end: datetime, *, step: timedelta, window: str, bucket: timedelta
-    ) -> Iterator[WindowSum]:
-        """Request-weighted sums for reports, computed by the database, for every SLO at once.
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        slo_ids: Sequence[str],
+        windows: Sequence[tuple[str, timedelta]],
+        period: timedelta | None,
+        step: timedelta,
+        bucket: timedelta,
+    ) -> list[WindowSum]:
+        """Request-weighted sums for reports, each request counted once, for many SLOs at once.
 
-        Takes the last point of each `step` (e.g. 1 h) in (start, end], reads its `window`
-        (e.g. "1h") requests and SLI, and sums requests and errors (= requests x (1 - SLI))
-        per SLO per `bucket` counted from `start`. With `window` == `step` the points tile
-        the period, so the sums are the period's counts. Ordered by slo_id, bucket; points
-        without that window are left out (the caller reads those SLOs point by point).
+        The last point of each `step` in (start, end] contributes one of its `windows`, the
+        longest that fits since the previous step's point (`meshwatch.store.tiling`); the
+        sums are per SLO per `bucket` counted from `start`, ordered by slo_id, bucket. SLOs
+        or steps without any of `windows` are left out (the caller reads those point by point).
         """
-        start_us, end_us = to_micros(start), to_micros(end)
-        step_us = int(step / timedelta(microseconds=1))
-        bucket_us = int(bucket / timedelta(microseconds=1))
-        if step_us <= 0 or bucket_us <= 0:
-            raise ValueError("step and bucket must be positive")
-        if end_us <= start_us:
-            return
-        requests = StatusRow.windows[("requests", window)].as_float()
-        sli = StatusRow.windows[("sli", window)].as_float()
-        step_of = StatusRow.at_us // step_us
-        where = (StatusRow.at_us > start_us, StatusRow.at_us <= end_us)
         with self._engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                last = (
-                    select(
-                        StatusRow.slo_id, StatusRow.at_us, requests.label("req"), sli.label("sli")
-                    )
-                    .where(*where)
-                    .ext(distinct_on(StatusRow.slo_id, step_of))
-                    .order_by(
-                        StatusRow.slo_id, step_of, StatusRow.at_us.desc(), StatusRow.id.desc()
-                    )
-                    .subquery()
+            return list(
+                tiling.window_sums(
+                    conn,
+                    start_us=to_micros(start),
+                    end_us=to_micros(end),
+                    slo_ids=slo_ids,
+                    windows=windows,
+                    period=period,
+                    step=step,
+                    bucket=bucket,
                 )
-            else:  # SQLite: bare columns come from the row holding MAX(at_us)
-                last = (
-                    select(
-                        StatusRow.slo_id,
-                        func.max(StatusRow.at_us).label("at_us"),
-                        requests.label("req"),
-                        sli.label("sli"),
-                    )
-                    .where(*where)
-                    .group_by(StatusRow.slo_id, step_of)
-                    .subquery()
-                )
-            index = (last.c.at_us - (start_us + 1)) // bucket_us
-            query = (
-                select(
-                    last.c.slo_id,
-                    index.label("bucket"),
-                    func.sum(last.c.req),
-                    func.sum(last.c.req * (1.0 - last.c.sli)),
-                    func.count(),
-                )
-                .where(last.c.req.is_not(None), last.c.sli.is_not(None))
-                .group_by(last.c.slo_id, index)
-                .order_by(last.c.slo_id, index)
             )
-            for slo_id, number, total, errors, points in conn.execute(query):
-                yield WindowSum(slo_id, int(number), float(total), float(errors), int(points))
 
     @staticmethod
     def _point(values: Mapping[Any, Any], step_us: int | None) -> HistoryPoint:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from meshwatch import conventions
@@ -43,10 +43,11 @@ class HistoryPoint:
 
 @dataclass(frozen=True, slots=True)
 class WindowSum:
-    """Requests and errors of one window summed over the history points of one report bucket.
+    """Requests and errors of the history points of one report bucket, each counted once.
 
     `bucket` counts buckets from the report's start (0 = the first); `points` is how many
-    history points (one per history step) were summed.
+    history points (at most one per history step) were summed; `covered` is the time their
+    windows stand for (less than the bucket when history has gaps or little data).
     """
 
     slo_id: str
@@ -54,6 +55,7 @@ class WindowSum:
     requests: float
     errors: float
     points: int
+    covered: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,6 +66,8 @@ class StatusRow(Base):
     budget_remaining_seconds: Mapped[float | None] = mapped_column(Float)
     budget_remaining_requests: Mapped[float | None] = mapped_column(Float)
     throughput: Mapped[float | None] = mapped_column(Float)
+    # Share of the SLO period (ending at `at_us`) with samples, 0..1; NULL when not measured.
+    coverage: Mapped[float | None] = mapped_column(Float)
     # {"sli": {...}, "burn_rate": {...}, "latency": {...}, "requests": {...}}, see codec.py.
     # Plain JSON (text) on PostgreSQL too: never queried inside, ~30 % smaller than jsonb.
     windows: Mapped[dict[str, Any]] = mapped_column(JSON)

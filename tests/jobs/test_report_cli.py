@@ -26,7 +26,9 @@ SLO = """\
     objective: {objective}
     window: 30d
     sli:
-      ratio: {{total: 'http_requests_total', bad: 'http_errors_total'}}
+      ratio:
+        total: 'http_requests_total{{service="{service}"}}'
+        bad: 'http_errors_total{{service="{service}"}}'
 """
 
 

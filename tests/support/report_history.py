@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from meshwatch.model import SLO, RatioSLI, Selector, SLOStatus, State, Window
+from meshwatch.model import SLO, Matcher, RatioSLI, Selector, SLOStatus, State, Window
 from meshwatch.render.reports_build import ActionInput, AlertInput
 from meshwatch.store import ActionPlan, ActionState, AlertEvent, AlertStatus, Store
 
@@ -23,7 +23,10 @@ def slo(service: str, name: str, objective: float) -> SLO:
         name=name,
         objective=objective,
         window=Window.rolling(timedelta(days=30)),
-        sli=RatioSLI(total=Selector("http_requests_total"), bad=Selector("http_errors_total")),
+        sli=RatioSLI(  # one request stream per service: its two SLOs measure the same requests
+            total=Selector("http_requests_total", (Matcher("service", "=", service),)),
+            bad=Selector("http_errors_total", (Matcher("service", "=", service),)),
+        ),
         description=f"{name} of {service}",
     )
 

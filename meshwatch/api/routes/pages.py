@@ -20,9 +20,10 @@ from markupsafe import Markup
 
 from meshwatch import conventions
 from meshwatch.api.deps import ServicesDep
-from meshwatch.engine.evaluate import Aggregate, aggregate
+from meshwatch.api.rollups import Rollup, rollup
 from meshwatch.model import SLO, SLOStatus, State, parse_duration
 from meshwatch.render import reports_text as fmt
+from meshwatch.render import units
 from meshwatch.render.reports_build import slices_from_statuses
 from meshwatch.render.svg import Point, budget_chart, sli_chart
 from meshwatch.store import HistoryPoint
@@ -46,6 +47,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(pct=fmt.pct, count=fmt.count, rate=fmt.rate, minutes=fmt.minutes)
+    env.filters.update(latency=units.latency, throughput=units.throughput, span=units.span)
     return env
 
 
@@ -59,6 +61,26 @@ class Row:
 
     slo: SLO
     status: SLOStatus | None
+    min_coverage: float = 0.1
+
+    @property
+    def unit(self) -> units.LatencyUnit | None:
+        return units.latency_unit(self.slo)
+
+    @property
+    def low_coverage(self) -> bool:
+        """The period figures rest on less than `min_coverage` of the period."""
+        coverage = self.status.coverage if self.status else None
+        return coverage is not None and coverage < self.min_coverage
+
+    @property
+    def coverage_note(self) -> str:
+        """`25 min of 30d (0.06%)`, or `not measured`."""
+        coverage = self.status.coverage if self.status else None
+        if coverage is None:
+            return "not measured"
+        covered = units.span(self.slo.window.length * coverage)
+        return f"{covered} of {self.slo.window.name} ({fmt.pct(coverage, 2)})"
 
     @property
     def state(self) -> str:
@@ -87,7 +109,8 @@ def _seconds(name: str) -> float | None:
 
 def _rows(services: ServicesDep) -> list[Row]:
     latest = {s.slo_id: s for s in services.store.history.latest()}
-    return [Row(slo, latest.get(slo.id)) for slo in services.runtime.slos]
+    least = services.settings.min_coverage
+    return [Row(slo, latest.get(slo.id), least) for slo in services.runtime.slos]
 
 
 def _grafana(services: ServicesDep, uid: str) -> str | None:
@@ -95,8 +118,9 @@ def _grafana(services: ServicesDep, uid: str) -> str | None:
     return f"{base.rstrip('/')}/d/{uid}" if base else None
 
 
-def _summary(name: str, rows: Sequence[Row]) -> Aggregate:
-    return aggregate(name, [r.status for r in rows if r.status is not None])
+def _summary(name: str, rows: Sequence[Row]) -> Rollup:
+    statuses = {r.slo.id: r.status for r in rows if r.status is not None}
+    return rollup(name, [r.slo for r in rows], statuses)
 
 
 def _alerts_actions(services: ServicesDep, slo_ids: set[str] | None) -> tuple[list[Any], list[Any]]:
@@ -181,7 +205,7 @@ def slo_page(
         "slo.html.j2",
         title=f"{slo.id} · meshwatch",
         now=end,
-        row=Row(slo, latest[0] if latest else None),
+        row=Row(slo, latest[0] if latest else None, services.settings.min_coverage),
         charts=charts(slo, points, start, end),
         range=name,
         ranges=list(RANGES),

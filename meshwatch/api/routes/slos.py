@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 
 from meshwatch.api.deps import RuntimeDep, ServicesDep, StoreDep
+from meshwatch.api.rollups import rollups
 from meshwatch.api.schemas import AggregateOut, HistoryPointOut, SLOOut, StatusOut
 from meshwatch.model import SLO, State
 
@@ -27,6 +28,7 @@ def _slo(runtime: RuntimeDep, slo_id: str) -> SLO:
 def list_slos(
     runtime: RuntimeDep,
     store: StoreDep,
+    services: ServicesDep,
     service: Annotated[str | None, Query(description="Only this service")] = None,
     state: Annotated[State | None, Query(description="Only SLOs in this state")] = None,
 ) -> list[SLOOut]:
@@ -39,15 +41,15 @@ def list_slos(
         current = status.state if status is not None else State.UNKNOWN
         if state is not None and current is not state:
             continue
-        out.append(SLOOut.of(slo, status))
+        out.append(SLOOut.of(slo, status, services.settings.min_coverage))
     return out
 
 
 @router.get("/slos/{slo_id}", summary="One SLO and its latest status", responses=NOT_FOUND)
-def get_slo(slo_id: str, runtime: RuntimeDep, store: StoreDep) -> SLOOut:
+def get_slo(slo_id: str, runtime: RuntimeDep, store: StoreDep, services: ServicesDep) -> SLOOut:
     slo = _slo(runtime, slo_id)
     latest = store.history.latest(slo_id)
-    return SLOOut.of(slo, latest[0] if latest else None)
+    return SLOOut.of(slo, latest[0] if latest else None, services.settings.min_coverage)
 
 
 @router.get(
@@ -55,12 +57,14 @@ def get_slo(slo_id: str, runtime: RuntimeDep, store: StoreDep) -> SLOOut:
     summary="The SLO's latest status",
     responses={**NOT_FOUND, 409: {"description": "Not evaluated yet"}},
 )
-def get_status(slo_id: str, runtime: RuntimeDep, store: StoreDep) -> StatusOut:
-    _slo(runtime, slo_id)
+def get_status(
+    slo_id: str, runtime: RuntimeDep, store: StoreDep, services: ServicesDep
+) -> StatusOut:
+    slo = _slo(runtime, slo_id)
     latest = store.history.latest(slo_id)
     if not latest:
         raise HTTPException(409, detail=f"{slo_id} has not been evaluated yet")
-    return StatusOut.of(latest[0])
+    return StatusOut.of(latest[0], slo, services.settings.min_coverage)
 
 
 @router.get(
@@ -102,7 +106,8 @@ def list_services(runtime: RuntimeDep) -> list[AggregateOut]:
     last = runtime.last
     if last is None:
         return []
-    return [AggregateOut.model_validate(a, from_attributes=True) for a in last.services]
+    _, services = rollups(runtime.slos, {s.slo_id: s for s in last.statuses})
+    return [AggregateOut.model_validate(a, from_attributes=True) for a in services]
 
 
 @router.get(
@@ -114,4 +119,5 @@ def get_mesh(runtime: RuntimeDep) -> AggregateOut:
     last = runtime.last
     if last is None or last.mesh is None:
         raise HTTPException(409, detail="no evaluation has completed yet")
-    return AggregateOut.model_validate(last.mesh, from_attributes=True)
+    mesh, _ = rollups(runtime.slos, {s.slo_id: s for s in last.statuses})
+    return AggregateOut.model_validate(mesh, from_attributes=True)

@@ -1,0 +1,151 @@
+"""Report sums from status history, each request counted once, computed by the database.
+
+Per SLO, the report period (start, end] is cut into `step`s counted from `start`; the last
+status of each step stands for the time since the previous step's last status (`gap`),
+through ONE of its windows picked as `meshwatch.slo.tiling.pick` does (the closest to the
+gap, scaled by gap / window within its tolerances). Windows of consecutive statuses
+therefore never overlap, whatever the evaluation interval, the retention tier (raw, 5 min,
+1 h rows) or a restart gap; time no window covers is returned as uncovered, not filled in.
+A status that knows its own `coverage` (share of its period with samples) also caps the
+time its window stands for: a `3d` window resting on 30 minutes of samples covers 30 min.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+
+from sqlalchemy import Float, case, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import ColumnElement
+
+from meshwatch.slo.tiling import JITTER, LONGER
+from meshwatch.store.records import WindowSum
+from meshwatch.store.tables import StatusRow
+
+_US = timedelta(microseconds=1)
+
+
+def _us(delta: timedelta) -> int:
+    return int(delta / _US)
+
+
+def window_sums(
+    conn: Connection,
+    *,
+    start_us: int,
+    end_us: int,
+    slo_ids: Sequence[str],
+    windows: Sequence[tuple[str, timedelta]],
+    period: timedelta | None,
+    step: timedelta,
+    bucket: timedelta,
+) -> Iterator[WindowSum]:
+    """Sums per (SLO, report bucket), ordered by slo_id and bucket; see the module doc.
+
+    `windows` are the (name, length) pairs a status may carry; `period` is the SLO period
+    the stored `coverage` is a share of (None: coverage is not used).
+    """
+    step_us, bucket_us = _us(step), _us(bucket)
+    if step_us <= 0 or bucket_us <= 0:
+        raise ValueError("step and bucket must be positive")
+    if end_us <= start_us or not slo_ids or not windows:
+        return
+    ordered = sorted(windows, key=lambda item: item[1], reverse=True)
+    step_of = (StatusRow.at_us - (start_us + 1)) // step_us
+    values: list[ColumnElement[float]] = []
+    for i, (name, _) in enumerate(ordered):
+        values.append(StatusRow.windows[("requests", name)].as_float().label(f"r{i}"))
+        values.append(StatusRow.windows[("sli", name)].as_float().label(f"s{i}"))
+    columns = (StatusRow.slo_id, StatusRow.coverage, *values)
+    where = (
+        StatusRow.slo_id.in_(slo_ids),
+        StatusRow.at_us > start_us,
+        StatusRow.at_us <= end_us,
+    )
+    if conn.dialect.name == "postgresql":
+        last = (
+            select(*columns, StatusRow.at_us)
+            .where(*where)
+            .ext(distinct_on(StatusRow.slo_id, step_of))
+            .order_by(StatusRow.slo_id, step_of, StatusRow.at_us.desc(), StatusRow.id.desc())
+            .subquery()
+        )
+    else:  # SQLite: bare columns come from the row holding MAX(at_us)
+        last = (
+            select(*columns, func.max(StatusRow.at_us).label("at_us"))
+            .where(*where)
+            .group_by(StatusRow.slo_id, step_of)
+            .subquery()
+        )
+    previous = func.lag(last.c.at_us, 1, start_us).over(
+        partition_by=last.c.slo_id, order_by=last.c.at_us
+    )
+    gap = cast(last.c.at_us - previous, Float)
+    lengths = [float(_us(length)) for _, length in ordered]  # longest first
+    known = [
+        last.c[f"r{i}"].is_not(None) & last.c[f"s{i}"].is_not(None) for i in range(len(ordered))
+    ]
+    short = case(*[(k & (gap >= n), n) for k, n in zip(known, lengths, strict=True)])
+    long = case(
+        *[
+            (k & (gap < n) & (gap * (1.0 + LONGER) >= n), n)
+            for k, n in reversed(list(zip(known, lengths, strict=True)))
+        ]
+    )
+    gaps = select(
+        last.c.slo_id,
+        last.c.at_us,
+        last.c.coverage,
+        *[last.c[f"{kind}{i}"] for i in range(len(ordered)) for kind in "rs"],
+        gap.label("gap"),
+        short.label("short"),
+        long.label("long"),
+    ).subquery()
+    g = gaps.c
+    chosen = case(
+        (g.short.is_(None), g.long),
+        (g.long.is_(None), g.short),
+        (g.long - g.gap < g.gap - g.short, g.long),
+        else_=g.short,
+    )
+    tiles = select(
+        g.slo_id,
+        g.at_us,
+        g.coverage,
+        g.gap,
+        chosen.label("length"),
+        case(*[(chosen == n, g[f"r{i}"]) for i, n in enumerate(lengths)]).label("req"),
+        case(*[(chosen == n, g[f"s{i}"]) for i, n in enumerate(lengths)]).label("sli"),
+    ).subquery()
+    span = case((tiles.c.gap <= tiles.c.length * (1.0 + JITTER), tiles.c.gap), else_=tiles.c.length)
+    scale = span / tiles.c.length
+    covered: ColumnElement[float] = span
+    if period is not None:
+        seen = tiles.c.coverage * float(_us(period))
+        covered = case((tiles.c.coverage.is_(None), span), (seen < span, seen), else_=span)
+    errors = tiles.c.req * (1.0 - tiles.c.sli) * scale
+    index = (tiles.c.at_us - (start_us + 1)) // bucket_us
+    query = (
+        select(
+            tiles.c.slo_id,
+            index.label("bucket"),
+            func.sum(tiles.c.req * scale),
+            func.sum(case((errors < 0.0, literal(0.0)), else_=errors)),
+            func.sum(covered),
+            func.count(),
+        )
+        .where(tiles.c.length.is_not(None))
+        .group_by(tiles.c.slo_id, index)
+        .order_by(tiles.c.slo_id, index)
+    )
+    for slo_id, number, total, bad, covered_us, points in conn.execute(query):
+        yield WindowSum(
+            slo_id,
+            int(number),
+            float(total),
+            float(bad),
+            int(points),
+            covered=timedelta(microseconds=float(covered_us)),
+        )
