@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from meshwatch.errors import Problem, SpecError
+from meshwatch.http_config import PrometheusHTTPConfig, resolve_paths
 
 
 class ScrapeTarget(BaseModel):
@@ -88,6 +89,11 @@ class Settings(BaseSettings):
     prometheus_url: str | None = Field(
         default=None, description="Read SLIs from this Prometheus; unset = scrape collector."
     )
+    prometheus_http_config: PrometheusHTTPConfig | None = Field(
+        default=None,
+        description="Credentials, TLS, headers and proxy for prometheus_url, as in "
+        "Prometheus's own http_config.",
+    )
     scrape_targets: list[ScrapeTarget] = Field(default_factory=list)
     evaluate_interval: timedelta = Field(default=timedelta(seconds=30))
     scrape_interval: timedelta = Field(default=timedelta(seconds=5))
@@ -147,6 +153,8 @@ def load_settings(config_file: Path | None = None) -> Settings:
         values = loaded or {}
         base = config_file.parent
         values["specs"] = [str(base / p) for p in values.get("specs", [])]
+        if "prometheus_http_config" in values:
+            values["prometheus_http_config"] = resolve_paths(values["prometheus_http_config"], base)
     try:
         return Settings(**values)
     except ValidationError as exc:
