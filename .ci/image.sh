@@ -84,8 +84,8 @@ build() {
   # drop dangling layers of earlier builds (vfs keeps full copies)
   "${buildah[@]}" rmi --prune >/dev/null 2>&1 || true
   local size
-  size=$("${buildah[@]}" inspect --type image --format '{{.Size}}' "$image" 2>/dev/null || echo "?")
-  echo "image $image: $size bytes; base $((based - start)) s, build $((SECONDS - based)) s"
+  size=$("${buildah[@]}" images --format '{{.Size}}' "$image" 2>/dev/null || echo "?")
+  echo "image $image: $size; base $((based - start)) s, build $((SECONDS - based)) s"
 }
 
 smoke() {
@@ -93,7 +93,12 @@ smoke() {
   ctr=$("${buildah[@]}" from "$image")
   # shellcheck disable=SC2064
   trap "\"\${buildah[@]}\" rm \"$ctr\" >/dev/null 2>&1 || true" EXIT
-  "${buildah[@]}" run --isolation chroot "$ctr" -- meshwatch --help >/dev/null
+  # `meshwatch --version` once the CLI has it, `--help` until then
+  if "${buildah[@]}" run --isolation chroot "$ctr" -- meshwatch --help | grep -q -- '--version'; then
+    "${buildah[@]}" run --isolation chroot "$ctr" -- meshwatch --version
+  else
+    "${buildah[@]}" run --isolation chroot "$ctr" -- meshwatch --help >/dev/null
+  fi
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   local log="$cache/smoke-serve.log"
   local mnt

@@ -143,6 +143,7 @@ def test_there_are_several_cases() -> None:
     assert {"default", "postgres-ha", "prometheus-operator", "minimal-existing-secret"} <= set(
         CASES
     )
+    assert {"istio", "gateway-api", "linkerd"} <= set(CASES)  # one value set per mesh
 
 
 @pytest.mark.parametrize("case", CASE_PARAMS)
@@ -238,6 +239,10 @@ def test_rendered_settings_and_specs_load_in_meshwatch(
 ) -> None:
     maps = {m["metadata"]["name"]: m for m in _of_kind(renders[case], "ConfigMap")}
     config = yaml.safe_load(maps["meshwatch-config"]["data"]["config.yaml"])
+    if "kubernetes" not in Settings.model_fields:
+        # the `kubernetes:` section comes with the Kubernetes actuators (another branch);
+        # until they are merged the chart's in-cluster `kubernetes: {}` is checked alone
+        assert config.pop("kubernetes", {}) == {}
     settings = Settings(**config)
     assert settings.specs == [Path("/etc/meshwatch/slos")]
     specs = maps["meshwatch-slos"].get("data") or {}
@@ -306,7 +311,7 @@ def test_secrets_reach_the_container_from_the_right_secret(
         assert ref["name"] == (database.get("existingSecret") or "meshwatch")
     else:
         assert "MESHWATCH_DATABASE_URL" not in env
-    secrets = _of_kind(renders[case], "Secret")
+    secrets = [s for s in _of_kind(renders[case], "Secret") if s["metadata"]["name"] == "meshwatch"]
     assert bool(secrets) == bool(database.get("url") or values.get("apiToken", {}).get("value"))
 
 
@@ -320,6 +325,31 @@ def test_secrets_reach_the_container_from_the_right_secret(
             id="replicas-without-election",
         ),
         pytest.param(["remediation.enabled=true"], "at least one", id="remediation-without-kinds"),
+        pytest.param(
+            ["prometheus.url=https://p:9090", "prometheus.secret.basicAuthPassword=x"],
+            "needs prometheus.httpConfig.basic_auth.username",
+            id="password-without-username",
+        ),
+        pytest.param(
+            [
+                "prometheus.url=https://p:9090",
+                "prometheus.existingSecret=creds",
+                "prometheus.existingSecretKeys={bearer-token,basic-auth-password}",
+                "prometheus.httpConfig.basic_auth.username=u",
+            ],
+            "exclude each other",
+            id="password-and-token",
+        ),
+        pytest.param(
+            ["prometheus.url=https://p:9090", "prometheus.secret.clientCert=PEM"],
+            "go together",
+            id="client-cert-without-key",
+        ),
+        pytest.param(
+            ["prometheus.url=https://p:9090", "prometheus.httpConfig.basic_auth.password=x"],
+            "password",
+            id="inline-secret-in-http-config",
+        ),
     ],
 )
 def test_broken_combinations_are_refused(helm: list[str], sets: list[str], message: str) -> None:
@@ -348,6 +378,8 @@ def test_the_rendered_pod_starts_meshwatch(renders: dict[str, str], tmp_path: Pa
     config["report_directory"] = config["report_directory"].replace(
         "/var/lib/meshwatch", str(mounts["/var/lib/meshwatch"])
     )
+    if "kubernetes" not in Settings.model_fields:
+        config.pop("kubernetes")  # see test_rendered_settings_and_specs_load_in_meshwatch
     port, closed = free_port(), free_port()
     config["prometheus_url"] = f"http://127.0.0.1:{closed}"
     (mounts["/etc/meshwatch/config"] / "config.yaml").write_text(yaml.safe_dump(config))
@@ -394,3 +426,97 @@ def _wait_for_slos(url: str, process: subprocess.Popen[bytes]) -> list[dict[str,
             pass
         time.sleep(0.2)
     pytest.fail("meshwatch did not answer within 30 s")
+
+
+PROMETHEUS_SECRET_DIR = "/etc/meshwatch/prometheus"
+MESH_CASES = {"istio": "istio", "gateway-api": "gateway", "linkerd": "linkerd"}
+
+
+def _settings(render: str) -> dict[str, Any]:
+    maps = {m["metadata"]["name"]: m for m in _of_kind(render, "ConfigMap")}
+    config: dict[str, Any] = yaml.safe_load(maps["meshwatch-config"]["data"]["config.yaml"])
+    return config
+
+
+def _files(config: object) -> list[str]:
+    """Every *_file / files value in a prometheus_http_config mapping."""
+    if isinstance(config, dict):
+        found = [v for k, v in config.items() if k.endswith("_file") and isinstance(v, str)]
+        found += [f for k, v in config.items() if k == "files" for f in v]
+        return found + [f for v in config.values() for f in _files(v)]
+    return []
+
+
+@pytest.mark.parametrize("case", CASE_PARAMS)
+def test_in_cluster_kubernetes_settings_when_a_route_kind_is_enabled(
+    renders: dict[str, str], case: str
+) -> None:
+    values = yaml.safe_load((GOLDEN / "values" / f"{case}.yaml").read_text()) or {}
+    kinds = values.get("remediation", {}).get("kinds", [])
+    config = _settings(renders[case])
+    if kinds:
+        assert config["kubernetes"] == {}  # no kubeconfig, no context: the service account
+        (deployment,) = _of_kind(renders[case], "Deployment")
+        assert deployment["spec"]["template"]["spec"]["automountServiceAccountToken"] is True
+    else:
+        assert "kubernetes" not in config
+
+
+@pytest.mark.parametrize("case", sorted(MESH_CASES))
+def test_each_mesh_case_grants_its_kind_and_reads_an_authenticated_prometheus(
+    renders: dict[str, str], case: str
+) -> None:
+    render = renders[case]
+    granted = {
+        (g, r)
+        for role in _objects(render)
+        if role["kind"] in ("Role", "ClusterRole")
+        for rule in role["rules"]
+        for g in rule["apiGroups"]
+        for r in rule["resources"]
+    }
+    assert granted == ROUTE_RESOURCES[MESH_CASES[case]]
+    config = _settings(render)
+    assert config["prometheus_url"].startswith("https://")
+    assert Settings(**{k: v for k, v in config.items() if k != "kubernetes"}).prometheus_http_config
+
+
+@pytest.mark.parametrize("case", sorted(MESH_CASES))
+def test_prometheus_credentials_are_files_from_the_mounted_secret(
+    renders: dict[str, str], case: str
+) -> None:
+    values = yaml.safe_load((GOLDEN / "values" / f"{case}.yaml").read_text())
+    render = renders[case]
+    http_config = _settings(render)["prometheus_http_config"]
+    files = _files(http_config)
+    assert files and all(f.startswith(f"{PROMETHEUS_SECRET_DIR}/") for f in files), files
+    (deployment,) = _of_kind(render, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    (mount,) = [
+        m for m in pod["containers"][0]["volumeMounts"] if m["mountPath"] == PROMETHEUS_SECRET_DIR
+    ]
+    assert mount["readOnly"] is True
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    secret_name = volume["secret"]["secretName"]
+    prometheus = values["prometheus"]
+    if prometheus.get("existingSecret"):
+        assert secret_name == prometheus["existingSecret"]
+        keys = set(prometheus["existingSecretKeys"])
+        assert not [s for s in _of_kind(render, "Secret") if s["metadata"]["name"] == secret_name]
+    else:
+        (secret,) = [s for s in _of_kind(render, "Secret") if s["metadata"]["name"] == secret_name]
+        keys = set(secret["data"])
+    assert {f.rsplit("/", 1)[1] for f in files} == keys
+    # no secret value in any ConfigMap (the settings file included)
+    secret_values = [v for v in prometheus.get("secret", {}).values() if isinstance(v, str)]
+    secret_values += list(prometheus.get("secret", {}).get("headers", {}).values())
+    needles = [
+        line.strip()
+        for value in secret_values
+        for line in value.splitlines()
+        if len(line.strip()) > 8 and "-----" not in line
+    ]
+    assert needles or prometheus.get("existingSecret")
+    for config_map in _of_kind(render, "ConfigMap"):
+        text = json.dumps(config_map)
+        assert not [n for n in needles if n in text]
