@@ -32,28 +32,39 @@ def _yaml(mapping: int = 2, sequence: int = 2, offset: int = 0) -> YAML:
 class Document:
     """A loaded RDS document and the layout it was written in."""
 
-    def __init__(self, data: Any, mapping: int, sequence: int, offset: int, start: bool) -> None:
+    def __init__(self, data: Any, preamble: str, layout: tuple[int, int, int]) -> None:
         self.data = data
-        self._layout = (mapping, sequence, offset)
-        self._explicit_start = start
+        self._preamble = preamble
+        self._layout = layout
 
     def dump(self, data: Any) -> bytes:
-        """`data` (the edited document) in the original's layout."""
-        yaml = _yaml(*self._layout)
-        yaml.explicit_start = self._explicit_start
+        """`data` (the edited document) in the original's layout, its preamble kept as is."""
         out = io.StringIO()
-        yaml.dump(data, out)
-        return out.getvalue().encode("utf-8")
+        _yaml(*self._layout).dump(data, out)
+        return (self._preamble + out.getvalue()).encode("utf-8")
 
 
 def load(raw: bytes) -> Document:
-    """Parse `raw` keeping everything a round trip needs; YAMLError on bad YAML."""
+    """Parse `raw` keeping everything a round trip needs; YAMLError on bad YAML.
+
+    The lines before the first content line (comments, blank lines, directives, `---`) are
+    kept verbatim: ruamel.yaml does not carry comments that stand before `---`.
+    """
     text = raw.decode("utf-8")
-    _, sequence, offset = load_yaml_guess_indent(text)  # block sequences: content, dash
-    mapping = mapping_indent(text)
-    sequence, offset = sequence or mapping, offset or 0
-    data = _yaml(mapping, sequence, offset).load(text)
-    return Document(data, mapping, sequence, offset, text.lstrip().startswith("---"))
+    lines = text.splitlines(keepends=True)
+    head = 0
+    while head < len(lines) and _is_preamble(lines[head]):
+        head += 1
+    preamble, body = "".join(lines[:head]), "".join(lines[head:])
+    _, sequence, offset = load_yaml_guess_indent(body)  # block sequences: content, dash
+    mapping = mapping_indent(body)
+    layout = (mapping, sequence or mapping, offset or 0)
+    return Document(_yaml(*layout).load(body), preamble, layout)
+
+
+def _is_preamble(line: str) -> bool:
+    stripped = line.strip()
+    return not stripped or stripped.startswith(("#", "%")) or stripped == "---"
 
 
 def mapping_indent(text: str) -> int:
