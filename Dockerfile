@@ -11,19 +11,25 @@ ARG PYTHON_BASE=python:3.12-slim
 
 FROM ${PYTHON_BASE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
-RUN python3 -m venv /opt/meshwatch
 WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY meshwatch ./meshwatch
-# non-editable install: the virtualenv holds the package and its dependencies, nothing else
-RUN /opt/meshwatch/bin/pip install --no-compile . \
+# the dependencies first, in a layer of their own: reused until pyproject.toml changes
+COPY pyproject.toml ./
+RUN python3 -m venv /opt/meshwatch \
+ && mkdir meshwatch && touch README.md meshwatch/__init__.py \
+ && /opt/meshwatch/bin/pip install --no-compile . \
+ && /opt/meshwatch/bin/pip uninstall --yes meshwatch \
+ && rm -rf meshwatch README.md
+# then the package itself (.dockerignore lets in pyproject.toml, README.md, meshwatch/)
+COPY . .
+RUN mkdir state && /opt/meshwatch/bin/pip install --no-compile --no-deps . \
+ && /opt/meshwatch/bin/pip uninstall --yes pip setuptools \
  && /opt/meshwatch/bin/python -m compileall -q /opt/meshwatch/lib \
  && /opt/meshwatch/bin/meshwatch --help >/dev/null
 
 FROM ${PYTHON_BASE}
-COPY --from=build /opt/meshwatch /opt/meshwatch
 # the only writable place (plus /tmp): the SQLite default, reports and scheduler state
-RUN mkdir -p /var/lib/meshwatch && chown 65532:65532 /var/lib/meshwatch
+COPY --from=build --chown=65532:65532 /src/state /var/lib/meshwatch
+COPY --from=build /opt/meshwatch /opt/meshwatch
 ENV PATH=/opt/meshwatch/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

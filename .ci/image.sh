@@ -77,7 +77,7 @@ build() {
     trust=(--volume "${PIP_CERT:-$bundle}:/etc/ssl/certs/build-host-ca.crt:ro"
       --volume "$cache/pip.conf:/etc/pip.conf:ro")
   fi
-  "${buildah[@]}" bud --isolation chroot --layers \
+  "${buildah[@]}" bud --isolation chroot --layers="${MESHWATCH_IMAGE_LAYERS:-false}" \
     --build-arg "PYTHON_BASE=$base_tag" \
     --volume "$cache/pip:/root/.cache/pip" "${trust[@]}" \
     --tag "$image" -f Dockerfile .
