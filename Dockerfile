@@ -18,7 +18,7 @@ RUN python3 -m venv /opt/meshwatch \
  && mkdir meshwatch && touch README.md meshwatch/__init__.py \
  && /opt/meshwatch/bin/pip install --no-compile . \
  && /opt/meshwatch/bin/pip uninstall --yes meshwatch \
- && rm -rf meshwatch README.md
+ && rm -rf meshwatch README.md build ./*.egg-info
 # then the package itself (.dockerignore lets in pyproject.toml, README.md, meshwatch/)
 COPY . .
 RUN mkdir state && /opt/meshwatch/bin/pip install --no-compile --no-deps . \

@@ -3,9 +3,11 @@
 #   .ci/image.sh build   base image from Debian packages (debootstrap), then the Dockerfile on it
 #   .ci/image.sh smoke   `meshwatch --help` and `meshwatch serve` inside the image, /healthz
 #   .ci/image.sh all     both (what .ci/run calls)
-# Caches under ~/.cache/meshwatch-image: the debootstrapped base (a tarball), pip's cache
-# (mounted into the build) and buildah's own storage (vfs), so a second run rebuilds little.
-# Prints the image size and how long each step took.
+# Caches under ~/.cache/meshwatch-image: the debootstrapped base (a tarball, and the base
+# image in buildah's vfs storage) and pip's cache (mounted into the build), so a second run
+# downloads nothing. Intermediate layers are not kept by default: vfs copies the whole root
+# filesystem for every layer, which costs more here than reinstalling from the warm pip cache
+# (MESHWATCH_IMAGE_LAYERS=true keeps them). Prints the image size and each step's time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
