@@ -96,7 +96,7 @@ class _Collection:
 
 
 def _prometheus(settings: Settings, url: str) -> _Collection:
-    client = connect(url)
+    client = connect(url, http_config=settings.prometheus_http_config)
     collector = PrometheusCollector(PrometheusQuerier(client))
 
     def source(slos: Sequence[SLO], now: datetime) -> SLICollector:
@@ -145,7 +145,11 @@ def report_runner(
 ) -> ReportRunner:
     """Reports from Prometheus when it is configured (any past period), else from history."""
     prometheus = (
-        PrometheusCollector(PrometheusQuerier(connect(settings.prometheus_url)))
+        PrometheusCollector(
+            PrometheusQuerier(
+                connect(settings.prometheus_url, http_config=settings.prometheus_http_config)
+            )
+        )
         if settings.prometheus_url
         else None
     )

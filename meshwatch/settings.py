@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from meshwatch.errors import Problem, SpecError
+from meshwatch.http_config import PrometheusHTTPConfig, resolve_paths
 from meshwatch.model import parse_duration
 from meshwatch.slo.report_periods import check_report_period
 from meshwatch.spec.source import Document, FieldPath, format_path, parse_stream
@@ -182,6 +183,11 @@ class Settings(BaseSettings):
     prometheus_url: str | None = Field(
         default=None, description="Read SLIs from this Prometheus; unset = scrape collector."
     )
+    prometheus_http_config: PrometheusHTTPConfig | None = Field(
+        default=None,
+        description="Credentials, TLS, headers and proxy for prometheus_url, as in "
+        "Prometheus's own http_config.",
+    )
     scrape_targets: list[ScrapeTarget] = Field(default_factory=list)
     evaluate_interval: Duration = Field(default=timedelta(seconds=30))
     scrape_interval: Duration = Field(default=timedelta(seconds=5))
@@ -270,6 +276,9 @@ def load_settings(
         if isinstance(specs, list):
             base = config_file.parent
             values["specs"] = [str(base / p) if isinstance(p, str) else p for p in specs]
+        http_config = values.get("prometheus_http_config")
+        if isinstance(http_config, dict):
+            values["prometheus_http_config"] = resolve_paths(http_config, config_file.parent)
     try:
         return Settings(**values)
     except ValidationError as exc:

@@ -123,7 +123,11 @@ def report(
     store = Store(make_engine(settings.database_url))
     try:
         prometheus = (
-            PrometheusCollector(PrometheusQuerier(connect(settings.prometheus_url)))
+            PrometheusCollector(
+                PrometheusQuerier(
+                    connect(settings.prometheus_url, http_config=settings.prometheus_http_config)
+                )
+            )
             if use_prometheus and settings.prometheus_url
             else None
         )

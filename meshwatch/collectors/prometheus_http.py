@@ -26,9 +26,10 @@ from typing import Any, Protocol
 import requests
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
-from urllib3.util.retry import Retry
 
+from meshwatch.collectors.prometheus_auth import NO_RETRIES, mount_for, session_for
 from meshwatch.errors import CollectorError
+from meshwatch.http_config import PrometheusHTTPConfig
 
 logger = logging.getLogger(__name__)
 
@@ -70,18 +71,30 @@ class Sample:
     value: float
 
 
-def connect(url: str, *, timeout: float = 5.0, method: str = "POST") -> PrometheusConnect:
+def connect(
+    url: str,
+    *,
+    timeout: float = 5.0,
+    method: str = "POST",
+    http_config: PrometheusHTTPConfig | None = None,
+) -> PrometheusConnect:
     """A `PrometheusConnect` without urllib3 retries (`PrometheusQuerier` retries itself).
 
-    POST keeps long batched queries out of the URL.
+    POST keeps long batched queries out of the URL. `http_config` (the settings'
+    `prometheus_http_config`) adds credentials, TLS, headers and a proxy.
     """
-    return PrometheusConnect(
-        url=url.rstrip("/"),
+    base = url.rstrip("/")
+    session = session_for(http_config)
+    client = PrometheusConnect(
+        url=base,
         disable_ssl=False,
-        retry=Retry(total=0, connect=0, read=0, status=0, redirect=0, raise_on_status=False),
+        retry=NO_RETRIES,
         timeout=timeout,
         method=method,
+        session=session,
     )
+    mount_for(session, base, http_config)  # PrometheusConnect mounts a plain adapter on `base`
+    return client
 
 
 class PrometheusQuerier:

@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 from meshwatch.errors import ActuatorError
-from meshwatch.remediate import envoy_rds
+from meshwatch.remediate import envoy_rds, rds_yaml
 from meshwatch.remediate.base import ApplyResult, ApplyState, Retries, RouteState, check_weights
 from meshwatch.remediate.envoy_rds import RouteRef
 
@@ -81,7 +80,7 @@ class EnvoyActuator:
         dry_run: bool = True,
     ) -> ApplyResult:
         ref = RouteRef.parse(target)
-        raw, doc = self._read_file()
+        raw, doc, dump = self._read_file()
         file_version = str(doc.get("version_info", ""))
         config = envoy_rds.find_route_config(doc.get("resources") or [], ref)
         route = envoy_rds.find_route(config, ref)
@@ -119,7 +118,7 @@ class EnvoyActuator:
                 retryable=True,
             )
         started = self.clock()
-        self._write(self._dump(new_doc))
+        self._write(dump(new_doc))
         state, detail = self._confirm(ref, new_version, after, counters)
         elapsed_ms = f"{(self.clock() - started) * 1000:.1f}"
         if state is not ApplyState.APPLIED:
@@ -200,24 +199,29 @@ class EnvoyActuator:
 
     # --- the file -----------------------------------------------------------------
 
-    def _read_file(self) -> tuple[bytes, dict[str, Any]]:
+    def _read_file(self) -> tuple[bytes, dict[str, Any], Callable[[dict[str, Any]], bytes]]:
+        """The raw bytes, the document, and how to write an edited copy back in its layout.
+
+        YAML is round-tripped (rds_yaml: comments, key order, quoting and indentation kept),
+        so the written file differs from the user's only in the fields meshwatch owns.
+        """
         try:
             raw = self.rds_path.read_bytes()
-            doc = json.loads(raw) if self._is_json else yaml.safe_load(raw)
-        except (OSError, ValueError, yaml.YAMLError) as exc:
+            if self._is_json:
+                doc = json.loads(raw)
+                dump: Callable[[dict[str, Any]], bytes] = _dump_json
+            else:
+                document = rds_yaml.load(raw)
+                doc, dump = document.data, document.dump
+        except (OSError, ValueError, rds_yaml.YAMLError) as exc:
             raise ActuatorError(f"cannot read {self.rds_path}: {exc}", retryable=False) from exc
         if not isinstance(doc, dict):
             raise ActuatorError(f"{self.rds_path} is not an RDS document", retryable=False)
-        return raw, doc
+        return raw, doc, dump
 
     @property
     def _is_json(self) -> bool:
         return self.rds_path.suffix == ".json"
-
-    def _dump(self, doc: dict[str, Any]) -> bytes:
-        if self._is_json:
-            return (json.dumps(doc, indent=2) + "\n").encode()
-        return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False).encode()
 
     def _write(self, data: bytes) -> None:
         """Write atomically: a dotfile in the same directory, fsync, then rename over."""
@@ -235,3 +239,7 @@ class EnvoyActuator:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise ActuatorError(f"cannot write {self.rds_path}: {exc}", retryable=True) from exc
+
+
+def _dump_json(doc: dict[str, Any]) -> bytes:
+    return (json.dumps(doc, indent=2) + "\n").encode()

@@ -106,7 +106,15 @@ def edit(
         _tighten(route, retries)
     elif restore_retries:
         _restore(route)
-    new["version_info"] = next_version(str(doc.get("version_info", "")))
+    old_version = doc.get("version_info", "")
+    new["version_info"] = _same_kind(old_version, next_version(str(old_version)))
+    return new
+
+
+def _same_kind(old: object, new: str) -> str:
+    """`new` as the same str subclass as `old`: a round-tripped file keeps its quoting."""
+    if isinstance(old, str) and type(old) is not str:
+        return type(old)(new)
     return new
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import statistics
 from collections.abc import Iterator
@@ -199,6 +200,53 @@ def test_user_retry_policy_comes_back(envoy: EnvoyHarness, actuator: EnvoyActuat
 
     assert live_route(envoy, "main")["route"]["retry_policy"] == original  # type: ignore[index]
     assert actuator.current(TARGET).weights == {"v1": 80, "v2": 20}
+
+
+COMMENTED_RDS = Path(__file__).parents[1] / "testdata" / "envoy" / "commented-rds.yaml"
+
+
+def _changed(before: str, after: str) -> list[str]:
+    diff = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+    return [line for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+
+
+def test_a_commented_gitops_file_changes_only_in_owned_fields(
+    envoy: EnvoyHarness, actuator: EnvoyActuator
+) -> None:
+    """Comments, key order, quoting and layout survive; Envoy serves the new weights."""
+    version = envoy.next_version()
+    original = COMMENTED_RDS.read_text().replace('version_info: "41"', f'version_info: "{version}"')
+    envoy.write_rds(original)
+    assert live_route(envoy, "main")["route"]["retry_policy"]["num_retries"] == 1  # type: ignore[index]
+
+    shifted = actuator.apply(TARGET, {"v1": 90, "v2": 10}, dry_run=False)
+
+    assert shifted.state is ApplyState.APPLIED, shifted.detail
+    assert actuator.current(TARGET).weights == {"v1": 90, "v2": 10}
+    written = envoy.rds_path.read_text()
+    new_version = str(int(version) + 1)
+    assert _changed(original, written) == [
+        f'-version_info: "{version}"   # bumped on every change',
+        f'+version_info: "{new_version}"   # bumped on every change',
+        "-                    weight: 50",
+        "+                    weight: 90",
+        "-                    weight: 50",
+        "+                    weight: 10",
+    ]
+    # tightening retries and putting them back leaves the user's file as it was
+    assert (
+        actuator.apply(TARGET, None, retries=Retries(), dry_run=False).state is ApplyState.APPLIED
+    )
+    restored = actuator.apply(TARGET, None, restore_retries=True, dry_run=False)
+    assert restored.state is ApplyState.APPLIED, restored.detail
+    back = actuator.apply(TARGET, {"v1": 50, "v2": 50}, dry_run=False)
+    assert back.state is ApplyState.APPLIED, back.detail
+    final = envoy.rds_path.read_text()
+    assert _changed(original, final) == [
+        f'-version_info: "{version}"   # bumped on every change',
+        f'+version_info: "{int(version) + 4}"   # bumped on every change',
+    ]
+    assert live_route(envoy, "main")["route"]["retry_policy"]["num_retries"] == 1  # type: ignore[index]
 
 
 def test_json_rds_file(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -134,13 +134,17 @@ class Daemon:
             if not self.running:
                 raise RuntimeError(f"{self.name} exited ({self.returncode}): {self.log()}")
             try:
-                if httpx.get(f"{self.url}{self.ready_path}", timeout=1).status_code == 200:
+                if self.is_ready():
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"{self.name} not ready in {timeout}s: {self.log()}")
+
+    def is_ready(self) -> bool:
+        """One readiness probe: `ready_path` answers 200 (subclasses may authenticate)."""
+        return httpx.get(f"{self.url}{self.ready_path}", timeout=1).status_code == 200
 
     def log(self, tail: int = 4000) -> str:
         try:

@@ -4,6 +4,8 @@ certificates for 127.0.0.1 and client certificates, written as PEM files.
     ca = TestCA.create(tmp_path)
     server = ca.issue("fake-kube", server=True)     # Issued(cert=..., key=...)
     client = ca.issue("alice", groups=("devs",))    # CN=alice, O=devs (Kubernetes user, groups)
+
+    pki = make_pki(workdir)    # CA + server (127.0.0.1, localhost, SERVER_NAME) + client
 """
 
 from __future__ import annotations
@@ -87,7 +89,12 @@ class TestCA:
         return TestCA(directory, cert, key, certificate)
 
     def issue(
-        self, common_name: str, *, server: bool = False, groups: tuple[str, ...] = ()
+        self,
+        common_name: str,
+        *,
+        server: bool = False,
+        groups: tuple[str, ...] = (),
+        dns_names: tuple[str, ...] = (),
     ) -> Issued:
         """A leaf certificate signed by this CA: for 127.0.0.1/localhost when `server`,
         else a client certificate (CN = user name, O = groups, as Kubernetes reads them)."""
@@ -107,6 +114,9 @@ class TestCA:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
             .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
+            .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
                 critical=False,
             )
@@ -115,6 +125,7 @@ class TestCA:
             names: list[x509.GeneralName] = [
                 x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                 x509.DNSName("localhost"),
+                *(x509.DNSName(name) for name in dns_names),
             ]
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         certificate = builder.sign(self.key, hashes.SHA256())
@@ -123,3 +134,23 @@ class TestCA:
         cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
         _write_key(key, key_path)
         return Issued(cert, key_path)
+
+
+SERVER_NAME = "prometheus.meshwatch.test"  # a name that does not resolve, for server_name tests
+
+
+@dataclass(frozen=True)
+class PKI:
+    ca_cert: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+
+
+def make_pki(workdir: Path) -> PKI:
+    """A CA, a server certificate (127.0.0.1, localhost, SERVER_NAME) and a client one."""
+    ca = TestCA.create(workdir)
+    server = ca.issue(SERVER_NAME, server=True, dns_names=(SERVER_NAME,))
+    client = ca.issue("meshwatch")
+    return PKI(ca.cert, server.cert, server.key, client.cert, client.key)
