@@ -12,10 +12,12 @@ from meshwatch.spec.native.slo import load_native
 from meshwatch.spec.openslo import models as openslo_models
 from meshwatch.spec.openslo.registry import Registry
 from meshwatch.spec.openslo.slo import load_slos
+from meshwatch.spec.options import LoadOptions
 from meshwatch.spec.problems import Problems
 from meshwatch.spec.source import Document, parse_stream
+from meshwatch.spec.text import decode, too_large
 
-DocumentLoader = Callable[[Document, Problems], list[Found]]
+DocumentLoader = Callable[[Document, Problems, LoadOptions], list[Found]]
 SUFFIXES = (".yaml", ".yml")
 
 
@@ -48,7 +50,9 @@ def spec_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
     return unique, problems
 
 
-def load_documents(documents: Iterable[Document], problems: Problems) -> list[Found]:
+def load_documents(
+    documents: Iterable[Document], problems: Problems, options: LoadOptions
+) -> list[Found]:
     """Map every document to SLOs; then the checks that need all of them (duplicate ids)."""
     found: list[Found] = []
     registry = Registry()
@@ -58,7 +62,7 @@ def load_documents(documents: Iterable[Document], problems: Problems) -> list[Fo
             continue
         loader = _loader_for(doc, problems)
         if loader is not None:
-            found.extend(loader(doc, problems))
+            found.extend(loader(doc, problems, options))
     found.extend(load_slos(registry, problems))
     found.sort(key=lambda f: (f.doc.file, f.doc.index, f.doc.line_of(f.path)))
     _check_duplicates(found, problems)
@@ -106,17 +110,54 @@ def _check_duplicates(found: list[Found], problems: Problems) -> None:
         )
 
 
-def read_paths(paths: Sequence[str | Path], problems: Problems) -> list[Document]:
+def read_paths(
+    paths: Sequence[str | Path], problems: Problems, options: LoadOptions
+) -> list[Document]:
     files, missing = spec_files(paths)
     problems.extend(missing)
     documents: list[Document] = []
     for file in files:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.extend([Problem(str(file), 0, "", f"cannot read: {exc}")])
-            continue
-        docs, found = parse_stream(text, str(file))
-        documents.extend(docs)
-        problems.extend(found)
+        documents.extend(read_text(_read(file, problems), str(file), problems, options))
     return documents
+
+
+def _read(file: Path, problems: Problems) -> str | None:
+    try:
+        too_big = too_large(str(file), file.stat().st_size)
+        if too_big is not None:  # refused before reading it
+            problems.extend([too_big])
+            return None
+        text, problem = decode(file.read_bytes(), str(file))
+    except OSError as exc:
+        problems.extend([Problem(str(file), 1, "", f"cannot read: {exc.strerror or exc}")])
+        return None
+    if problem is not None:
+        problems.extend([problem])
+    return text
+
+
+def read_text(
+    text: str | None, file: str, problems: Problems, options: LoadOptions
+) -> list[Document]:
+    """The documents of one file's text; a file without any is an error unless allowed."""
+    if text is None:
+        return []
+    too_big = too_large(file, len(text))
+    if too_big is not None:
+        problems.extend([too_big])
+        return []
+    docs, found = parse_stream(text, file)
+    problems.extend(found)
+    if not docs and not found and not options.allow_empty:
+        problems.extend(
+            [
+                Problem(
+                    file,
+                    1,
+                    "",
+                    "no SLO documents (the file is empty or only comments); "
+                    "pass --allow-empty to accept it",
+                )
+            ]
+        )
+    return docs
