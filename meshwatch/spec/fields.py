@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BeforeValidator
 
@@ -19,3 +19,17 @@ def _as_text(value: Any) -> Any:
 
 Text = Annotated[str, BeforeValidator(_as_text)]
 TextMap = dict[str, Text]  # labels and annotations: scalar values become text
+
+
+def _null_as_list(value: Any) -> Any:
+    return [] if value is None else value
+
+
+def _null_as_map(value: Any) -> Any:
+    return {} if value is None else value
+
+
+T = TypeVar("T")
+# Optional lists and mappings that published specs leave empty (`alertPolicies:` with no value).
+OptionalList = Annotated[list[T], BeforeValidator(_null_as_list)]
+OptionalMap = Annotated[dict[str, T], BeforeValidator(_null_as_map)]

@@ -20,5 +20,5 @@ What maps, and how (anything else is an error, never dropped):
   burn-rate window each: long = lookbackWindow, short = lookbackWindow / 12, factor =
   threshold; severity page|critical|high -> page, ticket|warning|low|info -> ticket.
   No alertPolicies -> the default Workbook windows. meshwatch always alerts on breach and
-  on missing data; notification targets are ignored with a warning (route in Alertmanager).
+  on missing data; notification targets must resolve but are not used (route in Alertmanager).
 """
