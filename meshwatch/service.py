@@ -38,7 +38,7 @@ from meshwatch.remediate.envoy import EnvoyActuator
 from meshwatch.remediate.noop import NoopActuator
 from meshwatch.remediate.registry import build_registry
 from meshwatch.settings import Settings
-from meshwatch.spec import load_paths
+from meshwatch.spec import LoadOptions, load_paths
 from meshwatch.store import Store, make_engine, upgrade
 from meshwatch.store.lock import AlwaysLeader, leader_lock
 
@@ -72,7 +72,7 @@ def load_slos(settings: Settings) -> tuple[SLO, ...]:
     """The SLOs of the configured spec paths (SpecError lists every problem)."""
     if not settings.specs:
         return ()
-    return load_paths(settings.specs).slos
+    return load_paths(settings.specs, LoadOptions(sloth_period=settings.sloth_period)).slos
 
 
 def all_windows(slo: SLO, now: datetime) -> tuple[timedelta, ...]:

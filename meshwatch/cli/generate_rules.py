@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from meshwatch.cli.app import EXIT_INVALID, exits_on_error, generate_app
+from meshwatch.cli.spec_options import ALLOW_EMPTY, SLOTH_PERIOD, load_options
 from meshwatch.render import files as output
 from meshwatch.render.rules import FORMATS, SUFFIX, RuleFormat, rule_files
 from meshwatch.spec import load_paths
@@ -28,12 +29,14 @@ def generate_rules(
         "--format",
         help="prometheus (rule files) or prometheus-operator (PrometheusRule objects).",
     ),
+    sloth_period: str = SLOTH_PERIOD,
+    allow_empty: bool = ALLOW_EMPTY,
 ) -> None:
     """Generate one Prometheus rule file per service: recording rules, burn and absent alerts."""
     if fmt not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
     rule_format: RuleFormat = "prometheus" if fmt == "prometheus" else "prometheus-operator"
-    result = load_paths(paths)
+    result = load_paths(paths, load_options(sloth_period, allow_empty))
     for warning in result.warnings:
         print(warning, file=sys.stderr)
     try:
