@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from meshwatch.errors import Problem
-from meshwatch.spec import sloth
+from meshwatch.spec import openslo_v1alpha, pyrra, slo_generator, sloth
 from meshwatch.spec.checks import Found
 from meshwatch.spec.native.slo import load_native
 from meshwatch.spec.openslo import models as openslo_models
@@ -69,20 +69,31 @@ def load_documents(
     return found
 
 
+_LOADERS: dict[str, DocumentLoader] = {
+    "meshwatch/v1": load_native,
+    sloth.K8S_API_VERSION: sloth.load_k8s,
+    openslo_v1alpha.API_VERSION: openslo_v1alpha.load_v1alpha,
+    pyrra.API_VERSION: pyrra.load_pyrra,
+    slo_generator.API_VERSION: slo_generator.load_slo_generator,
+}
+_KNOWN = (
+    "meshwatch/v1, sloth.slok.dev/v1, openslo/v1, openslo/v1alpha, pyrra.dev/v1alpha1, "
+    "sre.google.com/v2"
+)
+
+
 def _loader_for(doc: Document, problems: Problems) -> DocumentLoader | None:
     api_version = doc.data.get("apiVersion")
-    if api_version == "meshwatch/v1":
-        return load_native
-    if api_version == sloth.K8S_API_VERSION:
-        return sloth.load_k8s
+    loader = _LOADERS.get(api_version) if isinstance(api_version, str) else None
+    if loader is not None:
+        return loader
     if api_version is None and doc.data.get("version") == sloth.PROMETHEUS_V1:
         return sloth.load_prometheus_v1
     if api_version is None and "version" not in doc.data:
         problems.error(
             doc,
             (),
-            "missing apiVersion; use meshwatch/v1, sloth.slok.dev/v1, openslo/v1 "
-            "(or version: prometheus/v1 for Sloth)",
+            f"missing apiVersion; use {_KNOWN} (or version: prometheus/v1 for Sloth)",
         )
         return None
     shown = api_version if api_version is not None else doc.data.get("version")
@@ -90,8 +101,7 @@ def _loader_for(doc: Document, problems: Problems) -> DocumentLoader | None:
     problems.error(
         doc,
         (field,),
-        f"unknown {field} {shown!r}; use meshwatch/v1, sloth.slok.dev/v1, openslo/v1 "
-        "or prometheus/v1",
+        f"unknown {field} {shown!r}; use {_KNOWN} or prometheus/v1",
     )
     return None
 
