@@ -26,7 +26,20 @@ _CALENDAR = {"calendar-week": CalendarUnit.WEEK, "calendar-month": CalendarUnit.
 TIGHT_OBJECTIVE = 99.999  # at or above, a total outage spends a 30 d budget in 26 s
 
 
+# Service and SLO names end up in file names (`<service>.yaml`, `<service>-<slo>`): 100 each
+# keeps both, joined and suffixed, under the 255 bytes file systems allow.
+MAX_NAME_LENGTH = 100
+
+
 def check_name(value: str, doc: Document, path: FieldPath, problems: Problems) -> bool:
+    if len(value) > MAX_NAME_LENGTH:
+        problems.error(
+            doc,
+            path,
+            f"name is {len(value)} characters long; at most {MAX_NAME_LENGTH} are allowed "
+            "(names become file names)",
+        )
+        return False
     if NAME_RE.match(value):
         return True
     problems.error(
