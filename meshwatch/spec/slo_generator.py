@@ -108,7 +108,9 @@ def load_slo_generator(doc: Document, problems: Problems, options: LoadOptions) 
         check_objective(objective, doc, ("spec", "goal"), problems)
     rest = {k: v for k, v in labels.items() if k not in _OWN_LABELS}
     slo_labels = check_labels(rest, doc, ("metadata", "labels"), problems)
-    sli = _sli(spec, doc, ("spec", "service_level_indicator"), problems)
+    sli = None
+    if spec.backend.lower() == "prometheus":  # other backends' filters are not PromQL
+        sli = _sli(spec, doc, ("spec", "service_level_indicator"), problems)
     if problems.error_count > before or service is None or objective is None or sli is None:
         return []
     window: Window = parse_window(PERIOD)
