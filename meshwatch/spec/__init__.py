@@ -38,8 +38,8 @@ def load_paths(paths: Sequence[str | Path], options: LoadOptions | None = None) 
     options = options or LoadOptions()
     problems = Problems()
     with _no_gc():
-        documents = read_paths(paths, problems, options)
-        return _finish(load_documents(documents, problems, options), problems)
+        found = load_documents(read_paths(paths, problems, options), problems, options)
+        return _finish(found, problems)
 
 
 def load_text(text: str, filename: str, options: LoadOptions | None = None) -> LoadResult:
@@ -47,14 +47,16 @@ def load_text(text: str, filename: str, options: LoadOptions | None = None) -> L
     options = options or LoadOptions()
     problems = Problems()
     with _no_gc():
-        documents = read_text(text, filename, problems, options)
-        return _finish(load_documents(documents, problems, options), problems)
+        found = load_documents(read_text(text, filename, problems, options), problems, options)
+        return _finish(found, problems)
 
 
 @contextmanager
 def _no_gc() -> Iterator[None]:
     """A load allocates millions of objects that live until it ends and form no cycles worth
-    collecting; the cyclic collector would walk all of them again and again (quadratic)."""
+    collecting; the cyclic collector would walk all of them again and again (quadratic).
+    Documents are mapped as they are read, so their node trees go as the load goes (OpenSLO
+    documents wait for the references between them)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -65,11 +67,11 @@ def _no_gc() -> Iterator[None]:
 
 
 def _finish(found: list[Found], problems: Problems) -> LoadResult:
+    """The result, or SpecError listing every error."""
     # One problem once (a shared SLI document is checked for every SLO using it), by place.
     unique = sorted(dict.fromkeys(problems.items), key=lambda p: (p.file, p.line))
     errors = [p for p in unique if p.severity == "error"]
+    slos = tuple(f.slo for f in found)
     if errors:
         raise SpecError(errors)
-    return LoadResult(
-        tuple(f.slo for f in found), tuple(p for p in unique if p.severity == "warning")
-    )
+    return LoadResult(slos, tuple(p for p in unique if p.severity == "warning"))

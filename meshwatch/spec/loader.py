@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from meshwatch.errors import Problem
@@ -14,7 +14,7 @@ from meshwatch.spec.openslo.registry import Registry
 from meshwatch.spec.openslo.slo import load_slos
 from meshwatch.spec.options import LoadOptions
 from meshwatch.spec.problems import Problems
-from meshwatch.spec.source import Document, parse_stream
+from meshwatch.spec.source import Document, iter_stream
 from meshwatch.spec.text import decode, too_large
 
 DocumentLoader = Callable[[Document, Problems, LoadOptions], list[Found]]
@@ -64,7 +64,7 @@ def load_documents(
         if loader is not None:
             found.extend(loader(doc, problems, options))
     found.extend(load_slos(registry, problems))
-    found.sort(key=lambda f: (f.doc.file, f.doc.index, f.doc.line_of(f.path)))
+    found.sort(key=lambda f: (f.file, f.index))  # stable: in-document order stays
     _check_duplicates(found, problems)
     return found
 
@@ -112,23 +112,27 @@ def _check_duplicates(found: list[Found], problems: Problems) -> None:
         earlier = first.setdefault(item.slo.id, item)
         if earlier is item:
             continue
-        where = f"{earlier.doc.file}:{earlier.doc.line_of((*earlier.path, 'name'))}"
-        problems.error(
-            item.doc,
-            (*item.path, "name"),
-            f"duplicate SLO id {item.slo.id!r}, first defined at {where}",
+        where = f"{earlier.file}:{earlier.name_line}"
+        problems.extend(
+            [
+                Problem(
+                    item.file,
+                    item.name_line,
+                    item.name_field,
+                    f"duplicate SLO id {item.slo.id!r}, first defined at {where}",
+                )
+            ]
         )
 
 
 def read_paths(
     paths: Sequence[str | Path], problems: Problems, options: LoadOptions
-) -> list[Document]:
+) -> Iterator[Document]:
+    """Every document of every spec file, file by file (a file is read when it is reached)."""
     files, missing = spec_files(paths)
     problems.extend(missing)
-    documents: list[Document] = []
     for file in files:
-        documents.extend(read_text(_read(file, problems), str(file), problems, options))
-    return documents
+        yield from read_text(_read(file, problems), str(file), problems, options)
 
 
 def _read(file: Path, problems: Problems) -> str | None:
@@ -148,17 +152,21 @@ def _read(file: Path, problems: Problems) -> str | None:
 
 def read_text(
     text: str | None, file: str, problems: Problems, options: LoadOptions
-) -> list[Document]:
+) -> Iterator[Document]:
     """The documents of one file's text; a file without any is an error unless allowed."""
     if text is None:
-        return []
+        return
     too_big = too_large(file, len(text))
     if too_big is not None:
         problems.extend([too_big])
-        return []
-    docs, found = parse_stream(text, file)
+        return
+    found: list[Problem] = []
+    count = 0
+    for doc in iter_stream(text, file, found):
+        count += 1
+        yield doc
     problems.extend(found)
-    if not docs and not found and not options.allow_empty:
+    if not count and not found and not options.allow_empty:
         problems.extend(
             [
                 Problem(
@@ -170,4 +178,3 @@ def read_text(
                 )
             ]
         )
-    return docs

@@ -137,7 +137,7 @@ def load_v1alpha(doc: Document, problems: Problems, options: LoadOptions) -> lis
         path: FieldPath = ("spec", "objectives", index)
         slo = _slo(obj, objective, index, window, labels, doc, path, problems)
         if slo is not None:
-            found.append(Found(slo, doc, ("metadata",)))
+            found.append(Found.at(slo, doc, ("metadata",)))
     return found if problems.error_count == before else []
 
 

@@ -160,7 +160,7 @@ def load_pyrra(doc: Document, problems: Problems, options: LoadOptions) -> list[
         source=SourceRef(doc.file, doc.line, FORMAT),
     )
     slo_warnings(slo, doc, ("spec",), problems)
-    return [Found(slo, doc, ("metadata",))]
+    return [Found.at(slo, doc, ("metadata",))]
 
 
 def _target(text: str, doc: Document, problems: Problems) -> float | None:

@@ -126,7 +126,7 @@ def load_slo_generator(doc: Document, problems: Problems, options: LoadOptions) 
         source=SourceRef(doc.file, doc.line, FORMAT),
     )
     slo_warnings(slo, doc, ("spec",), problems)
-    return [Found(slo, doc, ("metadata",))]
+    return [Found.at(slo, doc, ("metadata",))]
 
 
 def _sli(spec: Spec, doc: Document, path: FieldPath, problems: Problems) -> SLI | None:

@@ -222,7 +222,7 @@ def _service(
             continue
         slo = _slo(spec.service, service_labels, slo_spec, window, doc, path, problems)
         if slo is not None:
-            found.append(Found(slo, doc, path))
+            found.append(Found.at(slo, doc, path))
     return found
 
 

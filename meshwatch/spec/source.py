@@ -206,16 +206,23 @@ def _path_to(root: yaml.Node, target: yaml.Node) -> FieldPath | None:
 
 
 def parse_stream(text: str, file: str) -> tuple[list[Document], list[Problem]]:
-    """Every non-empty document of a YAML stream, and the problems found while reading it.
+    """Every non-empty document of a YAML stream, and the problems found while reading it."""
+    problems: list[Problem] = []
+    documents = list(iter_stream(text, file, problems))
+    return documents, problems
+
+
+def iter_stream(text: str, file: str, problems: list[Problem]) -> Iterator[Document]:
+    """The documents of a YAML stream one at a time (so a caller done with one lets its node
+    tree go), appending the problems found while reading to `problems`.
 
     A document that is a list of mappings (how oslo and the OpenSLO SDK write several
     objects) gives one Document per item. A YAML syntax error ends the stream: documents
     before it are kept, the error is reported at its line.
     """
-    documents: list[Document] = []
-    problems: list[Problem] = []
     builder = _Builder(file, merges="<<" in text)
     anchors = "&" in text  # no anchor, no alias: the alias checks are skipped
+    count = 0
     for node in _compose(text, file, problems):
         if node is None:
             continue
@@ -225,6 +232,8 @@ def parse_stream(text: str, file: str) -> tuple[list[Document], list[Problem]]:
         for root in roots:
             data = _build(builder, root, file, problems)
             builder.finish(root)
+            problems.extend(builder.problems)
+            builder.problems.clear()
             if data is None:
                 continue
             if not isinstance(data, dict):
@@ -237,9 +246,8 @@ def parse_stream(text: str, file: str) -> tuple[list[Document], list[Problem]]:
                     )
                 )
                 continue
-            documents.append(Document(file, len(documents), data, root))
-    problems.extend(builder.problems)
-    return documents, problems
+            yield Document(file, count, data, root)
+            count += 1
 
 
 def _aliases_ok(node: yaml.Node, file: str, problems: list[Problem]) -> bool:

@@ -37,7 +37,7 @@ def load_native(doc: Document, problems: Problems, options: LoadOptions) -> list
             continue
         slo = _slo(spec.service, dict(service_labels), slo_spec, doc, path, problems)
         if slo is not None:
-            found.append(Found(slo, doc, path))
+            found.append(Found.at(slo, doc, path))
     return found
 
 

@@ -21,7 +21,7 @@ def load_slos(registry: Registry, problems: Problems) -> list[Found]:
         assert isinstance(entry.model, m.SLODocument)
         slo = _slo(entry.model, entry.doc, registry, problems)
         if slo is not None:
-            found.append(Found(slo, entry.doc, ("metadata",)))
+            found.append(Found.at(slo, entry.doc, ("metadata",)))
     used = {
         e.model.spec.indicator_ref
         for e in registry.kinds.get("SLO", {}).values()
