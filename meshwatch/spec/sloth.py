@@ -1,10 +1,14 @@
 """Sloth specs: `version: prometheus/v1` and the CRD `sloth.slok.dev/v1` PrometheusServiceLevel.
 
-Both map as Sloth means them: objective in percent, SLO period 30 d (Sloth's default; its
-spec has no period field), `events` -> error/total queries, `raw` -> an error-ratio query,
-each with `{{.window}}`; `alerting.name`, labels and annotations; `page_alert` /
-`ticket_alert` with `disable`, labels and annotations. Sloth SLI plugins and SLO plugins
-cannot be run by meshwatch and are reported as errors, never dropped.
+Both map as Sloth means them: objective in percent, SLO period from `--sloth-period` (or
+the `sloth_period` setting; default 30 d, Sloth's default: its spec has no period field),
+`events` -> error/total queries, `raw` -> an error-ratio query, each with `{{.window}}`;
+`alerting.name` (refused when empty), labels and annotations; `page_alert` / `ticket_alert`
+with `disable`, labels and annotations; disabling both turns the SLO's alerts off, the
+absent-data alert included. Label and annotation values YAML reads as booleans or numbers
+(`generated: true`, `le: 0.2`) become text, as Sloth makes them. Problems of the service
+header and of every SLO are reported together. Sloth SLI plugins and SLO plugins cannot be
+run by meshwatch and are reported as errors, never dropped.
 The CRD is the same spec with camelCase names (`errorQuery`, `pageAlert`, `sloPlugins`).
 Events whose queries are both `sum(rate(COUNTER[{{.window}}]))` become a ratio of those
 counters, which the embedded engine can compute too; other queries stay PromQL templates.

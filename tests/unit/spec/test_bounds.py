@@ -129,3 +129,13 @@ def test_a_large_tree_loads_in_linear_time(tmp_path: Path) -> None:
 
     small, large = load(4), load(40)
     assert large < 25 * max(small, 0.01)
+
+
+def test_the_documented_bounds_are_the_enforced_ones() -> None:
+    from meshwatch.spec import bounds
+    from meshwatch.spec.checks import MAX_NAME_LENGTH
+
+    text = " ".join((bounds.__doc__ or "").split())
+    assert f"at most {MAX_FILE_BYTES // 2**20} MiB each" in text
+    assert f"at most {MAX_ALIAS_NODES:,} nodes" in text
+    assert f"at most {MAX_NAME_LENGTH} characters" in text
