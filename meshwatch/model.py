@@ -184,6 +184,7 @@ class BurnRateWindow:
     short: timedelta
     budget_share: float  # fraction of the period's budget spent when it fires (0.02 = 2 %)
     factor: float  # burn rate threshold
+    alert_after: timedelta = timedelta(0)  # how long the condition must hold (`for:`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +205,7 @@ class Alerting:
     dashboard_url: str = ""
     min_requests: float = 0.0  # requests in the long window below which a burn cannot alert
     absent_for: timedelta = timedelta(minutes=10)
+    absent: bool = True  # the absent-data alert; off when a spec turns every alert off
 
 
 # --- remediation (policy in the spec; the loop lives in meshwatch.remediate) -------
@@ -246,7 +248,9 @@ class SourceRef:
 
     file: str
     line: int
-    format: Literal["meshwatch/v1", "sloth", "openslo/v1"]
+    format: Literal[
+        "meshwatch/v1", "sloth", "openslo/v1", "openslo/v1alpha", "pyrra", "slo-generator"
+    ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,7 @@ from meshwatch.remediate.registry import (
     unconfigured,
 )
 from meshwatch.settings import Settings
-from meshwatch.spec import load_paths
+from meshwatch.spec import LoadOptions, load_paths
 from meshwatch.store import Store, make_engine, upgrade
 from meshwatch.store.lock import AlwaysLeader, leader_lock
 
@@ -82,7 +82,7 @@ def load_slos(settings: Settings) -> tuple[SLO, ...]:
     """The SLOs of the configured spec paths (SpecError lists every problem)."""
     if not settings.specs:
         return ()
-    return load_paths(settings.specs).slos
+    return load_paths(settings.specs, LoadOptions(sloth_period=settings.sloth_period)).slos
 
 
 @dataclass

@@ -180,6 +180,11 @@ class Settings(BaseSettings):
         default=None, description="Bearer token required for every write to the API."
     )
     specs: list[Path] = Field(default_factory=list, description="SLO spec files or folders.")
+    sloth_period: str = Field(
+        default="30d",
+        description="SLO period of Sloth-format specs (Sloth's spec has no period field), "
+        "e.g. 30d, 28d or calendar-month.",
+    )
     prometheus_url: str | None = Field(
         default=None, description="Read SLIs from this Prometheus; unset = scrape collector."
     )

@@ -9,6 +9,7 @@ import typer
 
 from meshwatch.cli.app import EXIT_INVALID, exits_on_error, generate_app
 from meshwatch.cli.progress import progress_bar
+from meshwatch.cli.spec_options import ALLOW_EMPTY, SLOTH_PERIOD, load_options
 
 
 def _write_tree(root: Path, tree: dict[str, str]) -> None:
@@ -35,13 +36,15 @@ def generate_dashboards(
         help='Also write one ConfigMap per dashboard (label grafana_dashboard: "1") here.',
     ),
     namespace: str | None = typer.Option(None, help="Namespace of the ConfigMaps."),
+    sloth_period: str = SLOTH_PERIOD,
+    allow_empty: bool = ALLOW_EMPTY,
 ) -> None:
     """Generate the SLO overview, one dashboard per service and the mesh dashboard."""
     from meshwatch.render import files, provision
     from meshwatch.render.dashboards import render_dashboards
     from meshwatch.spec import load_paths
 
-    result = load_paths(paths)
+    result = load_paths(paths, load_options(sloth_period, allow_empty))
     for warning in result.warnings:
         print(warning, file=sys.stderr)
     services = len({slo.service for slo in result.slos})

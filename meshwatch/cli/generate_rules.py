@@ -9,6 +9,7 @@ import typer
 
 from meshwatch.cli.app import EXIT_INVALID, deprecated_option, exits_on_error, generate_app
 from meshwatch.cli.progress import progress_bar
+from meshwatch.cli.spec_options import ALLOW_EMPTY, SLOTH_PERIOD, load_options
 
 
 @generate_app.command("rules")
@@ -29,6 +30,8 @@ def generate_rules(
         "--format",
         help="prometheus (rule files) or prometheus-operator (PrometheusRule objects).",
     ),
+    sloth_period: str = SLOTH_PERIOD,
+    allow_empty: bool = ALLOW_EMPTY,
 ) -> None:
     """Generate one Prometheus rule file per service: recording rules, burn and absent alerts."""
     from meshwatch.render import files as written
@@ -39,7 +42,7 @@ def generate_rules(
     if fmt not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
     rule_format: RuleFormat = "prometheus" if fmt == "prometheus" else "prometheus-operator"
-    result = load_paths(paths)
+    result = load_paths(paths, load_options(sloth_period, allow_empty))
     for warning in result.warnings:
         print(warning, file=sys.stderr)
     try:

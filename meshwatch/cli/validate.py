@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from meshwatch.cli.app import app, exits_on_error
+from meshwatch.cli.spec_options import ALLOW_EMPTY, SLOTH_PERIOD, load_options
 
 
 @app.command()
@@ -16,11 +17,14 @@ def validate(
     paths: list[Path] = typer.Argument(
         ..., exists=True, help="Spec files or folders (*.yaml, *.yml, searched recursively)."
     ),
+    sloth_period: str = SLOTH_PERIOD,
+    allow_empty: bool = ALLOW_EMPTY,
 ) -> None:
-    """Validate SLO specs (meshwatch/v1, Sloth, OpenSLO v1); errors as FILE:LINE: field: message."""
+    """Validate SLO specs (meshwatch/v1, Sloth, OpenSLO, Pyrra, slo-generator); errors as
+    FILE:LINE: field: message."""
     from meshwatch.spec import load_paths
 
-    result = load_paths(paths)
+    result = load_paths(paths, load_options(sloth_period, allow_empty))
     for warning in result.warnings:
         print(warning, file=sys.stderr)
     files = len({slo.source.file for slo in result.slos if slo.source is not None})

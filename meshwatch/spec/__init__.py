@@ -9,18 +9,20 @@ every error found (each `FILE:LINE: field.path: message`); warnings come back wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from meshwatch.errors import Problem, SpecError
 from meshwatch.model import SLO
 from meshwatch.spec.checks import Found
-from meshwatch.spec.loader import load_documents, read_paths
+from meshwatch.spec.loader import load_documents, read_paths, read_text
+from meshwatch.spec.options import LoadOptions
 from meshwatch.spec.problems import Problems
-from meshwatch.spec.source import parse_stream
 
-__all__ = ["LoadResult", "load_paths", "load_text"]
+__all__ = ["LoadOptions", "LoadResult", "load_paths", "load_text"]
 
 
 @dataclass(frozen=True)
@@ -31,27 +33,45 @@ class LoadResult:
     warnings: tuple[Problem, ...]
 
 
-def load_paths(paths: Sequence[str | Path]) -> LoadResult:
+def load_paths(paths: Sequence[str | Path], options: LoadOptions | None = None) -> LoadResult:
     """Load every spec under `paths`; raise SpecError listing every error of every file."""
+    options = options or LoadOptions()
     problems = Problems()
-    documents = read_paths(paths, problems)
-    return _finish(load_documents(documents, problems), problems)
+    with _no_gc():
+        found = load_documents(read_paths(paths, problems, options), problems, options)
+        return _finish(found, problems)
 
 
-def load_text(text: str, filename: str) -> LoadResult:
+def load_text(text: str, filename: str, options: LoadOptions | None = None) -> LoadResult:
     """Load one YAML stream (one or more documents) as if read from `filename`."""
+    options = options or LoadOptions()
     problems = Problems()
-    documents, found = parse_stream(text, filename)
-    problems.extend(found)
-    return _finish(load_documents(documents, problems), problems)
+    with _no_gc():
+        found = load_documents(read_text(text, filename, problems, options), problems, options)
+        return _finish(found, problems)
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """A load allocates millions of objects that live until it ends and form no cycles worth
+    collecting; the cyclic collector would walk all of them again and again (quadratic).
+    Documents are mapped as they are read, so their node trees go as the load goes (OpenSLO
+    documents wait for the references between them)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _finish(found: list[Found], problems: Problems) -> LoadResult:
+    """The result, or SpecError listing every error."""
     # One problem once (a shared SLI document is checked for every SLO using it), by place.
     unique = sorted(dict.fromkeys(problems.items), key=lambda p: (p.file, p.line))
     errors = [p for p in unique if p.severity == "error"]
+    slos = tuple(f.slo for f in found)
     if errors:
         raise SpecError(errors)
-    return LoadResult(
-        tuple(f.slo for f in found), tuple(p for p in unique if p.severity == "warning")
-    )
+    return LoadResult(slos, tuple(p for p in unique if p.severity == "warning"))

@@ -18,7 +18,7 @@ from meshwatch.model import (
 )
 from meshwatch.slo.windows import default_burn_windows
 from meshwatch.spec.problems import Problems
-from meshwatch.spec.source import Document, FieldPath
+from meshwatch.spec.source import Document, FieldPath, format_path
 
 NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")
 _LATENCY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)\s*$")
@@ -26,7 +26,20 @@ _CALENDAR = {"calendar-week": CalendarUnit.WEEK, "calendar-month": CalendarUnit.
 TIGHT_OBJECTIVE = 99.999  # at or above, a total outage spends a 30 d budget in 26 s
 
 
+# Service and SLO names end up in file names (`<service>.yaml`, `<service>-<slo>`): 100 each
+# keeps both, joined and suffixed, under the 255 bytes file systems allow.
+MAX_NAME_LENGTH = 100
+
+
 def check_name(value: str, doc: Document, path: FieldPath, problems: Problems) -> bool:
+    if len(value) > MAX_NAME_LENGTH:
+        problems.error(
+            doc,
+            path,
+            f"name is {len(value)} characters long; at most {MAX_NAME_LENGTH} are allowed "
+            "(names become file names)",
+        )
+        return False
     if NAME_RE.match(value):
         return True
     problems.error(
@@ -38,8 +51,10 @@ def check_name(value: str, doc: Document, path: FieldPath, problems: Problems) -
     return False
 
 
+@functools.lru_cache(maxsize=256)
 def parse_window(text: str) -> Window:
-    """`30d`, `4w`, `calendar-month`...; raise ValueError with the message for the user."""
+    """`30d`, `4w`, `calendar-month`...; raise ValueError with the message for the user.
+    Cached: a spec tree repeats a handful of periods (errors are not cached)."""
     unit = _CALENDAR.get(text.strip())
     if unit is not None:
         return Window.calendar(unit)
@@ -149,14 +164,20 @@ def check_labels(
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    """An SLO mapped from a document, with where it was written (for cross-file checks).
-
-    `path` leads to the mapping that holds the SLO's `name` (`slos[2]`, OpenSLO `metadata`).
-    """
+    """An SLO mapped from a document, with where its name was written (for the checks
+    across files). It holds no Document, so a mapped document's node tree can go."""
 
     slo: SLO
-    doc: Document
-    path: FieldPath
+    file: str
+    index: int  # the document's position in its file
+    name_line: int
+    name_field: str
+
+    @classmethod
+    def at(cls, slo: SLO, doc: Document, path: FieldPath) -> Found:
+        """`path` leads to the mapping that holds the SLO's `name` (`slos[2]`, `metadata`)."""
+        name = (*path, "name")
+        return cls(slo, doc.file, doc.index, doc.line_of(name), format_path(name))
 
 
 def burn_rate_window(

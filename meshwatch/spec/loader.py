@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from meshwatch.errors import Problem
-from meshwatch.spec import sloth
+from meshwatch.spec import openslo_v1alpha, pyrra, slo_generator, sloth
 from meshwatch.spec.checks import Found
 from meshwatch.spec.native.slo import load_native
 from meshwatch.spec.openslo import models as openslo_models
 from meshwatch.spec.openslo.registry import Registry
 from meshwatch.spec.openslo.slo import load_slos
+from meshwatch.spec.options import LoadOptions
 from meshwatch.spec.problems import Problems
-from meshwatch.spec.source import Document, parse_stream
+from meshwatch.spec.source import Document, iter_stream
+from meshwatch.spec.text import decode, too_large
 
-DocumentLoader = Callable[[Document, Problems], list[Found]]
+DocumentLoader = Callable[[Document, Problems, LoadOptions], list[Found]]
 SUFFIXES = (".yaml", ".yml")
 
 
@@ -48,7 +50,9 @@ def spec_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
     return unique, problems
 
 
-def load_documents(documents: Iterable[Document], problems: Problems) -> list[Found]:
+def load_documents(
+    documents: Iterable[Document], problems: Problems, options: LoadOptions
+) -> list[Found]:
     """Map every document to SLOs; then the checks that need all of them (duplicate ids)."""
     found: list[Found] = []
     registry = Registry()
@@ -58,27 +62,38 @@ def load_documents(documents: Iterable[Document], problems: Problems) -> list[Fo
             continue
         loader = _loader_for(doc, problems)
         if loader is not None:
-            found.extend(loader(doc, problems))
+            found.extend(loader(doc, problems, options))
     found.extend(load_slos(registry, problems))
-    found.sort(key=lambda f: (f.doc.file, f.doc.index, f.doc.line_of(f.path)))
+    found.sort(key=lambda f: (f.file, f.index))  # stable: in-document order stays
     _check_duplicates(found, problems)
     return found
 
 
+_LOADERS: dict[str, DocumentLoader] = {
+    "meshwatch/v1": load_native,
+    sloth.K8S_API_VERSION: sloth.load_k8s,
+    openslo_v1alpha.API_VERSION: openslo_v1alpha.load_v1alpha,
+    pyrra.API_VERSION: pyrra.load_pyrra,
+    slo_generator.API_VERSION: slo_generator.load_slo_generator,
+}
+_KNOWN = (
+    "meshwatch/v1, sloth.slok.dev/v1, openslo/v1, openslo/v1alpha, pyrra.dev/v1alpha1, "
+    "sre.google.com/v2"
+)
+
+
 def _loader_for(doc: Document, problems: Problems) -> DocumentLoader | None:
     api_version = doc.data.get("apiVersion")
-    if api_version == "meshwatch/v1":
-        return load_native
-    if api_version == sloth.K8S_API_VERSION:
-        return sloth.load_k8s
+    loader = _LOADERS.get(api_version) if isinstance(api_version, str) else None
+    if loader is not None:
+        return loader
     if api_version is None and doc.data.get("version") == sloth.PROMETHEUS_V1:
         return sloth.load_prometheus_v1
     if api_version is None and "version" not in doc.data:
         problems.error(
             doc,
             (),
-            "missing apiVersion; use meshwatch/v1, sloth.slok.dev/v1, openslo/v1 "
-            "(or version: prometheus/v1 for Sloth)",
+            f"missing apiVersion; use {_KNOWN} (or version: prometheus/v1 for Sloth)",
         )
         return None
     shown = api_version if api_version is not None else doc.data.get("version")
@@ -86,8 +101,7 @@ def _loader_for(doc: Document, problems: Problems) -> DocumentLoader | None:
     problems.error(
         doc,
         (field,),
-        f"unknown {field} {shown!r}; use meshwatch/v1, sloth.slok.dev/v1, openslo/v1 "
-        "or prometheus/v1",
+        f"unknown {field} {shown!r}; use {_KNOWN} or prometheus/v1",
     )
     return None
 
@@ -98,25 +112,69 @@ def _check_duplicates(found: list[Found], problems: Problems) -> None:
         earlier = first.setdefault(item.slo.id, item)
         if earlier is item:
             continue
-        where = f"{earlier.doc.file}:{earlier.doc.line_of((*earlier.path, 'name'))}"
-        problems.error(
-            item.doc,
-            (*item.path, "name"),
-            f"duplicate SLO id {item.slo.id!r}, first defined at {where}",
+        where = f"{earlier.file}:{earlier.name_line}"
+        problems.extend(
+            [
+                Problem(
+                    item.file,
+                    item.name_line,
+                    item.name_field,
+                    f"duplicate SLO id {item.slo.id!r}, first defined at {where}",
+                )
+            ]
         )
 
 
-def read_paths(paths: Sequence[str | Path], problems: Problems) -> list[Document]:
+def read_paths(
+    paths: Sequence[str | Path], problems: Problems, options: LoadOptions
+) -> Iterator[Document]:
+    """Every document of every spec file, file by file (a file is read when it is reached)."""
     files, missing = spec_files(paths)
     problems.extend(missing)
-    documents: list[Document] = []
     for file in files:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.extend([Problem(str(file), 0, "", f"cannot read: {exc}")])
-            continue
-        docs, found = parse_stream(text, str(file))
-        documents.extend(docs)
-        problems.extend(found)
-    return documents
+        yield from read_text(_read(file, problems), str(file), problems, options)
+
+
+def _read(file: Path, problems: Problems) -> str | None:
+    try:
+        too_big = too_large(str(file), file.stat().st_size)
+        if too_big is not None:  # refused before reading it
+            problems.extend([too_big])
+            return None
+        text, problem = decode(file.read_bytes(), str(file))
+    except OSError as exc:
+        problems.extend([Problem(str(file), 1, "", f"cannot read: {exc.strerror or exc}")])
+        return None
+    if problem is not None:
+        problems.extend([problem])
+    return text
+
+
+def read_text(
+    text: str | None, file: str, problems: Problems, options: LoadOptions
+) -> Iterator[Document]:
+    """The documents of one file's text; a file without any is an error unless allowed."""
+    if text is None:
+        return
+    too_big = too_large(file, len(text))
+    if too_big is not None:
+        problems.extend([too_big])
+        return
+    found: list[Problem] = []
+    count = 0
+    for doc in iter_stream(text, file, found):
+        count += 1
+        yield doc
+    problems.extend(found)
+    if not count and not found and not options.allow_empty:
+        problems.extend(
+            [
+                Problem(
+                    file,
+                    1,
+                    "",
+                    "no SLO documents (the file is empty or only comments); "
+                    "pass --allow-empty to accept it",
+                )
+            ]
+        )

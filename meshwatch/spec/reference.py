@@ -16,7 +16,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from meshwatch.model import LatencySLI, Matcher, MeshKind, RatioSLI
-from meshwatch.spec import mesh, openslo, sloth
+from meshwatch.spec import bounds, mesh, openslo, openslo_v1alpha, pyrra, slo_generator, sloth
 from meshwatch.spec.native import models as native
 
 HEADER = """\
@@ -25,9 +25,11 @@ HEADER = """\
 <!-- Generated from meshwatch/spec/native.py by meshwatch.spec.reference. DO NOT EDIT. -->
 
 A spec file holds one or more YAML documents (`---`); meshwatch also reads Sloth
-(`prometheus/v1`, `sloth.slok.dev/v1`) and OpenSLO (`openslo/v1`) documents. Durations are
-Prometheus-style (`30s`, `5m`, `1h`, `30d`, `4w`). Unknown fields are errors.
-`meshwatch validate PATH...` prints every problem as `FILE:LINE: field.path: message`.
+(`prometheus/v1`, `sloth.slok.dev/v1`), OpenSLO (`openslo/v1`, and `openslo/v1alpha` as
+Sloth reads it), Pyrra (`pyrra.dev/v1alpha1`) and slo-generator (`sre.google.com/v2`)
+documents. Durations are Prometheus-style (`30s`, `5m`, `1h`, `30d`, `4w`). Unknown fields
+are errors. `meshwatch validate PATH...` prints every problem as
+`FILE:LINE: field.path: message`.
 
 ```yaml
 apiVersion: meshwatch/v1
@@ -51,6 +53,10 @@ def render_reference() -> str:
     parts.append(_mesh_section())
     parts.append(_module_section("Sloth specs", sloth.__doc__))
     parts.append(_module_section("OpenSLO specs", openslo.__doc__))
+    parts.append(_module_section("OpenSLO v1alpha specs", openslo_v1alpha.__doc__))
+    parts.append(_module_section("Pyrra specs", pyrra.__doc__))
+    parts.append(_module_section("slo-generator specs", slo_generator.__doc__))
+    parts.append(_module_section("What a spec file may be", bounds.__doc__))
     return "\n".join(parts)
 
 

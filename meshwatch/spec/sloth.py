@@ -1,10 +1,14 @@
 """Sloth specs: `version: prometheus/v1` and the CRD `sloth.slok.dev/v1` PrometheusServiceLevel.
 
-Both map as Sloth means them: objective in percent, SLO period 30 d (Sloth's default; its
-spec has no period field), `events` -> error/total queries, `raw` -> an error-ratio query,
-each with `{{.window}}`; `alerting.name`, labels and annotations; `page_alert` /
-`ticket_alert` with `disable`, labels and annotations. Sloth SLI plugins and SLO plugins
-cannot be run by meshwatch and are reported as errors, never dropped.
+Both map as Sloth means them: objective in percent, SLO period from `--sloth-period` (or
+the `sloth_period` setting; default 30 d, Sloth's default: its spec has no period field),
+`events` -> error/total queries, `raw` -> an error-ratio query, each with `{{.window}}`;
+`alerting.name` (refused when empty), labels and annotations; `page_alert` / `ticket_alert`
+with `disable`, labels and annotations; disabling both turns the SLO's alerts off, the
+absent-data alert included. Label and annotation values YAML reads as booleans or numbers
+(`generated: true`, `le: 0.2`) become text, as Sloth makes them. Problems of the service
+header and of every SLO are reported together. Sloth SLI plugins and SLO plugins cannot be
+run by meshwatch and are reported as errors, never dropped.
 The CRD is the same spec with camelCase names (`errorQuery`, `pageAlert`, `sloPlugins`).
 Events whose queries are both `sum(rate(COUNTER[{{.window}}]))` become a ratio of those
 counters, which the embedded engine can compute too; other queries stay PromQL templates.
@@ -26,12 +30,13 @@ from meshwatch.spec.checks import (
     parse_window,
     slo_warnings,
 )
+from meshwatch.spec.fields import TextMap
+from meshwatch.spec.options import LoadOptions
 from meshwatch.spec.problems import Problems, validate
 from meshwatch.spec.source import Document, FieldPath
 from meshwatch.spec.templates import events_sli, raw_sli
 
 FORMAT: Final = "sloth"
-SLOTH_WINDOW = "30d"
 PROMETHEUS_V1 = "prometheus/v1"
 K8S_API_VERSION = "sloth.slok.dev/v1"
 K8S_KIND = "PrometheusServiceLevel"
@@ -43,14 +48,14 @@ class _Spec(BaseModel):
 
 class AlertMeta(_Spec):
     disable: bool = False
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: TextMap = Field(default_factory=dict)
+    annotations: TextMap = Field(default_factory=dict)
 
 
 class SlothAlerting(_Spec):
-    name: str = ""
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    name: str | None = None
+    labels: TextMap = Field(default_factory=dict)
+    annotations: TextMap = Field(default_factory=dict)
     page_alert: AlertMeta = Field(default_factory=AlertMeta)
     ticket_alert: AlertMeta = Field(default_factory=AlertMeta)
 
@@ -79,7 +84,7 @@ class SlothSLO(_Spec):
     name: str
     objective: float
     description: str = ""
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: TextMap = Field(default_factory=dict)
     sli: SlothSLI
     alerting: SlothAlerting = Field(default_factory=SlothAlerting)
     plugins: Any = None
@@ -88,7 +93,7 @@ class SlothSLO(_Spec):
 class PrometheusV1(_Spec):
     version: Literal["prometheus/v1"]
     service: str
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: TextMap = Field(default_factory=dict)
     slo_plugins: Any = None
     slos: list[dict[str, Any]] = Field(min_length=1)
 
@@ -122,7 +127,7 @@ class K8sSLO(SlothSLO):
 
 class K8sSpec(_Spec):
     service: str
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: TextMap = Field(default_factory=dict)
     slo_plugins: Any = Field(default=None, alias="sloPlugins")
     slos: list[dict[str, Any]] = Field(min_length=1)
 
@@ -135,8 +140,8 @@ class K8sMetadata(BaseModel):
 
     name: str
     namespace: str = ""
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: TextMap = Field(default_factory=dict)
+    annotations: TextMap = Field(default_factory=dict)
 
 
 class PrometheusServiceLevel(_Spec):
@@ -150,18 +155,46 @@ class PrometheusServiceLevel(_Spec):
 # --- mapping ----------------------------------------------------------------------------
 
 
-def load_prometheus_v1(doc: Document, problems: Problems) -> list[Found]:
+def load_prometheus_v1(doc: Document, problems: Problems, options: LoadOptions) -> list[Found]:
     spec = validate(PrometheusV1, doc, problems)
-    if spec is None:
+    window = period(options, doc, problems)
+    if spec is None or window is None:
+        _check_slos(doc.data.get("slos"), SlothSLO, doc, (), problems)
         return []
-    return _service(spec, SlothSLO, doc, (), problems)
+    return _service(spec, SlothSLO, window, doc, (), problems)
 
 
-def load_k8s(doc: Document, problems: Problems) -> list[Found]:
+def load_k8s(doc: Document, problems: Problems, options: LoadOptions) -> list[Found]:
     obj = validate(PrometheusServiceLevel, doc, problems)
-    if obj is None:
+    window = period(options, doc, problems)
+    if obj is None or window is None:
+        spec = doc.data.get("spec")
+        slos = spec.get("slos") if isinstance(spec, dict) else None
+        _check_slos(slos, K8sSLO, doc, ("spec",), problems)
         return []
-    return _service(obj.spec, K8sSLO, doc, ("spec",), problems)
+    return _service(obj.spec, K8sSLO, window, doc, ("spec",), problems)
+
+
+def period(options: LoadOptions, doc: Document, problems: Problems) -> Window | None:
+    """The SLO period of Sloth-format specs (they have no field for it: `--sloth-period`)."""
+    try:
+        return parse_window(options.sloth_period)
+    except ValueError as exc:
+        problems.error(doc, (), f"Sloth SLO period (--sloth-period / sloth_period): {exc}")
+        return None
+
+
+def _check_slos(
+    slos: Any, slo_model: type[SlothSLO], doc: Document, at: FieldPath, problems: Problems
+) -> None:
+    """Report the SLOs' own problems too when the service header is invalid."""
+    if not isinstance(slos, list):
+        return
+    for index, raw in enumerate(slos):
+        path: FieldPath = (*at, "slos", index)
+        slo_spec = validate(slo_model, doc, problems, raw, path)
+        if slo_spec is not None:
+            _slo("x", {}, slo_spec, parse_window("30d"), doc, path, problems)
 
 
 def _key(model: type[BaseModel], name: str) -> str:
@@ -172,6 +205,7 @@ def _key(model: type[BaseModel], name: str) -> str:
 def _service(
     spec: PrometheusV1 | K8sSpec,
     slo_model: type[SlothSLO],
+    window: Window,
     doc: Document,
     at: FieldPath,
     problems: Problems,
@@ -190,9 +224,9 @@ def _service(
         slo_spec = validate(slo_model, doc, problems, raw, path)
         if slo_spec is None:
             continue
-        slo = _slo(spec.service, service_labels, slo_spec, doc, path, problems)
+        slo = _slo(spec.service, service_labels, slo_spec, window, doc, path, problems)
         if slo is not None:
-            found.append(Found(slo, doc, path))
+            found.append(Found.at(slo, doc, path))
     return found
 
 
@@ -200,6 +234,7 @@ def _slo(
     service: str,
     labels: dict[str, str],
     spec: SlothSLO,
+    window: Window,
     doc: Document,
     path: FieldPath,
     problems: Problems,
@@ -211,7 +246,6 @@ def _slo(
         problems.error(doc, (*path, "plugins"), "Sloth SLO plugins are not supported by meshwatch")
     slo_labels = check_labels(spec.labels, doc, (*path, "labels"), problems)
     sli = _sli(spec.sli, doc, (*path, "sli"), problems)
-    window = parse_window(SLOTH_WINDOW)
     alerting = _alerting(spec.alerting, window, doc, (*path, "alerting"), problems)
     if sli is None or problems.error_count > before:
         return None
@@ -263,10 +297,16 @@ def _alerting(
 ) -> Alerting:
     model = type(spec)
     page, ticket = _key(model, "page_alert"), _key(model, "ticket_alert")
+    if spec.name is not None and not spec.name.strip():
+        problems.error(
+            doc, (*path, "name"), "alert name is empty; name the alert or leave the field out"
+        )
+    enabled = not (spec.page_alert.disable and spec.ticket_alert.disable)
     return Alerting(
-        name=spec.name,
+        name=spec.name or "",
         page=not spec.page_alert.disable,
         ticket=not spec.ticket_alert.disable,
+        absent=enabled,  # Sloth: disabling both alerts turns alerting off
         labels=check_labels(spec.labels, doc, (*path, "labels"), problems),
         annotations=tuple(sorted(spec.annotations.items())),
         page_labels=check_labels(spec.page_alert.labels, doc, (*path, page, "labels"), problems),

@@ -1,12 +1,16 @@
 """YAML documents with the line of every field, so problems can point at the field's own line.
 
-PyYAML's composer gives every node a start mark; we build plain Python data from the node
-tree ourselves and record, for every field path (`("slos", 1, "objective")`), the line of
-the key (or, for list items, of the item). The C composer is used when libyaml is there.
+PyYAML's composer (the C one when libyaml is there) gives every node a start mark; we build
+plain Python data from the node tree ourselves and keep the tree, so the line of a field path
+(`("slos", 1, "objective")`) is looked up only when a problem needs it. Scalars are typed by
+us, once per distinct plain value: the composer's per-scalar resolver is what makes PyYAML
+slow on large specs. Inputs that could hurt are refused with their line: recursive aliases,
+alias fan-outs (`MAX_ALIAS_NODES`), nesting deeper than Python can follow.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,66 +18,66 @@ from typing import Any
 import yaml
 
 from meshwatch.errors import Problem
+from meshwatch.spec.aliases import AliasError, check_aliases
 
 FieldPath = tuple[str | int, ...]
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_NULL = "tag:yaml.org,2002:null"
+_TYPED = frozenset(("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"))
+_IMPLICIT = "tag:meshwatch,implicit"  # our builder types the scalar (see _Builder._plain)
 
 
 class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """The safe loader, with scalar tag resolution memoised per stream.
-
-    Specs repeat the same keys and values thousands of times; resolving each one runs
-    PyYAML's regular expressions again. The safe schema has no path resolvers, so the
-    per-node path bookkeeping is skipped too.
-    """
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._tags: dict[tuple[str, tuple[bool, bool]], str] = {}
+    """The safe loader without per-node tag resolution: every untagged node gets `_IMPLICIT`
+    and the builder decides (plain scalars by value, quoted ones are text)."""
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
-        if kind is not yaml.ScalarNode or not isinstance(implicit, tuple):
-            return str(super().resolve(kind, value, implicit))
-        key = (value, implicit)
-        tag = self._tags.get(key)
-        if tag is None:
-            tag = self._tags[key] = super().resolve(kind, value, implicit)
-        return tag
+        return _IMPLICIT
 
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        return None
-
-    def ascend_resolver(self) -> None:
-        return None
-
-
-_STR = "tag:yaml.org,2002:str"
-_MERGE = "tag:yaml.org,2002:merge"
-_TYPED = frozenset(("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"))
-_NULL = "tag:yaml.org,2002:null"
+    # The safe schema has no path resolvers: skip the per-node bookkeeping (C-level no-ops).
+    descend_resolver = operator.is_
+    ascend_resolver = tuple
 
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """One YAML document of a file: its data and the line of every field path (1-based)."""
+    """One YAML document of a file: its data, and the node tree its lines are read from."""
 
     file: str
     index: int  # position in the file's document stream, from 0
     data: Mapping[str, Any]
-    lines: Mapping[FieldPath, int]
+    root: yaml.Node
 
     @property
     def line(self) -> int:
-        return self.lines.get((), 1)
+        return int(self.root.start_mark.line) + 1
 
     def line_of(self, path: FieldPath) -> int:
-        """Line of `path`, or of its closest ancestor present in the file (missing fields)."""
-        for end in range(len(path), -1, -1):
-            line = self.lines.get(path[:end])
-            if line is not None:
-                return line
-        return 1
+        """Line of `path` (of the key, for a list item its own line), or of its closest
+        ancestor present in the file (missing fields)."""
+        node, line = self.root, self.line
+        for part in path:
+            found = _child(node, part)
+            if found is None:
+                break
+            line, node = found
+        return line
+
+
+def _child(node: yaml.Node, part: str | int) -> tuple[int, yaml.Node] | None:
+    if isinstance(part, int):
+        if isinstance(node, yaml.SequenceNode) and 0 <= part < len(node.value):
+            item = node.value[part]
+            return item.start_mark.line + 1, item
+        return None
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.value == part:
+                return key.start_mark.line + 1, value
+    return None
 
 
 def format_path(path: FieldPath) -> str:
@@ -88,109 +92,215 @@ def format_path(path: FieldPath) -> str:
 
 
 class _Builder:
-    """Turns a composed node tree into Python data, recording lines and duplicate keys."""
+    """Turns a composed node tree into Python data, recording duplicate keys as problems."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, merges: bool) -> None:
         self.file = file
-        self.lines: dict[FieldPath, int] = {}
         self.problems: list[Problem] = []
+        self._merges = merges  # the stream has a `<<`: look for merge keys
         self._constructor = yaml.constructor.SafeConstructor()
+        self._resolver = yaml.resolver.Resolver()
+        self._plain: dict[str, Any] = {}
+        self._pending: list[tuple[yaml.Node, yaml.MappingNode, str | None, str]] = []
 
-    def build(self, node: yaml.Node, path: FieldPath) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node)
-        if isinstance(node, yaml.SequenceNode):
-            items = []
-            for index, item in enumerate(node.value):
-                self.lines[(*path, index)] = item.start_mark.line + 1
-                items.append(self.build(item, (*path, index)))
-            return items
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        return None  # pragma: no cover - the composer yields only the three node kinds
+    def build(self, node: Any) -> Any:  # a yaml.Node; Any keeps the hot path free of casts
+        kind = type(node)
+        if kind is yaml.ScalarNode:
+            if node.tag == _IMPLICIT:
+                if node.style:  # None (Python composer) or '' (C composer) when plain
+                    return node.value  # quoted or block scalars are text
+                value = node.value
+                typed = self._plain.get(value, self)
+                return self._plain_value(node) if typed is self else typed
+            return self._tagged(node)
+        if kind is yaml.MappingNode:
+            return self._mapping(node)
+        build = self.build
+        return [build(item) for item in node.value]
 
-    def _scalar(self, node: yaml.ScalarNode) -> Any:
-        if node.tag == _STR:
-            return node.value
-        if node.tag in _TYPED:
-            return self._constructor.yaml_constructors[node.tag](self._constructor, node)
-        if node.tag == _NULL:
+    def _plain_value(self, node: yaml.ScalarNode) -> Any:
+        tag = self._resolver.resolve(  # type: ignore[no-untyped-call]
+            yaml.ScalarNode, node.value, (True, False)
+        )
+        typed = self._typed(tag, node)
+        self._plain[node.value] = typed
+        return typed
+
+    def _tagged(self, node: yaml.ScalarNode) -> Any:
+        return self._typed(node.tag, node)
+
+    def _typed(self, tag: str, node: yaml.ScalarNode) -> Any:
+        if tag in _TYPED:
+            return self._constructor.yaml_constructors[tag](self._constructor, node)
+        if tag == _NULL:
             return None
-        return node.value  # timestamps and other tags stay text; the models say what they need
+        return node.value  # text, timestamps and other tags: the models say what they need
 
-    def _mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict[str, Any]:
+    def _mapping(self, node: yaml.MappingNode) -> dict[str, Any]:
+        if self._merges:
+            self._flatten(node)
+        result: dict[str, Any] = {}
+        build = self.build
+        for key_node, value_node in node.value:
+            if type(key_node) is not yaml.ScalarNode:
+                self._problem(key_node, node, None, "mapping keys must be scalars")
+                continue
+            key = key_node.value
+            if key in result:
+                first = next(k for k, _ in node.value if k.value == key)
+                self._problem(
+                    key_node,
+                    node,
+                    key,
+                    f"duplicate key {key!r} (first at line {first.start_mark.line + 1})",
+                )
+                continue
+            result[key] = build(value_node)
+        return result
+
+    def _flatten(self, node: yaml.MappingNode) -> None:
+        for key, _ in node.value:
+            if type(key) is yaml.ScalarNode and key.value == "<<" and not key.style:
+                key.tag = _MERGE
         if any(key.tag == _MERGE for key, _ in node.value):
             self._constructor.flatten_mapping(node)
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode):
-                self.problems.append(
-                    Problem(self.file, line, format_path(path), "mapping keys must be scalars")
-                )
-                continue
-            key = str(key_node.value)
-            child = (*path, key)
-            if key in result:
-                first = self.lines[child]
-                self.problems.append(
-                    Problem(
-                        self.file,
-                        line,
-                        format_path(child),
-                        f"duplicate key {key!r} (first at line {first})",
-                    )
-                )
-                continue
-            self.lines[child] = line
-            result[key] = self.build(value_node, child)
-        return result
+
+    def _problem(
+        self, at: yaml.Node, mapping: yaml.MappingNode, key: str | None, message: str
+    ) -> None:
+        """Note a problem; its field path is found once the document is built."""
+        self._pending.append((at, mapping, key, message))
+
+    def finish(self, root: yaml.Node) -> None:
+        """Turn the problems noted while building `root` into located problems."""
+        for at, mapping, key, message in self._pending:
+            path = _path_to(root, mapping) or ()
+            if key is not None:
+                path = (*path, key)
+            self.problems.append(
+                Problem(self.file, at.start_mark.line + 1, format_path(path), message)
+            )
+        self._pending.clear()
+
+
+def _path_to(root: yaml.Node, target: yaml.Node) -> FieldPath | None:
+    """The field path from `root` to `target` (only when reporting a problem)."""
+    todo: list[tuple[yaml.Node, FieldPath]] = [(root, ())]
+    seen: set[int] = set()
+    while todo:
+        node, path = todo.pop()
+        if node is target:
+            return path
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            todo.extend((item, (*path, i)) for i, item in enumerate(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            todo.extend(
+                (value, (*path, str(key.value)))
+                for key, value in node.value
+                if isinstance(key, yaml.ScalarNode)
+            )
+    return None
 
 
 def parse_stream(text: str, file: str) -> tuple[list[Document], list[Problem]]:
-    """Every non-empty document of a YAML stream, and the problems found while reading it.
-
-    A YAML syntax error ends the stream: documents before it are kept, the error is reported
-    at its line.
-    """
-    documents: list[Document] = []
+    """Every non-empty document of a YAML stream, and the problems found while reading it."""
     problems: list[Problem] = []
-    for index, node in _compose(text, file, problems):
-        if node is None:
-            continue
-        builder = _Builder(file)
-        builder.lines[()] = node.start_mark.line + 1
-        data = builder.build(node, ())
-        problems.extend(builder.problems)
-        if data is None:
-            continue
-        if not isinstance(data, dict):
-            problems.append(
-                Problem(file, node.start_mark.line + 1, "", "a spec document must be a mapping")
-            )
-            continue
-        documents.append(Document(file, index, data, builder.lines))
+    documents = list(iter_stream(text, file, problems))
     return documents, problems
 
 
-def _compose(
-    text: str, file: str, problems: list[Problem]
-) -> Iterator[tuple[int, yaml.Node | None]]:
+def iter_stream(text: str, file: str, problems: list[Problem]) -> Iterator[Document]:
+    """The documents of a YAML stream one at a time (so a caller done with one lets its node
+    tree go), appending the problems found while reading to `problems`.
+
+    A document that is a list of mappings (how oslo and the OpenSLO SDK write several
+    objects) gives one Document per item. A YAML syntax error ends the stream: documents
+    before it are kept, the error is reported at its line.
+    """
+    builder = _Builder(file, merges="<<" in text)
+    anchors = "&" in text  # no anchor, no alias: the alias checks are skipped
+    count = 0
+    for node in _compose(text, file, problems):
+        if node is None:
+            continue
+        if anchors and not _aliases_ok(node, file, problems):
+            continue
+        roots = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for root in roots:
+            data = _build(builder, root, file, problems)
+            builder.finish(root)
+            problems.extend(builder.problems)
+            builder.problems.clear()
+            if data is None:
+                continue
+            if not isinstance(data, dict):
+                problems.append(
+                    Problem(
+                        file,
+                        root.start_mark.line + 1,
+                        "",
+                        "a spec document must be a mapping (or a list of mappings)",
+                    )
+                )
+                continue
+            yield Document(file, count, data, root)
+            count += 1
+
+
+def _aliases_ok(node: yaml.Node, file: str, problems: list[Problem]) -> bool:
+    try:
+        check_aliases(node)
+    except AliasError as exc:
+        problems.append(Problem(file, exc.line, "", str(exc)))
+        return False
+    return True
+
+
+def _build(builder: _Builder, root: yaml.Node, file: str, problems: list[Problem]) -> Any:
+    try:
+        return builder.build(root)
+    except RecursionError:
+        line = root.start_mark.line + 1
+        problems.append(Problem(file, line, "", "nested too deeply to read"))
+    except yaml.constructor.ConstructorError as exc:  # a bad merge key (`<<: 5`)
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else root.start_mark.line + 1
+        problems.append(Problem(file, line, "", f"invalid YAML: {_one_line(exc.problem)}"))
+    except ValueError as exc:  # an int or float the safe constructor cannot convert
+        line = root.start_mark.line + 1
+        problems.append(Problem(file, line, "", f"invalid YAML value: {_one_line(str(exc))}"))
+    return None
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _compose(text: str, file: str, problems: list[Problem]) -> Iterator[yaml.Node | None]:
     loader = _Loader(text)
-    index = 0
     try:
         while loader.check_node():
-            node = loader.get_node()
-            yield index, node
-            index += 1
+            yield loader.get_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         context = ""
         if exc.context and exc.context_mark is not None:
-            context = f" ({exc.context} started at line {exc.context_mark.line + 1})"
-        problems.append(Problem(file, line, "", f"invalid YAML: {exc.problem or exc}{context}"))
+            context = f" ({_one_line(exc.context)} started at line {exc.context_mark.line + 1})"
+        problems.append(
+            Problem(file, line, "", f"invalid YAML: {_one_line(exc.problem or exc)}{context}")
+        )
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        message = f"invalid YAML: character {char!r} at column {column} is not allowed"
+        problems.append(Problem(file, line, "", message))
     except yaml.YAMLError as exc:
-        problems.append(Problem(file, 1, "", f"invalid YAML: {exc}"))
+        problems.append(Problem(file, 1, "", f"invalid YAML: {_one_line(exc)}"))
     finally:
         loader.dispose()

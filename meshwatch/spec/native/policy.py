@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from meshwatch.model import (
@@ -12,6 +13,7 @@ from meshwatch.model import (
     RemediationPolicy,
     Severity,
     Window,
+    parse_duration,
 )
 from meshwatch.spec.checks import (
     burn_rate_window,
@@ -34,6 +36,8 @@ def _pairs(values: dict[str, str]) -> tuple[tuple[str, str], ...]:
 def alerting_from_spec(
     spec: native.AlertingSpec, window: Window, doc: Document, path: FieldPath, problems: Problems
 ) -> Alerting | None:
+    if not spec.model_fields_set:  # no `alerting:` in the spec: the same for every SLO
+        return _default_alerting(window)
     absent_for = parse_positive_duration(spec.absent_for, doc, (*path, "absent_for"), problems)
     labels = check_labels(spec.labels, doc, (*path, "labels"), problems)
     page_labels = check_labels(spec.page.labels, doc, (*path, "page", "labels"), problems)
@@ -59,6 +63,20 @@ def alerting_from_spec(
         dashboard_url=spec.dashboard_url,
         min_requests=spec.min_requests,
         absent_for=absent_for,
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _default_alerting(window: Window) -> Alerting:
+    """The alerting of an SLO that does not say (Alerting is immutable: shared safely)."""
+    default = native.AlertingSpec()
+    return Alerting(
+        name=default.name,
+        windows=default_windows(window),
+        runbook_url=default.runbook_url,
+        dashboard_url=default.dashboard_url,
+        min_requests=default.min_requests,
+        absent_for=parse_duration(default.absent_for),
     )
 
 

@@ -16,13 +16,14 @@ from meshwatch.spec.checks import (
 from meshwatch.spec.native import models as native
 from meshwatch.spec.native.policy import alerting_from_spec, remediation_from_spec
 from meshwatch.spec.native.sli import sli_from_spec
+from meshwatch.spec.options import LoadOptions
 from meshwatch.spec.problems import Problems, validate
 from meshwatch.spec.source import Document, FieldPath
 
 FORMAT: Final = "meshwatch/v1"
 
 
-def load_native(doc: Document, problems: Problems) -> list[Found]:
+def load_native(doc: Document, problems: Problems, options: LoadOptions) -> list[Found]:
     spec = validate(native.ServiceLevelsHeader, doc, problems)
     if spec is None:
         return []
@@ -36,7 +37,7 @@ def load_native(doc: Document, problems: Problems) -> list[Found]:
             continue
         slo = _slo(spec.service, dict(service_labels), slo_spec, doc, path, problems)
         if slo is not None:
-            found.append(Found(slo, doc, path))
+            found.append(Found.at(slo, doc, path))
     return found
 
 

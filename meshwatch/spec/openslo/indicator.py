@@ -22,6 +22,8 @@ def sli_from_indicator(
     assert spec.indicator_ref is not None
     entry = registry.get("SLI", spec.indicator_ref)
     if entry is None:
+        if not registry.missing("SLI", spec.indicator_ref):
+            return None  # the SLI document's own problems are reported
         problems.error(
             doc,
             ("spec", "indicatorRef"),
@@ -156,18 +158,19 @@ def _query(
     """The PromQL of a Prometheus metric source."""
     source, at = metric.metric_source, (*path, "metricSource")
     kind = source.type
-    if source.metric_source_ref is not None:
+    if source.metric_source_ref is not None and kind is None:  # an inline type is enough
         entry = registry.get("DataSource", source.metric_source_ref)
         if entry is None:
-            problems.error(
-                doc,
-                (*at, "metricSourceRef"),
-                f"metricSourceRef {source.metric_source_ref!r} names no DataSource document "
-                "in the loaded files",
-            )
+            if registry.missing("DataSource", source.metric_source_ref):
+                problems.error(
+                    doc,
+                    (*at, "metricSourceRef"),
+                    f"metricSourceRef {source.metric_source_ref!r} names no DataSource "
+                    "document in the loaded files (or give the source's type inline)",
+                )
             return None
         assert isinstance(entry.model, m.DataSourceDocument)
-        kind = kind or entry.model.spec.type
+        kind = entry.model.spec.type
     if kind is None or kind.lower() != "prometheus":
         problems.error(
             doc, (*at, "type"), f"metric source type {kind!r} is not supported; use Prometheus"

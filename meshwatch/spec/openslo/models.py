@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from meshwatch.spec.fields import OptionalList, OptionalMap
+
 API_VERSION = "openslo/v1"
 
 
@@ -16,8 +18,8 @@ class _Spec(BaseModel):
 class Metadata(_Spec):
     name: str
     display_name: str = Field(default="", alias="displayName")
-    labels: dict[str, str | list[str]] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: OptionalMap[str | list[str]] = Field(default_factory=dict)
+    annotations: OptionalMap[str] = Field(default_factory=dict)
 
 
 class _Document(_Spec):
@@ -31,7 +33,7 @@ class _Document(_Spec):
 class MetricSource(_Spec):
     metric_source_ref: str | None = Field(default=None, alias="metricSourceRef")
     type: str | None = None
-    spec: dict[str, Any] = Field(default_factory=dict)
+    spec: OptionalMap[Any] = Field(default_factory=dict)
 
 
 class Metric(_Spec):
@@ -99,8 +101,8 @@ class AlertPolicySpec(_Spec):
     alert_when_no_data: bool = Field(default=False, alias="alertWhenNoData")
     alert_when_resolved: bool = Field(default=False, alias="alertWhenResolved")
     alert_when_breaching: bool = Field(default=True, alias="alertWhenBreaching")
-    conditions: list[ConditionItem] = Field(min_length=1)
-    notification_targets: list[dict[str, Any]] = Field(
+    conditions: OptionalList[ConditionItem] = Field(default_factory=list)
+    notification_targets: OptionalList[dict[str, Any]] = Field(
         default_factory=list, alias="notificationTargets"
     )
 
@@ -151,10 +153,12 @@ class SLOSpec(_Spec):
     service: str
     indicator: InlineIndicator | None = None
     indicator_ref: str | None = Field(default=None, alias="indicatorRef")
-    time_window: list[TimeWindow] = Field(alias="timeWindow")
+    time_window: OptionalList[TimeWindow] = Field(alias="timeWindow")
     budgeting_method: str = Field(alias="budgetingMethod")
     objectives: list[Objective] = Field(min_length=1)
-    alert_policies: list[AlertPolicyItem] = Field(default_factory=list, alias="alertPolicies")
+    alert_policies: OptionalList[AlertPolicyItem] = Field(
+        default_factory=list, alias="alertPolicies"
+    )
 
 
 class SLODocument(_Document):
@@ -177,7 +181,10 @@ class ServiceDocument(_Document):
 class DataSourceSpec(_Spec):
     description: str = ""
     type: str
-    connection_details: dict[str, Any] = Field(default_factory=dict, alias="connectionDetails")
+    # a mapping in the spec's README, a list of one-key mappings in the Go SDK's examples
+    connection_details: dict[str, Any] | OptionalList[Any] = Field(
+        default_factory=dict, alias="connectionDetails"
+    )
 
 
 class DataSourceDocument(_Document):

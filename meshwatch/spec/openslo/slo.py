@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from meshwatch.model import SLO, CalendarUnit, SourceRef, Window, parse_duration
-from meshwatch.spec.checks import Found, check_labels, check_name, check_objective, slo_warnings
+from meshwatch.spec.checks import Found, check_labels, check_objective, slo_warnings
 from meshwatch.spec.openslo import models as m
-from meshwatch.spec.openslo.alerting import alerting_from_policies
+from meshwatch.spec.openslo.alerting import alerting_from_policies, check_policy_refs
 from meshwatch.spec.openslo.indicator import check_unused_sli, sli_from_indicator
 from meshwatch.spec.openslo.registry import FORMAT, Registry
+from meshwatch.spec.openslo.rules import NOT_YET, UTC_ZONES
 from meshwatch.spec.problems import Problems
 from meshwatch.spec.source import Document, FieldPath
 
@@ -20,7 +21,7 @@ def load_slos(registry: Registry, problems: Problems) -> list[Found]:
         assert isinstance(entry.model, m.SLODocument)
         slo = _slo(entry.model, entry.doc, registry, problems)
         if slo is not None:
-            found.append(Found(slo, entry.doc, ("metadata",)))
+            found.append(Found.at(slo, entry.doc, ("metadata",)))
     used = {
         e.model.spec.indicator_ref
         for e in registry.kinds.get("SLO", {}).values()
@@ -29,12 +30,7 @@ def load_slos(registry: Registry, problems: Problems) -> list[Found]:
     for name, entry in registry.kinds.get("SLI", {}).items():
         if name not in used:
             check_unused_sli(entry, registry, problems)
-    for entry in registry.kinds.get("AlertNotificationTarget", {}).values():
-        problems.warning(
-            entry.doc,
-            ("kind",),
-            "AlertNotificationTarget is not used: meshwatch alerts go through Alertmanager routes",
-        )
+    check_policy_refs(registry, problems)
     return found
 
 
@@ -42,24 +38,25 @@ def _slo(
     doc_model: m.SLODocument, doc: Document, registry: Registry, problems: Problems
 ) -> SLO | None:
     spec = doc_model.spec
-    before = problems.error_count
-    check_name(spec.service, doc, ("spec", "service"), problems)
-    check_name(doc_model.metadata.name, doc, ("metadata", "name"), problems)
+    before = problems.error_count  # names and not-yet features: checked by the OpenSLO rules
     labels = _labels(doc_model.metadata, doc, problems)
     window = _window(spec.time_window, doc, ("spec", "timeWindow"), problems)
-    if spec.budgeting_method != "Occurrences":
+    budgeting = spec.budgeting_method
+    if budgeting not in ("Occurrences", "Timeslices", "RatioTimeslices"):
         problems.error(
             doc,
             ("spec", "budgetingMethod"),
-            f"budgetingMethod {spec.budgeting_method!r} is not supported; meshwatch budgets "
-            "by Occurrences (good events / total events, request-weighted)",
+            f"unknown budgetingMethod {budgeting!r}; use Occurrences (Timeslices and "
+            f"RatioTimeslices {NOT_YET.removeprefix('is ')})",
         )
     objective = _objective(spec.objectives, doc, problems)
     sli = sli_from_indicator(spec, doc, registry, problems)
     alerting = None
     if window is not None:
         alerting = alerting_from_policies(spec.alert_policies, window, doc, registry, problems)
-    if problems.error_count > before or None in (window, objective, sli, alerting):
+    if budgeting != "Occurrences" or problems.error_count > before:
+        return None
+    if None in (window, objective, sli, alerting):
         return None
     assert window is not None and objective is not None and sli is not None
     assert alerting is not None
@@ -115,13 +112,8 @@ def _window(
             f"unknown window {spec.duration!r}; calendar windows are 1M (month) or 1w (week)",
         )
         return None
-    if spec.calendar.time_zone not in ("UTC", "Etc/UTC"):
-        problems.error(
-            doc,
-            (*at, "calendar", "timeZone"),
-            f"time zone {spec.calendar.time_zone!r} is not supported; calendar windows are UTC",
-        )
-        return None
+    if spec.calendar.time_zone not in UTC_ZONES:
+        return None  # reported by the OpenSLO rules: not supported yet
     _check_start(spec.calendar.start_time, unit, doc, (*at, "calendar", "startTime"), problems)
     return Window.calendar(unit)
 
@@ -151,18 +143,21 @@ def _objective(objectives: list[m.Objective], doc: Document, problems: Problems)
         problems.error(doc, path, "exactly one objective is supported (composite SLOs are not)")
         return None
     spec, at = objectives[0], (*path, 0)
-    unsupported = {
+    timeslices: dict[str, object] = {
         "timeSliceTarget": spec.time_slice_target,
         "timeSliceWindow": spec.time_slice_window,
+    }
+    for name, value in timeslices.items():
+        if value is not None:
+            problems.error(doc, (*at, name), f"{name} (Timeslices budgeting) {NOT_YET}")
+    unsupported: dict[str, object] = {
         "compositeWeight": spec.composite_weight,
         "indicator": spec.indicator,
         "indicatorRef": spec.indicator_ref,
     }
     for name, value in unsupported.items():
         if value is not None:
-            problems.error(
-                doc, (*at, name), f"{name} is not supported (timeslice or composite SLOs)"
-            )
+            problems.error(doc, (*at, name), f"{name} is not supported (composite SLOs)")
     for name, value in {"op": spec.op, "value": spec.value}.items():
         if value is not None:
             problems.warning(doc, (*at, name), f"{name} is ignored: it is for thresholdMetric SLIs")

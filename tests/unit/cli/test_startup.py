@@ -174,3 +174,10 @@ def test_progress_bar_on_a_terminal_and_nothing_in_a_pipe(tmp_path: Path) -> Non
     finally:
         os.close(main)
     assert b"rules" in seen and b"/40" in seen, seen[-400:]
+
+
+def test_the_cli_spells_the_sloth_default_period_as_the_loader_does() -> None:
+    from meshwatch.cli.spec_options import DEFAULT_SLOTH_PERIOD as CLI_DEFAULT
+    from meshwatch.spec.options import DEFAULT_SLOTH_PERIOD
+
+    assert CLI_DEFAULT == DEFAULT_SLOTH_PERIOD

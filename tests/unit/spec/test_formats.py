@@ -336,6 +336,12 @@ kind: AlertPolicy
 metadata: {name: burn}
 spec:
   conditions: [{conditionRef: fast}]
+  notificationTargets: [{targetRef: oncall}]
+---
+apiVersion: openslo/v1
+kind: AlertNotificationTarget
+metadata: {name: oncall}
+spec: {target: alertmanager}
 """
     )
     text = text.replace(

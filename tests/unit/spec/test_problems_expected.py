@@ -68,4 +68,20 @@ def test_required_error_kinds_are_covered() -> None:
         "invalid-selector",
         "unbalanced-template",
         "openslo-timeslices",
+        # issue 14: OpenSLO rules, Sloth as written, unmappable Pyrra / slo-generator fields
+        "openslo-rules-all-at-once",
+        "openslo-description-too-long",
+        "openslo-dangling-target-ref",
+        "sloth-nested-and-top-level",
+        "pyrra-unmappable",
+        "slo-generator-unmappable",
+        # inputs that could hurt
+        "yaml-recursive-alias",
+        "yaml-alias-fan-out",
+        "name-too-long",
+        "not-utf8",
+        "utf16-without-bom",
+        "nul-byte",
+        "empty-file",
+        "comments-only",
     } <= cases

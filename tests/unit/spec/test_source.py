@@ -40,7 +40,9 @@ def test_duplicate_keys_are_problems() -> None:
 def test_a_document_must_be_a_mapping_and_empty_ones_are_skipped() -> None:
     docs, problems = parse_stream("---\n---\n- a\n", "f.yaml")
     assert docs == []
-    assert [str(p) for p in problems] == ["f.yaml:3: a spec document must be a mapping"]
+    assert [str(p) for p in problems] == [
+        "f.yaml:3: a spec document must be a mapping (or a list of mappings)"
+    ]
 
 
 def test_format_path() -> None:
