@@ -7,15 +7,22 @@ meshwatch starts on the embedded defaults: SQLite in the working directory, no S
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from meshwatch.errors import Problem, SpecError
+
+WEBHOOK_MAX_BODY_BYTES = 32 * 1024 * 1024
+"""Default webhook body limit; see tests/integration/test_webhook_limits.py for the measure."""
+
+B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+"""RFC 6750 section 2.1: the characters a bearer token may have (ASCII only)."""
 
 
 class ScrapeTarget(BaseModel):
@@ -82,7 +89,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; PostgreSQL as postgresql+psycopg://user@host/db.",
     )
     api_token: SecretStr | None = Field(
-        default=None, description="Bearer token required for every write to the API."
+        default=None,
+        description="Bearer token required for every write to the API (RFC 6750 b64token "
+        "characters: letters, digits, -._~+/ and trailing =). Unset: writes are refused.",
     )
     specs: list[Path] = Field(default_factory=list, description="SLO spec files or folders.")
     prometheus_url: str | None = Field(
@@ -103,7 +112,25 @@ class Settings(BaseSettings):
     envoy: EnvoySettings | None = Field(
         default=None, description="Enables the `envoy` actuator for remediation policies."
     )
-    max_body_bytes: int = Field(default=1_048_576, description="Largest accepted request body.")
+    max_body_bytes: int = Field(
+        default=1_048_576, description="Largest accepted request body (except the webhook)."
+    )
+    webhook_max_body_bytes: int = Field(
+        default=WEBHOOK_MAX_BODY_BYTES,
+        ge=1024,
+        description="Largest Alertmanager webhook body: room for the 10,000 alerts a "
+        "delivery may carry (a real Alertmanager sends a whole group in one body).",
+    )
+    webhook_max_concurrent: int = Field(
+        default=64,
+        ge=1,
+        description="Webhook deliveries read and queued at once; more get 503 + Retry-After.",
+    )
+    webhook_max_queued_alerts: int = Field(
+        default=20_000,
+        ge=1,
+        description="Alerts waiting for the store's group commit; more get 503 + Retry-After.",
+    )
     remediation_enabled: bool = Field(
         default=False, description="Master switch: when false every plan is recorded as dry-run."
     )
@@ -119,6 +146,15 @@ class Settings(BaseSettings):
         default=timedelta(seconds=2), description="How often followers try to take the lock."
     )
 
+    @field_validator("api_token")
+    @classmethod
+    def _usable_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # An empty token must not be "set": it would make every write depend on how a
+        # blank header is parsed. Unset the key to refuse writes instead.
+        if value is not None:
+            check_token_syntax(value.get_secret_value())
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -130,6 +166,19 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment first: it overrides values from the --config file (passed as init).
         return env_settings, init_settings
+
+
+def check_token_syntax(token: str) -> None:
+    """ValueError unless `token` is a non-empty RFC 6750 b64token (what a client can send)."""
+    if not token.strip():
+        raise ValueError(
+            "api_token is empty or whitespace; set a real token or unset it (writes refused)"
+        )
+    if not B64TOKEN.fullmatch(token):
+        raise ValueError(
+            "api_token must be an RFC 6750 b64token: letters, digits, - . _ ~ + / "
+            "and trailing = only"
+        )
 
 
 def load_settings(config_file: Path | None = None) -> Settings:
