@@ -37,17 +37,23 @@ class Services:
     remediation: RemediationControl | None = None
 
 
-def _services(request: Request) -> Services:
+def _of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def _store(request: Request) -> Store:
-    return _services(request).store
+# The dependencies are async (and trivial) so that FastAPI does not run each of them in the
+# request thread pool: the webhook path uses no worker thread at all.
+async def _services(request: Request) -> Services:
+    return _of(request)
 
 
-def _runtime(request: Request) -> Runtime:
-    return _services(request).runtime
+async def _store(request: Request) -> Store:
+    return _of(request).store
+
+
+async def _runtime(request: Request) -> Runtime:
+    return _of(request).runtime
 
 
 BEARER_SCHEME = HTTPBearer(
@@ -58,11 +64,11 @@ BEARER_SCHEME = HTTPBearer(
 """Declares the scheme in the OpenAPI document; `check_bearer` does the actual check."""
 
 
-def _writer(
+async def _writer(
     request: Request,
     _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER_SCHEME)],
 ) -> None:
-    token = _services(request).settings.api_token
+    token = _of(request).settings.api_token
     check_bearer(request, token.get_secret_value() if token is not None else None)
 
 
