@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -107,10 +110,24 @@ def create_app(
         app.include_router(router)
     app.include_router(reports.router)
     app.include_router(pages.router)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StoreDataError, _store_refused)
     app.add_exception_handler(StoreError, _store_unavailable)
     app.add_exception_handler(SQLAlchemyError, _store_unavailable)
     return app
+
+
+class _AsciiJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: an echoed lone surrogate stays valid (`\\ud800`)."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, but safe to render whatever input it echoes."""
+    assert isinstance(exc, RequestValidationError)
+    return _AsciiJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
 
 
 async def _store_refused(request: Request, exc: Exception) -> JSONResponse:
