@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, case, delete, select
+from sqlalchemy import Connection, Engine, case, delete, select
 
+from meshwatch.store.alerts_pg import upsert_alerts
 from meshwatch.store.engine import upsert, writer
 from meshwatch.store.errors import store_errors
 from meshwatch.store.records import AlertEvent, AlertRecord, AlertStatus
@@ -44,42 +45,19 @@ class AlertLog:
         status, ends_at, labels and annotations and counts the delivery. `resolved` is final
         for an alert instance: a late duplicate `firing` delivery does not reopen it
         (Alertmanager gives a re-fired alert a new startsAt). Safe under concurrent
-        duplicate deliveries: inserts are `ON CONFLICT DO NOTHING`, taken in key order so two
-        transactions cannot deadlock.
+        duplicate deliveries: rows are written with `ON CONFLICT`, in key order so two
+        transactions cannot deadlock (PostgreSQL: one statement, see `alerts_pg`).
         """
         unique = _merge_duplicates([alert for alerts in deliveries for alert in alerts])
         if not unique:
             return [0] * len(deliveries)
         carried = Counter(key for alerts in deliveries for key in _keys(alerts))
         rows = [_values(alert, now, carried) for alert in unique]
-        key = [AlertRow.fingerprint, AlertRow.starts_at]
         with self._writer.begin() as conn:
-            # executemany of one cached statement (no per-delivery compilation); the driver
-            # batches it into multi-row VALUES. Only rows really inserted come back.
-            insert_new = upsert(conn, AlertRow).on_conflict_do_nothing(index_elements=key)
-            inserted = conn.execute(
-                insert_new.returning(AlertRow.fingerprint, AlertRow.starts_at), rows
-            ).all()
-            new_keys = {(fp, starts) for fp, starts in inserted}
-            repeated = [r for r in rows if (r["fingerprint"], r["starts_at"]) not in new_keys]
-            if repeated:
-                update = upsert(conn, AlertRow)
-                resolved = AlertRow.status == AlertStatus.RESOLVED.value
-                update = update.on_conflict_do_update(
-                    index_elements=key,
-                    set_={
-                        "status": case((resolved, AlertRow.status), else_=update.excluded.status),
-                        "ends_at": case(
-                            (resolved, AlertRow.ends_at), else_=update.excluded.ends_at
-                        ),
-                        "labels": update.excluded.labels,
-                        "annotations": update.excluded.annotations,
-                        "generator_url": update.excluded.generator_url,
-                        "last_received_at": update.excluded.last_received_at,
-                        "deliveries": AlertRow.deliveries + update.excluded.deliveries,
-                    },
-                )
-                conn.execute(update, repeated)
+            if conn.dialect.name == "postgresql":
+                new_keys = upsert_alerts(conn, rows)
+            else:
+                new_keys = _upsert_generic(conn, rows)
         log.debug(
             "recorded %s alerts of %s deliveries, %s new", len(rows), len(deliveries), len(new_keys)
         )
@@ -116,6 +94,36 @@ def _merge_duplicates(alerts: Sequence[AlertEvent]) -> list[AlertEvent]:
         if kept is None or kept.status is not AlertStatus.RESOLVED:
             merged[key] = alert
     return [merged[key] for key in sorted(merged)]
+
+
+def _upsert_generic(conn: Connection, rows: list[dict[str, Any]]) -> set[tuple[str, datetime]]:
+    """Insert new rows, then update the repeated ones (SQLite; any dialect with ON CONFLICT)."""
+    key = [AlertRow.fingerprint, AlertRow.starts_at]
+    # executemany of one cached statement (no per-delivery compilation); the driver
+    # batches it into multi-row VALUES. Only rows really inserted come back.
+    insert_new = upsert(conn, AlertRow).on_conflict_do_nothing(index_elements=key)
+    inserted = conn.execute(
+        insert_new.returning(AlertRow.fingerprint, AlertRow.starts_at), rows
+    ).all()
+    new_keys = {(fp, starts) for fp, starts in inserted}
+    repeated = [r for r in rows if (r["fingerprint"], r["starts_at"]) not in new_keys]
+    if repeated:
+        update = upsert(conn, AlertRow)
+        resolved = AlertRow.status == AlertStatus.RESOLVED.value
+        update = update.on_conflict_do_update(
+            index_elements=key,
+            set_={
+                "status": case((resolved, AlertRow.status), else_=update.excluded.status),
+                "ends_at": case((resolved, AlertRow.ends_at), else_=update.excluded.ends_at),
+                "labels": update.excluded.labels,
+                "annotations": update.excluded.annotations,
+                "generator_url": update.excluded.generator_url,
+                "last_received_at": update.excluded.last_received_at,
+                "deliveries": AlertRow.deliveries + update.excluded.deliveries,
+            },
+        )
+        conn.execute(update, repeated)
+    return new_keys
 
 
 def _new_per_delivery(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
+from meshwatch.api.admission import REGATE
 from meshwatch.api.alertmanager import AlertIn, AlertmanagerWebhook
 from meshwatch.api.deps import ServicesDep, StoreDep, Writer
 from meshwatch.api.schemas import AlertOut, WebhookResult
@@ -53,6 +54,9 @@ async def alertmanager_webhook(
     # so a storm holds no threads and /healthz never queues behind it.
     events = [to_event(alert) for alert in payload.alerts]
     new = await _stored(request, services.ingest, events)
+    regate = request.scope.get(REGATE)
+    if regate is not None:  # answer a few at a time (see meshwatch.api.admission)
+        await regate()
     for listener in services.alert_listeners:
         listener(events)
     return WebhookResult(received=len(events), new=new)
