@@ -67,6 +67,10 @@ class StoreError(MeshwatchError):
     """The history store is unreachable or refused a write."""
 
 
+class StoreDataError(StoreError):
+    """The database refused the data itself (not an outage): the caller's 4xx, never a retry."""
+
+
 class ActuatorError(MeshwatchError):
     """A data plane rejected a change or did not confirm it in time."""
 

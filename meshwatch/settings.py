@@ -84,6 +84,12 @@ def _duration_text(text: str) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 """Every duration in the settings: the spec syntax (`30s`, `1h30m`), seconds or ISO 8601."""
 
+WEBHOOK_MAX_BODY_BYTES = 32 * 1024 * 1024
+"""Default webhook body limit; see tests/integration/test_webhook_limits.py for the measure."""
+
+B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+"""RFC 6750 section 2.1: the characters a bearer token may have (ASCII only)."""
+
 
 class ScrapeTarget(BaseModel):
     """A `/metrics` endpoint the embedded scrape collector reads (Envoy admin, sidecar, app)."""
@@ -177,7 +183,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; PostgreSQL as postgresql+psycopg://user@host/db.",
     )
     api_token: SecretStr | None = Field(
-        default=None, description="Bearer token required for every write to the API."
+        default=None,
+        description="Bearer token required for every write to the API (RFC 6750 b64token "
+        "characters: letters, digits, -._~+/ and trailing =). Unset: writes are refused.",
     )
     specs: list[Path] = Field(default_factory=list, description="SLO spec files or folders.")
     sloth_period: str = Field(
@@ -239,6 +247,15 @@ class Settings(BaseSettings):
     leader_check_interval: Duration = Field(
         default=timedelta(seconds=2), description="How often followers try to take the lock."
     )
+
+    @field_validator("api_token")
+    @classmethod
+    def _usable_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # An empty token must not be "set": it would make every write depend on how a
+        # blank header is parsed. Unset the key to refuse writes instead.
+        if value is not None:
+            check_token_syntax(value.get_secret_value())
+        return value
 
     @classmethod
     def settings_customise_sources(

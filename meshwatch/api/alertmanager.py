@@ -15,6 +15,22 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)
 
 
+def storable_text(text: str, where: str) -> str:
+    """`text`, or ValueError when no store can keep it as sent.
+
+    PostgreSQL refuses NUL in text and JSON, and a lone surrogate (JSON allows `\\ud800`)
+    cannot be encoded as UTF-8, so SQLite would store it and every later read would fail.
+    Either is a 422 naming the field, never a 503 that Alertmanager retries forever.
+    """
+    if "\x00" in text:
+        raise ValueError(f"{where} contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{where} contains a lone UTF-16 surrogate") from None
+    return text
+
+
 class AlertIn(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
@@ -33,7 +49,23 @@ class AlertIn(BaseModel):
             return None
         if value.tzinfo is None:
             raise ValueError("timestamps must carry a time zone (RFC 3339)")
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("timestamp is outside 0001-01-01..9999-12-31 in UTC") from None
+
+    @field_validator("labels", "annotations")
+    @classmethod
+    def _storable_mapping(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            storable_text(key, f"key {key!r}")
+            storable_text(text, f"[{key!r}]")
+        return value
+
+    @field_validator("fingerprint", "generator_url")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        return storable_text(value, "value")
 
     @property
     def resolved_at(self) -> datetime | None:

@@ -2,28 +2,36 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from meshwatch import __version__
+from meshwatch.api.admission import WebhookAdmission
 from meshwatch.api.deps import AlertListener, ReportTrigger, Services
 from meshwatch.api.limits import BodySizeLimit
 from meshwatch.api.metrics import create_registry
+from meshwatch.api.probe import StoreProbe
 from meshwatch.api.routes import actions, alerts, health, pages, reports, slos
 from meshwatch.api.routes import remediation as remediation_routes
 from meshwatch.engine.runtime import Runtime
-from meshwatch.errors import StoreError
+from meshwatch.errors import StoreDataError, StoreError
 from meshwatch.remediate.control import RemediationControl
 from meshwatch.settings import Settings
 from meshwatch.store import Store
+from meshwatch.store.alert_ingest import AlertIngest
 
 log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/api/v1/alerts/alertmanager"
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -45,14 +53,26 @@ def create_app(
 ) -> FastAPI:
     """The API over `store` and `runtime`; `lifespan` starts/stops the jobs (serve only)."""
     runtime = runtime or Runtime()
+    if settings.api_token is None:
+        log.warning(
+            "MESHWATCH_API_TOKEN is not set: every write (the Alertmanager webhook included) "
+            "is refused with 403, and Alertmanager drops 4xx deliveries without retrying"
+        )
+
+    ingest = AlertIngest(store.alerts, clock, max_queued_alerts=settings.webhook_max_queued_alerts)
+    probe = StoreProbe(store.ping)
 
     @asynccontextmanager
     async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if lifespan is None:
-            yield
-            return
-        async with lifespan(app):
-            yield
+        try:
+            if lifespan is None:
+                yield
+                return
+            async with lifespan(app):
+                yield
+        finally:
+            ingest.close()  # uvicorn answered every in-flight request before this
+            probe.close()
 
     app = FastAPI(
         title="meshwatch",
@@ -65,20 +85,55 @@ def create_app(
         store=store,
         runtime=runtime,
         clock=clock,
+        ingest=ingest,
         alert_listeners=list(alert_listeners),
         report_trigger=report_trigger,
         remediation=remediation,
     )
+    app.state.store_probe = probe
     app.state.registry = create_registry(lambda: store.history.latest(), lambda: runtime)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        per_path={WEBHOOK_PATH: settings.webhook_max_body_bytes},
+    )
+    # Added last, so it runs first: shed load before any body is read.
+    app.add_middleware(
+        WebhookAdmission,
+        path=WEBHOOK_PATH,
+        max_concurrent=settings.webhook_max_concurrent,
+        max_bytes=2 * settings.webhook_max_body_bytes,
+        queue_full=lambda: ingest.queued_alerts >= ingest.max_queued_alerts,
+    )
     routers = (health.router, slos.router, alerts.router, actions.router, remediation_routes.router)
     for router in routers:
         app.include_router(router)
     app.include_router(reports.router)
     app.include_router(pages.router)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StoreDataError, _store_refused)
     app.add_exception_handler(StoreError, _store_unavailable)
     app.add_exception_handler(SQLAlchemyError, _store_unavailable)
     return app
+
+
+class _AsciiJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: an echoed lone surrogate stays valid (`\\ud800`)."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, but safe to render whatever input it echoes."""
+    assert isinstance(exc, RequestValidationError)
+    return _AsciiJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+
+
+async def _store_refused(request: Request, exc: Exception) -> JSONResponse:
+    """The database refused the data itself: retrying the same request cannot succeed."""
+    log.warning("store refused data on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse({"detail": f"the store cannot keep this data: {exc}"}, status_code=422)
 
 
 async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, case, delete, select
+from sqlalchemy import Connection, Engine, case, delete, select
 
+from meshwatch.store.alerts_pg import upsert_alerts
 from meshwatch.store.engine import upsert, writer
 from meshwatch.store.errors import store_errors
 from meshwatch.store.records import AlertEvent, AlertRecord, AlertStatus
 from meshwatch.store.tables import AlertRow
 
 log = logging.getLogger(__name__)
+
+COLUMN_CHARS = 255
+"""Length of the alertname / service / slo_id columns (`tables.AlertRow`)."""
 
 
 class AlertLog:
@@ -24,50 +29,39 @@ class AlertLog:
         self._engine = engine
         self._writer = writer(engine)
 
-    @store_errors
     def record_alerts(self, alerts: Sequence[AlertEvent], now: datetime) -> int:
-        """Store one delivery's alerts in one transaction; return how many were new.
+        """Store one delivery's alerts in one transaction; return how many were new."""
+        return self.record_deliveries([alerts], now)[0]
 
-        A repeated (fingerprint, starts_at) updates status, ends_at, labels and annotations
-        and counts the delivery. `resolved` is final for an alert instance: a late duplicate
-        `firing` delivery does not reopen it (Alertmanager gives a re-fired alert a new
-        startsAt). Safe under concurrent duplicate deliveries: inserts are
-        `ON CONFLICT DO NOTHING`, taken in key order so two transactions cannot deadlock.
+    @store_errors
+    def record_deliveries(
+        self, deliveries: Sequence[Sequence[AlertEvent]], now: datetime
+    ) -> list[int]:
+        """Store several deliveries in one transaction (one commit, one fsync); new per delivery.
+
+        This is the group commit of the webhook: concurrent deliveries are written together,
+        and each is acknowledged only after this commit. A key new to the store counts for
+        the first delivery that carries it. A repeated (fingerprint, starts_at) updates
+        status, ends_at, labels and annotations and counts the delivery. `resolved` is final
+        for an alert instance: a late duplicate `firing` delivery does not reopen it
+        (Alertmanager gives a re-fired alert a new startsAt). Safe under concurrent
+        duplicate deliveries: rows are written with `ON CONFLICT`, in key order so two
+        transactions cannot deadlock (PostgreSQL: one statement, see `alerts_pg`).
         """
-        unique = _merge_duplicates(alerts)
+        unique = _merge_duplicates([alert for alerts in deliveries for alert in alerts])
         if not unique:
-            return 0
-        rows = [_values(alert, now) for alert in unique]
-        key = [AlertRow.fingerprint, AlertRow.starts_at]
+            return [0] * len(deliveries)
+        carried = Counter(key for alerts in deliveries for key in _keys(alerts))
+        rows = [_values(alert, now, carried) for alert in unique]
         with self._writer.begin() as conn:
-            # executemany of one cached statement (no per-delivery compilation); the driver
-            # batches it into multi-row VALUES. Only rows really inserted come back.
-            insert_new = upsert(conn, AlertRow).on_conflict_do_nothing(index_elements=key)
-            inserted = conn.execute(
-                insert_new.returning(AlertRow.fingerprint, AlertRow.starts_at), rows
-            ).all()
-            new_keys = {(fp, starts) for fp, starts in inserted}
-            repeated = [r for r in rows if (r["fingerprint"], r["starts_at"]) not in new_keys]
-            if repeated:
-                update = upsert(conn, AlertRow)
-                resolved = AlertRow.status == AlertStatus.RESOLVED.value
-                update = update.on_conflict_do_update(
-                    index_elements=key,
-                    set_={
-                        "status": case((resolved, AlertRow.status), else_=update.excluded.status),
-                        "ends_at": case(
-                            (resolved, AlertRow.ends_at), else_=update.excluded.ends_at
-                        ),
-                        "labels": update.excluded.labels,
-                        "annotations": update.excluded.annotations,
-                        "generator_url": update.excluded.generator_url,
-                        "last_received_at": update.excluded.last_received_at,
-                        "deliveries": AlertRow.deliveries + 1,
-                    },
-                )
-                conn.execute(update, repeated)
-        log.debug("recorded %s alerts, %s new", len(rows), len(new_keys))
-        return len(new_keys)
+            if conn.dialect.name == "postgresql":
+                new_keys = upsert_alerts(conn, rows)
+            else:
+                new_keys = _upsert_generic(conn, rows)
+        log.debug(
+            "recorded %s alerts of %s deliveries, %s new", len(rows), len(deliveries), len(new_keys)
+        )
+        return _new_per_delivery(deliveries, new_keys)
 
     @store_errors
     def list_alerts(
@@ -113,27 +107,101 @@ def _merge_duplicates(alerts: Sequence[AlertEvent]) -> list[AlertEvent]:
     return [merged[key] for key in sorted(merged)]
 
 
+def _upsert_generic(conn: Connection, rows: list[dict[str, Any]]) -> set[tuple[str, datetime]]:
+    """Insert new rows, then update the repeated ones (SQLite; any dialect with ON CONFLICT)."""
+    key = [AlertRow.fingerprint, AlertRow.starts_at]
+    # executemany of one cached statement (no per-delivery compilation); the driver
+    # batches it into multi-row VALUES. Only rows really inserted come back.
+    insert_new = upsert(conn, AlertRow).on_conflict_do_nothing(index_elements=key)
+    inserted = conn.execute(
+        insert_new.returning(AlertRow.fingerprint, AlertRow.starts_at), rows
+    ).all()
+    new_keys = {(fp, starts) for fp, starts in inserted}
+    repeated = [r for r in rows if (r["fingerprint"], r["starts_at"]) not in new_keys]
+    if repeated:
+        update = upsert(conn, AlertRow)
+        resolved = AlertRow.status == AlertStatus.RESOLVED.value
+        update = update.on_conflict_do_update(
+            index_elements=key,
+            set_={
+                "status": case((resolved, AlertRow.status), else_=update.excluded.status),
+                "ends_at": case((resolved, AlertRow.ends_at), else_=update.excluded.ends_at),
+                "labels": update.excluded.labels,
+                "annotations": update.excluded.annotations,
+                "generator_url": update.excluded.generator_url,
+                "last_received_at": update.excluded.last_received_at,
+                "deliveries": AlertRow.deliveries + update.excluded.deliveries,
+            },
+        )
+        conn.execute(update, repeated)
+    return new_keys
+
+
+def _new_per_delivery(
+    deliveries: Sequence[Sequence[AlertEvent]], new_keys: set[tuple[str, datetime]]
+) -> list[int]:
+    unclaimed = set(new_keys)
+    counts = []
+    for alerts in deliveries:
+        mine = _keys(alerts) & unclaimed
+        unclaimed -= mine
+        counts.append(len(mine))
+    return counts
+
+
+def _keys(alerts: Sequence[AlertEvent]) -> set[tuple[str, datetime]]:
+    return {(a.fingerprint, _utc(a.starts_at)) for a in alerts}
+
+
+def _column(text: str | None) -> str | None:
+    """A label value for a 255-character index column; longer ones live only in `labels`.
+
+    An over-long alertname is clipped (it is for display and filtering); an over-long
+    service or SLO id cannot name a known SLO, so it is stored as none.
+    """
+    if text is None or len(text) <= COLUMN_CHARS:
+        return text
+    return None
+
+
+def _readable(text: str) -> str:
+    """Text that can be sent as UTF-8 (rows stored before lone surrogates were refused)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _readable_map(values: Mapping[str, str]) -> dict[str, str]:
+    return {_readable(k): _readable(v) for k, v in values.items()}
+
+
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(f"naive datetime {moment.isoformat()} in an alert; use UTC")
     return moment.astimezone(UTC)
 
 
-def _values(alert: AlertEvent, now: datetime) -> dict[str, Any]:
+def _values(
+    alert: AlertEvent, now: datetime, carried: Counter[tuple[str, datetime]]
+) -> dict[str, Any]:
+    """The row of `alert`; `deliveries` = how many of the batch's deliveries carry it."""
+    starts_at = _utc(alert.starts_at)
     return {
         "fingerprint": alert.fingerprint,
-        "starts_at": _utc(alert.starts_at),
+        "starts_at": starts_at,
         "ends_at": None if alert.ends_at is None else _utc(alert.ends_at),
         "status": AlertStatus(alert.status).value,
-        "alertname": alert.alertname,
-        "service": alert.service,
-        "slo_id": alert.slo_id,
+        "alertname": alert.alertname[:COLUMN_CHARS],
+        "service": _column(alert.service),
+        "slo_id": _column(alert.slo_id),
         "labels": dict(alert.labels),
         "annotations": dict(alert.annotations),
         "generator_url": alert.generator_url,
         "first_received_at": now,
         "last_received_at": now,
-        "deliveries": 1,
+        "deliveries": carried[(alert.fingerprint, starts_at)],
     }
 
 
@@ -142,10 +210,10 @@ def _record(values: Mapping[Any, Any]) -> AlertRecord:
         fingerprint=values["fingerprint"],
         starts_at=values["starts_at"],
         status=AlertStatus(values["status"]),
-        labels=dict(values["labels"]),
-        annotations=dict(values["annotations"]),
+        labels=_readable_map(values["labels"]),
+        annotations=_readable_map(values["annotations"]),
         ends_at=values["ends_at"],
-        generator_url=values["generator_url"],
+        generator_url=_readable(values["generator_url"]),
     )
     return AlertRecord(
         id=values["id"],

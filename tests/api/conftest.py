@@ -64,7 +64,9 @@ def runtime() -> Runtime:
 
 @pytest.fixture
 def client(store: Store, runtime: Runtime) -> Iterator[TestClient]:
-    settings = Settings(api_token=SecretStr(TOKEN), max_body_bytes=64_000)
+    settings = Settings(
+        api_token=SecretStr(TOKEN), max_body_bytes=64_000, webhook_max_body_bytes=64_000
+    )
     app = create_app(settings, store=store, runtime=runtime, clock=lambda: NOW)
     with TestClient(app) as client:
         yield client

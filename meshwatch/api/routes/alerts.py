@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 
+from meshwatch.api.admission import REGATE
 from meshwatch.api.alertmanager import AlertIn, AlertmanagerWebhook
 from meshwatch.api.deps import ServicesDep, StoreDep, Writer
 from meshwatch.api.schemas import AlertOut, WebhookResult
 from meshwatch.store import AlertEvent, AlertStatus
+from meshwatch.store.alert_ingest import AlertIngest, IngestClosed, IngestFull
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
@@ -30,25 +33,59 @@ def to_event(alert: AlertIn) -> AlertEvent:
     "/alerts/alertmanager",
     summary="Alertmanager webhook receiver (payload version 4)",
     description=(
-        "Every alert of the group is stored in one transaction before the 2xx is sent. "
-        "Deliveries are idempotent on fingerprint + startsAt (Alertmanager delivers at least "
-        "once; HA pairs send duplicates). 4xx for a bad payload (Alertmanager does not retry "
-        "those); 503 when the store is unavailable (Alertmanager retries)."
+        "Every alert of the group is stored before the 2xx is sent (concurrent deliveries "
+        "share one transaction). Deliveries are idempotent on fingerprint + startsAt "
+        "(Alertmanager delivers at least once; HA pairs send duplicates). 4xx for a bad "
+        "payload (Alertmanager does not retry those); 503 with Retry-After when the store "
+        "is unavailable or too many deliveries are waiting (Alertmanager retries)."
     ),
     dependencies=[Writer],
     responses={
         401: {"description": "No bearer token"},
         403: {"description": "Wrong token"},
         413: {"description": "Body too large"},
-        503: {"description": "Store unavailable; retry"},
+        503: {"description": "Store unavailable or saturated; retry"},
     },
 )
-def alertmanager_webhook(payload: AlertmanagerWebhook, services: ServicesDep) -> WebhookResult:
+async def alertmanager_webhook(
+    payload: AlertmanagerWebhook, request: Request, services: ServicesDep
+) -> WebhookResult:
+    # Async on purpose: the delivery waits on the writer's future, not in a worker thread,
+    # so a storm holds no threads and /healthz never queues behind it.
     events = [to_event(alert) for alert in payload.alerts]
-    new = services.store.alerts.record_alerts(events, services.clock())
+    new = await _stored(request, services.ingest, events)
+    regate = request.scope.get(REGATE)
+    if regate is not None:  # answer a few at a time (see meshwatch.api.admission)
+        await regate()
     for listener in services.alert_listeners:
         listener(events)
     return WebhookResult(received=len(events), new=new)
+
+
+async def _stored(request: Request, ingest: AlertIngest, events: list[AlertEvent]) -> int:
+    """Queue the delivery and wait for its commit; abandon it if the client leaves first."""
+    try:
+        delivery = ingest.submit(events)
+    except (IngestFull, IngestClosed) as exc:
+        raise HTTPException(503, detail=f"{exc}; retry later", headers=RETRY) from exc
+    committed = asyncio.wrap_future(delivery.future)
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait((committed, gone), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if not committed.done() and ingest.abandon(delivery):
+        raise HTTPException(503, detail="client disconnected before the commit")
+    return await committed
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client closes its connection (the body was read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+RETRY = {"Retry-After": "1"}
 
 
 @router.get("/alerts", summary="Stored alerts, newest first")

@@ -7,7 +7,6 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from meshwatch.api.deps import ServicesDep
 
@@ -15,7 +14,8 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="The process is alive")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
+    # async: answered on the event loop, never queued behind the request thread pool.
     return {"status": "ok"}
 
 
@@ -24,13 +24,11 @@ def healthz() -> dict[str, str]:
     summary="The store answers, the collector reads its source and the last evaluation is fresh",
     responses={503: {"description": "Not ready, with the reason"}},
 )
-def readyz(services: ServicesDep) -> JSONResponse:
+async def readyz(services: ServicesDep, request: Request) -> JSONResponse:
     problems: list[str] = []
-    try:
-        with services.store.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception as exc:  # any failure to reach the store means not ready
-        problems.append(f"store unreachable: {type(exc).__name__}")
+    store_problem = await request.app.state.store_probe.problem()
+    if store_problem is not None:
+        problems.append(store_problem)
     runtime, settings = services.runtime, services.settings
     if runtime.slos and runtime.leader is not False:  # a follower does not evaluate
         max_age = settings.evaluate_interval * settings.ready_max_age_factor

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi import Path as PathParam
 
 from meshwatch.api.deps import ServicesDep, StoreDep, Writer
+from meshwatch.api.moments import api_moment
 from meshwatch.api.schemas import ReportRequestIn, ReportRunDetailOut, ReportRunOut
 from meshwatch.store import ReportStatus
 
@@ -64,9 +65,8 @@ def trigger_report(body: ReportRequestIn, services: ServicesDep) -> ReportRunOut
     trigger = services.report_trigger
     if trigger is None:
         raise HTTPException(503, detail="reports are not configured in this process")
-    if body.at is not None and body.at.tzinfo is None:
-        raise HTTPException(422, detail="at needs a time zone, e.g. 2026-11-25T00:00:00Z")
-    run = trigger(body.period, body.format, body.at)
+    at = api_moment(body.at, "at") if body.at is not None else None
+    run = trigger(body.period, body.format, at)
     if run.status is ReportStatus.FAILED:
         raise HTTPException(502, detail=f"report run {run.id} failed: {run.error}")
     return ReportRunOut.of(run)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from meshwatch.api.deps import RuntimeDep, ServicesDep, StoreDep
 from meshwatch.api.rollups import rollups
+from meshwatch.api.moments import api_moment
 from meshwatch.api.schemas import AggregateOut, HistoryPointOut, SLOOut, StatusOut
 from meshwatch.model import SLO, State
 
@@ -82,8 +83,8 @@ def get_history(
     ] = None,
 ) -> list[HistoryPointOut]:
     _slo(services.runtime, slo_id)
-    end = _aware(end) if end is not None else services.clock()
-    start = _aware(start) if start is not None else end - timedelta(hours=24)
+    end = api_moment(end, "end") if end is not None else services.clock()
+    start = api_moment(start, "start") if start is not None else end - timedelta(hours=24)
     if start >= end:
         raise HTTPException(422, detail="start must be before end")
     try:
@@ -93,12 +94,6 @@ def get_history(
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from exc
     return [HistoryPointOut.of(point) for point in points]
-
-
-def _aware(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise HTTPException(422, detail="timestamps need a time zone, e.g. 2026-11-25T10:00:00Z")
-    return moment
 
 
 @router.get("/services", summary="Per-service roll-up of the last evaluation")

@@ -1,0 +1,163 @@
+"""Group commit of webhook deliveries: a bounded queue and one writer thread.
+
+Under a retry storm Alertmanager sends many small deliveries at once. Written one by one,
+each pays its own transaction and fsync, and on SQLite they queue on the write lock at the
+store's per-commit speed (about 60 per second were seen), holding a thread each. Here every
+delivery is queued, and one writer thread takes everything waiting (up to `max_batch_alerts`)
+into one transaction: a burst drains at the store's real speed, and each caller's future is
+resolved only after the commit that holds its alerts, so an acknowledgement still means
+"committed". The queue is bounded (`max_queued_alerts`): when it is full `submit` raises
+`IngestFull` at once, and the webhook answers 503 with Retry-After instead of piling up
+memory. A caller whose client has gone can `abandon` its delivery while it is still waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from meshwatch.errors import MeshwatchError, StoreDataError
+from meshwatch.store.alerts import AlertLog
+from meshwatch.store.records import AlertEvent
+
+log = logging.getLogger(__name__)
+
+
+class IngestFull(MeshwatchError):
+    """The delivery queue is full; the caller should ask the client to retry later."""
+
+
+class IngestClosed(MeshwatchError):
+    """The writer has stopped (shutdown); nothing more is accepted."""
+
+
+@dataclass(eq=False)
+class Delivery:
+    """One queued delivery; `future` resolves to its number of new alerts after the commit."""
+
+    alerts: Sequence[AlertEvent]
+    future: Future[int] = field(default_factory=Future)
+    taken: bool = False
+    abandoned: bool = False
+
+
+class AlertIngest:
+    """Queue deliveries for `log`; one writer thread (started on first use) commits batches."""
+
+    def __init__(
+        self,
+        log_: AlertLog,
+        clock: Callable[[], datetime],
+        *,
+        max_queued_alerts: int = 20_000,
+        max_batch_alerts: int = 5_000,
+    ) -> None:
+        self._log = log_
+        self._clock = clock
+        self.max_queued_alerts = max_queued_alerts
+        self.max_batch_alerts = max_batch_alerts
+        self._queue: deque[Delivery] = deque()
+        self._queued_alerts = 0
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    @property
+    def queued_alerts(self) -> int:
+        """Alerts waiting for the writer (not those of the batch being written)."""
+        return self._queued_alerts
+
+    def submit(self, alerts: Sequence[AlertEvent]) -> Delivery:
+        """Queue one delivery; IngestFull when the queue cannot take it now.
+
+        A delivery larger than the whole queue is still taken when the queue is empty, so
+        every group the webhook schema allows can be stored.
+        """
+        delivery = Delivery(alerts)
+        with self._cond:
+            if self._closed:
+                raise IngestClosed("the alert writer has stopped")
+            size = len(alerts)
+            if self._queue and self._queued_alerts + size > self.max_queued_alerts:
+                raise IngestFull(f"{self._queued_alerts} alerts are waiting to be stored")
+            self._queue.append(delivery)
+            self._queued_alerts += size
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="meshwatch-alert-writer", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+        return delivery
+
+    def abandon(self, delivery: Delivery) -> bool:
+        """Drop `delivery` unless the writer took it already; True when dropped."""
+        with self._cond:
+            if delivery.taken or delivery.abandoned:
+                return delivery.abandoned
+            delivery.abandoned = True
+            self._queued_alerts -= len(delivery.alerts)
+        delivery.future.cancel()
+        return True
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write what is queued, then stop the writer thread (the next `submit` restarts it)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        with self._cond:
+            self._thread = None
+            self._closed = False
+
+    def _take(self) -> list[Delivery] | None:
+        with self._cond:
+            while not self._queue and not self._closed:
+                self._cond.wait()
+            batch: list[Delivery] = []
+            size = 0
+            while self._queue:
+                head = self._queue[0]
+                if head.abandoned:
+                    self._queue.popleft()
+                    continue
+                if batch and size + len(head.alerts) > self.max_batch_alerts:
+                    break
+                self._queue.popleft()
+                head.taken = True
+                size += len(head.alerts)
+                batch.append(head)
+            self._queued_alerts -= size
+            if not batch and self._closed:
+                return None
+            return batch
+
+    def _run(self) -> None:
+        while (batch := self._take()) is not None:
+            if batch:
+                self._write(batch)
+
+    def _write(self, batch: list[Delivery]) -> None:
+        try:
+            counts = self._log.record_deliveries([d.alerts for d in batch], self._clock())
+        except StoreDataError as exc:
+            if len(batch) == 1:
+                batch[0].future.set_exception(exc)
+                return
+            # One delivery the database refuses must not fail its neighbours: retry alone.
+            log.warning("a batch of %s deliveries was refused (%s); writing each", len(batch), exc)
+            for delivery in batch:
+                self._write([delivery])
+        except Exception as exc:  # an outage fails the batch: every caller answers 503
+            for delivery in batch:
+                delivery.future.set_exception(exc)
+        else:
+            for delivery, new in zip(batch, counts, strict=True):
+                delivery.future.set_result(new)

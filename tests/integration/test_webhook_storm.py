@@ -1,0 +1,222 @@
+"""An Alertmanager retry storm against a real `meshwatch serve` (issue 17 item 1).
+
+A real Alertmanager 0.25 holds `GROUPS` alerts, each in its own group (`group_by` a label
+unique per alert), with a short group wait and interval, and flushes them all at once to
+meshwatch's webhook: thousands of concurrent deliveries, retried by Alertmanager whenever
+meshwatch answers 503. On SQLite and on PostgreSQL, with and without a kill -9 (and a
+restart on the same port) in the middle, the test shows:
+
+- `/healthz` answers within `HEALTH_BUDGET` (1 s) every time it is polled while meshwatch
+  runs (the poller starts again when the restarted process listens);
+- every alert is stored exactly once (one row per fingerprint);
+- the deliveries meshwatch processed (the `deliveries` counter of the stored rows) stay close
+  to the number of groups sent, i.e. work is not done again for clients that have gone;
+- the RSS of the server after the storm is back near its baseline.
+
+The timeouts come from Alertmanager's own timings: a failed notification is retried within
+the flush (backoff) and again at every `group_interval`, so all groups must be stored within
+a bounded number of intervals once meshwatch listens.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from meshwatch.store import make_engine
+from meshwatch.store.tables import AlertRow
+from tests.support.alertmanager import AlertmanagerProcess, alertmanager_config
+from tests.support.binaries import require_binary
+from tests.support.postgres import database_url
+from tests.support.serve import TOKEN, WEBHOOK_PATH, ServeProcess
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+GROUPS = 2_000
+GROUP_INTERVAL_S = 2.0
+HEALTH_BUDGET_S = 1.0
+HEALTH_EVERY_S = 0.1
+STORED_WITHIN_S = 40 * GROUP_INTERVAL_S  # the drain, on a loaded 2-core machine
+KILL_AFTER_STORED = 300
+RSS_SLACK_BYTES = 60 * 1024 * 1024
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+@dataclass
+class HealthPoller:
+    """Polls /healthz from its own thread; records the slowest answer and any miss."""
+
+    url: str
+    slowest: float = 0.0
+    polls: int = 0
+    misses: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _paused: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        with httpx.Client(timeout=HEALTH_BUDGET_S) as client:
+            while not self._stop.wait(HEALTH_EVERY_S):
+                if self._paused.is_set():
+                    continue
+                began = time.perf_counter()
+                try:
+                    ok = client.get(f"{self.url}/healthz").status_code == 200
+                except httpx.HTTPError as exc:
+                    if self._paused.is_set():  # the kill happened during this poll
+                        continue
+                    ok = False
+                    self.misses.append(f"{type(exc).__name__} after {time.perf_counter() - began:.2f}s")
+                took = time.perf_counter() - began
+                self.polls += 1
+                self.slowest = max(self.slowest, took)
+                if not ok and not self.misses:
+                    self.misses.append(f"status != 200 after {took:.2f}s")
+
+    def pause(self) -> None:
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+
+    @contextmanager
+    def running(self) -> Iterator[HealthPoller]:
+        thread = threading.Thread(target=self.run, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join(10)
+
+
+def stored(url: str) -> tuple[int, int, int]:
+    """(rows, distinct fingerprints, sum of deliveries) of the storm's alerts."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows, distinct, deliveries = conn.execute(
+                select(
+                    func.count(),
+                    func.count(AlertRow.fingerprint.distinct()),
+                    func.coalesce(func.sum(AlertRow.deliveries), 0),
+                ).where(AlertRow.alertname == "StormAlert")
+            ).one()
+    finally:
+        engine.dispose()
+    return int(rows), int(distinct), int(deliveries)
+
+
+def raise_alerts(alertmanager: AlertmanagerProcess) -> None:
+    """GROUPS alerts, one group each, through Alertmanager's API v2 (in a few posts)."""
+    alerts = [
+        {
+            "labels": {
+                "alertname": "StormAlert",
+                "instance": f"i{n:05d}",
+                "meshwatch_service": "checkout",
+                "meshwatch_slo": "availability",
+                "severity": "ticket",
+            },
+            "annotations": {"summary": f"storm alert {n}"},
+        }
+        for n in range(GROUPS)
+    ]
+    with httpx.Client(timeout=30) as client:
+        for start in range(0, GROUPS, 500):
+            client.post(
+                f"{alertmanager.url}/api/v2/alerts", json=alerts[start : start + 500]
+            ).raise_for_status()
+
+
+def wait_stored(url: str, count: int, timeout: float) -> tuple[int, int, int]:
+    deadline = time.monotonic() + timeout
+    result = stored(url)
+    while result[1] < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"only {result[1]} of {count} alerts stored in {timeout:.0f}s")
+        time.sleep(0.5)
+        result = stored(url)
+    return result
+
+
+def settle_rss(pid: int, seconds: float) -> int:
+    """The lowest RSS over `seconds` once the storm is over (allocator returns memory lazily)."""
+    lowest = rss_bytes(pid)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        lowest = min(lowest, rss_bytes(pid))
+    return lowest
+
+
+@pytest.mark.parametrize("kill", [pytest.param(False, id="steady"), pytest.param(True, id="kill9")])
+@pytest.mark.parametrize("kind", [pytest.param("sqlite"), pytest.param("postgresql")])
+def test_retry_storm(kind: str, kill: bool, tmp_path: Path) -> None:
+    binary = require_binary("prometheus-alertmanager", "/usr/bin/prometheus-alertmanager")
+    with database_url(kind, tmp_path, "storm") as url:
+        config = {"database_url": url}
+        serve = ServeProcess(tmp_path / "serve", config=config, log_level="warning").start()
+        try:
+            baseline_rss = rss_bytes(serve.pid)
+            am_config = alertmanager_config(
+                f"{serve.url}{WEBHOOK_PATH}",
+                token=TOKEN,
+                group_by=("instance",),
+                group_wait="1s",
+                group_interval=f"{GROUP_INTERVAL_S:g}s",
+            )
+            poller = HealthPoller(serve.url)
+            peak_rss = baseline_rss
+            with (
+                AlertmanagerProcess(binary, tmp_path / "am", am_config) as alertmanager,
+                poller.running(),
+            ):
+                began = time.monotonic()
+                raise_alerts(alertmanager)
+                if kill:
+                    wait_stored(url, KILL_AFTER_STORED, STORED_WITHIN_S)
+                    poller.pause()
+                    serve.kill9()
+                    time.sleep(GROUP_INTERVAL_S)  # Alertmanager keeps retrying meanwhile
+                    serve = ServeProcess(
+                        tmp_path / "serve2", config=config, log_level="warning", port=serve.port
+                    ).start()
+                    poller.resume()
+                deadline = time.monotonic() + STORED_WITHIN_S
+                while stored(url)[1] < GROUPS and time.monotonic() < deadline:
+                    peak_rss = max(peak_rss, rss_bytes(serve.pid))
+                    time.sleep(0.5)
+                rows, distinct, deliveries = wait_stored(url, GROUPS, 1.0)
+                drained = time.monotonic() - began
+                time.sleep(2 * GROUP_INTERVAL_S)  # late retries of already stored groups
+                rows, distinct, deliveries = stored(url)
+                after_rss = settle_rss(serve.pid, 3.0)
+            report = (
+                f"{kind} kill={kill}: {GROUPS} groups stored in {drained:.1f}s; "
+                f"deliveries processed {deliveries} ({deliveries / GROUPS:.3f} per group); "
+                f"/healthz slowest {poller.slowest * 1000:.0f} ms over {poller.polls} polls; "
+                f"RSS {baseline_rss >> 20} -> peak {peak_rss >> 20} -> {after_rss >> 20} MiB"
+            )
+            print(report)
+            assert not poller.misses, f"{poller.misses[:5]}; {report}"
+            assert poller.slowest < HEALTH_BUDGET_S, report
+            assert poller.polls > 10, report
+            assert rows == distinct == GROUPS, report
+            assert deliveries <= GROUPS * 1.1, report
+            assert after_rss <= baseline_rss + RSS_SLACK_BYTES, report
+        finally:
+            serve.stop()
