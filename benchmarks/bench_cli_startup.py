@@ -44,7 +44,7 @@ def _once(argv: list[str]) -> tuple[float, float]:
 def run() -> list[Result]:
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in [*COMMANDS, "base"]}
     _once(BASELINE)  # warm the page cache and the byte-code
-    for name, args in COMMANDS.items():
+    for args in COMMANDS.values():
         _once([sys.executable, "-m", "meshwatch", *args])
     for _ in range(REPEAT):
         samples["base"].append(_once(BASELINE))

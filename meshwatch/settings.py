@@ -232,7 +232,26 @@ class Settings(BaseSettings):
         default=None,
         description="Enables the `istio`, `gateway` and `linkerd` actuators (`{}`: in-cluster).",
     )
-    max_body_bytes: int = Field(default=1_048_576, description="Largest accepted request body.")
+    max_body_bytes: int = Field(
+        default=1_048_576, description="Largest accepted request body (except the webhook)."
+    )
+    webhook_max_body_bytes: int = Field(
+        default=WEBHOOK_MAX_BODY_BYTES,
+        ge=1024,
+        description="Largest Alertmanager webhook body: room for the 10,000 alerts a "
+        "delivery may carry (a real Alertmanager sends a whole group in one body).",
+    )
+    webhook_max_concurrent: int = Field(
+        default=1024,
+        ge=1,
+        description="Webhook deliveries in progress at once (a waiting one holds no thread); "
+        "more get 503 + Retry-After.",
+    )
+    webhook_max_queued_alerts: int = Field(
+        default=20_000,
+        ge=1,
+        description="Alerts waiting for the store's group commit; more get 503 + Retry-After.",
+    )
     remediation_enabled: bool = Field(
         default=False, description="Master switch: when false every plan is recorded as dry-run."
     )
@@ -270,6 +289,19 @@ class Settings(BaseSettings):
         return env_settings, init_settings
 
 
+def check_token_syntax(token: str) -> None:
+    """ValueError unless `token` is a non-empty RFC 6750 b64token (what a client can send)."""
+    if not token.strip():
+        raise ValueError(
+            "api_token is empty or whitespace; set a real token or unset it (writes refused)"
+        )
+    if not B64TOKEN.fullmatch(token):
+        raise ValueError(
+            "api_token must be an RFC 6750 b64token: letters, digits, - . _ ~ + / "
+            "and trailing = only"
+        )
+
+
 class _EnvironmentProblem(Problem):
     """A problem in a `MESHWATCH_*` variable: it has a name, not a line."""
 
@@ -293,7 +325,7 @@ def load_settings(
     values: dict[str, Any] = {}
     if config_file is not None:
         document = _read_config(config_file)
-        values = dict(document.data)
+        values = dict(document.data) if document is not None else {}
         specs = values.get("specs")
         if isinstance(specs, list):
             base = config_file.parent
@@ -310,7 +342,8 @@ def load_settings(
         ) from exc
 
 
-def _read_config(config_file: Path) -> Document:
+def _read_config(config_file: Path) -> Document | None:
+    """The config file's one document; None for an empty file (every default)."""
     file = str(config_file)
     try:
         text = config_file.read_text(encoding="utf-8")
@@ -322,7 +355,7 @@ def _read_config(config_file: Path) -> Document:
     if len(documents) > 1:
         raise SpecError([Problem(file, documents[1].line, "", "config must be one document")])
     if not documents:
-        return Document(file, 0, {}, {})
+        return None
     return documents[0]
 
 

@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from meshwatch.model import SLO, LatencySLI, QuerySLI, RatioSLI, RawSLI, SLOStatus
-from meshwatch.slo.report_periods import check_report_period
 from meshwatch.render import units
+from meshwatch.slo.report_periods import check_report_period
 from meshwatch.store import Action, AlertRecord, HistoryPoint, ReportRun
 
 

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from meshwatch.collectors.prometheus import PrometheusCollector
-from meshwatch.engine.evaluate import THROUGHPUT_WINDOW
+from meshwatch.engine.plan import THROUGHPUT_WINDOW
 from meshwatch.errors import CollectorError, MeshwatchError, NoDataError
 from meshwatch.model import SLO, Counts
 from meshwatch.render.reports import Report, ReportFormat, ReportPeriod

@@ -79,7 +79,9 @@ class HealthPoller:
                     if self._paused.is_set():  # the kill happened during this poll
                         continue
                     ok = False
-                    self.misses.append(f"{type(exc).__name__} after {time.perf_counter() - began:.2f}s")
+                    self.misses.append(
+                        f"{type(exc).__name__} after {time.perf_counter() - began:.2f}s"
+                    )
                 took = time.perf_counter() - began
                 self.polls += 1
                 self.slowest = max(self.slowest, took)

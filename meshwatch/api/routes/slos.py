@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 
 from meshwatch.api.deps import RuntimeDep, ServicesDep, StoreDep
-from meshwatch.api.rollups import rollups
 from meshwatch.api.moments import api_moment
+from meshwatch.api.rollups import rollups
 from meshwatch.api.schemas import AggregateOut, HistoryPointOut, SLOOut, StatusOut
 from meshwatch.model import SLO, State
 
