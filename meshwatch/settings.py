@@ -350,6 +350,12 @@ def _read_config(config_file: Path) -> Document | None:
     except OSError as exc:
         raise SpecError([Problem(file, 1, "", f"cannot read config: {exc}")]) from exc
     documents, problems = parse_stream(text, file)
+    # The spec reader unwraps a top-level list into documents (OpenSLO's shape); a config
+    # file is one mapping, so a list is reported once, as such.
+    listed = [p for p in problems if p.message.startswith("a spec document must be a mapping")]
+    if listed or any(doc.root.start_mark.column > 0 for doc in documents[:1]):
+        line = listed[0].line if listed else documents[0].line
+        raise SpecError([Problem(file, line, "", "config must be a mapping, not a list")])
     if problems:
         raise SpecError(problems)
     if len(documents) > 1:

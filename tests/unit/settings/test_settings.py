@@ -150,7 +150,9 @@ def test_yaml_problems_keep_their_line(tmp_path: Path) -> None:
         f"{config}:2: evaluate_interval: duplicate key 'evaluate_interval' (first at line 1)"
     ]
     config.write_text("- a\n- b\n")
-    assert problems(config) == [f"{config}:1: a spec document must be a mapping"]
+    assert problems(config) == [f"{config}:1: config must be a mapping, not a list"]
+    config.write_text("- evaluate_interval: 30s\n")
+    assert problems(config) == [f"{config}:1: config must be a mapping, not a list"]
 
 
 def _timedelta_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, object]]:
