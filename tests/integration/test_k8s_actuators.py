@@ -270,6 +270,7 @@ def test_apply_changes_only_the_weights(kube: FakeKube, client: KubeClient, case
     assert stored == expected_after(kube, case, case.shifted)
     patch = [r for r in kube.requests if r.method == "PATCH"]
     assert len(patch) == 1 and patch[0].content_type == "application/json-patch+json"
+    assert "fieldManager=meshwatch" in patch[0].path  # who changed it, in managedFields
     ops = patch[0].body
     assert ops[0] == {"op": "replace", "path": "/metadata/resourceVersion", "value": before}
     assert {op["op"] for op in ops[1:]} <= {"test", "add"}
