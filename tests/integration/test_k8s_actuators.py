@@ -27,8 +27,8 @@ from meshwatch.errors import ActuatorError
 from meshwatch.remediate.base import ApplyState, Retries
 from meshwatch.remediate.gateway import gateway_actuator
 from meshwatch.remediate.istio import istio_actuator
-from meshwatch.remediate.kube_client import kube_config
-from meshwatch.remediate.kubernetes import KubeClient, KubeRouteActuator, ObjectRef
+from meshwatch.remediate.kube_client import KubeClient, ObjectRef, kube_config
+from meshwatch.remediate.kubernetes import KubeRouteActuator
 from meshwatch.remediate.linkerd import linkerd_actuator
 from tests.support.fake_kube import TOKEN, FakeKube, run_fake_kube
 from tests.support.tls import TestCA
