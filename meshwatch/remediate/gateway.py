@@ -12,14 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from meshwatch.remediate.base import Retries
-from meshwatch.remediate.kubernetes import (
-    KubeClient,
-    KubeRouteActuator,
-    ListedRoutes,
-    Obj,
-    Slot,
-    at_least_two,
-)
+from meshwatch.remediate.kube_client import KubeClient, Obj
+from meshwatch.remediate.kubernetes import KubeRouteActuator, ListedRoutes, Slot, at_least_two
 
 RETRY_CODES = (500, 502, 503, 504)
 

@@ -11,14 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 from meshwatch.remediate.base import Retries
-from meshwatch.remediate.kubernetes import (
-    KubeClient,
-    KubeRouteActuator,
-    ListedRoutes,
-    Obj,
-    Slot,
-    at_least_two,
-)
+from meshwatch.remediate.kube_client import KubeClient, Obj
+from meshwatch.remediate.kubernetes import KubeRouteActuator, ListedRoutes, Slot, at_least_two
 
 
 def duration(delta: timedelta) -> str:

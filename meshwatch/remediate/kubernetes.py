@@ -34,8 +34,6 @@ from meshwatch.errors import ActuatorError
 from meshwatch.remediate.base import ApplyResult, ApplyState, Retries, RouteState, check_weights
 from meshwatch.remediate.kube_client import KubeClient, Obj, ObjectRef, Op, PatchInvalid
 
-__all__ = ["KubeClient", "KubeRouteActuator", "Obj", "ObjectRef", "Op", "PatchInvalid"]
-
 log = logging.getLogger(__name__)
 
 ANNOTATION_PREFIX = conventions.ANNOTATION_PREFIX

@@ -15,11 +15,9 @@ from typing import Any
 from meshwatch.errors import ActuatorError
 from meshwatch.remediate.base import Retries
 from meshwatch.remediate.gateway import HTTPRouteRules
+from meshwatch.remediate.kube_client import KubeClient, Obj, Op
 from meshwatch.remediate.kubernetes import (
-    KubeClient,
     KubeRouteActuator,
-    Obj,
-    Op,
     Slot,
     annotation_key,
     at_least_two,

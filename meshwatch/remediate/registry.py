@@ -15,7 +15,8 @@ from meshwatch.remediate.base import Actuator
 from meshwatch.remediate.envoy import EnvoyActuator
 from meshwatch.remediate.gateway import gateway_actuator
 from meshwatch.remediate.istio import istio_actuator
-from meshwatch.remediate.kubernetes import KubeClient, KubeRouteActuator
+from meshwatch.remediate.kube_client import KubeClient
+from meshwatch.remediate.kubernetes import KubeRouteActuator
 from meshwatch.remediate.linkerd import linkerd_actuator
 from meshwatch.remediate.noop import NoopActuator
 

@@ -27,8 +27,8 @@ from meshwatch.errors import ActuatorError
 from meshwatch.remediate.base import ApplyState, Retries
 from meshwatch.remediate.gateway import gateway_actuator
 from meshwatch.remediate.istio import istio_actuator
-from meshwatch.remediate.kube_client import kube_config
-from meshwatch.remediate.kubernetes import KubeClient, KubeRouteActuator, ObjectRef
+from meshwatch.remediate.kube_client import KubeClient, ObjectRef, kube_config
+from meshwatch.remediate.kubernetes import KubeRouteActuator
 from meshwatch.remediate.linkerd import linkerd_actuator
 from tests.support.fake_kube import TOKEN, FakeKube, run_fake_kube
 from tests.support.tls import TestCA
@@ -270,6 +270,7 @@ def test_apply_changes_only_the_weights(kube: FakeKube, client: KubeClient, case
     assert stored == expected_after(kube, case, case.shifted)
     patch = [r for r in kube.requests if r.method == "PATCH"]
     assert len(patch) == 1 and patch[0].content_type == "application/json-patch+json"
+    assert "fieldManager=meshwatch" in patch[0].path  # who changed it, in managedFields
     ops = patch[0].body
     assert ops[0] == {"op": "replace", "path": "/metadata/resourceVersion", "value": before}
     assert {op["op"] for op in ops[1:]} <= {"test", "add"}

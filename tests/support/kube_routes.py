@@ -91,67 +91,59 @@ def linkerd_route() -> dict[str, Any]:
 FIXTURES = {ROUTES[0]: virtual_service, ROUTES[1]: http_route, ROUTES[2]: linkerd_route}
 
 
+def _spec(service: str, sli: str, actuator: str, target: str, backends: str) -> str:
+    """A native spec: one availability SLO of `service` whose policy drives `target`."""
+    return (
+        f"apiVersion: meshwatch/v1\nkind: ServiceLevels\nservice: {service}\nslos:\n"
+        f"  - name: availability\n    objective: 99.9\n    window: 30d\n    sli:\n{sli}"
+        f"    remediation:\n      actuator: {actuator}\n      target: {target}\n"
+        f"      backends:\n{backends}{POLICY}"
+    )
+
+
+def _ratio(total: str, bad: str) -> str:
+    return f"      ratio:\n        total: '{total}}}'\n        bad: '{total},{bad}}}'\n"
+
+
+def _backends(route: str, mesh: str, label: str) -> str:
+    """The route's backends at weight 50, each measured by its own `mesh` preset."""
+    return "".join(
+        f"        - {{name: {n}, weight: 50, sli: {{mesh: {{kind: {mesh}, {label}: {n}}}}}}}\n"
+        for n in INITIAL[route]
+    )
+
+
 def specs(directory: Path) -> list[Path]:
     """One spec per route: Istio's mesh preset (backends = destination_version), Istio
     metrics per Service behind the HTTPRoute, Linkerd's per deployment."""
     directory.mkdir(parents=True, exist_ok=True)
-    istio = f"""\
-apiVersion: meshwatch/v1
-kind: ServiceLevels
-service: reviews
-slos:
-  - name: availability
-    objective: 99.9
-    window: 30d
-    sli:
-      mesh: {{kind: istio, service: reviews, namespace: prod}}
-    remediation:
-      actuator: istio
-      target: {ROUTES[0]}
-      backends: [{{name: v1, weight: 50}}, {{name: v2, weight: 50}}]
-{POLICY}"""
     web = 'istio_requests_total{reporter="destination",destination_service_name=~"web-v1|web-v2"'
-    gateway = f"""\
-apiVersion: meshwatch/v1
-kind: ServiceLevels
-service: web
-slos:
-  - name: availability
-    objective: 99.9
-    window: 30d
-    sli:
-      ratio:
-        total: '{web}}}'
-        bad: '{web},response_code=~"5.."}}'
-    remediation:
-      actuator: gateway
-      target: {ROUTES[1]}
-      backends:
-        - {{name: web-v1, weight: 50, sli: {{mesh: {{kind: istio, service: web-v1}}}}}}
-        - {{name: web-v2, weight: 50, sli: {{mesh: {{kind: istio, service: web-v2}}}}}}
-{POLICY}"""
     bb = 'response_total{deployment=~"bb|bb-v2",direction="inbound"'
-    linkerd = f"""\
-apiVersion: meshwatch/v1
-kind: ServiceLevels
-service: bb
-slos:
-  - name: availability
-    objective: 99.9
-    window: 30d
-    sli:
-      ratio:
-        total: '{bb}}}'
-        bad: '{bb},classification="failure"}}'
-    remediation:
-      actuator: linkerd
-      target: {ROUTES[2]}
-      backends:
-        - {{name: bb, weight: 50, sli: {{mesh: {{kind: linkerd, deployment: bb}}}}}}
-        - {{name: bb-v2, weight: 50, sli: {{mesh: {{kind: linkerd, deployment: bb-v2}}}}}}
-{POLICY}"""
+    texts = {
+        "reviews": _spec(
+            "reviews",
+            "      mesh: {kind: istio, service: reviews, namespace: prod}\n",
+            "istio",
+            ROUTES[0],
+            "        - {name: v1, weight: 50}\n        - {name: v2, weight: 50}\n",
+        ),
+        "web": _spec(
+            "web",
+            _ratio(web, 'response_code=~"5.."'),
+            "gateway",
+            ROUTES[1],
+            _backends(ROUTES[1], "istio", "service"),
+        ),
+        "bb": _spec(
+            "bb",
+            _ratio(bb, 'classification="failure"'),
+            "linkerd",
+            ROUTES[2],
+            _backends(ROUTES[2], "linkerd", "deployment"),
+        ),
+    }
     paths = []
-    for name, text in (("reviews", istio), ("web", gateway), ("bb", linkerd)):
+    for name, text in texts.items():
         path = directory / f"{name}.yaml"
         path.write_text(text)
         paths.append(path)
