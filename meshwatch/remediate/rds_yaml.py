@@ -14,7 +14,6 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.util import load_yaml_guess_indent
 
 __all__ = ["Document", "YAMLError", "load"]
 
@@ -22,6 +21,7 @@ _NEVER_WRAP = 1 << 16
 
 
 def _yaml(mapping: int = 2, sequence: int = 2, offset: int = 0) -> YAML:
+    """A fresh round-trip YAML (its parser holds state: never shared between threads)."""
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = _NEVER_WRAP
@@ -56,9 +56,7 @@ def load(raw: bytes) -> Document:
     while head < len(lines) and _is_preamble(lines[head]):
         head += 1
     preamble, body = "".join(lines[:head]), "".join(lines[head:])
-    _, sequence, offset = load_yaml_guess_indent(body)  # block sequences: content, dash
-    mapping = mapping_indent(body)
-    layout = (mapping, sequence or mapping, offset or 0)
+    layout = measure_layout(body)
     return Document(_yaml(*layout).load(body), preamble, layout)
 
 
@@ -67,16 +65,29 @@ def _is_preamble(line: str) -> bool:
     return not stripped or stripped.startswith(("#", "%")) or stripped == "---"
 
 
-def mapping_indent(text: str) -> int:
-    """How far a nested block mapping is indented (the first one found; default 2)."""
-    lines = [
-        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
-    ]
+def measure_layout(text: str) -> tuple[int, int, int]:
+    """(mapping indent, sequence indent, dash offset) as ruamel.yaml's `indent()` takes them.
+
+    Read off the first nested block mapping and the first block sequence under a key
+    (defaults 2 and 0): a cheap look at the text instead of a second parse.
+    """
+    lines = [line for line in text.splitlines() if line.strip() and line.lstrip()[0] != "#"]
+    mapping: int | None = None
+    offset: int | None = None
     for line, following in itertools.pairwise(lines):
         head = line.split(" #", 1)[0].rstrip()
-        nested = following.lstrip()
-        if head.endswith(":") and not head.lstrip().startswith("- ") and nested[:2] != "- ":
-            step = (len(following) - len(nested)) - (len(line) - len(line.lstrip()))
-            if step > 0:
-                return step
-    return 2
+        if not head.endswith(":") or head.lstrip().startswith("- "):
+            continue
+        step = _indent(following) - _indent(line)
+        if following.lstrip().startswith("- "):
+            offset = step if offset is None and step >= 0 else offset
+        elif step > 0 and mapping is None:
+            mapping = step
+        if mapping is not None and offset is not None:
+            break
+    offset = offset or 0
+    return mapping or 2, offset + 2, offset
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))

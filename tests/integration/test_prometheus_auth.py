@@ -205,10 +205,22 @@ def test_serve_evaluates_from_the_secured_prometheus(secured: Secured, tmp_path:
         wait_for(evaluated, 15 * (EVALUATE_SECONDS + SCRAPE_SECONDS), "an evaluation", 0.2)
         status = httpx.get(status_url, timeout=5).json()
         assert status["state"] == "breached", status  # 20 % errors against a 1 % budget
+        # a report written by the service (the scheduled path) reads the same Prometheus
+        run = httpx.post(
+            f"{serve.url}/api/v1/reports",
+            json={"period": "7d"},
+            headers=serve.headers(),
+            timeout=60,
+        )
+        assert run.status_code == 201, run.text
+        detail = httpx.get(f"{serve.url}/api/v1/reports/{run.json()['id']}", timeout=10).json()
+        report = json.loads(detail["content"])
+        assert report["source"] == "prometheus" and report["slos"][0]["requests"] > 0, report
         outputs = {
             path: httpx.get(f"{serve.url}{path}", timeout=10).text
             for path in ("/readyz", "/api/v1/slos", "/", "/slos/live-availability", "/metrics")
         }
+        outputs["report"] = detail["content"]
     outputs["log"] = serve.log(10**7)
     assert "evaluated 1 SLOs" in outputs["log"]
     leaked = [where for where, text in outputs.items() if _contains_secret(text)]
