@@ -82,6 +82,14 @@ Duration = Annotated[timedelta, BeforeValidator(_duration)]
 """Every duration in the settings: the spec syntax (`30s`, `1h30m`), seconds or ISO 8601."""
 
 
+def _seconds(value: object) -> float:
+    return _duration(value).total_seconds()
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds)]
+"""A duration kept as float seconds (fields named `*_seconds`); same syntax as `Duration`."""
+
+
 class ScrapeTarget(BaseModel):
     """A `/metrics` endpoint the embedded scrape collector reads (Envoy admin, sidecar, app)."""
 
@@ -104,7 +112,7 @@ class WebhookTarget(BaseModel):
     secret: SecretStr | None = Field(
         default=None, description="HMAC-SHA256 key; the signature is sent in X-Meshwatch-Signature."
     )
-    timeout_seconds: float = 5.0
+    timeout_seconds: Seconds = 5.0
 
 
 class EnvoySettings(BaseModel):
@@ -116,7 +124,7 @@ class EnvoySettings(BaseModel):
         description="The RDS file Envoy watches (path_config_source with watched_directory)."
     )
     admin_url: str = Field(description="Envoy's admin address, e.g. http://127.0.0.1:9901.")
-    confirm_timeout_seconds: float = Field(
+    confirm_timeout_seconds: Seconds = Field(
         default=5.0, description="How long to wait for Envoy to serve a new route version."
     )
 
