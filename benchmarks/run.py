@@ -19,6 +19,7 @@ from benchmarks.result import Result
 def _registry() -> dict[str, Callable[[], Result | list[Result]]]:
     from benchmarks import (
         bench_breach_to_shift,
+        bench_cli_startup,
         bench_dashboards,
         bench_evaluate,
         bench_load,
@@ -30,6 +31,7 @@ def _registry() -> dict[str, Callable[[], Result | list[Result]]]:
     )
 
     return {
+        "cli_startup": bench_cli_startup.run,
         "dashboards": bench_dashboards.run,
         "load": bench_load.run,
         "report": bench_report.run,

@@ -22,12 +22,14 @@ from pydantic import (
     SecretStr,
     TypeAdapter,
     ValidationError,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from meshwatch.errors import Problem, SpecError
 from meshwatch.model import parse_duration
+from meshwatch.slo.report_periods import check_report_period
 from meshwatch.spec.source import Document, FieldPath, format_path, parse_stream
 
 _ISO_DURATION: TypeAdapter[timedelta] = TypeAdapter(timedelta)
@@ -136,10 +138,19 @@ class ScheduledReport(BaseModel):
 
     name: str
     cron: str = Field(description="Five-field cron expression, UTC, e.g. `0 8 * * MON`.")
-    period: Literal["7d", "30d", "calendar-month"] = "7d"
+    period: str = Field(
+        default="7d",
+        description="A duration (`1h`, `36h`, `7d`, `90d`), `calendar-week`, `calendar-month` "
+        "or `calendar-quarter` (the last complete one before the run).",
+    )
     format: Literal["html", "md", "json", "csv"] = "html"
     directory: Path | None = None
     webhooks: list[str] = Field(default_factory=list, description="Names of webhook targets.")
+
+    @field_validator("period")
+    @classmethod
+    def _valid_period(cls, value: str) -> str:
+        return check_report_period(value, allow_interval=False)
 
 
 class Settings(BaseSettings):

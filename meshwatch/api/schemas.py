@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from meshwatch.model import SLO, LatencySLI, QuerySLI, RatioSLI, RawSLI, SLOStatus
+from meshwatch.slo.report_periods import check_report_period
 from meshwatch.store import Action, AlertRecord, HistoryPoint, ReportRun
 
 
@@ -239,8 +240,18 @@ class ReportRunDetailOut(ReportRunOut):
 class ReportRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    period: Literal["7d", "30d", "calendar-month"] = "7d"
+    period: str = Field(
+        default="7d",
+        description="A duration (`1h`, `7d`, `90d`), `calendar-week`, `calendar-month`, "
+        "`calendar-quarter`, or an ISO 8601 interval `START/END`.",
+        examples=["7d", "calendar-month", "2026-11-01T00:00:00Z/2026-11-08T00:00:00Z"],
+    )
     format: Literal["html", "md", "json", "csv"] = "json"
     at: datetime | None = Field(
         default=None, description="End of the period (rolling) or a moment in the month after."
     )
+
+    @field_validator("period")
+    @classmethod
+    def _valid_period(cls, value: str) -> str:
+        return check_report_period(value)

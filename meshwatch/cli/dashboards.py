@@ -7,15 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from pydantic import SecretStr
 
 from meshwatch import conventions as c
 from meshwatch.cli.app import app, exits_on_error
 from meshwatch.errors import ProvisionError
-from meshwatch.grafana.push import GrafanaClient, push_all
 
 dashboards_app = typer.Typer(
-    help="Work with the generated Grafana dashboards.", no_args_is_help=True
+    help="Work with the generated Grafana dashboards.", no_args_is_help=True, rich_markup_mode=None
 )
 app.add_typer(dashboards_app, name="dashboards")
 
@@ -52,6 +50,10 @@ def push(
     ),
 ) -> None:
     """Create the folder if needed and POST every dashboard to /api/dashboards/db."""
+    from pydantic import SecretStr
+
+    from meshwatch.grafana.push import GrafanaClient, push_all
+
     models = _read(source)
     secret = SecretStr(token) if token else None
     with GrafanaClient(grafana_url, secret) as client:

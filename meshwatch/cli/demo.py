@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from meshwatch.cli.app import app, exits_on_error
-from meshwatch.demo.run import DemoOptions, run_demo
 
 
 @app.command()
@@ -31,6 +29,10 @@ def demo(
     ] = None,
 ) -> None:
     """Start a local mesh behind a real Envoy and watch meshwatch detect and fix an incident."""
+    from rich.console import Console
+
+    from meshwatch.demo.run import DemoOptions, run_demo
+
     logging.basicConfig(level=logging.ERROR)  # the live view is the output; errors still show
     console = Console(stderr=False)
     options = DemoOptions(

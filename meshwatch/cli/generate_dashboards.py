@@ -8,9 +8,7 @@ from pathlib import Path
 import typer
 
 from meshwatch.cli.app import EXIT_INVALID, exits_on_error, generate_app
-from meshwatch.render import files, provision
-from meshwatch.render.dashboards import render_dashboards
-from meshwatch.spec import load_paths
+from meshwatch.cli.progress import progress_bar
 
 
 def _write_tree(root: Path, tree: dict[str, str]) -> None:
@@ -39,10 +37,16 @@ def generate_dashboards(
     namespace: str | None = typer.Option(None, help="Namespace of the ConfigMaps."),
 ) -> None:
     """Generate the SLO overview, one dashboard per service and the mesh dashboard."""
+    from meshwatch.render import files, provision
+    from meshwatch.render.dashboards import render_dashboards
+    from meshwatch.spec import load_paths
+
     result = load_paths(paths)
     for warning in result.warnings:
         print(warning, file=sys.stderr)
-    dashboards = render_dashboards(result.slos)
+    services = len({slo.service for slo in result.slos})
+    with progress_bar("dashboards", "services", services) as advance:
+        dashboards = render_dashboards(result.slos, advance)
     if check:
         diffs = files.drift(output, dashboards, ".json")
         if diffs:

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import typer
 
-from meshwatch.cli.app import EXIT_INVALID, exits_on_error, generate_app
-from meshwatch.render import files as output
-from meshwatch.render.rules import FORMATS, SUFFIX, RuleFormat, rule_files
-from meshwatch.spec import load_paths
+from meshwatch.cli.app import EXIT_INVALID, deprecated_option, exits_on_error, generate_app
+from meshwatch.cli.progress import progress_bar
 
 
 @generate_app.command("rules")
@@ -19,7 +17,10 @@ def generate_rules(
     paths: list[Path] = typer.Argument(
         ..., exists=True, help="Spec files or folders (*.yaml, *.yml, searched recursively)."
     ),
-    out: Path = typer.Option(..., "-o", "--out", help="Folder for the rule files."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Folder for the rule files."),
+    out: Path | None = typer.Option(
+        None, "--out", hidden=True, help="Deprecated spelling of --output."
+    ),
     check: bool = typer.Option(
         False, "--check", help="Write nothing; exit 1 and print the diff when DIR is out of date."
     ),
@@ -30,6 +31,11 @@ def generate_rules(
     ),
 ) -> None:
     """Generate one Prometheus rule file per service: recording rules, burn and absent alerts."""
+    from meshwatch.render import files as written
+    from meshwatch.render.rules import FORMATS, SUFFIX, RuleFormat, rule_files
+    from meshwatch.spec import load_paths
+
+    folder = deprecated_option(output, out, new="--output", old="--out")
     if fmt not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
     rule_format: RuleFormat = "prometheus" if fmt == "prometheus" else "prometheus-operator"
@@ -37,17 +43,18 @@ def generate_rules(
     for warning in result.warnings:
         print(warning, file=sys.stderr)
     try:
-        files = rule_files(result.slos, rule_format)
+        with progress_bar("rules", "SLOs", len(result.slos)) as advance:
+            files = rule_files(result.slos, rule_format, advance)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(EXIT_INVALID) from exc
     if check:
-        diffs = output.drift(out, files, SUFFIX)
+        diffs = written.drift(folder, files, SUFFIX)
         if diffs:
             sys.stdout.write("".join(diffs))
-            print(f"{out}: {len(diffs)} rule file(s) out of date", file=sys.stderr)
+            print(f"{folder}: {len(diffs)} rule file(s) out of date", file=sys.stderr)
             raise typer.Exit(EXIT_INVALID)
-        print(f"{out}: {len(files)} rule file(s) up to date")
+        print(f"{folder}: {len(files)} rule file(s) up to date")
         return
-    changed = output.write(out, files, SUFFIX)
-    print(f"{out}: {len(files)} rule file(s), {len(changed)} changed")
+    changed = written.write(folder, files, SUFFIX)
+    print(f"{folder}: {len(files)} rule file(s), {len(changed)} changed")

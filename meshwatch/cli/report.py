@@ -9,24 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from meshwatch.cli.app import app, exits_on_error
-from meshwatch.collectors.prometheus import PrometheusCollector
-from meshwatch.collectors.prometheus_http import PrometheusQuerier, connect
-from meshwatch.engine.runtime import Runtime
-from meshwatch.jobs.reports import ReportBuilder, ReportRunner
-from meshwatch.render.reports import ReportFormat, ReportPeriod
-from meshwatch.service import load_slos
-from meshwatch.settings import load_settings
-from meshwatch.store import ReportStatus, Store, make_engine, upgrade
-
-
-class Period(StrEnum):
-    WEEK = "7d"
-    MONTH = "30d"
-    CALENDAR_MONTH = "calendar-month"
+from meshwatch.cli.progress import progress_bar
 
 
 class Format(StrEnum):
@@ -42,7 +27,7 @@ class Source(StrEnum):
     PROMETHEUS = "prometheus"
 
 
-def parse_at(value: str | None) -> datetime:
+def parse_at(value: str | None, hint: str = "--at") -> datetime:
     """`2026-11-01` (midnight UTC) or an ISO time; naive times are UTC. Default: now."""
     if value is None:
         return datetime.now(UTC)
@@ -51,21 +36,56 @@ def parse_at(value: str | None) -> datetime:
     except ValueError as exc:
         raise typer.BadParameter(
             f"{value!r} is not a date; use e.g. 2026-11-01 or 2026-11-01T08:00:00Z",
-            param_hint="--at",
+            param_hint=hint,
         ) from exc
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def report_period(period: str | None, start: str | None, end: str | None) -> str:
+    """The period string the report runs on: `--period`, or `START/END` from --start/--end."""
+    from meshwatch.slo.report_periods import check_report_period, interval
+
+    if start is None and end is None:
+        try:
+            return check_report_period(period or "7d")
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--period") from exc
+    if period is not None:
+        raise typer.BadParameter("give --period or --start/--end, not both", param_hint="--period")
+    if start is None:
+        raise typer.BadParameter("--end needs --start", param_hint="--start")
+    try:
+        return interval(parse_at(start, "--start"), parse_at(end, "--end"))  # no --end: now
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--end") from exc
 
 
 @app.command()
 @exits_on_error
 def report(
-    period: Annotated[Period, typer.Option("--period", help="Report period.")] = Period.WEEK,
+    period: Annotated[
+        str | None,
+        typer.Option(
+            "--period",
+            help="A duration (1h, 36h, 7d, 90d), calendar-week, calendar-month or "
+            "calendar-quarter (the last complete one). Default 7d.",
+            show_default=False,
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--start", help="Start of an explicit period (ISO time, UTC if naive)."),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--end", help="End of an explicit period (default now)."),
+    ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.MD,
     at: Annotated[
         str | None,
         typer.Option(
             "--at",
-            help="End of a rolling period, or any moment in the month after a calendar month "
+            help="End of a rolling period, or any moment after a calendar period "
             "(UTC; default now).",
         ),
     ] = None,
@@ -82,6 +102,15 @@ def report(
     ] = Source.AUTO,
 ) -> None:
     """Write an SLO report: objective, achieved SLI, budget, worst windows, alerts, actions."""
+    from meshwatch.collectors.prometheus import PrometheusCollector
+    from meshwatch.collectors.prometheus_http import PrometheusQuerier, connect
+    from meshwatch.engine.runtime import Runtime
+    from meshwatch.jobs.reports import ReportBuilder, ReportRunner
+    from meshwatch.service import load_slos
+    from meshwatch.settings import load_settings
+    from meshwatch.store import ReportStatus, Store, make_engine, upgrade
+
+    period_value = report_period(period, start, end)
     moment = parse_at(at)
     settings = load_settings(config)
     slos = load_slos(settings)
@@ -101,27 +130,9 @@ def report(
         runtime = Runtime(slos=slos)
         builder = ReportBuilder(store, lambda: runtime.slos, prometheus)
         runner = ReportRunner(builder, store, settings.report_directory, lambda: datetime.now(UTC))
-        period_value: ReportPeriod = period.value
-        format_value: ReportFormat = fmt.value
         started = datetime.now(UTC)
-        console = Console(stderr=True)
-        with Progress(
-            TextColumn("report"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("SLOs"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=len(slos) < 20,
-        ) as progress:
-            task = progress.add_task("report", total=len(slos))
-            _, content = runner.render(
-                period_value,
-                format_value,
-                moment,
-                lambda done, total: progress.update(task, completed=done, total=total),
-            )
+        with progress_bar("report", "SLOs", len(slos)) as advance:
+            _, content = runner.render(period_value, fmt.value, moment, advance)
         if output is None:
             sys.stdout.write(content)
             uri = "stdout"
@@ -130,7 +141,7 @@ def report(
             output.write_text(content, encoding="utf-8")
             uri = str(output)
         store.reports.record_report_run(
-            period=period.value,
+            period=period_value,
             format=fmt.value,
             uri=uri,
             started=started,
@@ -138,6 +149,6 @@ def report(
             status=ReportStatus.OK,
         )
         if output is not None:
-            console.print(f"wrote {output} ({len(slos)} SLOs)")
+            print(f"wrote {output} ({len(slos)} SLOs)", file=sys.stderr)
     finally:
         store.close()

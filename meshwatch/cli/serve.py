@@ -9,12 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from meshwatch.cli.app import app, exits_on_error
 from meshwatch.errors import MeshwatchError
-from meshwatch.service import build_service
-from meshwatch.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +54,11 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
 ) -> None:
     """Serve the API and run the evaluation loop (embedded defaults: SQLite, no SLOs)."""
+    import uvicorn
+
+    from meshwatch.service import build_service
+    from meshwatch.settings import load_settings
+
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

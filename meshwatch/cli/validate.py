@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from meshwatch.cli.app import app, exits_on_error
-from meshwatch.spec import load_paths
 
 
 @app.command()
@@ -19,6 +18,8 @@ def validate(
     ),
 ) -> None:
     """Validate SLO specs (meshwatch/v1, Sloth, OpenSLO v1); errors as FILE:LINE: field: message."""
+    from meshwatch.spec import load_paths
+
     result = load_paths(paths)
     for warning in result.warnings:
         print(warning, file=sys.stderr)

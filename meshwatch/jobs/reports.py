@@ -208,7 +208,9 @@ class ReportBuilder:
 
 
 def report_filename(period: str, fmt: str, end: datetime, name: str | None = None) -> str:
-    return f"{name or 'slo-report'}-{period}-{end:%Y%m%dT%H%MZ}.{EXTENSIONS[fmt]}"
+    # An explicit period `START/END` holds `/` and `:`; keep file names portable.
+    label = period.replace("/", "_").replace(":", "").replace("-", "") if "/" in period else period
+    return f"{name or 'slo-report'}-{label}-{end:%Y%m%dT%H%MZ}.{EXTENSIONS[fmt]}"
 
 
 @dataclass

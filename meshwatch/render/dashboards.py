@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from meshwatch.model import SLO
@@ -54,19 +54,29 @@ def _without_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def build(slos: Sequence[SLO]) -> list[Rendered]:
-    """The overview, one dashboard per service (sorted), and the mesh dashboard."""
+def build(
+    slos: Sequence[SLO], progress: Callable[[int, int], None] | None = None
+) -> list[Rendered]:
+    """The overview, one dashboard per service (sorted), and the mesh dashboard.
+
+    `progress(done, total)` is told after each service dashboard."""
     by_service: dict[str, list[SLO]] = {}
     for slo in slos:
         by_service.setdefault(slo.service, []).append(slo)
     with _without_cyclic_gc():
-        services = [service(name, by_service[name]) for name in sorted(by_service)]
+        services = []
+        for name in sorted(by_service):
+            services.append(service(name, by_service[name]))
+            if progress is not None:
+                progress(len(services), len(by_service))
         return [overview(slos), *services, mesh(slos)]
 
 
-def render_dashboards(slos: Sequence[SLO]) -> dict[str, str]:
+def render_dashboards(
+    slos: Sequence[SLO], progress: Callable[[int, int], None] | None = None
+) -> dict[str, str]:
     """File name -> JSON text for every dashboard of `slos`."""
-    return {board.filename: board.text() for board in build(slos)}
+    return {board.filename: board.text() for board in build(slos, progress)}
 
 
 def iter_panels(model: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -15,9 +15,10 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION: Final = "meshwatch.report/v1"
-ReportPeriod = Literal["7d", "30d", "calendar-month"]
+ReportPeriod = str
+"""A duration (`1h`, `7d`, `90d`), `calendar-week|month|quarter` or `START/END`; see
+`meshwatch.slo.report_periods`."""
 ReportFormat = Literal["html", "md", "json", "csv"]
-PERIODS: tuple[ReportPeriod, ...] = ("7d", "30d", "calendar-month")
 FORMATS: tuple[ReportFormat, ...] = ("html", "md", "json", "csv")
 StateName = Literal["ok", "warning", "breached", "unknown"]
 
@@ -107,7 +108,11 @@ class Summary(_Model):
 class Report(_Model):
     schema_version: Literal["meshwatch.report/v1"] = SCHEMA_VERSION
     title: str
-    period: ReportPeriod
+    period: ReportPeriod = Field(
+        description="As asked: a duration (`7d`), `calendar-week`, `calendar-month`, "
+        "`calendar-quarter`, or an ISO 8601 interval `START/END`.",
+        examples=["7d", "30d", "calendar-month", "2026-11-01T00:00:00Z/2026-11-08T00:00:00Z"],
+    )
     start: datetime
     end: datetime
     source: Literal["history", "prometheus"] = Field(

@@ -15,11 +15,11 @@ import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from meshwatch.errors import NoDataError
-from meshwatch.model import SLO, CalendarUnit, Counts, State, Window, parse_duration
+from meshwatch.model import SLO, Counts, State, parse_duration
 from meshwatch.render.reports import (
     ActionItem,
     AlertItem,
@@ -33,7 +33,7 @@ from meshwatch.render.reports import (
 )
 from meshwatch.slo.budget import ErrorBudget, sum_counts
 from meshwatch.slo.evaluate import DEFAULT_WARN_BELOW, EXHAUSTED_TOLERANCE
-from meshwatch.slo.periods import previous_period, utc
+from meshwatch.slo.report_periods import report_bounds, report_step
 
 WORST_WINDOWS = 3
 _OVERLAP_TOLERANCE = 0.02  # a window may reach back 2 % of its length (clock jitter)
@@ -82,19 +82,18 @@ class SLOInput:
 
 
 def report_window(period: ReportPeriod, at: datetime) -> tuple[datetime, datetime]:
-    """`(start, end)` of the report: the 7 or 30 days before `at`, or the last full month."""
-    at = utc(at)
-    if period == "7d":
-        return at - timedelta(days=7), at
-    if period == "30d":
-        return at - timedelta(days=30), at
-    month = previous_period(Window.calendar(CalendarUnit.MONTH), at)
-    return month.start, month.end
+    """`(start, end)` of the report: the span before `at`, the last full calendar unit, or
+    the explicit `START/END` (see `meshwatch.slo.report_periods`)."""
+    return report_bounds(period, at)
+
+
+_STEP_REFERENCE = datetime(2026, 1, 15, tzinfo=UTC)
 
 
 def step_for(period: ReportPeriod) -> timedelta:
-    """Bucket length: hourly for a week, 6-hourly for a month (about 120-170 points)."""
-    return timedelta(hours=1) if period == "7d" else timedelta(hours=6)
+    """Bucket length (at most 200 buckets): 5 min for 1 h, hourly for a week, 6-hourly for a
+    month, daily for a quarter. Calendar units of any real length fall on the same step."""
+    return report_step(*report_bounds(period, _STEP_REFERENCE))
 
 
 @functools.lru_cache(maxsize=256)

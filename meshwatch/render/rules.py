@@ -14,7 +14,7 @@ Per SLO, in this order (`<svc>-<slo>` below is `meshwatch-<service>-<slo>`):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from itertools import groupby
 from typing import Literal
@@ -88,16 +88,25 @@ def render_service(service: str, slos: Iterable[SLO], fmt: RuleFormat = "prometh
     return yaml_text.dump(_document(service, groups, fmt), header)  # type: ignore[arg-type]
 
 
-def rule_files(slos: Iterable[SLO], fmt: RuleFormat = "prometheus") -> dict[str, str]:
+def rule_files(
+    slos: Iterable[SLO],
+    fmt: RuleFormat = "prometheus",
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, str]:
     """File name -> text, one file per service. Raise ValueError when two services would
-    share a file name."""
+    share a file name. `progress(done, total)` is told after each SLO's file is written."""
     by_service = sorted(slos, key=lambda s: (s.service, s.name))
     files: dict[str, str] = {}
     owners: dict[str, str] = {}
-    for service, items in groupby(by_service, key=lambda s: s.service):
+    done = 0
+    for service, group in groupby(by_service, key=lambda s: s.service):
+        items = list(group)
         name = file_name(service)
         if name in owners:
             raise ValueError(f"services {owners[name]!r} and {service!r} both map to {name}")
         owners[name] = service
         files[name] = render_service(service, items, fmt)
+        done += len(items)
+        if progress is not None:
+            progress(done, len(by_service))
     return files

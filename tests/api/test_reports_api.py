@@ -76,6 +76,38 @@ def test_trigger_writes_records_and_serves_the_report(client: TestClient) -> Non
     assert [(a["kind"], a["state"]) for a in slo["actions"]] == [("shift", "applied")]
 
 
+@pytest.mark.parametrize(
+    ("period", "file_name", "start", "end"),
+    [
+        pytest.param(
+            "36h",
+            "slo-report-36h-20261123T0000Z.json",
+            "2026-11-21T12:00:00Z",
+            "2026-11-23T00:00:00Z",
+            id="any-duration",
+        ),
+        pytest.param(
+            "2026-11-16T00:00:00Z/2026-11-20T00:00:00Z",
+            "slo-report-20261116T000000Z_20261120T000000Z-20261120T0000Z.json",
+            "2026-11-16T00:00:00Z",
+            "2026-11-20T00:00:00Z",
+            id="explicit-interval",
+        ),
+    ],
+)
+def test_trigger_takes_any_period(
+    client: TestClient, period: str, file_name: str, start: str, end: str
+) -> None:
+    created = client.post(
+        "/api/v1/reports", json={"period": period, "format": "json"}, headers=AUTH
+    )
+    assert created.status_code == 201, created.text
+    run = created.json()
+    assert Path(run["uri"]).name == file_name
+    report = json.loads(client.get(f"/api/v1/reports/{run['id']}").json()["content"])
+    assert (report["period"], report["start"], report["end"]) == (period, start, end)
+
+
 def test_report_from_the_store_equals_the_golden_report(client: TestClient) -> None:
     run = client.post("/api/v1/reports", json={"period": "7d", "format": "md"}, headers=AUTH).json()
     content = client.get(f"/api/v1/reports/{run['id']}").json()["content"]
@@ -89,6 +121,7 @@ def test_report_from_the_store_equals_the_golden_report(client: TestClient) -> N
         pytest.param({}, {"period": "7d"}, 401, id="no-token"),
         pytest.param({"Authorization": "Bearer wrong"}, {"period": "7d"}, 403, id="wrong-token"),
         pytest.param(AUTH, {"period": "1y"}, 422, id="bad-period"),
+        pytest.param(AUTH, {"period": "2026-11-20/2026-11-16"}, 422, id="reversed-interval"),
         pytest.param(AUTH, {"format": "pdf"}, 422, id="bad-format"),
         pytest.param(AUTH, {"extra": 1}, 422, id="unknown-field"),
         pytest.param(AUTH, {"at": "2026-11-01T00:00:00"}, 422, id="naive-at"),

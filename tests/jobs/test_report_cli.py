@@ -135,3 +135,62 @@ def test_calendar_month_covers_the_previous_month(config: Path) -> None:
 def test_usage_errors_exit_2(config: Path, args: list[str], code: int) -> None:
     result = CliRunner().invoke(app, ["report", "--config", str(config), *args])
     assert result.exit_code == code, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "start", "end", "step"),
+    [
+        pytest.param(
+            ["--period", "36h", "--at", "2026-11-23"],
+            "2026-11-21T12:00:00Z",
+            "2026-11-23T00:00:00Z",
+            15,
+            id="any-duration",
+        ),
+        pytest.param(
+            ["--period", "calendar-week", "--at", "2026-11-25"],
+            "2026-11-16T00:00:00Z",
+            "2026-11-23T00:00:00Z",
+            60,
+            id="calendar-week",
+        ),
+        pytest.param(
+            ["--period", "calendar-quarter", "--at", "2027-01-10"],
+            "2026-10-01T00:00:00Z",
+            "2027-01-01T00:00:00Z",
+            1440,
+            id="calendar-quarter",
+        ),
+        pytest.param(
+            ["--start", "2026-11-18", "--end", "2026-11-20T06:00:00Z"],
+            "2026-11-18T00:00:00Z",
+            "2026-11-20T06:00:00Z",
+            60,
+            id="start-end",
+        ),
+    ],
+)
+def test_any_period(config: Path, args: list[str], start: str, end: str, step: int) -> None:
+    result = CliRunner().invoke(app, ["report", "--format", "json", "--config", str(config), *args])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["start"], report["end"], report["step_minutes"]) == (start, end, step)
+    assert report["slos"][0]["requests"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--period", "7d", "--start", "2026-11-18"], "not both", id="both"),
+        pytest.param(["--end", "2026-11-18"], "--end needs --start", id="end-alone"),
+        pytest.param(
+            ["--start", "2026-11-20", "--end", "2026-11-18"], "before it starts", id="reversed"
+        ),
+    ],
+)
+def test_explicit_period_usage_errors(config: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(
+        app, ["report", "--config", str(config), *args], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.output

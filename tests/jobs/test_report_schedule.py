@@ -190,3 +190,22 @@ def test_two_replicas_firing_the_same_schedule_run_it_once(db: Path, tmp_path: P
     assert replicas[1].run("weekly", fired + timedelta(minutes=1)) is None
     # the next week's run is a new claim
     assert replicas[1].run("weekly", fired + timedelta(days=7)) is not None
+
+
+@pytest.mark.parametrize(
+    "period", ["1h", "36h", "90d", "calendar-week", "calendar-month", "calendar-quarter"]
+)
+def test_schedules_take_any_period(period: str) -> None:
+    assert ScheduledReport(name="r", cron="0 8 * * MON", period=period).period == period
+
+
+@pytest.mark.parametrize(
+    ("period", "message"),
+    [
+        pytest.param("1y", "invalid report period '1y'", id="bad"),
+        pytest.param("2026-11-01/2026-11-08", "a scheduled report needs a duration", id="range"),
+    ],
+)
+def test_schedules_refuse_bad_periods(period: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ScheduledReport(name="r", cron="0 8 * * MON", period=period)
