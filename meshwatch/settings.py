@@ -241,36 +241,48 @@ def load_settings(
     """
     document: Document | None = None
     values: dict[str, Any] = {}
+    found: list[Problem] = []
     if config_file is not None:
-        document = _read_config(config_file)
+        document, found = _read_config(config_file)
         values = dict(document.data)
         specs = values.get("specs")
         if isinstance(specs, list):
             base = config_file.parent
             values["specs"] = [str(base / p) if isinstance(p, str) else p for p in specs]
     try:
-        return Settings(**values)
+        settings = Settings(**values)
     except ValidationError as exc:
         env = os.environ if environ is None else environ
-        raise SpecError(
-            [_problem(err["loc"], err["msg"], document, env) for err in exc.errors()]
-        ) from exc
+        found += [_problem(err["loc"], err["msg"], document, env) for err in exc.errors()]
+        raise SpecError(sorted(found, key=_in_file_order)) from exc
+    if found:
+        raise SpecError(found)
+    return settings
 
 
-def _read_config(config_file: Path) -> Document:
+def _in_file_order(problem: Problem) -> tuple[bool, int]:
+    return isinstance(problem, _EnvironmentProblem), problem.line
+
+
+def _read_config(config_file: Path) -> tuple[Document, list[Problem]]:
+    """The config's one document and the problems of its YAML (a duplicate key, ...).
+
+    Problems that leave a document (duplicate keys) are reported together with the
+    validation problems; unreadable or malformed YAML stops here.
+    """
     file = str(config_file)
     try:
         text = config_file.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError([Problem(file, 1, "", f"cannot read config: {exc}")]) from exc
     documents, problems = parse_stream(text, file)
-    if problems:
-        raise SpecError(problems)
     if len(documents) > 1:
-        raise SpecError([Problem(file, documents[1].line, "", "config must be one document")])
-    if not documents:
-        return Document(file, 0, {}, {})
-    return documents[0]
+        problems.append(Problem(file, documents[1].line, "", "config must be one document"))
+    if not documents or len(documents) > 1:
+        if problems:
+            raise SpecError(problems)
+        return Document(file, 0, {}, {}), []
+    return documents[0], problems
 
 
 def _problem(

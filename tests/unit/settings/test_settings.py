@@ -162,20 +162,30 @@ def test_a_bad_environment_variable_is_named(tmp_path: Path) -> None:
     with pytest.MonkeyPatch.context() as patch:
         for name, value in environ.items():
             patch.setenv(name, value)
-        assert problems(config, environ) == [
+        assert problems(config, environ) == [  # the file's in line order, then the variables
+            f"{config}:2: scrape_interval: duration -5 must be positive",
             "environment: MESHWATCH_EVALUATE_INTERVAL: invalid duration 'soon'; "
             "use e.g. 30s, 5m, 1h30m, 1d, plain seconds or ISO 8601",
-            f"{config}:2: scrape_interval: duration -5 must be positive",
             "environment: MESHWATCH_ENVOY__RDS_PATH: Field required",
         ]
 
 
 def test_yaml_problems_keep_their_line(tmp_path: Path) -> None:
     config = tmp_path / "meshwatch.yaml"
+    config.write_text("evaluate_interval: 30s\nevaluate_interval: 1m\nscrape_interval: x\n")
+    assert problems(config) == [
+        f"{config}:2: evaluate_interval: duplicate key 'evaluate_interval' (first at line 1)",
+        f"{config}:3: scrape_interval: invalid duration 'x'; "
+        "use e.g. 30s, 5m, 1h30m, 1d, plain seconds or ISO 8601",
+    ]
     config.write_text("evaluate_interval: 30s\nevaluate_interval: 1m\n")
     assert problems(config) == [
         f"{config}:2: evaluate_interval: duplicate key 'evaluate_interval' (first at line 1)"
     ]
+    config.write_text("evaluate_interval: [30s\n")
+    assert [p.split(": ")[0] for p in problems(config)] == [f"{config}:2"]
+    config.write_text("a: 1\n---\nb: 2\n")
+    assert problems(config) == [f"{config}:3: config must be one document"]
     config.write_text("- a\n- b\n")
     assert problems(config) == [f"{config}:1: a spec document must be a mapping"]
 
