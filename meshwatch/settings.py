@@ -91,6 +91,14 @@ B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 """RFC 6750 section 2.1: the characters a bearer token may have (ASCII only)."""
 
 
+def _seconds(value: object) -> float:
+    return _duration(value).total_seconds()
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds)]
+"""A duration kept as float seconds (fields named `*_seconds`); same syntax as `Duration`."""
+
+
 class ScrapeTarget(BaseModel):
     """A `/metrics` endpoint the embedded scrape collector reads (Envoy admin, sidecar, app)."""
 
@@ -113,7 +121,7 @@ class WebhookTarget(BaseModel):
     secret: SecretStr | None = Field(
         default=None, description="HMAC-SHA256 key; the signature is sent in X-Meshwatch-Signature."
     )
-    timeout_seconds: float = 5.0
+    timeout_seconds: Seconds = 5.0
 
 
 class EnvoySettings(BaseModel):
@@ -125,7 +133,7 @@ class EnvoySettings(BaseModel):
         description="The RDS file Envoy watches (path_config_source with watched_directory)."
     )
     admin_url: str = Field(description="Envoy's admin address, e.g. http://127.0.0.1:9901.")
-    confirm_timeout_seconds: float = Field(
+    confirm_timeout_seconds: Seconds = Field(
         default=5.0, description="How long to wait for Envoy to serve a new route version."
     )
 
@@ -323,8 +331,9 @@ def load_settings(
     """
     document: Document | None = None
     values: dict[str, Any] = {}
+    found: list[Problem] = []
     if config_file is not None:
-        document = _read_config(config_file)
+        document, found = _read_config(config_file)
         values = dict(document.data) if document is not None else {}
         specs = values.get("specs")
         if isinstance(specs, list):
@@ -334,16 +343,27 @@ def load_settings(
         if isinstance(http_config, dict):
             values["prometheus_http_config"] = resolve_paths(http_config, config_file.parent)
     try:
-        return Settings(**values)
+        settings = Settings(**values)
     except ValidationError as exc:
         env = os.environ if environ is None else environ
-        raise SpecError(
-            [_problem(err["loc"], err["msg"], document, env) for err in exc.errors()]
-        ) from exc
+        found += [_problem(err["loc"], err["msg"], document, env) for err in exc.errors()]
+        raise SpecError(sorted(found, key=_in_file_order)) from exc
+    if found:
+        raise SpecError(found)
+    return settings
 
 
-def _read_config(config_file: Path) -> Document | None:
-    """The config file's one document; None for an empty file (every default)."""
+def _in_file_order(problem: Problem) -> tuple[bool, int]:
+    return isinstance(problem, _EnvironmentProblem), problem.line
+
+
+def _read_config(config_file: Path) -> tuple[Document | None, list[Problem]]:
+    """The config's one document and the problems of its YAML (a duplicate key, ...).
+
+    Problems that leave a document (duplicate keys) are reported together with the
+    validation problems; unreadable or malformed YAML stops here. An empty file is
+    no document (every default).
+    """
     file = str(config_file)
     try:
         text = config_file.read_text(encoding="utf-8")
@@ -356,13 +376,13 @@ def _read_config(config_file: Path) -> Document | None:
     if listed or any(doc.root.start_mark.column > 0 for doc in documents[:1]):
         line = listed[0].line if listed else documents[0].line
         raise SpecError([Problem(file, line, "", "config must be a mapping, not a list")])
-    if problems:
-        raise SpecError(problems)
     if len(documents) > 1:
-        raise SpecError([Problem(file, documents[1].line, "", "config must be one document")])
-    if not documents:
-        return None
-    return documents[0]
+        problems.append(Problem(file, documents[1].line, "", "config must be one document"))
+    if not documents or len(documents) > 1:
+        if problems:
+            raise SpecError(problems)
+        return None, []
+    return documents[0], problems
 
 
 def _problem(

@@ -113,6 +113,7 @@ def test_health_metrics() -> None:
         last_success=AT,
         last_duration_seconds=0.042,
         collector_errors={"prometheus": 3.0},
+        collector_up={"prometheus": False, "scrape": True},
         scrape_failures={"127.0.0.1:9901": 2.0, "127.0.0.1:9902": 0.0},
         remediation_actions={("envoy", "applied"): 1.0},
     )
@@ -121,6 +122,8 @@ def test_health_metrics() -> None:
     assert samples[(c.METRIC_LAST_EVALUATION, ())] == AT.timestamp()
     assert samples[(c.METRIC_EVALUATION_DURATION, ())] == 0.042
     assert samples[(c.METRIC_COLLECTOR_ERRORS, (("collector", "prometheus"),))] == 3.0
+    assert samples[(c.METRIC_COLLECTOR_UP, (("collector", "prometheus"),))] == 0.0
+    assert samples[(c.METRIC_COLLECTOR_UP, (("collector", "scrape"),))] == 1.0
     assert samples[(c.METRIC_SCRAPE_FAILURES, (("target", "127.0.0.1:9901"),))] == 2.0
     actions = (("actuator", "envoy"), ("outcome", "applied"))
     assert samples[(c.METRIC_ACTIONS, actions)] == 1.0

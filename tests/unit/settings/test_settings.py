@@ -103,6 +103,33 @@ def test_environment_durations_use_the_spec_syntax(
     assert settings.leader_check_interval == timedelta(minutes=90)
 
 
+def test_nested_durations_in_seconds_fields(tmp_path: Path) -> None:
+    config = tmp_path / "meshwatch.yaml"
+    config.write_text(
+        "webhooks:\n"
+        "  - {name: oncall, url: 'https://hooks.example.com', timeout_seconds: 1m}\n"
+        "  - {name: slack, url: 'https://hooks.example.com/s', timeout_seconds: 2.5}\n"
+        "envoy: {rds_path: /tmp/rds.yaml, admin_url: 'http://127.0.0.1:9901',\n"
+        "        confirm_timeout_seconds: 10s}\n"
+        "reports: [{name: weekly, cron: '0 8 * * MON'}]\n"
+        "webhooks_timeout: 1\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        load_settings(config)
+    assert [str(p) for p in caught.value.problems] == [
+        f"{config}:7: webhooks_timeout: Extra inputs are not permitted"
+    ]
+    config.write_text(config.read_text().replace("webhooks_timeout: 1\n", ""))
+    settings = load_settings(config)
+    assert [w.timeout_seconds for w in settings.webhooks] == [60.0, 2.5]
+    assert settings.envoy is not None and settings.envoy.confirm_timeout_seconds == 10.0
+    config.write_text("webhooks:\n  - name: oncall\n    url: u\n    timeout_seconds: 5 s\n")
+    assert problems(config) == [
+        f"{config}:4: webhooks[0].timeout_seconds: invalid duration '5 s'; "
+        "use e.g. 30s, 5m, 1h30m, 1d, plain seconds or ISO 8601"
+    ]
+
+
 def test_every_problem_at_its_own_line(tmp_path: Path) -> None:
     config = tmp_path / "meshwatch.yaml"
     config.write_text(
@@ -135,20 +162,30 @@ def test_a_bad_environment_variable_is_named(tmp_path: Path) -> None:
     with pytest.MonkeyPatch.context() as patch:
         for name, value in environ.items():
             patch.setenv(name, value)
-        assert problems(config, environ) == [
+        assert problems(config, environ) == [  # the file's in line order, then the variables
+            f"{config}:2: scrape_interval: duration -5 must be positive",
             "environment: MESHWATCH_EVALUATE_INTERVAL: invalid duration 'soon'; "
             "use e.g. 30s, 5m, 1h30m, 1d, plain seconds or ISO 8601",
-            f"{config}:2: scrape_interval: duration -5 must be positive",
             "environment: MESHWATCH_ENVOY__RDS_PATH: Field required",
         ]
 
 
 def test_yaml_problems_keep_their_line(tmp_path: Path) -> None:
     config = tmp_path / "meshwatch.yaml"
+    config.write_text("evaluate_interval: 30s\nevaluate_interval: 1m\nscrape_interval: x\n")
+    assert problems(config) == [
+        f"{config}:2: evaluate_interval: duplicate key 'evaluate_interval' (first at line 1)",
+        f"{config}:3: scrape_interval: invalid duration 'x'; "
+        "use e.g. 30s, 5m, 1h30m, 1d, plain seconds or ISO 8601",
+    ]
     config.write_text("evaluate_interval: 30s\nevaluate_interval: 1m\n")
     assert problems(config) == [
         f"{config}:2: evaluate_interval: duplicate key 'evaluate_interval' (first at line 1)"
     ]
+    config.write_text("evaluate_interval: [30s\n")
+    assert [p.split(": ")[0] for p in problems(config)] == [f"{config}:2"]
+    config.write_text("a: 1\n---\nb: 2\n")
+    assert problems(config) == [f"{config}:3: config must be one document"]
     config.write_text("- a\n- b\n")
     assert problems(config) == [f"{config}:1: config must be a mapping, not a list"]
     config.write_text("- evaluate_interval: 30s\n")
