@@ -13,8 +13,8 @@ target, template-variable query and annotation query of every dashboard is sent 
 * return series: everything has data once the rules ran, except queries that read firing
   alerts (no alert fires within the test's seconds; their names are still checked).
 
-The SLO-period series tile 5m recordings at 5m-aligned instants, so they first exist after a
-5-minute boundary has passed: the fixture waits for it (at most ~5 min, both sources at once).
+The SLO-period series are chained from the 5m recordings in the same group, so they exist
+from the first evaluations with traffic: the fixture still waits for every SLO's budget.
 """
 
 from __future__ import annotations
