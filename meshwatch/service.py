@@ -199,12 +199,19 @@ def _actuators(
 
 def _refuse_unconfigured(settings: Settings, slos: Sequence[SLO]) -> None:
     """A policy whose actuator the settings do not configure (no `envoy:` for envoy, no
-    `kubernetes:` for istio, gateway and linkerd) is refused: SpecError at its spec line."""
+    `kubernetes:` for istio, gateway and linkerd) is refused: SpecError at its spec line.
+
+    With the master switch off (`remediation_enabled: false`) nothing can act anyway, so the
+    same specs can be shipped to every environment: each such policy is logged as a warning
+    at start and its route stays frozen ("no actuator configured") instead.
+    """
     problems = unconfigured(
         slos, envoy=settings.envoy is not None, kubernetes=settings.kubernetes is not None
     )
-    if problems:
+    if problems and settings.remediation_enabled:
         raise SpecError(problems)
+    for problem in problems:
+        log.warning("remediation is off; %s", problem)
 
 
 def _initial_weights(slo: SLO) -> dict[str, int]:

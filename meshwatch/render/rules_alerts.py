@@ -18,6 +18,8 @@ A ratio is NaN without traffic, so an idle service never burns.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from meshwatch import conventions as names
 from meshwatch.model import SLO, BurnRateWindow, LatencySLI, Severity
 from meshwatch.render.rules_common import (
@@ -112,12 +114,16 @@ def _burn_alert(slo: SLO, severity: Severity, windows: tuple[BurnRateWindow, ...
     page = severity is Severity.PAGE
     annotations.update(slo.alerting.page_annotations if page else slo.alerting.ticket_annotations)
     extra = slo.alerting.page_labels if page else slo.alerting.ticket_labels
-    return {
+    rule: Rule = {
         "alert": slo.alerting.name or names.ALERT_BURN,
         "expr": "\nor\n".join(_condition(slo, w) for w in windows),
         "labels": alert_labels(slo, severity.value, extra),
         "annotations": dict(sorted(annotations.items())),
     }
+    hold = max(w.alert_after for w in windows)  # OpenSLO alertAfter: the condition must hold
+    if hold > timedelta(0):
+        rule["for"] = dur(hold)
+    return rule
 
 
 def _bucket_hint(slo: SLO) -> str:
@@ -152,12 +158,14 @@ def _absent_alert(slo: SLO) -> Rule:
 
 
 def alert_rules(slo: SLO) -> list[Rule]:
-    """Page and ticket burn alerts (when enabled and any condition applies), then absent."""
+    """Page and ticket burn alerts (when enabled and any condition applies), then absent data
+    (unless the spec turned every alert off)."""
     windows = burn_windows(slo)
     rules = []
     for severity in (Severity.PAGE, Severity.TICKET):
         chosen = tuple(w for w in windows if w.severity is severity)
         if chosen:
             rules.append(_burn_alert(slo, severity, chosen))
-    rules.append(_absent_alert(slo))
+    if slo.alerting.absent:
+        rules.append(_absent_alert(slo))
     return rules

@@ -187,10 +187,6 @@ def test_rendered_settings_and_specs_load_in_meshwatch(
 ) -> None:
     maps = {m["metadata"]["name"]: m for m in of_kind(renders[case], "ConfigMap")}
     config = yaml.safe_load(maps["meshwatch-config"]["data"]["config.yaml"])
-    if "kubernetes" not in Settings.model_fields:
-        # the `kubernetes:` section comes with the Kubernetes actuators (another branch);
-        # until they are merged the chart's in-cluster `kubernetes: {}` is checked alone
-        assert config.pop("kubernetes", {}) == {}
     settings = Settings(**config)
     assert settings.specs == [Path("/etc/meshwatch/slos")]
     specs = maps["meshwatch-slos"].get("data") or {}
@@ -212,7 +208,8 @@ def test_pods_are_restricted(renders: dict[str, str], case: str) -> None:
         assert ctx["allowPrivilegeEscalation"] is False
         assert ctx["capabilities"] == {"drop": ["ALL"]}
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
-        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        # readiness: the process serves; /readyz (store, source) is for monitoring, see values
+        assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
         assert {m["mountPath"] for m in container["volumeMounts"]} >= {"/tmp", "/var/lib/meshwatch"}
 
 
@@ -326,9 +323,24 @@ def test_the_rendered_pod_starts_meshwatch(renders: dict[str, str], tmp_path: Pa
     config["report_directory"] = config["report_directory"].replace(
         "/var/lib/meshwatch", str(mounts["/var/lib/meshwatch"])
     )
-    if "kubernetes" not in Settings.model_fields:
-        config.pop("kubernetes")  # see test_rendered_settings_and_specs_load_in_meshwatch
     port, closed = free_port(), free_port()
+    if "kubernetes" in config:  # in a pod: the service account; here a kubeconfig, API closed
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [
+                        {"name": "c", "cluster": {"server": f"https://127.0.0.1:{closed}"}}
+                    ],
+                    "users": [{"name": "u", "user": {"token": "pod-token"}}],
+                    "contexts": [{"name": "pod", "context": {"cluster": "c", "user": "u"}}],
+                    "current-context": "pod",
+                }
+            )
+        )
+        config["kubernetes"] = {"kubeconfig": str(kubeconfig)}
     config["prometheus_url"] = f"http://127.0.0.1:{closed}"
     (mounts["/etc/meshwatch/config"] / "config.yaml").write_text(yaml.safe_dump(config))
     args = [
@@ -364,7 +376,9 @@ def test_the_rendered_pod_starts_meshwatch(renders: dict[str, str], tmp_path: Pa
 def _wait_for_slos(url: str, process: subprocess.Popen[bytes]) -> list[dict[str, Any]]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        assert process.poll() is None, "meshwatch exited early"
+        if process.poll() is not None:
+            assert process.stdout is not None
+            raise AssertionError(f"meshwatch exited early: {process.stdout.read().decode()}")
         try:
             answer = httpx.get(f"{url}/api/v1/slos", timeout=2)
             if answer.status_code == 200:

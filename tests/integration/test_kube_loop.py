@@ -282,6 +282,7 @@ def test_serve_refuses_to_start_with_an_unconfigured_actuator(
     config: dict[str, Any] = {
         "database_url": f"sqlite:///{tmp_path / 'meshwatch.db'}",
         "specs": [str(spec_paths[0])],
+        "remediation_enabled": True,  # with it off, the policy is only warned about
     }
     if kubernetes is not None:
         kube.kubeconfig(tmp_path / "kubeconfig", {"token": "t"})
@@ -290,7 +291,8 @@ def test_serve_refuses_to_start_with_an_unconfigured_actuator(
         }
     (tmp_path / "config.yaml").write_text(json.dumps(config))
     done = subprocess.run(
-        [sys.executable, "-m", "meshwatch", "serve", "--config", str(tmp_path / "config.yaml")],
+        [sys.executable, "-m", "meshwatch", "serve", "--port", "0",
+         "--config", str(tmp_path / "config.yaml")],  # fmt: skip
         capture_output=True,
         text=True,
         timeout=60,
@@ -300,6 +302,7 @@ def test_serve_refuses_to_start_with_an_unconfigured_actuator(
     assert done.returncode == 1, done.stderr
     assert message in done.stderr, done.stderr
     if kubernetes is None:
-        assert done.stderr.startswith(f"{spec_paths[0]}:5: reviews-availability.remediation")
+        last = done.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"{spec_paths[0]}:5: reviews-availability.remediation")
         assert not (tmp_path / "meshwatch.db").exists()  # refused before anything ran
         assert "`kubernetes:` section" in done.stderr

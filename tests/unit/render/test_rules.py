@@ -284,3 +284,26 @@ def test_calendar_month_uses_its_nominal_length() -> None:
     slo = linkerd_calendar()
     assert slo.window == Window.calendar(slo.window.unit)  # type: ignore[arg-type]
     assert "meshwatch:sli_errors:increase30d" in _records(slo)
+
+
+def test_every_alert_off_means_no_absent_alert_either() -> None:
+    """Sloth's page and ticket both disabled, Pyrra's `disabled`: no alert rule at all."""
+    slo = istio_availability()
+    off = dataclasses.replace(
+        slo, alerting=dataclasses.replace(slo.alerting, page=False, ticket=False, absent=False)
+    )
+    assert _alerts(off) == []
+    assert names.RULE_PERIOD_ERROR in _records(off)  # the SLI is still recorded
+
+
+def test_alert_after_holds_the_burn_alert_for_that_long() -> None:
+    """OpenSLO `alertAfter` is the burn alert's `for:`; without it the alert fires at once."""
+    slo = istio_availability()
+    assert all("for" not in a for a in _alerts(slo) if a["alert"] == names.ALERT_BURN)
+    windows = tuple(
+        dataclasses.replace(w, alert_after=timedelta(minutes=5))
+        for w in default_burn_windows(slo.window.length)
+    )
+    held = dataclasses.replace(slo, alerting=dataclasses.replace(slo.alerting, windows=windows))
+    burns = [a for a in _alerts(held) if a["alert"] == names.ALERT_BURN]
+    assert [a["for"] for a in burns] == ["5m", "5m"]
