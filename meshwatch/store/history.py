@@ -48,20 +48,8 @@ class StatusHistory:
         """Append one evaluation cycle in one transaction (bulk insert + latest pointers)."""
         if not statuses:
             return
-        values = [status_values(status) for status in statuses]
-        newest: dict[str, int] = {}
-        for row in values:
-            newest[row["slo_id"]] = max(row["at_us"], newest.get(row["slo_id"], row["at_us"]))
-        pointers = [{"slo_id": slo_id, "at_us": at_us} for slo_id, at_us in sorted(newest.items())]
         with self._writer.begin() as conn:
-            conn.execute(insert(StatusRow), values)
-            stmt = upsert(conn, LatestRow)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[LatestRow.slo_id],
-                set_={"at_us": stmt.excluded.at_us},
-                where=stmt.excluded.at_us > LatestRow.at_us,
-            )
-            conn.execute(stmt, pointers)  # executemany: compiled once, sent in batches
+            write_statuses(conn, statuses)
 
     @store_errors
     def latest(self, slo_id: str | None = None) -> list[SLOStatus]:
@@ -288,3 +276,22 @@ class StatusHistory:
         if losers:
             conn.execute(delete(StatusRow).where(StatusRow.id == bindparam("loser_id")), losers)
         return len(losers)
+
+
+def write_statuses(conn: Connection, statuses: Sequence[SLOStatus]) -> None:
+    """Insert `statuses` and move the latest pointers, inside the caller's transaction."""
+    if not statuses:
+        return
+    values = [status_values(status) for status in statuses]
+    newest: dict[str, int] = {}
+    for row in values:
+        newest[row["slo_id"]] = max(row["at_us"], newest.get(row["slo_id"], row["at_us"]))
+    pointers = [{"slo_id": slo_id, "at_us": at_us} for slo_id, at_us in sorted(newest.items())]
+    conn.execute(insert(StatusRow), values)
+    stmt = upsert(conn, LatestRow)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[LatestRow.slo_id],
+        set_={"at_us": stmt.excluded.at_us},
+        where=stmt.excluded.at_us > LatestRow.at_us,
+    )
+    conn.execute(stmt, pointers)  # executemany: compiled once, sent in batches
