@@ -73,12 +73,18 @@ class StatusHistory:
 
     @store_errors
     def history(
-        self, slo_id: str, start: datetime, end: datetime, step: timedelta | None = None
+        self,
+        slo_id: str,
+        start: datetime,
+        end: datetime,
+        step: timedelta | None = None,
+        limit: int | None = None,
     ) -> list[HistoryPoint]:
         """Points of `slo_id` with start <= at < end, oldest first.
 
-        Without `step`, every stored row. With `step`, one point per bucket of `step` aligned
-        to the epoch: the bucket's last status, its worst state and its number of samples.
+        Without `step`, every stored row, or the first `limit` of them. With `step`, one
+        point per bucket of `step` aligned to the epoch: the bucket's last status, its worst
+        state and its number of samples.
         Buckets without a stored row are left out (no data is not good data); a step finer
         than what pruning kept for old history yields one point per kept row.
         """
@@ -88,9 +94,8 @@ class StatusHistory:
         where = (StatusRow.slo_id == slo_id, StatusRow.at_us >= start_us, StatusRow.at_us < end_us)
         with self._engine.connect() as conn:
             if step is None:
-                rows: Iterable[Any] = conn.execute(
-                    select(StatusRow).where(*where).order_by(StatusRow.at_us, StatusRow.id)
-                )
+                raw = select(StatusRow).where(*where).order_by(StatusRow.at_us, StatusRow.id)
+                rows: Iterable[Any] = conn.execute(raw if limit is None else raw.limit(limit))
                 return [self._point(row._mapping, None) for row in rows]
             step_us = int(step / timedelta(microseconds=1))
             if step_us <= 0:
