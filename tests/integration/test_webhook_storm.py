@@ -45,7 +45,10 @@ GROUPS = 2_000
 GROUP_INTERVAL_S = 2.0
 HEALTH_GOAL_S = 1.0
 IN_FLIGHT_AT_KILL = GROUPS  # at most every group can be in flight (Settings allow 4096)
-REDONE_STEADY = 0.1  # share of groups delivered twice without a crash (Alertmanager timeouts)
+REDONE_STEADY = 0.5
+"""Share of groups that may be processed twice without a crash: a delivery already in a
+commit when Alertmanager's deadline passes is written, and Alertmanager sends it again.
+Measured 1.5-22 % here; the collapse this guards against was 9.3 deliveries per group."""
 
 
 def contention() -> float:
