@@ -250,10 +250,10 @@ class Settings(BaseSettings):
         "delivery may carry (a real Alertmanager sends a whole group in one body).",
     )
     webhook_max_concurrent: int = Field(
-        default=1024,
+        default=4096,
         ge=1,
-        description="Webhook deliveries in progress at once (a waiting one holds no thread); "
-        "more get 503 + Retry-After.",
+        description="Webhook deliveries in progress at once (a waiting one holds no thread, "
+        "only its connection); more get 503 + Retry-After. Keep it under the open-files limit.",
     )
     webhook_max_queued_alerts: int = Field(
         default=20_000,

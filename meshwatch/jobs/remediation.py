@@ -38,6 +38,7 @@ from meshwatch.collectors.base import NO_TRAFFIC
 from meshwatch.engine.evaluate import BackendMeasurement, Evaluation
 from meshwatch.engine.runtime import Runtime
 from meshwatch.errors import ActuatorError, CollectorError, NoDataError, StoreError
+from meshwatch.jobs.alert_memory import ALERT_STALENESS, FiringAlert, alert_backends
 from meshwatch.jobs.tasks import queue_notifications
 from meshwatch.model import SLO, Counts, RemediationPolicy, format_duration
 from meshwatch.notify.events import Notification
@@ -134,7 +135,7 @@ class RemediationLoop:
         self.clock = clock
         self._lock = threading.RLock()  # routes: one evaluation or API call at a time
         self._alerts_lock = threading.Lock()  # the webhook never waits for an apply
-        self._firing: dict[str, tuple[str, str]] = {}  # fingerprint -> (slo_id, backend)
+        self._firing: dict[str, FiringAlert] = {}  # by fingerprint
         self._routes: dict[str, _Route] = {}
         self._loaded = False
         for slo in slos:
@@ -211,7 +212,7 @@ class RemediationLoop:
             measurements=measurements,
             state=replace(previous, hold=held),
             now=now,
-            alerts=self._alerting(route.slo.id),
+            alerts=self._alerting(route, measurements, now),
         )
         route.state, route.decision, route.decided_at = decision.state, decision, now
         self._save_state(route, previous, now)
@@ -390,13 +391,21 @@ class RemediationLoop:
                 if event.labels.get(c.LABEL_SEVERITY) != c.SEVERITY_PAGE:
                     continue
                 if event.status is AlertStatus.FIRING:
-                    self._firing[event.fingerprint] = (slo_id, backend)
+                    self._firing[event.fingerprint] = FiringAlert(slo_id, backend, self.clock())
                 else:
                     self._firing.pop(event.fingerprint, None)
 
-    def _alerting(self, slo_id: str) -> Collection[str]:
+    def _alerting(
+        self, route: _Route, measurements: Mapping[str, Measurement], now: datetime
+    ) -> Collection[str]:
         with self._alerts_lock:
-            return {backend for sid, backend in self._firing.values() if sid == slo_id}
+            for fingerprint, alert in list(self._firing.items()):
+                if now - alert.received_at > ALERT_STALENESS:
+                    del self._firing[fingerprint]  # no delivery for too long: forget it
+            firing = list(self._firing.values())
+        return alert_backends(
+            firing, route.slo.id, measurements, route.policy, route.slo.error_budget, now
+        )
 
     # --- RemediationControl (for the API) ---------------------------------------------------
 

@@ -249,10 +249,32 @@ class ReportBuilder:
         return out
 
 
-def report_filename(period: str, fmt: str, end: datetime, name: str | None = None) -> str:
+def report_filename(
+    period: str, fmt: str, end: datetime, name: str | None = None, copy: int = 1
+) -> str:
+    """`<name>-<period>-<end>.<ext>`; the `copy`-th report of the same name gets `-<copy>`."""
+    suffix = "" if copy == 1 else f"-{copy}"
     # An explicit period `START/END` holds `/` and `:`; keep file names portable.
     label = period.replace("/", "_").replace(":", "").replace("-", "") if "/" in period else period
-    return f"{name or 'slo-report'}-{label}-{end:%Y%m%dT%H%MZ}.{EXTENSIONS[fmt]}"
+    return f"{name or 'slo-report'}-{label}-{end:%Y%m%dT%H%MZ}{suffix}.{EXTENSIONS[fmt]}"
+
+
+def write_new_report(folder: Path, content: str, name_of: Callable[[int], str]) -> Path:
+    """Write `content` to a file that did not exist (`name_of(1)`, else `name_of(2)`, ...).
+
+    Two runs ending in the same minute used to share one file, so an older run served the
+    newer one's content; the exclusive create makes every run keep its own file.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for copy in range(1, 10_000):
+        path = folder / name_of(copy)
+        try:
+            with path.open("x", encoding="utf-8") as out:
+                out.write(content)
+        except FileExistsError:
+            continue
+        return path
+    raise OSError(f"more than 10,000 reports named like {name_of(1)} in {folder}")
 
 
 @dataclass
@@ -294,9 +316,11 @@ class ReportRunner:
         status, error = ReportStatus.OK, ""
         try:
             report, content = self.render(period, fmt, at)
-            path = folder / report_filename(period, fmt, report.end, name)
-            folder.mkdir(parents=True, exist_ok=True)
-            path.write_text(content, encoding="utf-8")
+            path = write_new_report(
+                folder,
+                content,
+                lambda copy: report_filename(period, fmt, report.end, name, copy),
+            )
             uri = str(path)
             self._queue(name or "adhoc", report, fmt, content, uri, webhooks, started)
         except (MeshwatchError, OSError, ValueError) as exc:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -63,9 +64,14 @@ class EvaluationJob:
             collector = _Failing(CollectorError(problem))
         self.runtime.set_source_problem(self.collector_name, problem)
         evaluation = evaluate_all(slos, collector, now)
-        self.store.history.save_statuses(evaluation.statuses)
+        tracked, events = dict(self.tracked), []
+        for status in evaluation.statuses:
+            tracked[status.slo_id], new = track(tracked.get(status.slo_id), status)
+            events.extend(new)
+        # statuses and their notifications commit together (issue 17 item 12)
+        self.store.save_cycle(evaluation.statuses, outbox_items(self.webhooks, events), now)
+        self.tracked = tracked
         self.runtime.record_evaluation(evaluation, time.perf_counter() - started)
-        self._queue_notifications(evaluation, now)
         for hook in self.hooks:
             hook(evaluation, now)
         if problem is not None:  # every SLO failed with the source: each one is an error
@@ -85,30 +91,35 @@ class EvaluationJob:
         )
         return evaluation
 
-    def _queue_notifications(self, evaluation: Evaluation, now: datetime) -> None:
-        events: list[Notification] = []
-        for status in evaluation.statuses:
-            self.tracked[status.slo_id], new = track(self.tracked.get(status.slo_id), status)
-            events.extend(new)
-        queue_notifications(self.store, self.webhooks, events, now)
-
 
 def resume_tracking(store: Store) -> dict[str, Tracked]:
     """Per-SLO tracked state from the last stored statuses, so a restart does not re-notify."""
     return {status.slo_id: resume(status) for status in store.history.latest()}
 
 
+def outbox_items(
+    webhooks: Sequence[WebhookTarget], events: Sequence[Notification]
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """(key, target, body) of each event for each target; the key makes delivery idempotent."""
+    return [
+        (
+            f"{event.key}@{target.name}",
+            target.name,
+            slack_body(event) if target.format == "slack" else generic_body(event),
+        )
+        for event in events
+        for target in webhooks
+    ]
+
+
 def queue_notifications(
     store: Store, webhooks: Sequence[WebhookTarget], events: Sequence[Notification], now: datetime
 ) -> int:
     """Write each event to the outbox once per target (idempotent on event key + target)."""
-    queued = 0
-    for event in events:
-        for target in webhooks:
-            body = slack_body(event) if target.format == "slack" else generic_body(event)
-            if store.outbox.enqueue(f"{event.key}@{target.name}", target.name, body, now):
-                queued += 1
-    return queued
+    return sum(
+        store.outbox.enqueue(key, target, body, now)
+        for key, target, body in outbox_items(webhooks, events)
+    )
 
 
 class _Failing:

@@ -54,19 +54,29 @@ def generic_body(event: Notification) -> dict[str, Any]:
     }
 
 
+def slack_text(text: str) -> str:
+    """Slack's own escaping for message text: `&`, `<` and `>` as entities.
+
+    Unescaped, `<...>` is a Slack link or mention (`<!channel>`), and summaries carry text
+    from the API (rollback reasons) and from specs (descriptions).
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def slack_body(event: Notification) -> dict[str, Any]:
     icon = _EMOJI.get(event.state, ":white_circle:")
+    summary = slack_text(event.summary)
     fields = [
-        {"type": "mrkdwn", "text": f"*{name}*\n{value}"}
+        {"type": "mrkdwn", "text": f"*{name}*\n{slack_text(value)}"}
         for name, value in (("Service", event.service), ("State", event.state))
         if value
     ]
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{icon} {event.summary}"}}
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{icon} {summary}"}}
     ]
     if fields:
         blocks.append({"type": "section", "fields": fields})
-    return {"text": event.summary, "blocks": blocks}
+    return {"text": summary, "blocks": blocks}
 
 
 def encode(body: dict[str, Any]) -> bytes:

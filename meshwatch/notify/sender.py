@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -84,17 +85,31 @@ def deliver_due(
     backoff: Backoff | None = None,
     rng: Callable[[], float] = random.random,
     limit: int = 100,
+    max_lanes: int = 8,
 ) -> DeliveryReport:
-    """Try every due item once; the caller runs this on an interval."""
+    """Try every due item once; the caller runs this on an interval.
+
+    Items are POSTed in one lane per target, the lanes in parallel (up to `max_lanes`), in
+    order within a lane: a receiver that hangs delays only its own notifications, never a
+    healthy one's. A lane stops at its first transport failure (timeout, refused): the rest
+    of that target's items stay due, untouched, for the next run instead of each waiting out
+    its own timeout. The outcomes are written to the outbox from the calling thread.
+    """
     policy = backoff or Backoff()
-    delivered = failed = expired = 0
+    lanes: dict[str, list[DueItem]] = {}
     for item in outbox.due(now, limit):
-        endpoint = endpoints.get(item.target)
-        error: str | None
-        if endpoint is None:
-            error = f"unknown notification target {item.target!r}"
-        else:
-            error = _post(client, endpoint, item, now)
+        lanes.setdefault(item.target, []).append(item)
+    outcomes: list[tuple[DueItem, str | None]] = []
+    if lanes:
+        with ThreadPoolExecutor(min(max_lanes, len(lanes)), "meshwatch-notify") as pool:
+            runs = [
+                pool.submit(_lane, client, endpoints.get(target), items, now)
+                for target, items in lanes.items()
+            ]
+            for run in runs:
+                outcomes += run.result()
+    delivered = failed = expired = 0
+    for item, error in outcomes:
         if error is None:
             outbox.mark_delivered(item.id, now)
             delivered += 1
@@ -120,8 +135,25 @@ def deliver_due(
     return DeliveryReport(delivered, failed, expired)
 
 
-def _post(client: httpx.Client, endpoint: Endpoint, item: DueItem, now: datetime) -> str | None:
-    """POST one item; None on a 2xx, else the reason."""
+def _lane(
+    client: httpx.Client, endpoint: Endpoint | None, items: Sequence[DueItem], now: datetime
+) -> list[tuple[DueItem, str | None]]:
+    """POST one target's items in order; stop after a transport failure."""
+    if endpoint is None:
+        return [(item, f"unknown notification target {item.target!r}") for item in items]
+    outcomes: list[tuple[DueItem, str | None]] = []
+    for item in items:
+        error, reachable = _post(client, endpoint, item, now)
+        outcomes.append((item, error))
+        if not reachable:
+            break
+    return outcomes
+
+
+def _post(
+    client: httpx.Client, endpoint: Endpoint, item: DueItem, now: datetime
+) -> tuple[str | None, bool]:
+    """POST one item: (None on a 2xx else the reason, whether the receiver answered)."""
     raw = encode(dict(item.payload))
     timestamp = str(int(now.timestamp()))
     headers = {
@@ -136,7 +168,7 @@ def _post(client: httpx.Client, endpoint: Endpoint, item: DueItem, now: datetime
             endpoint.url, content=raw, headers=headers, timeout=endpoint.timeout_seconds
         )
     except httpx.HTTPError as exc:
-        return f"{type(exc).__name__}: {exc}"
+        return f"{type(exc).__name__}: {exc}", False
     if 200 <= response.status_code < 300:
-        return None
-    return f"HTTP {response.status_code}"
+        return None, True
+    return f"HTTP {response.status_code}", True

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 
 from meshwatch.render import units
@@ -144,6 +145,22 @@ def to_csv(report: Report) -> str:
     return out.getvalue()
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md(text: object) -> str:
+    """Untrusted text (descriptions, alert names, API-supplied reasons) as inert Markdown.
+
+    HTML is entity-escaped (a Markdown renderer passes raw HTML through, `<script>`
+    included), the Markdown punctuation that works inside a line is backslash-escaped (no
+    links, images, code, emphasis or table breaks), and line breaks become spaces so a
+    value stays in its table cell.
+    """
+    value = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = " ".join(value.splitlines())
+    return _MD_SPECIAL.sub(r"\\\1", value)
+
+
 def _summary_rows(summaries: Sequence[Summary]) -> list[str]:
     rows = [
         "| scope | SLOs | breached | warning | unknown | achieved | distinct requests "
@@ -164,7 +181,7 @@ def _summary_rows(summaries: Sequence[Summary]) -> list[str]:
 def _slo_section(slo: SLOReport, report: Report) -> list[str]:
     lines = [f"### {slo.slo_id} — {slo.state}", ""]
     if slo.description:
-        lines += [slo.description, ""]
+        lines += [md(slo.description), ""]
     budget = slo.budget
     lines += [
         f"- objective {slo.objective:g}%, achieved {pct(slo.achieved_sli, 3)} "
@@ -192,15 +209,15 @@ def _slo_section(slo: SLOReport, report: Report) -> list[str]:
     if slo.alerts:
         lines += ["", "| alert | severity | status | started | ended |", "|---|---|---|---|---|"]
         lines += [
-            f"| {a.name} | {a.severity} | {a.status} | {a.starts_at:%Y-%m-%d %H:%M} "
+            f"| {md(a.name)} | {md(a.severity)} | {md(a.status)} | {a.starts_at:%Y-%m-%d %H:%M} "
             f"| {a.ends_at.strftime('%Y-%m-%d %H:%M') if a.ends_at else '—'} |"
             for a in slo.alerts
         ]
     if slo.actions:
         lines += ["", "| action | target | outcome | at | reason |", "|---|---|---|---|---|"]
         lines += [
-            f"| {a.kind}{' (dry run)' if a.dry_run else ''} | {a.target} | {a.state} "
-            f"| {a.created_at:%Y-%m-%d %H:%M} | {a.reason} |"
+            f"| {md(a.kind)}{' (dry run)' if a.dry_run else ''} | {md(a.target)} | {md(a.state)} "
+            f"| {a.created_at:%Y-%m-%d %H:%M} | {md(a.reason)} |"
             for a in slo.actions
         ]
     return [*lines, ""]

@@ -48,20 +48,8 @@ class StatusHistory:
         """Append one evaluation cycle in one transaction (bulk insert + latest pointers)."""
         if not statuses:
             return
-        values = [status_values(status) for status in statuses]
-        newest: dict[str, int] = {}
-        for row in values:
-            newest[row["slo_id"]] = max(row["at_us"], newest.get(row["slo_id"], row["at_us"]))
-        pointers = [{"slo_id": slo_id, "at_us": at_us} for slo_id, at_us in sorted(newest.items())]
         with self._writer.begin() as conn:
-            conn.execute(insert(StatusRow), values)
-            stmt = upsert(conn, LatestRow)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[LatestRow.slo_id],
-                set_={"at_us": stmt.excluded.at_us},
-                where=stmt.excluded.at_us > LatestRow.at_us,
-            )
-            conn.execute(stmt, pointers)  # executemany: compiled once, sent in batches
+            write_statuses(conn, statuses)
 
     @store_errors
     def latest(self, slo_id: str | None = None) -> list[SLOStatus]:
@@ -85,12 +73,18 @@ class StatusHistory:
 
     @store_errors
     def history(
-        self, slo_id: str, start: datetime, end: datetime, step: timedelta | None = None
+        self,
+        slo_id: str,
+        start: datetime,
+        end: datetime,
+        step: timedelta | None = None,
+        limit: int | None = None,
     ) -> list[HistoryPoint]:
         """Points of `slo_id` with start <= at < end, oldest first.
 
-        Without `step`, every stored row. With `step`, one point per bucket of `step` aligned
-        to the epoch: the bucket's last status, its worst state and its number of samples.
+        Without `step`, every stored row, or the first `limit` of them. With `step`, one
+        point per bucket of `step` aligned to the epoch: the bucket's last status, its worst
+        state and its number of samples.
         Buckets without a stored row are left out (no data is not good data); a step finer
         than what pruning kept for old history yields one point per kept row.
         """
@@ -100,9 +94,8 @@ class StatusHistory:
         where = (StatusRow.slo_id == slo_id, StatusRow.at_us >= start_us, StatusRow.at_us < end_us)
         with self._engine.connect() as conn:
             if step is None:
-                rows: Iterable[Any] = conn.execute(
-                    select(StatusRow).where(*where).order_by(StatusRow.at_us, StatusRow.id)
-                )
+                raw = select(StatusRow).where(*where).order_by(StatusRow.at_us, StatusRow.id)
+                rows: Iterable[Any] = conn.execute(raw if limit is None else raw.limit(limit))
                 return [self._point(row._mapping, None) for row in rows]
             step_us = int(step / timedelta(microseconds=1))
             if step_us <= 0:
@@ -258,3 +251,22 @@ class StatusHistory:
         if losers:
             conn.execute(delete(StatusRow).where(StatusRow.id == bindparam("loser_id")), losers)
         return len(losers)
+
+
+def write_statuses(conn: Connection, statuses: Sequence[SLOStatus]) -> None:
+    """Insert `statuses` and move the latest pointers, inside the caller's transaction."""
+    if not statuses:
+        return
+    values = [status_values(status) for status in statuses]
+    newest: dict[str, int] = {}
+    for row in values:
+        newest[row["slo_id"]] = max(row["at_us"], newest.get(row["slo_id"], row["at_us"]))
+    pointers = [{"slo_id": slo_id, "at_us": at_us} for slo_id, at_us in sorted(newest.items())]
+    conn.execute(insert(StatusRow), values)
+    stmt = upsert(conn, LatestRow)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[LatestRow.slo_id],
+        set_={"at_us": stmt.excluded.at_us},
+        where=stmt.excluded.at_us > LatestRow.at_us,
+    )
+    conn.execute(stmt, pointers)  # executemany: compiled once, sent in batches

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from meshwatch.errors import StoreError
 from meshwatch.store.engine import upsert, writer
@@ -30,20 +30,7 @@ class Outbox:
     def enqueue(self, key: str, target: str, payload: Mapping[str, Any], now: datetime) -> bool:
         """Queue a notification unless one with `key` exists; True when it was new."""
         with self._writer.begin() as conn:
-            stmt = upsert(conn, OutboxRow).values(
-                key=key,
-                target=target,
-                payload=dict(payload),
-                created_at=now,
-                next_attempt_at=now,
-                attempts=0,
-                delivered_at=None,
-                last_error="",
-            )
-            inserted = conn.execute(
-                stmt.on_conflict_do_nothing(index_elements=[OutboxRow.key]).returning(OutboxRow.id)
-            ).first()
-        return inserted is not None
+            return enqueue_in(conn, key, target, payload, now)
 
     @store_errors
     def due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
@@ -130,3 +117,23 @@ def _item(values: Mapping[Any, Any]) -> OutboxItem:
         delivered_at=values["delivered_at"],
         last_error=values["last_error"],
     )
+
+
+def enqueue_in(
+    conn: Connection, key: str, target: str, payload: Mapping[str, Any], now: datetime
+) -> bool:
+    """`Outbox.enqueue` inside the caller's transaction."""
+    stmt = upsert(conn, OutboxRow).values(
+        key=key,
+        target=target,
+        payload=dict(payload),
+        created_at=now,
+        next_attempt_at=now,
+        attempts=0,
+        delivered_at=None,
+        last_error="",
+    )
+    inserted = conn.execute(
+        stmt.on_conflict_do_nothing(index_elements=[OutboxRow.key]).returning(OutboxRow.id)
+    ).first()
+    return inserted is not None

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import Engine, text
 
+from meshwatch.model import SLOStatus
 from meshwatch.store.actions import ActionLog
 from meshwatch.store.alerts import AlertLog
+from meshwatch.store.engine import writer
 from meshwatch.store.errors import store_errors
-from meshwatch.store.history import StatusHistory
-from meshwatch.store.outbox import Outbox
+from meshwatch.store.history import StatusHistory, write_statuses
+from meshwatch.store.outbox import Outbox, enqueue_in
 from meshwatch.store.reports import ReportRuns
 from meshwatch.store.snapshots import Snapshots
 
@@ -29,6 +35,28 @@ class Store:
         self.reports = ReportRuns(engine)
         self.outbox = Outbox(engine)
         self.snapshots = Snapshots(engine)
+
+    @store_errors
+    def save_cycle(
+        self,
+        statuses: Sequence[SLOStatus],
+        notifications: Sequence[tuple[str, str, Mapping[str, Any]]],
+        now: datetime,
+    ) -> int:
+        """One evaluation cycle's statuses and the notifications they cause, in ONE transaction.
+
+        `notifications` are (key, target, payload) outbox items. Saved apart, a crash between
+        the two commits would keep a state change whose notification was never queued (and
+        the restart, resuming from the saved state, would not see a change to notify).
+        Returns how many notifications were new.
+        """
+        if not statuses and not notifications:
+            return 0
+        with writer(self.engine).begin() as conn:
+            write_statuses(conn, statuses)
+            return sum(
+                enqueue_in(conn, key, target, body, now) for key, target, body in notifications
+            )
 
     @store_errors
     def ping(self) -> None:

@@ -19,6 +19,7 @@ from meshwatch.api.app import create_app
 from meshwatch.engine.evaluate import BackendMeasurement, Evaluation
 from meshwatch.engine.runtime import Runtime
 from meshwatch.errors import NoDataError
+from meshwatch.jobs.alert_memory import ALERT_STALENESS
 from meshwatch.jobs.remediation import RemediationLoop, measurement
 from meshwatch.model import (
     SLO,
@@ -205,17 +206,57 @@ def page_alert(status: str, backend: str = "v2") -> dict[str, object]:
     }
 
 
+def quiet(at_s: float) -> Evaluation:
+    """v1 healthy, v2 with too little traffic to judge it (unknown)."""
+    backends = tuple(
+        BackendMeasurement(SLO_.id, name, {w: Counts(0.0, total) for w in WINDOWS})
+        for name, total in (("v1", 1000.0), ("v2", 5.0))
+    )
+    return Evaluation(at=NOW + timedelta(seconds=at_s), statuses=(), backends=backends)
+
+
 def test_page_alert_from_the_webhook_drives_the_loop(api: TestClient, rig: Rig) -> None:
+    """Without measurements to contradict it, the alert acts, and its resolution restores."""
     assert api.post(
         "/api/v1/alerts/alertmanager", json=page_alert("firing"), headers=AUTH
     ).is_success
-    rig.run(0)  # measurements are clean: the alert alone marks v2 as burning
+    rig.loop(quiet(0), quiet(0).at)  # no usable measurements: the alert marks v2 burning
     assert rig.weights == {"v1": 90, "v2": 10}
     assert api.post(
         "/api/v1/alerts/alertmanager", json=page_alert("resolved"), headers=AUTH
     ).is_success
     for t in range(1, 60):
         rig.run(t)
+    assert rig.weights == {"v1": 50, "v2": 50}
+
+
+def test_page_alert_contradicted_by_healthy_measurements_moves_nothing(
+    api: TestClient, rig: Rig, store: Store
+) -> None:
+    """Issue 17 item 11: one alert moved 50/50 to 100/0 while v2 measured healthy."""
+    assert api.post(
+        "/api/v1/alerts/alertmanager", json=page_alert("firing"), headers=AUTH
+    ).is_success
+    for t in range(30):
+        rig.run(t)  # 1,000 requests per window, no errors, on both backends
+    assert rig.weights == {"v1": 50, "v2": 50}
+    assert store.actions.list_actions() == []
+    rig.run(30, v2=1.0)  # the measurements now agree with the alert
+    assert rig.weights == {"v1": 90, "v2": 10}
+
+
+def test_a_page_alert_never_repeated_expires(api: TestClient, rig: Rig) -> None:
+    """No resolved delivery ever comes: the alert is forgotten after ALERT_STALENESS."""
+    assert api.post(
+        "/api/v1/alerts/alertmanager", json=page_alert("firing"), headers=AUTH
+    ).is_success
+    rig.loop(quiet(0), quiet(0).at)
+    assert rig.weights == {"v1": 90, "v2": 10}
+    stale = ALERT_STALENESS.total_seconds()
+    rig.loop(quiet(stale - 1), quiet(stale - 1).at)
+    assert rig.weights == {"v1": 90, "v2": 10}  # still firing as far as we know
+    for t in range(int(stale) + 1, int(stale) + 60):
+        rig.run(t)  # healthy now, and the alert has gone stale
     assert rig.weights == {"v1": 50, "v2": 50}
 
 

@@ -173,3 +173,18 @@ def test_trigger_without_a_runner_is_503(store: Store) -> None:
 )
 def test_out_of_range_ids_are_422(client: TestClient, run_id: str) -> None:
     assert client.get(f"/api/v1/reports/{run_id}").status_code == 422
+
+
+def test_two_runs_in_the_same_minute_keep_their_own_files(client: TestClient) -> None:
+    """Issue 17 item 8: file names had minute resolution, so run N served run N+1's file."""
+    first = client.post("/api/v1/reports", json={"period": "7d", "format": "md"}, headers=AUTH)
+    second = client.post("/api/v1/reports", json={"period": "7d", "format": "md"}, headers=AUTH)
+    assert first.status_code == second.status_code == 201
+    one, two = first.json(), second.json()
+    assert one["uri"] != two["uri"]
+    assert Path(one["uri"]).name == "slo-report-7d-20261123T0000Z.md"
+    assert Path(two["uri"]).name == "slo-report-7d-20261123T0000Z-2.md"
+    Path(two["uri"]).write_text("the second run's report\n", encoding="utf-8")
+    served = client.get(f"/api/v1/reports/{one['id']}").json()["content"]
+    assert served != "the second run's report\n"
+    assert served.startswith("#")

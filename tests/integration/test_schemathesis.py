@@ -84,6 +84,12 @@ def check_operation(
     def check(case: Case) -> None:
         for authorized in (True, False):
             headers = {"Authorization": f"Bearer {TOKEN}"} if authorized else {}
+            if not authorized and case.headers:
+                # the OpenAPI document declares the bearer scheme, so schemathesis makes up
+                # a token of its own; "without the token" means without any
+                case.headers = {
+                    k: v for k, v in case.headers.items() if k.lower() != "authorization"
+                }
             response = case.call(base_url=served.url, headers=headers, timeout=30)
             seen.add((authorized, response.status_code))
             if operation.path == "/readyz" and response.status_code == 503:

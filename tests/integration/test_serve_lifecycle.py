@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from meshwatch.settings import WEBHOOK_MAX_BODY_BYTES
 from meshwatch.store import Store, make_engine
 from tests.support.backfill import LiveExporter, Traffic
 from tests.support.binaries import require_binary
@@ -59,8 +60,9 @@ def test_starts_on_embedded_defaults_without_config_or_env(tmp_path: Path) -> No
         forbidden = httpx.post(url, json=body, headers={"Authorization": "Bearer x"})
         assert forbidden.status_code == 403
         assert "MESHWATCH_API_TOKEN" in forbidden.json()["detail"]
-        # The body limit (default 1 MiB) holds through uvicorn, declared or streamed.
-        big = b"x" * (2 * 1024 * 1024)
+        # The webhook's body limit (default 32 MiB: a whole 10,000-alert group) holds
+        # through uvicorn, declared or streamed.
+        big = b"x" * (WEBHOOK_MAX_BODY_BYTES + 1024 * 1024)
         assert httpx.post(url, content=big).status_code == 413
         chunks = (big[i : i + 65536] for i in range(0, len(big), 65536))
         assert httpx.post(url, content=chunks).status_code == 413

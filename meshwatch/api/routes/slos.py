@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from meshwatch.api.deps import RuntimeDep, ServicesDep, StoreDep
 from meshwatch.api.moments import api_moment
@@ -16,6 +16,8 @@ from meshwatch.model import SLO, State
 router = APIRouter(prefix="/api/v1", tags=["slos"])
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No SLO with this id"}}
+DEFAULT_RAW_POINTS = 1000
+MAX_RAW_POINTS = 10_000
 
 
 def _slo(runtime: RuntimeDep, slo_id: str) -> SLO:
@@ -76,11 +78,22 @@ def get_status(
 def get_history(
     slo_id: str,
     services: ServicesDep,
+    request: Request,
+    response: Response,
     start: Annotated[datetime | None, Query(description="Default: end - 24h")] = None,
     end: Annotated[datetime | None, Query(description="Default: now")] = None,
     step: Annotated[
         int | None, Query(ge=1, le=31_536_000, description="Seconds per point; omit for raw points")
     ] = None,
+    limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_RAW_POINTS,
+            description="Raw points (no `step`) per page; when more remain, the `Link` "
+            'header (rel="next") gives the next page',
+        ),
+    ] = DEFAULT_RAW_POINTS,
 ) -> list[HistoryPointOut]:
     _slo(services.runtime, slo_id)
     end = api_moment(end, "end") if end is not None else services.clock()
@@ -89,10 +102,20 @@ def get_history(
         raise HTTPException(422, detail="start must be before end")
     try:
         points = services.store.history.history(
-            slo_id, start, end, timedelta(seconds=step) if step else None
+            slo_id,
+            start,
+            end,
+            timedelta(seconds=step) if step else None,
+            limit=None if step else limit + 1,
         )
     except ValueError as exc:
         raise HTTPException(422, detail=str(exc)) from exc
+    if step is None and len(points) > limit:
+        # One page only: an unbounded raw read was 20k rows, 4.7 MB and 10 s per request.
+        following = points[limit].at
+        points = points[:limit]
+        url = request.url.include_query_params(start=following.isoformat(), end=end.isoformat())
+        response.headers["Link"] = f'<{url}>; rel="next"'
     return [HistoryPointOut.of(point) for point in points]
 
 
