@@ -12,14 +12,11 @@ Not covered here (not built): each backend's SLI and burn rate over time.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from meshwatch.api.app import create_app
 from meshwatch.engine.runtime import Runtime
@@ -38,7 +35,7 @@ from meshwatch.settings import Settings
 from meshwatch.store import ActionPlan, ActionState, Store, make_engine, upgrade
 from tests.integration.test_status_page_chromium import Chromium, chromium  # noqa: F401
 from tests.support import png
-from tests.support.prometheus_run import free_port
+from tests.support.app_thread import serving
 
 pytestmark = pytest.mark.integration
 
@@ -112,19 +109,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
         store.actions.complete_action(store.actions.create_action(plan, at), state, "", at)
     app = create_app(Settings(), store=store, runtime=Runtime(slos=(SLO_,)), clock=lambda: NOW)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield url
     store.close()
 
 
