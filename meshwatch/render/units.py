@@ -58,7 +58,7 @@ def throughput(value: float | None) -> str:
     """Requests per second: `20.1 req/s`, `0.35 req/s`."""
     if value is None:
         return "—"
-    return f"{value:,.1f} req/s" if value >= 10 else f"{value:.2g} req/s"
+    return f"{value:,.1f} req/s" if value >= 1 else f"{value:.2g} req/s"
 
 
 def span(delta: timedelta | float | None) -> str:

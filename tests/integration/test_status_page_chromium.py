@@ -11,13 +11,10 @@ import os
 import re
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from meshwatch.api.app import create_app
 from meshwatch.engine.runtime import Runtime
@@ -25,8 +22,8 @@ from meshwatch.settings import Settings
 from meshwatch.store import Store, make_engine, upgrade
 from tests.support import png
 from tests.support import report_history as h
+from tests.support.app_thread import serving
 from tests.support.binaries import require_binary
-from tests.support.prometheus_run import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -49,19 +46,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         runtime=Runtime(slos=h.SLOS),
         clock=lambda: h.END,
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield url
     store.close()
 
 

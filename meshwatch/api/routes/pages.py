@@ -26,7 +26,8 @@ from meshwatch.render import reports_text as fmt
 from meshwatch.render import units
 from meshwatch.render.reports_build import slices_from_statuses
 from meshwatch.render.svg import Point, budget_chart, sli_chart
-from meshwatch.store import HistoryPoint
+from meshwatch.render.svg_weights import Move, weights_chart
+from meshwatch.store import ActionState, HistoryPoint
 
 router = APIRouter(include_in_schema=False)
 
@@ -133,6 +134,14 @@ def _alerts_actions(services: ServicesDep, slo_ids: set[str] | None) -> tuple[li
     return alerts[:RECENT], actions[:RECENT]
 
 
+def data_start(points: Sequence[HistoryPoint], start: datetime, step: timedelta) -> datetime:
+    """Where the charts begin: the range start, or the oldest point's step when history is
+    shorter than the range (so a short history is not squeezed against the right edge)."""
+    if not points:
+        return start
+    return max(start, points[0].status.at - step)
+
+
 def charts(
     slo: SLO, points: Sequence[HistoryPoint], start: datetime, end: datetime
 ) -> tuple[Markup, Markup]:
@@ -197,22 +206,45 @@ def slo_page(
         raise HTTPException(404, detail=f"no SLO with id {slo_id!r}")
     name, length, step = _range(range)
     end = services.clock()
-    start = end - length
-    points = services.store.history.history(slo_id, start, end + _INCLUSIVE, step)
+    points = services.store.history.history(slo_id, end - length, end + _INCLUSIVE, step)
+    start = data_start(points, end - length, step)
     latest = services.store.history.latest(slo_id)
     alerts, actions = _alerts_actions(services, {slo_id})
+    weights = None
+    if slo.remediation is not None:
+        moves = _moves(services, slo_id, start)
+        title = f"{slo.remediation.target}: route weights"
+        weights = Markup(weights_chart(moves, start, end, title))
     return _page(
         "slo.html.j2",
         title=f"{slo.id} · meshwatch",
         now=end,
         row=Row(slo, latest[0] if latest else None, services.settings.min_coverage),
         charts=charts(slo, points, start, end),
+        weights=weights,
+        shown=units.span(end - start),
         range=name,
         ranges=list(RANGES),
         alerts=alerts,
         actions=actions,
         grafana=_grafana(services, conventions.dashboard_uid_service(slo.service)),
     )
+
+
+def _moves(services: ServicesDep, slo_id: str, start: datetime) -> list[Move]:
+    """The SLO's remediation actions since `start`, as moves of the route weights."""
+    actions = services.store.actions.list_actions(limit=RECENT * 50)
+    return [
+        Move(
+            at=a.created_at,
+            kind=a.plan.kind,
+            applied=a.state is ActionState.APPLIED,
+            before=a.plan.weights_before,
+            after=a.plan.weights_after,
+        )
+        for a in actions
+        if a.plan.slo_id == slo_id and a.created_at >= start
+    ]
 
 
 @router.get("/services/{name}", response_class=HTMLResponse)

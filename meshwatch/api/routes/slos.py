@@ -135,7 +135,7 @@ def list_services(runtime: RuntimeDep) -> list[AggregateOut]:
 )
 def get_mesh(runtime: RuntimeDep) -> AggregateOut:
     last = runtime.last
-    if last is None or last.mesh is None:
+    if last is None:
         raise HTTPException(409, detail="no evaluation has completed yet")
     mesh, _ = rollups(runtime.slos, {s.slo_id: s for s in last.statuses})
     return AggregateOut.model_validate(mesh, from_attributes=True)
