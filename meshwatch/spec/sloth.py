@@ -187,14 +187,15 @@ def period(options: LoadOptions, doc: Document, problems: Problems) -> Window | 
 def _check_slos(
     slos: Any, slo_model: type[SlothSLO], doc: Document, at: FieldPath, problems: Problems
 ) -> None:
-    """Report the SLOs' own problems too when the service header is invalid."""
+    """Report the SLOs' own problems too when the service header (or the period) is invalid;
+    the SLOs are mapped only for their problems, with a stand-in service and period."""
     if not isinstance(slos, list):
         return
     for index, raw in enumerate(slos):
         path: FieldPath = (*at, "slos", index)
         slo_spec = validate(slo_model, doc, problems, raw, path)
         if slo_spec is not None:
-            _slo("x", {}, slo_spec, parse_window("30d"), doc, path, problems)
+            _slo("service", {}, slo_spec, parse_window("30d"), doc, path, problems)
 
 
 def _key(model: type[BaseModel], name: str) -> str:

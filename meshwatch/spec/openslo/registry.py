@@ -27,6 +27,7 @@ class Registry:
 
     kinds: dict[str, dict[str, Entry]] = field(default_factory=dict)
     invalid: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) with errors
+    invalid_slos: list[Document] = field(default_factory=list)  # SLOs whose shape is wrong
 
     def add(self, doc: Document, problems: Problems) -> None:
         kind = doc.data.get("kind")
@@ -42,6 +43,8 @@ class Registry:
         check_document(doc, problems)
         parsed = validate(model, doc, problems)
         if parsed is None:
+            if kind == "SLO":
+                self.invalid_slos.append(doc)
             metadata = doc.data.get("metadata")
             name = metadata.get("name") if isinstance(metadata, dict) else None
             if isinstance(kind, str) and isinstance(name, str):

@@ -94,6 +94,14 @@ def _check_slo(spec: dict[str, Any], doc: Document, problems: Problems) -> None:
                 f"calendar windows in time zone {zone!r} are not supported yet (planned in "
                 "issue 16); use timeZone: UTC",
             )
+    for index, objective in enumerate(_list(spec.get("objectives"))):
+        for name in ("timeSliceTarget", "timeSliceWindow"):
+            if isinstance(objective, dict) and objective.get(name) is not None:
+                problems.error(
+                    doc,
+                    ("spec", "objectives", index, name),
+                    f"{name} (Timeslices budgeting) {NOT_YET}",
+                )
     for index, item in enumerate(_list(spec.get("alertPolicies"))):
         inline = item.get("spec") if isinstance(item, dict) else None
         if isinstance(inline, dict):

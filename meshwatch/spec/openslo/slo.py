@@ -31,6 +31,8 @@ def load_slos(registry: Registry, problems: Problems) -> list[Found]:
         if name not in used:
             check_unused_sli(entry, registry, problems)
     check_policy_refs(registry, problems)
+    for doc in registry.invalid_slos:
+        _check_raw_refs(doc, registry, problems)
     return found
 
 
@@ -143,13 +145,6 @@ def _objective(objectives: list[m.Objective], doc: Document, problems: Problems)
         problems.error(doc, path, "exactly one objective is supported (composite SLOs are not)")
         return None
     spec, at = objectives[0], (*path, 0)
-    timeslices: dict[str, object] = {
-        "timeSliceTarget": spec.time_slice_target,
-        "timeSliceWindow": spec.time_slice_window,
-    }
-    for name, value in timeslices.items():
-        if value is not None:
-            problems.error(doc, (*at, name), f"{name} (Timeslices budgeting) {NOT_YET}")
     unsupported: dict[str, object] = {
         "compositeWeight": spec.composite_weight,
         "indicator": spec.indicator,
@@ -178,3 +173,27 @@ def _objective(objectives: list[m.Objective], doc: Document, problems: Problems)
     assert spec.target_percent is not None
     ok = check_objective(spec.target_percent, doc, (*at, "targetPercent"), problems)
     return spec.target_percent if ok else None
+
+
+def _check_raw_refs(doc: Document, registry: Registry, problems: Problems) -> None:
+    """The references of an SLO document with shape errors, read from the raw data, so a
+    dangling one is reported with the rest."""
+    spec = doc.data.get("spec")
+    if not isinstance(spec, dict):
+        return
+    ref = spec.get("indicatorRef")
+    if isinstance(ref, str) and registry.missing("SLI", ref):
+        problems.error(
+            doc,
+            ("spec", "indicatorRef"),
+            f"indicatorRef {ref!r} names no SLI document in the loaded files",
+        )
+    policies = spec.get("alertPolicies")
+    for index, item in enumerate(policies if isinstance(policies, list) else []):
+        ref = item.get("alertPolicyRef") if isinstance(item, dict) else None
+        if isinstance(ref, str) and registry.missing("AlertPolicy", ref):
+            problems.error(
+                doc,
+                ("spec", "alertPolicies", index, "alertPolicyRef"),
+                f"alertPolicyRef {ref!r} names no AlertPolicy document in the loaded files",
+            )

@@ -19,7 +19,7 @@ from meshwatch.model import (
     Severity,
     Window,
 )
-from meshwatch.spec import LoadOptions, load_paths
+from meshwatch.spec import LoadOptions, load_paths, load_text
 
 DIALECTS = Path(__file__).resolve().parents[2] / "testdata" / "dialects"
 
@@ -120,3 +120,12 @@ def test_the_same_slo_maps_identically_in_every_dialect() -> None:
         assert isinstance(slo.sli, RatioSLI), slo.id
         assert slo.sli.total.promql() == 'http_requests_total{job="checkout"}', slo.id
         assert [w.factor for w in slo.alerting.windows or ()] in ([], [13.44, 5.6, 2.8, 0.9333])
+
+
+@pytest.mark.parametrize("op", ["gt", "gte", "lt", "lte"])
+def test_openslo_burn_rate_op_in_every_direction_alerts_above_the_threshold(op: str) -> None:
+    text = (DIALECTS / "corpus" / "openslo-readme-shapes.yaml").read_text()
+    text = text.replace("    op: lte\n", f"    op: {op}\n")
+    (slo,) = [s for s in load_text(text, "ops.yaml").slos if s.name == "search-availability"]
+    (window,) = slo.alerting.windows
+    assert (window.factor, window.alert_after) == (14, timedelta(minutes=2))
