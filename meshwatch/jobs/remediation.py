@@ -407,6 +407,11 @@ class RemediationLoop:
             firing, route.slo.id, measurements, route.policy, route.slo.error_budget, now
         )
 
+    def _firing_backends(self, slo_id: str) -> set[str]:
+        """Backends of `slo_id` with a firing page alert, confirmed by measurements or not."""
+        with self._alerts_lock:
+            return {a.backend for a in self._firing.values() if a.slo_id == slo_id}
+
     # --- RemediationControl (for the API) ---------------------------------------------------
 
     def targets(self) -> list[TargetStatus]:
@@ -507,7 +512,7 @@ class RemediationLoop:
             reason=decision.reason if decision is not None else "",
             decided_at=route.decided_at,
             error=route.error,
-            alerting=tuple(sorted(self._alerting(route.slo.id))),
+            alerting=tuple(sorted(self._firing_backends(route.slo.id))),
         )
 
 

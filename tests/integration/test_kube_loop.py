@@ -291,8 +291,16 @@ def test_serve_refuses_to_start_with_an_unconfigured_actuator(
         }
     (tmp_path / "config.yaml").write_text(json.dumps(config))
     done = subprocess.run(
-        [sys.executable, "-m", "meshwatch", "serve", "--port", "0",
-         "--config", str(tmp_path / "config.yaml")],  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "meshwatch",
+            "serve",
+            "--port",
+            "0",
+            "--config",
+            str(tmp_path / "config.yaml"),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
