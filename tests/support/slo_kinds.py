@@ -10,11 +10,13 @@ evaluation; what they compute is unchanged, only when).
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from meshwatch.model import SLO, format_duration
+from meshwatch import conventions as c
+from meshwatch.model import SLO, RawSLI, format_duration
 from meshwatch.render.rules import rule_files
 from tests.support.backfill import CODE_LABEL, DURATION, REQUESTS, SERVICE_LABEL
 
@@ -75,3 +77,40 @@ def write_rules(
         path.write_text(text)
         paths.append(path)
     return paths
+
+
+def backfill_recorded(
+    slos: Sequence[SLO], data_dir: Path, promtool: str, start: int, end: int, step: int = 10
+) -> None:
+    """Blocks holding the 5 m recordings the rules would have written over [start, end]
+    (Unix seconds, one sample per `step`), with the same labels, so that the long-window
+    rules find aligned 5 m tiles at once instead of after the next 5 m boundary. The values
+    are a steady 100 requests and 1 error per 5 m (raw SLIs: an error ratio of 0.01)."""
+    lines: list[str] = []
+    for slo in slos:
+        labels = ",".join(
+            f'{k}="{v}"' for k, v in sorted({**dict(slo.labels), **_ids(slo)}.items())
+        )
+        series = (
+            ((rule_error_ratio_5m(), 0.01),)
+            if isinstance(slo.sli, RawSLI)
+            else ((c.RULE_REQUESTS_INCREASE, 100.0), (c.RULE_ERRORS_INCREASE, 1.0))
+        )
+        for name, value in series:
+            lines.extend(f"{name}{{{labels}}} {value} {ts}\n" for ts in range(start, end + 1, step))
+    source = data_dir.parent / "recorded.om"
+    source.write_text("".join(lines) + "# EOF\n")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h",
+         str(source), str(data_dir)],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+
+
+def _ids(slo: SLO) -> dict[str, str]:
+    return {c.LABEL_SERVICE: slo.service, c.LABEL_SLO: slo.name}
+
+
+def rule_error_ratio_5m() -> str:
+    return c.rule_error_ratio(format_duration(c.BASE_INTERVAL))
