@@ -98,9 +98,9 @@ def backfill_recorded(
         )
         for name, value in series:
             lines.extend(f"{name}{{{labels}}} {value} {ts}\n" for ts in range(start, end + 1, step))
+    data_dir.mkdir(parents=True, exist_ok=True)
     source = data_dir.parent / "recorded.om"
     source.write_text("".join(lines) + "# EOF\n")
-    data_dir.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h",
          str(source), str(data_dir)],
