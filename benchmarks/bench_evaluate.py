@@ -51,10 +51,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.result import Result
-from meshwatch import conventions as c
 from meshwatch.collectors.prometheus import PrometheusCollector
 from meshwatch.collectors.prometheus_http import PrometheusQuerier, RetryPolicy, connect
-from meshwatch.engine.plan import plan_for
 from meshwatch.errors import CollectorError
 from meshwatch.model import SLO, Matcher, RatioSLI, State, format_duration
 from meshwatch.service import build_service
@@ -62,7 +60,7 @@ from meshwatch.settings import Settings
 from meshwatch.spec import load_paths
 from tests.support.backfill import CODE_LABEL, LiveExporter, Traffic
 from tests.support.prometheus_run import PrometheusProcess, prometheus_config
-from tests.support.slo_kinds import spec_text, write_rules
+from tests.support.slo_kinds import backfill_recorded, spec_text, write_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOGEN_VENV = ROOT / ".venv-slogen"
@@ -94,34 +92,6 @@ def _wait_recorded(collector: PrometheusCollector, slos: list[SLO]) -> float:
             return time.monotonic() - start
         time.sleep(10)
     raise RuntimeError(f"{missing} SLOs still without recorded counts after {READY_TIMEOUT}s")
-
-
-def _backfill(slos: list[SLO], data_dir: Path, promtool: str) -> None:
-    """The recorded series of every window each SLO's cycle reads, 3 samples 10 s apart
-    ending now: what the rules would hold (values steady: 10 req/s, 0.1 % errors)."""
-    end = int(time.time()) - 2
-    stamps = (end - 20, end - 10, end)
-    lines = []
-    at = datetime.fromtimestamp(end, UTC)
-    for slo in slos:
-        ids = f'{c.LABEL_SERVICE}="{slo.service}",{c.LABEL_SLO}="{slo.name}"'
-        for window in plan_for(slo, at).count_windows:
-            requests = 10.0 * window.total_seconds()
-            w = format_duration(window)
-            for name, value in (
-                (c.rule_requests_increase(w), requests),
-                (c.rule_errors_increase(w), requests * 0.001),
-            ):
-                lines.extend(f"{name}{{{ids}}} {value} {ts}\n" for ts in stamps)
-    data_dir.mkdir(parents=True)
-    source = data_dir.parent / "recorded.om"
-    source.write_text("".join(lines) + "# EOF\n")
-    subprocess.run(
-        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data_dir)],
-        check=True,
-        capture_output=True,
-        timeout=1800,
-    )
 
 
 class _Timed:
@@ -277,7 +247,7 @@ def run() -> Result:
         rules = write_rules(slos, workdir / "rules") if mode == "rules" else []
         if mode == "backfill":
             promtool = shutil.which("promtool") or "/usr/bin/promtool"
-            _backfill(slos, workdir / "prometheus" / "data", promtool)
+            backfill_recorded(slos, workdir / "prometheus" / "data", promtool, int(time.time()))
         exporter = LiveExporter(_traffic(services)).start()
         prom = PrometheusProcess(
             prometheus_bin,

@@ -3,10 +3,11 @@
 For each SLI kind (ratio, latency, the Istio availability and latency presets, PromQL
 events, raw ratio), a real Prometheus scrapes a live Istio-style exporter of 1,000 services
 and evaluates the rules `meshwatch generate rules` writes for 1,000 SLOs of that kind. The
-long-window groups run every 60 s instead of 5 m (their expressions are unchanged), and the
-data directory holds the 5 m recordings of the 10 minutes before the start (backfilled with
-promtool), so the long windows, which tile aligned 5 m recordings, are recorded at their
-first evaluation instead of after the next 5 m boundary. Then
+data directory also holds what those rules record, for every window the cycle reads, for the
+30 s before the start (backfilled with promtool, `slo_kinds.backfill_recorded`): on this
+shared 2-core machine the long-window groups of 1,000 SLOs take minutes per evaluation, and
+they tile aligned 5 m recordings, so a test waiting for them would wait 5 to 15 minutes per
+kind. What the cycle reads is the same series either way. Then
 `build_service` — the composition root `serve` runs — builds
 the evaluation job for specs of 10, 100 and 1,000 of those SLOs, and the test counts the
 queries Prometheus itself received during one cycle, from its own
@@ -45,7 +46,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SIZES = (10, 100, 1000)
 SERVICES = [f"svc{i:04d}" for i in range(max(SIZES))]
 EVALUATION = timedelta(seconds=10)  # the fast rule groups
-LONG_EVALUATION = timedelta(seconds=60)
+LONG_EVALUATION = timedelta(seconds=30)  # only bounds the wait for the recorded period
 LATENCY_KINDS = {"latency", "mesh-latency"}
 
 
@@ -137,9 +138,8 @@ def test_cycle_is_constant_queries_for_any_number_of_slos(
         specs[size].mkdir()
         (specs[size] / "slos.yaml").write_text(spec_text([kind], SERVICES[:size]))
     slos = load_paths([specs[max(SIZES)]]).slos
-    rules = write_rules(slos, tmp_path / "rules", LONG_EVALUATION)
-    end = int(time.time()) - 30
-    backfill_recorded(slos, tmp_path / "prometheus" / "data", promtool, end - 600, end)
+    rules = write_rules(slos, tmp_path / "rules")
+    backfill_recorded(slos, tmp_path / "prometheus" / "data", promtool, int(time.time()) - 2)
     prom = PrometheusProcess(
         prometheus_bin,
         tmp_path / "prometheus",

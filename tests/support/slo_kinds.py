@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from meshwatch import conventions as c
+from meshwatch.engine.plan import plan_for
 from meshwatch.model import SLO, RawSLI, format_duration
 from meshwatch.render.rules import rule_files
+from meshwatch.render.rules_common import series_labels
 from tests.support.backfill import CODE_LABEL, DURATION, REQUESTS, SERVICE_LABEL
 
 KINDS = ("ratio", "latency", "mesh", "mesh-latency", "events", "raw")
@@ -80,37 +82,38 @@ def write_rules(
 
 
 def backfill_recorded(
-    slos: Sequence[SLO], data_dir: Path, promtool: str, start: int, end: int, step: int = 10
+    slos: Sequence[SLO], data_dir: Path, promtool: str, end: int, step: int = 10
 ) -> None:
-    """Blocks holding the 5 m recordings the rules would have written over [start, end]
-    (Unix seconds, one sample per `step`), with the same labels, so that the long-window
-    rules find aligned 5 m tiles at once instead of after the next 5 m boundary. The values
-    are a steady 100 requests and 1 error per 5 m (raw SLIs: an error ratio of 0.01)."""
+    """Blocks holding what the rules would have recorded for the 30 s up to `end` (Unix
+    seconds, one sample per `step`) for every window each SLO's cycle reads, with the same
+    names and labels: the state of a Prometheus that has run the rules for a while, without
+    waiting for (or paying for) the long-window groups. Values are steady: 10 requests/s
+    and 0.1 % errors (raw SLIs: an error ratio of 0.001). Instant queries see them for the
+    5 minutes of Prometheus's lookback after `end`; the fast rules write newer ones."""
     lines: list[str] = []
+    at = datetime.fromtimestamp(end, UTC)
+    stamps = range(end - 30, end + 1, step)
     for slo in slos:
-        labels = ",".join(
-            f'{k}="{v}"' for k, v in sorted({**dict(slo.labels), **_ids(slo)}.items())
-        )
-        series = (
-            ((rule_error_ratio_5m(), 0.01),)
-            if isinstance(slo.sli, RawSLI)
-            else ((c.RULE_REQUESTS_INCREASE, 100.0), (c.RULE_ERRORS_INCREASE, 1.0))
-        )
-        for name, value in series:
-            lines.extend(f"{name}{{{labels}}} {value} {ts}\n" for ts in range(start, end + 1, step))
+        labels = ",".join(f'{k}="{v}"' for k, v in series_labels(slo).items())
+        for window in plan_for(slo, at).count_windows:
+            w = format_duration(window)
+            if isinstance(slo.sli, RawSLI):
+                name = c.RULE_PERIOD_ERROR if window == slo.window.length else c.rule_error_ratio(w)
+                series = [(name, 0.001)]
+            else:
+                requests = 10.0 * window.total_seconds()
+                series = [
+                    (c.rule_requests_increase(w), requests),
+                    (c.rule_errors_increase(w), requests * 0.001),
+                ]
+            for name, value in series:
+                lines.extend(f"{name}{{{labels}}} {value} {ts}\n" for ts in stamps)
     data_dir.mkdir(parents=True, exist_ok=True)
     source = data_dir.parent / "recorded.om"
     source.write_text("".join(lines) + "# EOF\n")
     subprocess.run(
-        [promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h",
-         str(source), str(data_dir)],
-        check=True, capture_output=True, timeout=600,
-    )  # fmt: skip
-
-
-def _ids(slo: SLO) -> dict[str, str]:
-    return {c.LABEL_SERVICE: slo.service, c.LABEL_SLO: slo.name}
-
-
-def rule_error_ratio_5m() -> str:
-    return c.rule_error_ratio(format_duration(c.BASE_INTERVAL))
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data_dir)],
+        check=True,
+        capture_output=True,
+        timeout=1800,
+    )
