@@ -171,12 +171,17 @@ def test_prometheus_and_embedded_engines_agree_on_every_field(
     for slo in slos:
         store.track_sli(slo.sli)
     scraping = threading.Thread(target=_scrape, args=(envoy, store, stop), daemon=True)
-    scraping.start()  # from when Prometheus starts, so both engines have the same history
-    started = time.monotonic()
     try:
         collector = PrometheusCollector(
             PrometheusQuerier(connect(prom.url), policy=RetryPolicy(timeout=30.0))
         )
+        # the scraper starts at Prometheus's first scrape, so both have the same history
+        deadline = time.monotonic() + 60
+        while not collector.querier.instant("envoy_cluster_upstream_rq", None):
+            assert time.monotonic() < deadline, "Prometheus did not scrape Envoy within 60 s"
+            time.sleep(S / 4)
+        scraping.start()
+        started = time.monotonic()
         time.sleep(max(TRAFFIC_S - (time.monotonic() - started), 0.0))
         now = datetime.now(UTC) - timedelta(seconds=2)  # both engines have data past `now`
         embedded = evaluate_all(slos, store, now)
@@ -192,7 +197,8 @@ def test_prometheus_and_embedded_engines_agree_on_every_field(
     finally:
         stop.set()
         generator.join(timeout=10)
-        scraping.join(timeout=10)
+        if scraping.ident is not None:
+            scraping.join(timeout=10)
         prom.stop()
     traffic_s = TRAFFIC_S - 2
     # the remediation loop's per-backend counts: Prometheus from `meshwatch:backend_*` rules
