@@ -97,6 +97,7 @@ def window_name(window: timedelta) -> str:
     return format_duration(window)
 
 
+@functools.lru_cache(maxsize=1024)
 def _kind(name: str) -> tuple[bool, bool, str] | None:
     """(backend?, errors?, window name) of a recorded series name, or None."""
     for prefix, backend, errors in (
