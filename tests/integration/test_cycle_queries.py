@@ -50,7 +50,7 @@ SIZES = (10, 100, 1000)
 SERVICES = [f"svc{i:04d}" for i in range(max(SIZES))]
 EVALUATION = timedelta(seconds=10)  # the fast rule groups
 LONG_EVALUATION = timedelta(seconds=30)  # only bounds the wait for the recorded period
-STEADY_MAX = 3
+STEADY_MAX = 2  # recorded query + one grouped batch
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +88,11 @@ def _count_cycles(spec_dir: Path, prom_url: str, tmp: Path, client: httpx.Client
         specs=[spec_dir], prometheus_url=prom_url, database_url=f"sqlite:///{tmp / 'm.db'}"
     )
     service = build_service(settings)
+    collector = service.evaluation.source(service.runtime.slos, datetime.now(UTC))
+    assert isinstance(collector, PrometheusCollector)
+    # serve's 5 s per attempt (3 attempts) is too short for this shared, loaded machine: a
+    # retry is one more query Prometheus receives, which would count load, not the plan
+    collector.querier.policy = RetryPolicy(attempts=1, timeout=120.0)
     try:
         counts = []
         evaluation = None
@@ -170,5 +175,6 @@ def test_cycle_is_constant_queries_for_any_number_of_slos(
         # recorded query + grouped batch (latency buckets; windows whose recordings the
         # busy Prometheus has not written yet, grouped per family: one more query at most)
         assert c.steady <= STEADY_MAX, report
+        assert c.steady == counted[max(SIZES)].steady, report  # the same for any count
         assert c.first <= c.steady + 3, report  # + finding where recorded data begins, once
         assert c.unknown == 0, (size, c)
