@@ -157,9 +157,13 @@ class PrometheusCollector:
             if isinstance(plan.slo.sli, LatencySLI):
                 for window in plan.bucket_windows:
                     pending.wanted.append(Increase(plan.slo.sli.bucket, window, by_le=True))
+            # the loop acts on these within seconds: a recording older than the shortest
+            # window (its group late, Prometheus busy) is replaced by the raw counters
             backends = {
                 b.name: {
-                    w: recorded.lookup(key, w, b.name) or pending.count(b.sli, w) for w in b.windows
+                    w: recorded.lookup(key, w, b.name, fresh_within=min(b.windows))
+                    or pending.count(b.sli, w)
+                    for w in b.windows
                 }
                 for b in plan.backends
             }

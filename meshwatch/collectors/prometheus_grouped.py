@@ -55,7 +55,12 @@ def _pivots(selector: Selector) -> list[Matcher]:
 
 
 def _family(wanted: Increase, pivot: Matcher) -> FamilyKey:
-    others = tuple(sorted((m for m in wanted.selector.matchers if m is not pivot), key=repr))
+    others = tuple(
+        sorted(
+            (m for m in wanted.selector.matchers if m is not pivot),
+            key=lambda m: (m.label, m.op, m.value),
+        )
+    )
     return (wanted.selector.metric, wanted.window, wanted.by_le, pivot.label, others)
 
 
@@ -65,33 +70,35 @@ class _Group:
     selector: Selector | None  # for a selector without any pivot: asked on its own
     window: timedelta
     by_le: bool
-    values: list[str]
+    values: dict[str, None]  # an ordered set: thousands of values per family
 
 
-def _groups(wanted: Sequence[Increase]) -> list[_Group]:
+Chosen = dict[Increase, tuple[FamilyKey, str] | None]  # family and pivot value, or alone
+
+
+def _groups(wanted: Sequence[Increase]) -> tuple[list[_Group], Chosen]:
     """Each distinct `Increase` in the family its pivot shares with the most others."""
-    score: Counter[FamilyKey] = Counter()
-    for item in wanted:
-        for pivot in _pivots(item.selector):
-            score[_family(item, pivot)] += 1
+    candidates = {item: [(p, _family(item, p)) for p in _pivots(item.selector)] for item in wanted}
+    score: Counter[FamilyKey] = Counter(key for cands in candidates.values() for _, key in cands)
     families: dict[FamilyKey, _Group] = {}
     alone: dict[Increase, _Group] = {}
-    for item in wanted:
-        pivots = _pivots(item.selector)
-        if not pivots:
-            alone.setdefault(item, _Group(None, item.selector, item.window, item.by_le, []))
+    chosen: Chosen = {}
+    for item, cands in candidates.items():
+        if not cands:
+            alone.setdefault(item, _Group(None, item.selector, item.window, item.by_le, {}))
+            chosen[item] = None
             continue
-        pivot = max(pivots, key=lambda p: (score[_family(item, p)], p.label))
-        key = _family(item, pivot)
-        group = families.setdefault(key, _Group(key, None, item.window, item.by_le, []))
-        if pivot.value not in group.values:
-            group.values.append(pivot.value)
+        pivot, key = max(cands, key=lambda pk: (score[pk[1]], pk[0].label))
+        group = families.setdefault(key, _Group(key, None, item.window, item.by_le, {}))
+        group.values[pivot.value] = None
+        chosen[item] = (key, pivot.value)
     out = list(alone.values())
     for group in families.values():
-        for start in range(0, len(group.values), MAX_VALUES):
-            part = group.values[start : start + MAX_VALUES]
+        values = list(group.values)
+        for start in range(0, len(values), MAX_VALUES):
+            part = dict.fromkeys(values[start : start + MAX_VALUES])
             out.append(_Group(group.key, None, group.window, group.by_le, part))
-    return out
+    return out, chosen
 
 
 def _expr(group: _Group) -> str:
@@ -103,7 +110,7 @@ def _expr(group: _Group) -> str:
         return f"sum{by} (increase({group.selector.promql()}[{window}]))"
     metric, _, _, label, others = group.key
     if len(group.values) == 1:
-        pivot = Matcher(label, "=", group.values[0])
+        pivot = Matcher(label, "=", next(iter(group.values)))
     else:
         pivot = Matcher(label, "=~", "|".join(regex_literal(v) for v in group.values))
     selector = Selector(metric, (*others, pivot))
@@ -115,7 +122,7 @@ class GroupedIncreases:
 
     def __init__(self, wanted: Iterable[Increase], prefix: str = "g") -> None:
         self.wanted = list(dict.fromkeys(wanted))
-        self._groups = _groups(self.wanted)
+        self._groups, self._chosen = _groups(self.wanted)
         self.probes = [Probe(f"{prefix}{i}", _expr(g)) for i, g in enumerate(self._groups)]
 
     def answers(self, found: Mapping[str, Sequence[Sample]]) -> dict[Increase, Answer]:
@@ -139,16 +146,9 @@ class GroupedIncreases:
                 buckets[bound] = 0.0 if math.isnan(sample.value) else sample.value
         result: dict[Increase, Answer] = {}
         for item in self.wanted:
-            pivots = _pivots(item.selector)
-            if not pivots:
+            choice = self._chosen[item]
+            if choice is None:
                 result[item] = by_group.get((item.selector, item.window, item.by_le, ""))
-                continue
-            result[item] = next(
-                (
-                    by_group[slot]
-                    for p in pivots
-                    if (slot := (_family(item, p), item.window, item.by_le, p.value)) in by_group
-                ),
-                None,
-            )
+            else:
+                result[item] = by_group.get((choice[0], item.window, item.by_le, choice[1]))
         return result

@@ -97,6 +97,7 @@ def window_name(window: timedelta) -> str:
     return format_duration(window)
 
 
+@functools.lru_cache(maxsize=1024)
 def _kind(name: str) -> tuple[bool, bool, str] | None:
     """(backend?, errors?, window name) of a recorded series name, or None."""
     for prefix, backend, errors in (
@@ -173,9 +174,15 @@ class Recorded:
         return {(k[0], k[1]) for k, e in self.entries.items() if not k[2] and e.requests}
 
     def lookup(
-        self, key: SLOKey, window: timedelta, backend: str = ""
+        self,
+        key: SLOKey,
+        window: timedelta,
+        backend: str = "",
+        *,
+        fresh_within: timedelta | None = None,
     ) -> Counts | CollectorError | None:
-        """The recorded answer for one window, or None when it is not recorded."""
+        """The recorded answer for one window, or None when it is not recorded — or, with
+        `fresh_within`, when the recording is older than that (ask the raw counters)."""
         entry = self.entries.get((*key, backend))
         if entry is None:
             return None
@@ -183,6 +190,10 @@ class Recorded:
         total = entry.requests.get(name)
         if total is None:
             return None
+        if fresh_within is not None:
+            age = self._at_seconds - entry.updated if entry.updated is not None else math.inf
+            if age > fresh_within.total_seconds():
+                return None
         if (stale := self._stale(entry)) is not None:
             return stale
         if math.isnan(total) or total <= 0:

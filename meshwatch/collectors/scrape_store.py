@@ -33,7 +33,7 @@ import logging
 import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -49,8 +49,16 @@ from meshwatch.collectors.base import (
     WindowCounts,
     measure_each,
 )
-from meshwatch.collectors.exposition import Labels, Sample
+from meshwatch.collectors.exposition import Sample
 from meshwatch.collectors.scrape_history import DEFAULT_TIERS, CounterHistory, Tier
+from meshwatch.collectors.scrape_tracks import (
+    LE,
+    MetricTracks,
+    SeriesState,
+    TargetState,
+    Track,
+    le_key,
+)
 from meshwatch.errors import CollectorError, NoDataError
 from meshwatch.model import (
     SLI,
@@ -65,79 +73,7 @@ from meshwatch.model import (
 
 log = logging.getLogger(__name__)
 
-LE = "le"
 SNAPSHOT_FORMAT = "meshwatch-scrape-store/1"
-_ALL = ""  # group key of an ungrouped track
-
-
-def le_key(value: str | float) -> str | None:
-    """Canonical spelling of a bucket bound, so `0.3`, `0.30` and `3e-1` are one bucket."""
-    try:
-        return repr(float(value))
-    except ValueError:
-        return None
-
-
-@dataclass(slots=True)
-class _Track:
-    selector: Selector
-    group_by: str | None
-    tiers: tuple[Tier, ...]
-    acc: dict[str, float] = field(default_factory=dict)
-    history: dict[str, CounterHistory] = field(default_factory=dict)
-
-    def group_of(self, labels: Mapping[str, str]) -> str | None:
-        if self.group_by is None:
-            return _ALL
-        value = labels.get(self.group_by, "")
-        return le_key(value) if self.group_by == LE else value
-
-    def add(self, group: str, delta: float) -> None:
-        self.acc[group] = self.acc.get(group, 0.0) + delta
-
-    def record(self, group: str, t: float) -> None:
-        history = self.history.get(group)
-        if history is None:
-            history = self.history[group] = CounterHistory(self.tiers)
-        history.record(t, self.acc.get(group, 0.0))
-
-
-@dataclass(slots=True)
-class _MetricTracks:
-    """Tracks of one metric, indexed by one equality matcher each, so a new series is only
-    matched against the tracks that can match it (1,000 SLOs on one Envoy metric)."""
-
-    by_equal: dict[tuple[str, str], list[_Track]] = field(default_factory=dict)
-    unindexed: list[_Track] = field(default_factory=list)
-    labels: set[str] = field(default_factory=set)
-
-    def add(self, track: _Track) -> None:
-        equal = next((m for m in track.selector.matchers if m.op == "="), None)
-        if equal is None:
-            self.unindexed.append(track)
-        else:
-            self.by_equal.setdefault((equal.label, equal.value), []).append(track)
-            self.labels.add(equal.label)
-
-    def candidates(self, labels: Mapping[str, str]) -> list[_Track]:
-        found = list(self.unindexed)
-        for label in self.labels:
-            found.extend(self.by_equal.get((label, labels.get(label, "")), ()))
-        return found
-
-
-@dataclass(slots=True)
-class _Series:
-    value: float
-    last_seen: float
-    generation: int
-    sinks: list[tuple[_Track, str]]
-
-
-@dataclass(slots=True)
-class _Target:
-    scraped: bool = False
-    series: dict[tuple[str, Labels], _Series] = field(default_factory=dict)
 
 
 class ScrapeStore:
@@ -155,9 +91,9 @@ class ScrapeStore:
     ) -> None:
         self._tiers = tiers
         self._series_ttl = series_ttl.total_seconds()
-        self._tracks: dict[tuple[Selector, str | None], _Track] = {}
-        self._by_metric: dict[str, _MetricTracks] = {}
-        self._targets: dict[str, _Target] = {}
+        self._tracks: dict[tuple[Selector, str | None], Track] = {}
+        self._by_metric: dict[str, MetricTracks] = {}
+        self._targets: dict[str, TargetState] = {}
         self._generation = 0
         self._lock = threading.RLock()
 
@@ -169,9 +105,9 @@ class ScrapeStore:
         with self._lock:
             if key in self._tracks:
                 return
-            track = _Track(selector, group_by, self._tiers)
+            track = Track(selector, group_by, self._tiers)
             self._tracks[key] = track
-            self._by_metric.setdefault(selector.metric, _MetricTracks()).add(track)
+            self._by_metric.setdefault(selector.metric, MetricTracks()).add(track)
             self._generation += 1  # known series recompute which tracks they feed
 
     def track_sli(self, sli: SLI) -> None:
@@ -214,9 +150,9 @@ class ScrapeStore:
         t: float,
         target_labels: Mapping[str, str] | None,
     ) -> None:
-        state = self._targets.setdefault(target, _Target())
+        state = self._targets.setdefault(target, TargetState())
         touched: set[tuple[int, str]] = set()
-        present: list[tuple[_Track, str]] = []
+        present: list[tuple[Track, str]] = []
         for sample in samples:
             if sample.name not in self._by_metric or math.isnan(sample.value):
                 continue
@@ -225,7 +161,7 @@ class ScrapeStore:
             if series is None:
                 sinks = self._sinks(sample, target_labels)
                 delta = sample.value if state.scraped and sample.value > 0 else 0.0
-                series = _Series(sample.value, t, self._generation, sinks)
+                series = SeriesState(sample.value, t, self._generation, sinks)
                 state.series[key] = series
             else:
                 if series.generation != self._generation:
@@ -249,7 +185,7 @@ class ScrapeStore:
 
     def _sinks(
         self, sample: Sample, target_labels: Mapping[str, str] | None
-    ) -> list[tuple[_Track, str]]:
+    ) -> list[tuple[Track, str]]:
         labels = dict(sample.labels)
         if target_labels:
             labels.update(target_labels)
@@ -261,7 +197,7 @@ class ScrapeStore:
                     sinks.append((track, group))
         return sinks
 
-    def _forget_stale(self, state: _Target, now: float) -> None:
+    def _forget_stale(self, state: TargetState, now: float) -> None:
         horizon = now - self._series_ttl
         stale = [key for key, s in state.series.items() if s.last_seen < horizon]
         for key in stale:

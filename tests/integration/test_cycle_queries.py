@@ -1,19 +1,25 @@
 """One evaluation cycle costs O(1) Prometheus queries, whatever the number of SLOs and kind.
 
-One real Prometheus scrapes a live Istio-style exporter of 1,000 services and evaluates the
-rules `meshwatch generate rules` writes for 1,000 SLOs of each SLI kind (ratio, latency, the
-Istio availability and latency presets, PromQL events, raw ratio): 6,000 SLOs. The
-long-window groups run every 30 s instead of 5 m (their expressions are unchanged); they
-tile aligned 5 m recordings, so the fixture still waits for the next 5 m boundary. Then
+For each SLI kind (ratio, latency, the Istio availability and latency presets, PromQL
+events, raw ratio), a real Prometheus scrapes a live Istio-style exporter of 1,000 services
+and evaluates the rules `meshwatch generate rules` writes for 1,000 SLOs of that kind. The
+data directory also holds what those rules record, for every window the cycle reads, for the
+30 s before the start (backfilled with promtool, `slo_kinds.backfill_recorded`): on this
+shared 2-core machine the long-window groups of 1,000 SLOs take minutes per evaluation, and
+they tile aligned 5 m recordings, so a test waiting for them would wait 5 to 15 minutes per
+kind. What the cycle reads is the same series either way. Then
 `build_service` — the composition root `serve` runs — builds
 the evaluation job for specs of 10, 100 and 1,000 of those SLOs, and the test counts the
 queries Prometheus itself received during one cycle, from its own
-`prometheus_http_requests_total{handler="/api/v1/query"}` (read before and after, minus the
-read itself).
+`prometheus_http_requests_total{handler="/api/v1/query"}` on its /metrics, read before and
+after.
 
-Expected: the first cycle may add up to three queries (finding where each SLO's recorded data
-begins, once); every later cycle is the recorded-series query, plus one grouped batch for the
-latency histograms' buckets (there are no bucket rules). The same count for 10, 100 and 1,000.
+Expected: every cycle is the recorded-series query, plus one grouped batch for the latency
+histograms' buckets (there are no bucket rules) and for any window whose recording is not
+there yet (on the loaded test machine the backfilled long windows can leave Prometheus's 5 min
+lookback before the long-window groups rewrite them); the batch is one expression per selector
+family, so at most `STEADY_MAX` queries whatever the number of SLOs. The first cycle may add
+up to three (finding where each SLO's recorded data begins, once).
 """
 
 from __future__ import annotations
@@ -36,15 +42,15 @@ from meshwatch.spec import load_paths
 from tests.support.backfill import LiveExporter, Traffic
 from tests.support.binaries import require_binary
 from tests.support.prometheus_run import PrometheusProcess, prometheus_config
-from tests.support.slo_kinds import KINDS, spec_text, write_rules
+from tests.support.slo_kinds import KINDS, backfill_recorded, spec_text, write_rules
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SIZES = (10, 100, 1000)
 SERVICES = [f"svc{i:04d}" for i in range(max(SIZES))]
-EVALUATION = timedelta(seconds=10)
-LONG_EVALUATION = timedelta(seconds=30)
-LATENCY_KINDS = {"latency", "mesh-latency"}
+EVALUATION = timedelta(seconds=10)  # the fast rule groups
+LONG_EVALUATION = timedelta(seconds=30)  # only bounds the wait for the recorded period
+STEADY_MAX = 2  # recorded query + one grouped batch
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +74,12 @@ class Counted:
 
 
 def _received(client: httpx.Client) -> float:
-    answer = client.get(
-        "/api/v1/query",
-        params={"query": 'sum(prometheus_http_requests_total{handler="/api/v1/query"})'},
-    ).json()
-    return float(answer["data"]["result"][0]["value"][1])
+    """Instant queries Prometheus has answered, from its own /metrics (not a query itself)."""
+    total = 0.0
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith("prometheus_http_requests_total{") and 'handler="/api/v1/query"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 def _count_cycles(spec_dir: Path, prom_url: str, tmp: Path, client: httpx.Client) -> Counted:
@@ -81,15 +88,18 @@ def _count_cycles(spec_dir: Path, prom_url: str, tmp: Path, client: httpx.Client
         specs=[spec_dir], prometheus_url=prom_url, database_url=f"sqlite:///{tmp / 'm.db'}"
     )
     service = build_service(settings)
+    collector = service.evaluation.source(service.runtime.slos, datetime.now(UTC))
+    assert isinstance(collector, PrometheusCollector)
+    # serve's 5 s per attempt (3 attempts) is too short for this shared, loaded machine: a
+    # retry is one more query Prometheus receives, which would count load, not the plan
+    collector.querier.policy = RetryPolicy(attempts=1, timeout=120.0)
     try:
         counts = []
         evaluation = None
         for _ in range(2):
-            own = _received(client)
-            own = _received(client) - own  # what one read adds (1)
             before = _received(client)
             evaluation = service.evaluation(datetime.now(UTC))
-            counts.append(int(_received(client) - before - own))
+            counts.append(int(_received(client) - before))
         assert evaluation is not None
         unknown = sum(1 for s in evaluation.statuses if s.state is State.UNKNOWN)
         return Counted(counts[0], counts[1], unknown, len(evaluation.statuses))
@@ -102,11 +112,11 @@ def _wait_until_recorded(prom_url: str, spec: Path) -> None:
     collector = PrometheusCollector(
         PrometheusQuerier(connect(prom_url), policy=RetryPolicy(timeout=60.0))
     )
-    # the period tiles 5 m recordings at aligned instants: the first one after the data began
-    deadline = time.monotonic() + 300 + 4 * LONG_EVALUATION.total_seconds() + 120
+    deadline = time.monotonic() + 10 * LONG_EVALUATION.total_seconds()
     missing = len(slos)
     while time.monotonic() < deadline:
-        recorded = collector.recorded(datetime.now(UTC))
+        raw = [s.name for s in slos if isinstance(s.sli, RawSLI)]
+        recorded = collector.recorded(datetime.now(UTC), raw_slos=raw)
         period = slos[0].window.length
         missing = sum(
             1
@@ -124,51 +134,46 @@ def _wait_until_recorded(prom_url: str, spec: Path) -> None:
     pytest.fail(f"{missing} SLOs without a recorded period within the deadline")
 
 
-@pytest.fixture(scope="module")
-def prometheus(exporter: LiveExporter, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    prometheus_bin = require_binary("prometheus", "/usr/bin/prometheus")
-    workdir = tmp_path_factory.mktemp("cycle-queries")
-    spec = workdir / "all"
-    spec.mkdir()
-    (spec / "slos.yaml").write_text(spec_text(KINDS, SERVICES))
-    rules = write_rules(load_paths([spec]).slos, workdir / "rules", LONG_EVALUATION)
-    prom = PrometheusProcess(
-        prometheus_bin,
-        workdir / "prometheus",
-        config=prometheus_config(
-            scrape_targets=[exporter.target],
-            rule_files=rules,
-            scrape_interval="2s",
-            evaluation_interval=f"{int(EVALUATION.total_seconds())}s",
-        ),
-        extra_args=["--query.max-concurrency=1000"],
-    ).start(timeout=180)
-    try:
-        _wait_until_recorded(prom.url, spec)
-        yield prom.url
-    finally:
-        prom.stop()
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_cycle_is_constant_queries_for_any_number_of_slos(
-    kind: str, prometheus: str, tmp_path: Path
+    kind: str, exporter: LiveExporter, tmp_path: Path
 ) -> None:
+    prometheus_bin = require_binary("prometheus", "/usr/bin/prometheus")
+    promtool = require_binary("promtool", "/usr/bin/promtool")
     specs = {}
     for size in SIZES:
         specs[size] = tmp_path / f"specs-{size}"
         specs[size].mkdir()
         (specs[size] / "slos.yaml").write_text(spec_text([kind], SERVICES[:size]))
-    with httpx.Client(base_url=prometheus, timeout=60.0) as client:
-        counted = {
-            size: _count_cycles(specs[size], prometheus, tmp_path / str(size), client)
-            for size in SIZES
-        }
-    steady = 2 if kind in LATENCY_KINDS else 1
+    slos = load_paths([specs[max(SIZES)]]).slos
+    rules = write_rules(slos, tmp_path / "rules")
+    backfill_recorded(slos, tmp_path / "prometheus" / "data", promtool, int(time.time()) - 2)
+    prom = PrometheusProcess(
+        prometheus_bin,
+        tmp_path / "prometheus",
+        config=prometheus_config(
+            scrape_targets=[exporter.target],
+            rule_files=rules,
+            scrape_interval="5s",
+            evaluation_interval=f"{int(EVALUATION.total_seconds())}s",
+        ),
+        extra_args=["--query.max-concurrency=1000"],
+    ).start(timeout=180)
+    try:
+        _wait_until_recorded(prom.url, specs[max(SIZES)])
+        with httpx.Client(base_url=prom.url, timeout=60.0) as client:
+            counted = {
+                size: _count_cycles(specs[size], prom.url, tmp_path / str(size), client)
+                for size in SIZES
+            }
+    finally:
+        prom.stop()
     report = {size: (c.first, c.steady) for size, c in counted.items()}
     print(f"{kind}: queries per cycle (first, steady) by SLO count: {report}")
     for size, c in counted.items():
         assert c.statuses == size
-        assert c.steady == steady, report
-        assert c.first <= steady + 3, report
+        # recorded query + grouped batch (latency buckets; windows whose recordings the
+        # busy Prometheus has not written yet, grouped per family: one more query at most)
+        assert c.steady <= STEADY_MAX, report
+        assert c.first <= c.steady + 3, report  # + finding where recorded data begins, once
         assert c.unknown == 0, (size, c)

@@ -21,6 +21,7 @@ marker turns that into a failure to remove the marker.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -49,13 +50,16 @@ LONG = timedelta(seconds=30)  # the long-window group's interval here (5 m in th
 SERVICE = "checkout"
 
 
+Baseline = Callable[[], tuple[float, float]]
+
+
 def _run(
-    service_settings: Settings, exporter: LiveExporter, scrape: bool
+    service_settings: Settings, exporter: LiveExporter, scrape: bool, baseline_of: Baseline
 ) -> list[tuple[SLOStatus, float, float, float]]:
     service = build_service(service_settings)
     jobs = {job.name: job for job in service.jobs}
     seen = []
-    baseline = exporter.served(SERVICE)
+    baseline = baseline_of()
     started = time.monotonic()
     last_eval = 0.0
     outage_at = None

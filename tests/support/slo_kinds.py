@@ -10,12 +10,16 @@ evaluation; what they compute is unchanged, only when).
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from meshwatch.model import SLO, format_duration
+from meshwatch import conventions as c
+from meshwatch.engine.plan import plan_for
+from meshwatch.model import SLO, RawSLI, format_duration
 from meshwatch.render.rules import rule_files
+from meshwatch.render.rules_common import series_labels
 from tests.support.backfill import CODE_LABEL, DURATION, REQUESTS, SERVICE_LABEL
 
 KINDS = ("ratio", "latency", "mesh", "mesh-latency", "events", "raw")
@@ -75,3 +79,41 @@ def write_rules(
         path.write_text(text)
         paths.append(path)
     return paths
+
+
+def backfill_recorded(
+    slos: Sequence[SLO], data_dir: Path, promtool: str, end: int, step: int = 10
+) -> None:
+    """Blocks holding what the rules would have recorded for the 30 s up to `end` (Unix
+    seconds, one sample per `step`) for every window each SLO's cycle reads, with the same
+    names and labels: the state of a Prometheus that has run the rules for a while, without
+    waiting for (or paying for) the long-window groups. Values are steady: 10 requests/s
+    and 0.1 % errors (raw SLIs: an error ratio of 0.001). Instant queries see them for the
+    5 minutes of Prometheus's lookback after `end`; the fast rules write newer ones."""
+    lines: list[str] = []
+    at = datetime.fromtimestamp(end, UTC)
+    stamps = range(end - 30, end + 1, step)
+    for slo in slos:
+        labels = ",".join(f'{k}="{v}"' for k, v in series_labels(slo).items())
+        for window in plan_for(slo, at).count_windows:
+            w = format_duration(window)
+            if isinstance(slo.sli, RawSLI):
+                name = c.RULE_PERIOD_ERROR if window == slo.window.length else c.rule_error_ratio(w)
+                series = [(name, 0.001)]
+            else:
+                requests = 10.0 * window.total_seconds()
+                series = [
+                    (c.rule_requests_increase(w), requests),
+                    (c.rule_errors_increase(w), requests * 0.001),
+                ]
+            for name, value in series:
+                lines.extend(f"{name}{{{labels}}} {value} {ts}\n" for ts in stamps)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    source = data_dir.parent / "recorded.om"
+    source.write_text("".join(lines) + "# EOF\n")
+    subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(source), str(data_dir)],
+        check=True,
+        capture_output=True,
+        timeout=1800,
+    )

@@ -267,3 +267,28 @@ def test_coverage_of(first: float | None, period: timedelta, expected: float | N
     assert coverage_of(first, period, NOW) == (
         expected if expected is None else pytest.approx(expected)
     )
+
+
+def test_a_backend_recording_older_than_its_shortest_window_is_read_from_the_counters() -> None:
+    backend_sli = _availability(7).sli
+    policy = RemediationPolicy(
+        actuator="noop", target="web", backends=(Backend("v2", backend_sli),)
+    )
+    plan = plan_for(replace(_availability(8), remediation=policy), NOW)
+    ids = {c.LABEL_SERVICE: "s8", c.LABEL_SLO: "availability", c.LABEL_BACKEND: "v2"}
+    late = {"metric": {**ids, c.LABEL_WINDOW: "freshness"}, "value": [0, str(NOW.timestamp() - 90)]}
+    recorded = [*_recorded(plan), late]
+    for window in policy.short_windows:
+        w = format_duration(window)
+        recorded.append(_vec(6.0, __name__=c.rule_backend_errors_increase(w), **ids))
+        recorded.append(_vec(60.0, __name__=c.rule_backend_requests_increase(w), **ids))
+    table = {("istio_requests_total", "s7"): [(None, 80.0)]}
+    client = FakeClient(recorded, _grouped(table))
+    collector = _collector(client)
+    collector.measure([plan], NOW)
+
+    before = len(client.queries)
+    found = collector.measure([plan], NOW)["s8-availability"]
+
+    assert len(client.queries) - before == 2  # recorded + one grouped batch for the backend
+    assert found.backends["v2"] == dict.fromkeys(policy.short_windows, Counts(0.0, 80.0))
