@@ -62,8 +62,10 @@ class EvaluationJob:
         except CollectorError as exc:
             problem = self.describe(exc)
             collector = _Failing(CollectorError(problem))
+        guarded = _Described(collector, self.describe)
+        evaluation = evaluate_all(slos, guarded, now)
+        problem = problem or guarded.problem
         self.runtime.set_source_problem(self.collector_name, problem)
-        evaluation = evaluate_all(slos, collector, now)
         tracked, events = dict(self.tracked), []
         for status in evaluation.statuses:
             tracked[status.slo_id], new = track(tracked.get(status.slo_id), status)
@@ -120,6 +122,33 @@ def queue_notifications(
         store.outbox.enqueue(key, target, body, now)
         for key, target, body in outbox_items(webhooks, events)
     )
+
+
+class _Described:
+    """The cycle's collector, with a failure of its one `measure` call (the whole source is
+    unreadable) turned into the short reason of `describe`, kept as `problem`."""
+
+    def __init__(self, inner: SLICollector, describe: Callable[[CollectorError], str]) -> None:
+        self.inner = inner
+        self.describe = describe
+        self.problem: str | None = None
+
+    def counts(self, sli: SLI, windows: Sequence[timedelta], now: datetime) -> WindowCounts:
+        return self.inner.counts(sli, windows, now)
+
+    def buckets(
+        self, sli: LatencySLI, windows: Sequence[timedelta], now: datetime
+    ) -> WindowBuckets:
+        return self.inner.buckets(sli, windows, now)
+
+    def measure(self, plans: Sequence[SLOPlan], now: datetime) -> Measurements:
+        try:
+            return self.inner.measure(plans, now)
+        except CollectorError as exc:
+            if isinstance(self.inner, _Failing):
+                raise
+            self.problem = self.describe(exc)
+            raise CollectorError(self.problem) from exc
 
 
 class _Failing:
