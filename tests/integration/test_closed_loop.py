@@ -169,10 +169,13 @@ PAGE = {
 }
 
 
-def test_page_alert_through_a_real_alertmanager_drives_the_loop(
+def test_page_alert_through_a_real_alertmanager_on_a_healthy_version_moves_nothing(
     envoy: EnvoyHarness, prometheus: PrometheusProcess, spec: Path, tmp_path: Path
 ) -> None:
-    """No fault at all: the page alert alone (Alertmanager -> webhook) marks v2 as burning."""
+    """No fault at all: a page alert (Alertmanager -> webhook) naming v2 reaches the loop, but
+    v2's own measurements are clearly healthy, so no traffic moves (issue 17 item 11: an
+    alert-driven shift must be confirmed by measurements); resolving it clears the mark.
+    The API tests show the alert driving the loop where measurements cannot judge."""
     quiet(envoy, prometheus)
     traffic = Traffic(envoy.listener_port).start()
     serve = Serve(tmp_path / "serve", spec, envoy, prometheus.url)
@@ -185,19 +188,17 @@ def test_page_alert_through_a_real_alertmanager_drives_the_loop(
             alertmanager.start()
             healthy(serve)
             alertmanager.post_alert(PAGE)
-            to_floor = wait_for(lambda: live_weights(envoy) == FLOOR, 30, "v2 at its floor")
+            wait_for(lambda: serve.target()["alerting"] == ["v2"], 30, "v2 marked alerting")
+            time.sleep(10 * serve.evaluate_seconds)  # ten evaluations with the alert firing
+            weights_while_firing = live_weights(envoy)
             now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
             alertmanager.post_alert(PAGE, ends_at=now)
-            to_restore = wait_for(lambda: live_weights(envoy) == INITIAL, 40, "weights restored")
+            wait_for(lambda: serve.target()["alerting"] == [], 30, "the alert resolved")
             actions = serve.actions()
             with serve.client() as client:
                 stored = client.get("/api/v1/alerts").json()
-    print(
-        f"alertmanager path: alert->floor {to_floor:.2f} s, resolved->restored {to_restore:.2f} s"
-    )
-    assert [a["kind"] for a in actions] == ["shift", "shift", "restore", "restore"]
-    v2 = next(a for a in actions[0]["params"]["assessments"] if a["backend"] == "v2")
-    assert (v2["alerting"], v2["note"]) == (True, "page alert firing"), v2
+    assert weights_while_firing == INITIAL
+    assert [a for a in actions if a["kind"] in ("shift", "restore")] == [], actions
     assert {a["status"] for a in stored} >= {"resolved"}, stored
 
 

@@ -245,10 +245,14 @@ def test_with_the_master_switch_off_the_api_server_only_validates(
 
 
 def test_kubernetes_defaults_find_the_kubeconfig_of_the_environment(
-    kube: FakeKube, prometheus: PrometheusProcess, spec_paths: list[Path], tmp_path: Path
+    kube: FakeKube,
+    traffic: MeshTraffic,
+    prometheus: PrometheusProcess,
+    spec_paths: list[Path],
+    tmp_path: Path,
 ) -> None:
     """`kubernetes: {}` outside a pod: $KUBECONFIG and its current context."""
-    reset(kube)
+    quiet(kube, traffic, prometheus)  # an earlier test's failure must not shift a route here
     serve = KubeServe(tmp_path / "serve", spec_paths, kube, prometheus.url, default_chain=True)
     with running(serve):
         serve.start()

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from meshwatch.collectors.base import Measurements, SLOPlan, measure_each
 from meshwatch.engine.runtime import Runtime
 from meshwatch.errors import StoreError
 from meshwatch.jobs.tasks import EvaluationJob
@@ -46,6 +47,9 @@ class AllFailing:
 
     def buckets(self, sli: object, windows: Sequence[timedelta], now: datetime) -> dict:  # type: ignore[type-arg]
         raise AssertionError("no latency SLI here")
+
+    def measure(self, plans: Sequence[SLOPlan], now: datetime) -> Measurements:
+        return measure_each(self, plans, now)  # type: ignore[arg-type]
 
 
 @pytest.fixture
