@@ -1,21 +1,25 @@
-"""Read spec files and folders, dispatch each document to its format, check across files."""
+"""Read spec files and folders, dispatch each document to its format, check across files.
+
+Each dialect's models are imported the first time a document of that dialect is read: their
+pydantic models take most of `meshwatch validate`'s start-up, and a tree is usually written
+in one or two dialects.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 from meshwatch.errors import Problem
-from meshwatch.spec import openslo_v1alpha, pyrra, slo_generator, sloth
 from meshwatch.spec.checks import Found
-from meshwatch.spec.native.slo import load_native
-from meshwatch.spec.openslo import models as openslo_models
-from meshwatch.spec.openslo.registry import Registry
-from meshwatch.spec.openslo.slo import load_slos
 from meshwatch.spec.options import LoadOptions
 from meshwatch.spec.problems import Problems
 from meshwatch.spec.source import Document, iter_stream
 from meshwatch.spec.text import decode, too_large
+
+if TYPE_CHECKING:
+    from meshwatch.spec.openslo.registry import Registry
 
 DocumentLoader = Callable[[Document, Problems, LoadOptions], list[Found]]
 SUFFIXES = (".yaml", ".yml")
@@ -55,26 +59,80 @@ def load_documents(
 ) -> list[Found]:
     """Map every document to SLOs; then the checks that need all of them (duplicate ids)."""
     found: list[Found] = []
-    registry = Registry()
+    registry: Registry | None = None
     for doc in documents:
-        if doc.data.get("apiVersion") == openslo_models.API_VERSION:
+        if doc.data.get("apiVersion") == OPENSLO_V1:
+            if registry is None:
+                from meshwatch.spec.openslo.registry import Registry
+
+                registry = Registry()
             registry.add(doc, problems)  # mapped below, once every reference can resolve
             continue
         loader = _loader_for(doc, problems)
         if loader is not None:
             found.extend(loader(doc, problems, options))
-    found.extend(load_slos(registry, problems))
+    if registry is not None:
+        from meshwatch.spec.openslo.slo import load_slos
+
+        found.extend(load_slos(registry, problems))
     found.sort(key=lambda f: (f.file, f.index))  # stable: in-document order stays
     _check_duplicates(found, problems)
     return found
 
 
+# The dialects' apiVersions, spelt here so that reading one needs no other dialect's module
+# (tests/unit/spec hold them equal to each module's own constant).
+NATIVE: Final = "meshwatch/v1"
+SLOTH_K8S: Final = "sloth.slok.dev/v1"
+SLOTH_PROMETHEUS: Final = "prometheus/v1"
+OPENSLO_V1: Final = "openslo/v1"
+OPENSLO_V1ALPHA: Final = "openslo/v1alpha"
+PYRRA: Final = "pyrra.dev/v1alpha1"
+SLO_GENERATOR: Final = "sre.google.com/v2"
+
+
+def _native(doc: Document, problems: Problems, options: LoadOptions) -> list[Found]:
+    from meshwatch.spec.native.slo import load_native
+
+    return load_native(doc, problems, options)
+
+
+def _sloth_k8s(doc: Document, problems: Problems, options: LoadOptions) -> list[Found]:
+    from meshwatch.spec import sloth
+
+    return sloth.load_k8s(doc, problems, options)
+
+
+def _sloth_prometheus(doc: Document, problems: Problems, options: LoadOptions) -> list[Found]:
+    from meshwatch.spec import sloth
+
+    return sloth.load_prometheus_v1(doc, problems, options)
+
+
+def _openslo_v1alpha(doc: Document, problems: Problems, options: LoadOptions) -> list[Found]:
+    from meshwatch.spec import openslo_v1alpha
+
+    return openslo_v1alpha.load_v1alpha(doc, problems, options)
+
+
+def _pyrra(doc: Document, problems: Problems, options: LoadOptions) -> list[Found]:
+    from meshwatch.spec import pyrra
+
+    return pyrra.load_pyrra(doc, problems, options)
+
+
+def _slo_generator(doc: Document, problems: Problems, options: LoadOptions) -> list[Found]:
+    from meshwatch.spec import slo_generator
+
+    return slo_generator.load_slo_generator(doc, problems, options)
+
+
 _LOADERS: dict[str, DocumentLoader] = {
-    "meshwatch/v1": load_native,
-    sloth.K8S_API_VERSION: sloth.load_k8s,
-    openslo_v1alpha.API_VERSION: openslo_v1alpha.load_v1alpha,
-    pyrra.API_VERSION: pyrra.load_pyrra,
-    slo_generator.API_VERSION: slo_generator.load_slo_generator,
+    NATIVE: _native,
+    SLOTH_K8S: _sloth_k8s,
+    OPENSLO_V1ALPHA: _openslo_v1alpha,
+    PYRRA: _pyrra,
+    SLO_GENERATOR: _slo_generator,
 }
 _KNOWN = (
     "meshwatch/v1, sloth.slok.dev/v1, openslo/v1, openslo/v1alpha, pyrra.dev/v1alpha1, "
@@ -87,8 +145,8 @@ def _loader_for(doc: Document, problems: Problems) -> DocumentLoader | None:
     loader = _LOADERS.get(api_version) if isinstance(api_version, str) else None
     if loader is not None:
         return loader
-    if api_version is None and doc.data.get("version") == sloth.PROMETHEUS_V1:
-        return sloth.load_prometheus_v1
+    if api_version is None and doc.data.get("version") == SLOTH_PROMETHEUS:
+        return _sloth_prometheus
     if api_version is None and "version" not in doc.data:
         problems.error(
             doc,
