@@ -234,7 +234,13 @@ def test_with_the_master_switch_off_the_api_server_only_validates(
         serve.start()
         serve.wait_healthy(SHIFT_TIMEOUT + RESTORE_TIMEOUT)
         traffic.fail([route])
-        wait_for(lambda: serve.actions(route), SHIFT_TIMEOUT, "a dry-run action")
+        # An action is listed as `planned` from the moment it is recorded until the API
+        # server's answer completes it: wait for that answer, not for the record.
+        wait_for(
+            lambda: [a for a in serve.actions(route) if a["state"] != "planned"],
+            SHIFT_TIMEOUT,
+            "a completed dry-run action",
+        )
         (action,) = serve.actions(route)[:1]
         traffic.heal()
     assert (action["state"], action["dry_run"]) == ("dry-run", True), action
