@@ -50,6 +50,7 @@ from meshwatch.collectors.base import (
     measure_each,
 )
 from meshwatch.collectors.exposition import Sample
+from meshwatch.collectors.exposition_proto import native_selectors
 from meshwatch.collectors.scrape_history import DEFAULT_TIERS, CounterHistory, Tier
 from meshwatch.collectors.scrape_tracks import (
     LE,
@@ -65,6 +66,7 @@ from meshwatch.model import (
     Counts,
     LatencySLI,
     Matcher,
+    NativeLatencySLI,
     QuerySLI,
     RatioSLI,
     RawSLI,
@@ -119,6 +121,9 @@ class ScrapeStore:
         elif isinstance(sli, LatencySLI):
             self.track(sli.count)
             self.track(sli.bucket, group_by=LE)
+        elif isinstance(sli, NativeLatencySLI):
+            for selector in native_selectors(sli):
+                self.track(selector)
 
     @property
     def wanted(self) -> frozenset[str]:
@@ -248,6 +253,11 @@ class ScrapeStore:
                 return self._ratio_counts(sli, window, now)
             if isinstance(sli, LatencySLI):
                 return self._latency_counts(sli, window, now)
+            if isinstance(sli, NativeLatencySLI):  # synthetic counters, see exposition_proto
+                count, fast = native_selectors(sli)
+                total = self._total(count, window, now)
+                good = self._increase_or_zero(fast, window, now)
+                return Counts(errors=min(max(total - good, 0.0), total), total=total)
         except CollectorError as error:
             return error
         assert isinstance(sli, QuerySLI | RawSLI)
@@ -317,6 +327,8 @@ class ScrapeStore:
             selector = sli.total
         elif isinstance(sli, LatencySLI):
             selector = sli.count
+        elif isinstance(sli, NativeLatencySLI):
+            selector = native_selectors(sli)[0]
         else:
             return None
         end = now.timestamp()

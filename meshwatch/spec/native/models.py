@@ -36,7 +36,8 @@ class RatioSpec(_Spec):
 
 
 class LatencySpec(_Spec):
-    """Share of requests served within `threshold`, from a classic (bucketed) histogram."""
+    """Share of requests served within `threshold`, from a classic (bucketed) histogram, or a
+    native one with `native: true`."""
 
     histogram: str = Field(
         description="Histogram metric name without `_bucket`/`_count`, "
@@ -44,10 +45,17 @@ class LatencySpec(_Spec):
     )
     threshold: float = Field(
         description="Latency bound in the histogram's own unit; must be one of its bucket "
-        "bounds (`le` values)."
+        "bounds (`le` values) unless `native` is true."
     )
     selector: str = Field(
         default="", description='Label matchers for both series, e.g. `{job="checkout"}`.'
+    )
+    native: bool = Field(
+        default=False,
+        description="`true`: `histogram` is a native histogram (Prometheus "
+        "`--enable-feature=native-histograms`); good = `histogram_fraction(0, threshold)` x "
+        "`histogram_count`, so `threshold` may be any positive value: inside a bucket it is "
+        "interpolated linearly (see docs/rules.md for the bound).",
     )
 
 
