@@ -75,9 +75,7 @@ class NativeHistogramExporter(ThreadedServer):
         """The histogram as served now, for computing what Prometheus should answer."""
         with self._lock:
             positive = tuple(sorted((i, float(c)) for i, c in self._buckets.items()))
-        return NativeHistogram(
-            SCHEMA, sum(c for _, c in positive), ZERO_THRESHOLD, 0.0, positive
-        )
+        return NativeHistogram(SCHEMA, sum(c for _, c in positive), ZERO_THRESHOLD, 0.0, positive)
 
     def body(self) -> bytes:
         family = message_class("MetricFamily")(name=self.name, help="Request latency.", type=4)
