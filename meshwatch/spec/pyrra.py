@@ -23,11 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from meshwatch.model import SLI, SLO, Alerting, NativeLatencySLI, QuerySLI, RatioSLI, SourceRef
 from meshwatch.spec.checks import (
     Found,
-    parse_latency_ms,
     check_labels,
     check_name,
     check_objective,
     default_windows,
+    parse_latency_ms,
     parse_window,
     slo_warnings,
 )
