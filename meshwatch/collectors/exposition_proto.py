@@ -151,6 +151,26 @@ def is_native_name(name: str) -> bool:
     return _NATIVE in name
 
 
+def native_delta(sample: Sample, delta: float, resets: set[tuple[str, Labels]]) -> float:
+    """The increase the store takes for a synthetic counter whose value fell to `sample`.
+
+    A native histogram's count falls only on a reset (the process restarted), and then
+    `delta` (the new value) is right; it is noted in `resets`, which the caller keeps for one
+    scrape (the count is decoded before the fast counters of its histogram). Its fast counter
+    can also fall without a reset, when the target lowers the histogram's resolution (fewer,
+    wider buckets; client_golang does past its bucket limit) and the bucket holding the
+    threshold widens: then nothing is counted fast for that scrape, instead of the whole
+    history (a reset would count it all again).
+    """
+    if _NATIVE not in sample.name:
+        return delta
+    histogram, what = sample.name.split(_NATIVE, 1)
+    if what == "count":
+        resets.add((histogram, sample.labels))
+        return delta
+    return delta if (histogram, sample.labels) in resets else 0.0
+
+
 def _native_wants(wanted: Iterable[str]) -> dict[str, set[float]]:
     """Native histogram name -> thresholds, from the synthetic names in `wanted`."""
     out: dict[str, set[float]] = {}

@@ -49,8 +49,8 @@ from meshwatch.collectors.base import (
     WindowCounts,
     measure_each,
 )
-from meshwatch.collectors.exposition import Sample
-from meshwatch.collectors.exposition_proto import native_selectors
+from meshwatch.collectors.exposition import Labels, Sample
+from meshwatch.collectors.exposition_proto import is_native_name, native_delta, native_selectors
 from meshwatch.collectors.scrape_history import DEFAULT_TIERS, CounterHistory, Tier
 from meshwatch.collectors.scrape_tracks import (
     LE,
@@ -97,6 +97,7 @@ class ScrapeStore:
         self._by_metric: dict[str, MetricTracks] = {}
         self._targets: dict[str, TargetState] = {}
         self._generation = 0
+        self._native = False  # whether a native histogram is followed (see native_delta)
         self._lock = threading.RLock()
 
     # --- what to follow -------------------------------------------------------------
@@ -110,6 +111,7 @@ class ScrapeStore:
             track = Track(selector, group_by, self._tiers)
             self._tracks[key] = track
             self._by_metric.setdefault(selector.metric, MetricTracks()).add(track)
+            self._native = self._native or is_native_name(selector.metric)
             self._generation += 1  # known series recompute which tracks they feed
 
     def track_sli(self, sli: SLI) -> None:
@@ -156,6 +158,7 @@ class ScrapeStore:
         target_labels: Mapping[str, str] | None,
     ) -> None:
         state = self._targets.setdefault(target, TargetState())
+        resets: set[tuple[str, Labels]] | None = set() if self._native else None
         touched: set[tuple[int, str]] = set()
         present: list[tuple[Track, str]] = []
         for sample in samples:
@@ -174,6 +177,8 @@ class ScrapeStore:
                     series.generation = self._generation
                 previous = series.value
                 delta = sample.value - previous if sample.value >= previous else sample.value
+                if sample.value < previous and resets is not None:  # a reset, or see native_delta
+                    delta = native_delta(sample, delta, resets)
                 series.value = sample.value
                 series.last_seen = t
             for track, group in series.sinks:

@@ -137,3 +137,34 @@ def test_the_scraper_asks_for_protobuf_when_an_slo_follows_a_native_histogram() 
     counts = store.counts(sli, [timedelta(minutes=1)], start + timedelta(seconds=1))
     # 10 new requests, all in (1/4, 1/2]: half of them interpolated at or under 0.375
     assert counts[timedelta(minutes=1)] == Counts(errors=5.0, total=10.0)
+
+
+def _scrape(store: ScrapeStore, at: datetime, count: int, deltas: list[int], schema: int) -> None:
+    """One scrape of `lat` with buckets from index 1 (schema `schema`) and `count` requests."""
+    family = _family("lat", 4)
+    metric = family.metric.add()
+    h = metric.histogram
+    h.sample_count, h.schema, h.zero_threshold = count, schema, 2.0**-128
+    h.positive_span.add(offset=1, length=len(deltas))
+    h.positive_delta.extend(deltas)
+    wanted = store.wanted
+    store.observe("t", parse_wanted_proto(_delimited(family), wanted), at, {"job": "j"})
+
+
+def test_a_lower_resolution_is_not_a_reset_but_a_restart_is() -> None:
+    store = ScrapeStore()
+    sli = NativeLatencySLI("lat", 1.5)
+    store.track_sli(sli)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    second = timedelta(seconds=1)
+    # schema 1: (1, 1.41]: 8, (1.41, 2]: 0 -> 8 at or under 1.5
+    _scrape(store, start, 8, [8, -8], schema=1)
+    # schema 0, one bucket (1, 2]: 10 -> fast 5: fell by 3 without a reset
+    _scrape(store, start + second, 10, [10], schema=0)
+    window = [timedelta(minutes=1)]
+    counts = store.counts(sli, window, start + second)[window[0]]
+    assert counts == Counts(errors=2.0, total=2.0)  # nothing fast that scrape, not -history
+    # a restart: the count falls too, and the new values are the increase
+    _scrape(store, start + 2 * second, 4, [4], schema=0)
+    counts = store.counts(sli, window, start + 2 * second)[window[0]]
+    assert counts == Counts(errors=2.0 + 2.0, total=2.0 + 4.0)
