@@ -36,8 +36,15 @@ class RatioSpec(_Spec):
 
 
 class LatencySpec(_Spec):
-    """Share of requests served within `threshold`, from a classic (bucketed) histogram, or a
-    native one with `native: true`."""
+    """Share of requests served within `threshold`, from a classic (bucketed) histogram, or
+    from a native histogram with `native: true`.
+
+    Native: good = `histogram_fraction(0, threshold)` x `histogram_count`. On a bucket boundary
+    of the histogram's schema (0.25, 0.5, 1, 2, ...) this is exact; inside a bucket `(l, u]`
+    Prometheus 2.42 interpolates linearly in that one bucket, so the error ratio is off by at
+    most the share of requests in it, and every misclassified request took between `l` and
+    `u` (`u / l` = 1.09 at schema 3, client_golang's default). docs/rules.md has the details.
+    """
 
     histogram: str = Field(
         description="Histogram metric name without `_bucket`/`_count`, "
