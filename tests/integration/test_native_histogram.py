@@ -16,7 +16,10 @@ Two SLOs on the same histogram:
   interpolation (recomputed here from the histogram served), and it may differ from the
   generator's count by at most the requests in that one bucket, which the generator counts.
 
-No traffic yet: the recorded errors are 0, not NaN (NaN would poison every longer window).
+Halfway, the exporter restarts (its histogram starts again from zero) right after both engines
+scraped it: a counter reset, which both must count across (the expected figures are the sums
+over the two histograms served). No traffic yet: the recorded errors are 0, not NaN (NaN
+would poison every longer window).
 promtool 2.42 cannot write native histograms in test series (`{{schema:...}}` is newer), so
 the rules are checked by `promtool check rules` and run here on the real Prometheus.
 """
@@ -38,6 +41,7 @@ from meshwatch.collectors.prometheus import PrometheusCollector
 from meshwatch.collectors.prometheus_http import PrometheusQuerier, RetryPolicy, connect
 from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
+from meshwatch.engine.evaluate import evaluate_all
 from meshwatch.errors import NoDataError
 from meshwatch.model import SLO, Counts, Matcher, NativeLatencySLI, Window
 from meshwatch.render.rules import rule_files
@@ -80,6 +84,29 @@ def _wait_recorded(prom: PrometheusProcess, record: str, slo: SLO, timeout: floa
 def _count_seen(prom: PrometheusProcess) -> float | None:
     found = prom.query(f'histogram_count({HISTOGRAM}{{job="{JOB}"}})')
     return float(found[0]["value"][1]) if found else None
+
+
+def _wait_count(prom: PrometheusProcess, count: float) -> None:
+    deadline = time.monotonic() + 30
+    while (seen := _count_seen(prom)) != count:
+        assert time.monotonic() < deadline, f"Prometheus saw {seen} requests, not {count}"
+        time.sleep(SCRAPE_S / 2)
+
+
+def _last_scrape(prom: PrometheusProcess) -> float:
+    (found,) = prom.query(f'timestamp({HISTOGRAM}{{job="{JOB}"}})')
+    return float(found["value"][1])
+
+
+def _wait_evaluated_after(prom: PrometheusProcess, at: float) -> None:
+    """Until every SLO's 5m ratio was evaluated after `at` (one evaluation interval past the
+    scrape of the final histogram); 30 s for a loaded machine, 1 s evaluations."""
+    deadline = time.monotonic() + 30
+    for slo in SLOS:
+        query = f'timestamp({names.rule_error_ratio("5m")}{{{names.LABEL_SLO}="{slo.name}"}})'
+        while not (found := prom.query(query)) or float(found[0]["value"][1]) <= at:
+            assert time.monotonic() < deadline, f"{slo.name} not evaluated after {at}"
+            time.sleep(SCRAPE_S / 2)
 
 
 def test_native_latency_slis_on_prometheus_and_embedded(tmp_path: Path) -> None:
@@ -125,28 +152,36 @@ def test_native_latency_slis_on_prometheus_and_embedded(tmp_path: Path) -> None:
             idle_counts = store.counts(SLOS[0].sli, [WINDOW], datetime.now(UTC))[WINDOW]
             assert isinstance(idle_counts, NoDataError) and str(idle_counts) == NO_TRAFFIC
 
-            for _ in range(SECONDS):
+            segments = []
+            for second in range(SECONDS):
+                if second == SECONDS // 2:  # a restart, once both engines saw every request
+                    _wait_count(prom, exporter.snapshot().count)
+                    segments.append(exporter.restart())
                 exporter.observe(latencies(rng, PER_SECOND, median=0.27))
                 time.sleep(SCRAPE_S)
                 scraper.scrape_once(datetime.now(UTC))
+            segments.append(exporter.snapshot())
             total = len(exporter.traffic.latencies)
-            deadline = time.monotonic() + 30
-            while _count_seen(prom) != total:  # Prometheus has scraped the final histogram
-                assert time.monotonic() < deadline, f"Prometheus saw {_count_seen(prom)}"
-                time.sleep(SCRAPE_S / 2)
+            _wait_count(prom, segments[-1].count)  # Prometheus has scraped the final histogram
             scraper.scrape_once(datetime.now(UTC))
-        time.sleep(3 * SCRAPE_S)  # two rule evaluations after the last scrape
+        _wait_evaluated_after(prom, _last_scrape(prom) + SCRAPE_S)
         now = datetime.now(UTC)
-        final = exporter.snapshot()
         collector = PrometheusCollector(
             PrometheusQuerier(connect(prom.url), policy=RetryPolicy(timeout=10.0))
         )
+        # what a user reads: the evaluation cycle of `serve`, on either engine (the Prometheus
+        # one reads the recorded 5m series here)
+        statuses = {
+            engine: {s.slo: s for s in evaluate_all(SLOS, source, now).statuses}
+            for engine, source in (("prometheus", collector), ("embedded", store))
+        }
         figures = {}
         for slo in SLOS:
             sli = slo.sli
             assert isinstance(sli, NativeLatencySLI)
             exact_slow = total - exporter.traffic.at_or_under(sli.threshold)
-            expected = 1.0 - observations_between(final, 0.0, sli.threshold) / total
+            fast = sum(observations_between(h, 0.0, sli.threshold) for h in segments)
+            expected = 1.0 - fast / total
             lower, upper = containing_bucket(sli.threshold, SCHEMA)
             ambiguous = exporter.traffic.between(lower, upper)
             rule_ratio = _recorded(prom, names.rule_error_ratio("5m"), slo)
@@ -164,6 +199,10 @@ def test_native_latency_slis_on_prometheus_and_embedded(tmp_path: Path) -> None:
                 assert ratio == pytest.approx(expected, abs=1e-9), (slo.name, engine, figures)
                 # the interpolation is off by at most the requests in the threshold's bucket
                 assert abs(ratio - exact_slow / total) <= ambiguous / total + 1e-9, (engine,)
+            for engine, by_slo in statuses.items():
+                good = by_slo[slo.name].sli["5m"]
+                assert good is not None, (engine, by_slo[slo.name].reason)
+                assert 1.0 - good == pytest.approx(expected, abs=1e-9), (engine, slo.name)
             assert from_scraper.total == total  # counted between real scrapes: exact
             assert from_scraper.errors == pytest.approx(total * expected, abs=1e-6)
             # increase() extrapolates to the window edges: the series began inside it

@@ -77,6 +77,15 @@ class NativeHistogramExporter(ThreadedServer):
             positive = tuple(sorted((i, float(c)) for i, c in self._buckets.items()))
         return NativeHistogram(SCHEMA, sum(c for _, c in positive), ZERO_THRESHOLD, 0.0, positive)
 
+    def restart(self) -> NativeHistogram:
+        """The process restarts: the histogram starts again from zero (the traffic log stays).
+        Returns the histogram as it was, for the expected figures."""
+        before = self.snapshot()
+        with self._lock:
+            self._buckets.clear()
+            self._sum = 0.0
+        return before
+
     def body(self) -> bytes:
         family = message_class("MetricFamily")(name=self.name, help="Request latency.", type=4)
         metric = family.metric.add()  # type: ignore[attr-defined]
