@@ -19,7 +19,8 @@ Two SLOs on the same histogram:
 Halfway, the exporter restarts (its histogram starts again from zero) right after both engines
 scraped it: a counter reset, which both must count across (the expected figures are the sums
 over the two histograms served). No traffic yet: the recorded errors are 0, not NaN (NaN
-would poison every longer window).
+would poison every longer window). With 58 % of requests slower than 0.25 s against a 1 %
+budget, the generated page alert of `bound` fires.
 promtool 2.42 cannot write native histograms in test series (`{{schema:...}}` is newer), so
 the rules are checked by `promtool check rules` and run here on the real Prometheus.
 """
@@ -210,6 +211,12 @@ def test_native_latency_slis_on_prometheus_and_embedded(tmp_path: Path) -> None:
         bound_ratios, bound_exact, _ = figures["bound"]
         for ratio in bound_ratios.values():
             assert ratio == pytest.approx(bound_exact, abs=1e-9)  # a bucket boundary: exact
+        # 58 % slow against a 1 % budget: the page alert of the native SLO fires
+        page = (
+            f'ALERTS{{alertname="{names.ALERT_BURN}",{names.LABEL_SLO}="bound",'
+            'meshwatch_severity="page"}'
+        )
+        assert prom.wait_for(page, timeout=30), "the page alert of a native SLO never fired"
         inside_ambiguous = figures["inside"][2]
         assert inside_ambiguous > 0.02, "the test must put traffic in the interpolated bucket"
         print("native SLIs (engine ratios, exact, ambiguous share):", figures)
