@@ -295,8 +295,10 @@ def _native(family: Any, thresholds: set[float]) -> Iterator[Sample]:
 def native_histogram(histogram: Any) -> NativeHistogram | None:
     """The native part of a protobuf `Histogram`, None when it has none.
 
-    Prometheus 2.42 takes a histogram as native when it has spans or a zero bucket (threshold
-    or count); integer histograms delta-encode their bucket counts, float ones do not.
+    A histogram is native when it has spans or a zero bucket (threshold or count): client
+    libraries always set a zero threshold, and Prometheus 2.42 takes an empty histogram with
+    only that as native (tests/integration/test_native_histogram.py). Integer histograms
+    delta-encode their bucket counts, float ones do not.
     """
     spans_pos = tuple((s.offset, s.length) for s in histogram.positive_span)
     spans_neg = tuple((s.offset, s.length) for s in histogram.negative_span)
