@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meshwatch.slo.native_histogram import (
     NativeHistogram,
@@ -90,3 +92,34 @@ def test_the_containing_bucket_bounds_the_misclassified_latency() -> None:
     lower, upper = containing_bucket(0.3, 3)
     assert lower < 0.3 <= upper
     assert upper / lower == pytest.approx(2 ** (1 / 8))
+
+
+_bucket_counts = st.dictionaries(
+    st.integers(min_value=-40, max_value=40), st.integers(min_value=0, max_value=1000), max_size=12
+)
+
+
+def _hist(schema: int, counts: dict[int, int]) -> NativeHistogram:
+    positive = tuple(sorted((i, float(c)) for i, c in counts.items()))
+    return NativeHistogram(schema, sum(c for _, c in positive), 2.0**-128, 0.0, positive)
+
+
+@settings(deadline=None)  # a loaded machine must not fail a timing-free property
+@given(
+    schema=st.integers(min_value=0, max_value=4),
+    before=_bucket_counts,
+    added=_bucket_counts,
+    threshold=st.floats(min_value=1e-3, max_value=1e3),
+)
+def test_the_estimate_of_an_increase_is_the_increase_of_the_estimates(
+    schema: int, before: dict[int, int], added: dict[int, int], threshold: float
+) -> None:
+    """Why the embedded engine may estimate per scrape: what it sums between two scrapes is
+    what Prometheus estimates on `increase()` of the histogram (same schema, no reset)."""
+    after = {i: before.get(i, 0) + added.get(i, 0) for i in before.keys() | added.keys()}
+    h0, h1, delta = _hist(schema, before), _hist(schema, after), _hist(schema, added)
+    if delta.count == 0:
+        return
+    first = observations_between(h0, 0.0, threshold) if h0.count else 0.0
+    increase = observations_between(h1, 0.0, threshold) - first
+    assert increase == pytest.approx(observations_between(delta, 0.0, threshold), abs=1e-6)
