@@ -97,6 +97,25 @@ class LatencySLI:
 
 
 @dataclass(frozen=True, slots=True)
+class NativeLatencySLI:
+    """Fraction of requests served at or under `threshold`, from a native histogram.
+
+    `histogram` is the metric name (a native histogram is one series, without `_bucket`);
+    `threshold` is in the histogram's own unit and may be any positive value: good =
+    `histogram_fraction(0, threshold)` x `histogram_count`, which interpolates linearly inside
+    the bucket that holds the threshold (exact when it is a bucket boundary).
+    """
+
+    histogram: str
+    threshold: float
+    matchers: tuple[Matcher, ...] = ()
+
+    @property
+    def selector(self) -> Selector:
+        return Selector(self.histogram, self.matchers)
+
+
+@dataclass(frozen=True, slots=True)
 class QuerySLI:
     """Events as arbitrary PromQL templates with a `{{.window}}` placeholder (Sloth, OpenSLO).
 
@@ -116,7 +135,7 @@ class RawSLI:
     error_ratio: str
 
 
-SLI = RatioSLI | LatencySLI | QuerySLI | RawSLI
+SLI = RatioSLI | LatencySLI | QuerySLI | RawSLI | NativeLatencySLI
 
 MeshKind = Literal["istio", "envoy", "linkerd"]
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from meshwatch.model import SLO, LatencySLI, QuerySLI, RatioSLI, RawSLI, SLOStatus
+from meshwatch.model import SLO, LatencySLI, NativeLatencySLI, QuerySLI, RatioSLI, RawSLI, SLOStatus
 from meshwatch.render import units
 from meshwatch.slo.report_periods import check_report_period
 from meshwatch.store import Action, AlertRecord, HistoryPoint, ReportRun
@@ -95,7 +95,13 @@ class StatusOut(Out):
 def sli_kind(slo: SLO) -> str:
     if slo.mesh is not None:
         return f"mesh:{slo.mesh.kind}"
-    kinds = {RatioSLI: "ratio", LatencySLI: "latency", QuerySLI: "query", RawSLI: "raw"}
+    kinds = {
+        RatioSLI: "ratio",
+        LatencySLI: "latency",
+        NativeLatencySLI: "latency-native",
+        QuerySLI: "query",
+        RawSLI: "raw",
+    }
     return kinds[type(slo.sli)]
 
 

@@ -23,12 +23,19 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from meshwatch import conventions
-from meshwatch.collectors.exposition import parse_wanted
+from meshwatch.collectors.exposition import Sample, parse_wanted
+from meshwatch.collectors.exposition_proto import CONTENT_TYPE as PROTOBUF
+from meshwatch.collectors.exposition_proto import is_native_name, parse_wanted_proto
 from meshwatch.collectors.scrape_store import ScrapeStore
 
 log = logging.getLogger(__name__)
 
 ACCEPT = "text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1"
+# when an SLO follows a native histogram: only the protobuf exposition carries those
+ACCEPT_NATIVE = (
+    "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;"
+    "q=1,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,12 @@ class _Fetched:
     text: str
     openmetrics: bool
     seconds: float
+    protobuf: bytes | None = None  # the body, when the target answered in protobuf
+
+    def samples(self, wanted: frozenset[str]) -> list[Sample]:
+        if self.protobuf is not None:
+            return parse_wanted_proto(self.protobuf, wanted)
+        return parse_wanted(self.text, wanted, openmetrics=self.openmetrics)
 
 
 class Scraper:
@@ -89,20 +102,22 @@ class Scraper:
         self._max_bytes = max_bytes
         self._max_workers = max(1, min(max_workers, len(self._targets)))
         self._health = {t.url: TargetHealth(url=t.url, job=t.job) for t in self._targets}
+        self._native = False  # whether this cycle asks for the protobuf exposition
 
     def scrape_once(self, now: datetime) -> Mapping[str, TargetHealth]:
         """Scrape every target once; samples are stamped `now` (UTC-aware). Never raises."""
         if not self._targets:
             return {}
+        wanted = self._store.wanted
+        self._native = any(is_native_name(name) for name in wanted)
         with ThreadPoolExecutor(self._max_workers, thread_name_prefix="meshwatch-scrape") as pool:
             fetched = list(pool.map(self._fetch, self._targets))
-        wanted = self._store.wanted
         for target, result in zip(self._targets, fetched, strict=True):
             if isinstance(result, str):
                 self._failed(target, now, result)
                 continue
             try:
-                samples = parse_wanted(result.text, wanted, openmetrics=result.openmetrics)
+                samples = result.samples(wanted)
                 self._store.observe(
                     target.url, samples, now, {"job": target.job, "instance": target.instance}
                 )
@@ -134,7 +149,7 @@ class Scraper:
 
     def _get(self, target: ScrapeTarget) -> _Fetched | str:
         started = time.perf_counter()
-        headers = {"Accept": ACCEPT}
+        headers = {"Accept": ACCEPT_NATIVE if self._native else ACCEPT}
         with self._client.stream("GET", target.url, headers=headers, timeout=self._timeout) as resp:
             if resp.status_code != httpx.codes.OK:
                 return f"HTTP {resp.status_code}"
@@ -148,6 +163,9 @@ class Scraper:
                 chunks.append(chunk)
             encoding = resp.encoding or "utf-8"
             content_type = resp.headers.get("content-type", "")
+        if content_type.startswith(PROTOBUF.split(";", 1)[0]):
+            body = b"".join(chunks)
+            return _Fetched("", False, time.perf_counter() - started, protobuf=body)
         try:
             text = b"".join(chunks).decode(encoding)
         except (UnicodeDecodeError, LookupError) as error:

@@ -49,7 +49,8 @@ from meshwatch.collectors.base import (
     WindowCounts,
     measure_each,
 )
-from meshwatch.collectors.exposition import Sample
+from meshwatch.collectors.exposition import Labels, Sample
+from meshwatch.collectors.exposition_proto import is_native_name, native_delta, native_selectors
 from meshwatch.collectors.scrape_history import DEFAULT_TIERS, CounterHistory, Tier
 from meshwatch.collectors.scrape_tracks import (
     LE,
@@ -65,6 +66,7 @@ from meshwatch.model import (
     Counts,
     LatencySLI,
     Matcher,
+    NativeLatencySLI,
     QuerySLI,
     RatioSLI,
     RawSLI,
@@ -95,6 +97,7 @@ class ScrapeStore:
         self._by_metric: dict[str, MetricTracks] = {}
         self._targets: dict[str, TargetState] = {}
         self._generation = 0
+        self._native = False  # whether a native histogram is followed (see native_delta)
         self._lock = threading.RLock()
 
     # --- what to follow -------------------------------------------------------------
@@ -108,6 +111,7 @@ class ScrapeStore:
             track = Track(selector, group_by, self._tiers)
             self._tracks[key] = track
             self._by_metric.setdefault(selector.metric, MetricTracks()).add(track)
+            self._native = self._native or is_native_name(selector.metric)
             self._generation += 1  # known series recompute which tracks they feed
 
     def track_sli(self, sli: SLI) -> None:
@@ -119,6 +123,9 @@ class ScrapeStore:
         elif isinstance(sli, LatencySLI):
             self.track(sli.count)
             self.track(sli.bucket, group_by=LE)
+        elif isinstance(sli, NativeLatencySLI):
+            for selector in native_selectors(sli):
+                self.track(selector)
 
     @property
     def wanted(self) -> frozenset[str]:
@@ -151,6 +158,7 @@ class ScrapeStore:
         target_labels: Mapping[str, str] | None,
     ) -> None:
         state = self._targets.setdefault(target, TargetState())
+        resets: set[tuple[str, Labels]] | None = set() if self._native else None
         touched: set[tuple[int, str]] = set()
         present: list[tuple[Track, str]] = []
         for sample in samples:
@@ -169,6 +177,8 @@ class ScrapeStore:
                     series.generation = self._generation
                 previous = series.value
                 delta = sample.value - previous if sample.value >= previous else sample.value
+                if sample.value < previous and resets is not None:  # a reset, or see native_delta
+                    delta = native_delta(sample, delta, resets)
                 series.value = sample.value
                 series.last_seen = t
             for track, group in series.sinks:
@@ -248,6 +258,11 @@ class ScrapeStore:
                 return self._ratio_counts(sli, window, now)
             if isinstance(sli, LatencySLI):
                 return self._latency_counts(sli, window, now)
+            if isinstance(sli, NativeLatencySLI):  # synthetic counters, see exposition_proto
+                count, fast = native_selectors(sli)
+                total = self._total(count, window, now)
+                good = self._increase_or_zero(fast, window, now)
+                return Counts(errors=min(max(total - good, 0.0), total), total=total)
         except CollectorError as error:
             return error
         assert isinstance(sli, QuerySLI | RawSLI)
@@ -317,6 +332,8 @@ class ScrapeStore:
             selector = sli.total
         elif isinstance(sli, LatencySLI):
             selector = sli.count
+        elif isinstance(sli, NativeLatencySLI):
+            selector = native_selectors(sli)[0]
         else:
             return None
         end = now.timestamp()

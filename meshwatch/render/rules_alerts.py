@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from meshwatch import conventions as names
-from meshwatch.model import SLO, BurnRateWindow, LatencySLI, Severity
+from meshwatch.model import SLO, BurnRateWindow, LatencySLI, NativeLatencySLI, Severity
 from meshwatch.render.rules_common import (
     BASE,
     Rule,
@@ -129,6 +129,11 @@ def _burn_alert(slo: SLO, severity: Severity, windows: tuple[BurnRateWindow, ...
 def _bucket_hint(slo: SLO) -> str:
     if isinstance(slo.sli, LatencySLI):
         return f", or {num(slo.sli.threshold)} is not a bucket bound (le) of {slo.sli.histogram}"
+    if isinstance(slo.sli, NativeLatencySLI):
+        return (
+            f", or {slo.sli.histogram} is not a native histogram (Prometheus keeps none without "
+            "--enable-feature=native-histograms)"
+        )
     return ""
 
 

@@ -11,7 +11,7 @@ import math
 from datetime import timedelta
 from typing import Literal
 
-from meshwatch.model import SLO, LatencySLI
+from meshwatch.model import SLO, LatencySLI, NativeLatencySLI
 
 LatencyUnit = Literal["ms", "s"]
 _TO_SECONDS: dict[str, float] = {"ms": 0.001, "s": 1.0}
@@ -21,7 +21,7 @@ def latency_unit(slo: SLO) -> LatencyUnit | None:
     """The unit of `SLOStatus.latency` for `slo`, when it can be known."""
     if slo.mesh is not None:
         return "ms"  # Istio, Envoy and Linkerd histograms are in milliseconds
-    if not isinstance(slo.sli, LatencySLI):
+    if not isinstance(slo.sli, LatencySLI | NativeLatencySLI):
         return None
     name = slo.sli.histogram.lower()
     if name.endswith(("_milliseconds", "_ms")):

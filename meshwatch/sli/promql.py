@@ -14,6 +14,11 @@ Conventions, per SLI kind (`W` is the window):
 - latency: errors = `clamp_min(_count - _bucket{le=~"<bound>"}, 0)`; the bucket has no
   `or vector(0)`, so a threshold that is not a bucket bound gives no result (the absent
   alert fires) instead of 100 % errors (a page).
+- native latency (a native histogram `H`, `S` = `sum(increase(H[W]))`): requests =
+  `histogram_count(S)`, errors = `histogram_count(S) * (1 - histogram_fraction(0, <t>, S))`,
+  kept only where it is a number and otherwise `histogram_count(S) * 0`: without traffic the
+  fraction is NaN, and a NaN error count in a 5m recording would poison every longer window
+  summed from it. No histogram series gives no result (the absent alert fires).
 - query (Sloth / OpenSLO templates with `{{.window}}`): summed as written. When both
   templates are rate-based (`rate(` and no `increase(`) they are multiplied by the window in
   seconds, which makes them increases exactly (Prometheus defines `increase` as rate x range);
@@ -33,6 +38,7 @@ from functools import lru_cache
 from meshwatch.model import (
     SLI,
     LatencySLI,
+    NativeLatencySLI,
     QuerySLI,
     RatioSLI,
     RawSLI,
@@ -63,6 +69,10 @@ def render_template(template: str, window: timedelta) -> str:
 
 def _increase(selector: Selector, window: timedelta) -> str:
     return f"sum(increase({selector.promql()}[{_duration(window)}]))"
+
+
+def _native_sum(sli: NativeLatencySLI, window: timedelta) -> str:
+    return f"sum(increase({sli.selector.promql()}[{_duration(window)}]))"
 
 
 def _is_rate_based(sli: QuerySLI) -> bool:
@@ -139,6 +149,8 @@ def requests_increase(sli: SLI, window: timedelta) -> str:
         return _increase(sli.total, window)
     if isinstance(sli, LatencySLI):
         return _increase(sli.count, window)
+    if isinstance(sli, NativeLatencySLI):
+        return f"histogram_count({_native_sum(sli, window)})"
     if isinstance(sli, QuerySLI):
         return _query(sli.total, sli, window)
     raise ValueError("a raw error-ratio SLI has no request count")
@@ -156,6 +168,10 @@ def errors_increase(sli: SLI, window: timedelta) -> str:
     if isinstance(sli, LatencySLI):
         fast = _increase(sli.bucket.with_matchers(le_matcher(sli.threshold)), window)
         return f"clamp_min({_increase(sli.count, window)} - {fast}, 0)"
+    if isinstance(sli, NativeLatencySLI):
+        hist = _native_sum(sli, window)
+        slow = f"histogram_count({hist}) * (1 - histogram_fraction(0, {sli.threshold!r}, {hist}))"
+        return f"({slow} >= 0 or histogram_count({hist}) * 0)"
     if isinstance(sli, QuerySLI):
         if sli.bad is not None:
             return f"({_query(sli.bad, sli, window)} or vector(0))"

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from meshwatch.model import SLO, LatencySLI, QuerySLI, RatioSLI, RawSLI, Selector
+from meshwatch.model import SLO, LatencySLI, NativeLatencySLI, QuerySLI, RatioSLI, RawSLI, Selector
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +46,8 @@ def stream_key(slo: SLO) -> StreamKey:
         return _series(sli.total)
     if isinstance(sli, LatencySLI):
         return _series(sli.count)
+    if isinstance(sli, NativeLatencySLI):  # the same requests as its classic `_count`
+        return _series(Selector(f"{sli.histogram}_count", sli.matchers))
     if isinstance(sli, QuerySLI):
         return StreamKey("query", sli.total)
     assert isinstance(sli, RawSLI)

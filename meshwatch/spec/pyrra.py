@@ -5,10 +5,13 @@ Mapped: `metadata.name` -> SLO name, `metadata.namespace` -> service (Pyrra has 
 onto its rules; the others select the PrometheusRule object), `spec.target` (percent, a
 string) -> objective, `spec.window` -> rolling window, `indicator.ratio` (errors/total
 selectors) -> counter ratio, `indicator.latency` (`X_bucket{le=...}` / `X_count`) -> latency,
-`indicator.bool_gauge` (a 0/1 gauge) -> share of samples at 1, `alerting.name` -> burn alert
-name, `alerting.disabled` / `burnrates: false` / `absent: false` -> those alerts off.
-Refused by name: `grouping` (one SLO per label value is not a meshwatch SLO), `latencyNative`
-(native histograms: issue 16), `alerting.absentName` (the absent alert's name is fixed).
+`indicator.latencyNative` (`total.metric` a native histogram selector, `latency` a duration
+such as `200ms` or `1s`) -> native-histogram latency with the threshold in seconds (Pyrra's
+`histogram_fraction(0, <seconds>, ...)`), `indicator.bool_gauge` (a 0/1 gauge) -> share of
+samples at 1, `alerting.name` -> burn alert name, `alerting.disabled` / `burnrates: false` /
+`absent: false` -> those alerts off.
+Refused by name: `grouping` (one SLO per label value is not a meshwatch SLO),
+`alerting.absentName` (the absent alert's name is fixed).
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from meshwatch.model import SLI, SLO, Alerting, QuerySLI, RatioSLI, SourceRef
+from meshwatch.model import SLI, SLO, Alerting, NativeLatencySLI, QuerySLI, RatioSLI, SourceRef
 from meshwatch.spec.checks import (
     Found,
     check_labels,
     check_name,
     check_objective,
     default_windows,
+    parse_latency_ms,
     parse_window,
     slo_warnings,
 )
@@ -59,6 +63,12 @@ class Latency(_Spec):
     grouping: OptionalList[str] = Field(default_factory=list)
 
 
+class LatencyNative(_Spec):
+    latency: Text
+    total: Query
+    grouping: OptionalList[str] = Field(default_factory=list)
+
+
 class BoolGauge(_Spec):
     metric: str
     grouping: OptionalList[str] = Field(default_factory=list)
@@ -67,7 +77,7 @@ class BoolGauge(_Spec):
 class Indicator(_Spec):
     ratio: Ratio | None = None
     latency: Latency | None = None
-    latency_native: Any = Field(default=None, alias="latencyNative")
+    latency_native: LatencyNative | None = Field(default=None, alias="latencyNative")
     bool_gauge: BoolGauge | None = None
 
 
@@ -173,21 +183,17 @@ def _target(text: str, doc: Document, problems: Problems) -> float | None:
 
 
 def _sli(spec: Indicator, doc: Document, path: FieldPath, problems: Problems) -> SLI | None:
-    if spec.latency_native is not None:
-        problems.error(
-            doc,
-            (*path, "latencyNative"),
-            "latencyNative (native histograms) is not supported yet (planned in issue 16)",
-        )
-        return None
-    chosen = [n for n in ("ratio", "latency", "bool_gauge") if getattr(spec, n) is not None]
+    kinds = ("ratio", "latency", "latency_native", "bool_gauge")
+    chosen = [n for n in kinds if getattr(spec, n) is not None]
     if len(chosen) != 1:
         problems.error(
-            doc, path, f"set exactly one of ratio, latency, bool_gauge (found {len(chosen)})"
+            doc,
+            path,
+            f"set exactly one of ratio, latency, latencyNative, bool_gauge (found {len(chosen)})",
         )
         return None
-    kind = chosen[0]
-    part = getattr(spec, kind)
+    kind = "latencyNative" if chosen[0] == "latency_native" else chosen[0]
+    part = getattr(spec, chosen[0])
     if part.grouping:
         problems.error(
             doc,
@@ -203,6 +209,8 @@ def _sli(spec: Indicator, doc: Document, path: FieldPath, problems: Problems) ->
             return RatioSLI(total=total, bad=parse_selector(part.errors.metric))
         if isinstance(part, Latency):
             return _latency(part, doc, at, problems)
+        if isinstance(part, LatencyNative):
+            return _latency_native(part, doc, at, problems)
         assert isinstance(part, BoolGauge)
         gauge = parse_selector(part.metric).promql()
     except PromQLError as exc:
@@ -227,3 +235,23 @@ def _latency(part: Latency, doc: Document, at: FieldPath, problems: Problems) ->
         )
         return None
     return sli
+
+
+def _latency_native(
+    part: LatencyNative, doc: Document, at: FieldPath, problems: Problems
+) -> SLI | None:
+    """Pyrra's native histograms are in seconds: `latency: 200ms` -> threshold 0.2."""
+    selector = parse_selector(part.total.metric)
+    if selector.metric.endswith(("_bucket", "_count", "_sum")):
+        problems.error(
+            doc,
+            (*at, "total", "metric"),
+            f"{selector.metric!r} is a classic histogram series; name the native histogram",
+        )
+        return None
+    try:
+        threshold = parse_latency_ms(part.latency) / 1000.0
+    except ValueError as exc:
+        problems.error(doc, (*at, "latency"), str(exc))
+        return None
+    return NativeLatencySLI(selector.metric, threshold, selector.matchers)

@@ -36,7 +36,15 @@ class RatioSpec(_Spec):
 
 
 class LatencySpec(_Spec):
-    """Share of requests served within `threshold`, from a classic (bucketed) histogram."""
+    """Share of requests served within `threshold`, from a classic (bucketed) histogram, or
+    from a native histogram with `native: true`.
+
+    Native: good = `histogram_fraction(0, threshold)` x `histogram_count`. On a bucket boundary
+    of the histogram's schema (0.25, 0.5, 1, 2, ...) this is exact; inside a bucket `(l, u]`
+    Prometheus 2.42 interpolates linearly in that one bucket, so the error ratio is off by at
+    most the share of requests in it, and every misclassified request took between `l` and
+    `u` (`u / l` = 1.09 at schema 3, client_golang's default). docs/rules.md has the details.
+    """
 
     histogram: str = Field(
         description="Histogram metric name without `_bucket`/`_count`, "
@@ -44,10 +52,17 @@ class LatencySpec(_Spec):
     )
     threshold: float = Field(
         description="Latency bound in the histogram's own unit; must be one of its bucket "
-        "bounds (`le` values)."
+        "bounds (`le` values) unless `native` is true."
     )
     selector: str = Field(
         default="", description='Label matchers for both series, e.g. `{job="checkout"}`.'
+    )
+    native: bool = Field(
+        default=False,
+        description="`true`: `histogram` is a native histogram (Prometheus "
+        "`--enable-feature=native-histograms`); good = `histogram_fraction(0, threshold)` x "
+        "`histogram_count`, so `threshold` may be any positive value: inside a bucket it is "
+        "interpolated linearly (see docs/rules.md for the bound).",
     )
 
 

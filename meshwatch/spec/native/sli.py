@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import re
 
-from meshwatch.model import SLI, LatencySLI, Matcher, MeshSource, RatioSLI, Selector
+from meshwatch.model import (
+    SLI,
+    LatencySLI,
+    Matcher,
+    MeshSource,
+    NativeLatencySLI,
+    RatioSLI,
+    Selector,
+)
 from meshwatch.spec import mesh
 from meshwatch.spec.checks import parse_latency_ms
 from meshwatch.spec.native import models as native
@@ -79,7 +87,7 @@ def _ratio(
 
 def _latency(
     spec: native.LatencySpec, doc: Document, path: FieldPath, problems: Problems
-) -> LatencySLI | None:
+) -> LatencySLI | NativeLatencySLI | None:
     ok = True
     if not _METRIC_NAME.match(spec.histogram):
         problems.error(doc, (*path, "histogram"), f"invalid metric name {spec.histogram!r}")
@@ -107,6 +115,8 @@ def _latency(
         ok = False
     if not ok:
         return None
+    if spec.native:
+        return NativeLatencySLI(spec.histogram, spec.threshold, selector.matchers)
     return LatencySLI(spec.histogram, spec.threshold, selector.matchers)
 
 
