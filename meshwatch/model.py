@@ -119,6 +119,10 @@ class RawSLI:
 SLI = RatioSLI | LatencySLI | QuerySLI | RawSLI
 
 MeshKind = Literal["istio", "envoy", "linkerd"]
+"""The meshes `sli: {mesh: ...}` presets read; each has its module in `meshwatch.meshes`."""
+
+ActuatorName = Literal["envoy", "istio", "gateway", "linkerd", "noop"]
+"""The data planes remediation can change (`meshwatch.remediate`, one actuator each)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +228,7 @@ class Backend:
 class RemediationPolicy:
     """What to do when one backend of a route burns the budget and its siblings do not."""
 
-    actuator: Literal["envoy", "istio", "gateway", "linkerd", "noop"]
+    actuator: ActuatorName
     target: str  # route name / VirtualService / HTTPRoute, `namespace/name[#rule]`
     backends: tuple[Backend, ...]
     action: Literal["shift", "retries", "shift+retries"] = "shift"

@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from meshwatch import conventions as c
-from meshwatch.model import SLO, LatencySLI, Matcher, MeshKind, RatioSLI, Selector
+from meshwatch import meshes
+from meshwatch.model import SLO, LatencySLI, Matcher, RatioSLI, Selector
 from meshwatch.sli import le_matcher
 
 RATE = "$__rate_interval"
@@ -107,46 +108,6 @@ def slo_state(matchers: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class MeshMetrics:
-    """Names one mesh uses for requests, latency (ms) and response codes."""
-
-    requests: str
-    duration_ms: str
-    code_label: str
-    bad: Matcher  # added to `requests` to select failed requests
-    edge: tuple[Matcher, ...]  # selects one side's view of service-to-service traffic
-    peers: tuple[str, ...]  # labels naming the two ends of an edge (or the upstream only)
-
-
-MESH_METRICS: dict[MeshKind, MeshMetrics] = {
-    "istio": MeshMetrics(
-        c.ISTIO_REQUESTS,
-        c.ISTIO_DURATION_MS,
-        c.ISTIO_CODE,
-        Matcher(c.ISTIO_CODE, "=~", "5.."),
-        (Matcher(c.ISTIO_REPORTER, "=", "destination"),),
-        (c.ISTIO_SOURCE_WORKLOAD, c.ISTIO_SERVICE),
-    ),
-    "envoy": MeshMetrics(
-        c.ENVOY_REQUESTS,
-        c.ENVOY_DURATION_MS,
-        c.ENVOY_CODE,
-        Matcher(c.ENVOY_CODE, "=~", "5.."),
-        (),
-        (c.ENVOY_CLUSTER,),
-    ),
-    "linkerd": MeshMetrics(
-        c.LINKERD_RESPONSES,
-        c.LINKERD_LATENCY_MS,
-        c.LINKERD_STATUS_CODE,
-        Matcher(c.LINKERD_CLASSIFICATION, "=", "failure"),
-        (Matcher(c.LINKERD_DIRECTION, "=", "outbound"),),
-        (c.LINKERD_DEPLOYMENT, c.LINKERD_DST_DEPLOYMENT),
-    ),
-}
-
-
-@dataclass(frozen=True, slots=True)
 class RawSeries:
     """The raw series one SLO is computed from; any part may be missing (`None`)."""
 
@@ -177,7 +138,7 @@ def raw_series(slo: SLO) -> RawSeries:
     if not isinstance(sli, RatioSLI | LatencySLI):
         return RawSeries(None, None, (), "none", None, None)
     if slo.mesh is not None:
-        mesh = MESH_METRICS[slo.mesh.kind]
+        mesh = meshes.mesh(slo.mesh.kind)
         matchers = _base_matchers(sli)
         return RawSeries(
             requests=Selector(mesh.requests, matchers),

@@ -15,8 +15,10 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from meshwatch.model import LatencySLI, Matcher, MeshKind, RatioSLI
-from meshwatch.spec import bounds, mesh, openslo, openslo_v1alpha, pyrra, slo_generator, sloth
+from meshwatch.meshes import all_meshes
+from meshwatch.meshes.base import PresetError
+from meshwatch.model import LatencySLI, RatioSLI
+from meshwatch.spec import bounds, openslo, openslo_v1alpha, pyrra, slo_generator, sloth
 from meshwatch.spec.native import models as native
 
 HEADER = """\
@@ -155,25 +157,18 @@ def _mesh_section() -> str:
         "| kind | requests counter | bad requests | latency histogram (ms) | per-backend label |",
         "|---|---|---|---|---|",
     ]
-    kinds: tuple[MeshKind, ...] = ("istio", "envoy", "linkerd")
-    for kind in kinds:
-        matchers = _example_matchers(kind)
-        sli = mesh.mesh_sli(kind, matchers, None)
-        latency = mesh.mesh_sli(kind, matchers, 250.0)
+    for preset in all_meshes():
+        selected = preset.select(preset.example)
+        assert not isinstance(selected, PresetError), selected
+        matchers = selected[0]
+        sli = preset.sli(matchers, None)
+        latency = preset.sli(matchers, 250.0)
         assert isinstance(sli, RatioSLI) and sli.bad is not None
         assert isinstance(latency, LatencySLI)
         bad_extra = [m for m in sli.bad.matchers if m not in sli.total.matchers]
         rows.append(
-            f"| `{kind}` | `{_escape(sli.total.promql())}` | "
+            f"| `{preset.kind}` | `{_escape(sli.total.promql())}` | "
             f"`{_escape(', '.join(m.promql() for m in bad_extra))}` | `{latency.histogram}` | "
-            f"`{mesh.VERSION_LABEL[kind]}` |"
+            f"`{preset.version_label}` |"
         )
     return "\n".join(rows) + "\n"
-
-
-def _example_matchers(kind: MeshKind) -> tuple[Matcher, ...]:
-    if kind == "istio":
-        return mesh.istio_matchers("SERVICE", None, None)
-    if kind == "envoy":
-        return mesh.envoy_matchers(("CLUSTER",))
-    return mesh.linkerd_matchers("DEPLOYMENT", None)

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from meshwatch.model import ActuatorName, MeshKind
+
 API_VERSION = "meshwatch/v1"
 KIND = "ServiceLevels"
 
@@ -80,7 +82,7 @@ class MeshSpec(_Spec):
     with `latency_threshold` the SLI is latency instead.
     """
 
-    kind: Literal["istio", "envoy", "linkerd"] = Field(description="Which mesh's metrics.")
+    kind: MeshKind = Field(description="Which mesh's metrics.")
     service: str | None = Field(
         default=None,
         description="Istio: `destination_service_name` of the service (required for istio).",
@@ -203,9 +205,7 @@ class BackendSpec(_Spec):
 class RemediationSpec(_Spec):
     """Move traffic away from a backend that burns the budget while its siblings do not."""
 
-    actuator: Literal["envoy", "istio", "gateway", "linkerd", "noop"] = Field(
-        description="Data plane to change."
-    )
+    actuator: ActuatorName = Field(description="Data plane to change.")
     target: str = Field(
         description="Route to change: Envoy route name, VirtualService / HTTPRoute "
         "`namespace/name[#rule]`, Linkerd route."

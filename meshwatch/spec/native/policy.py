@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-import re
 
+from meshwatch.meshes import actuator_target
 from meshwatch.model import (
     SLI,
     Alerting,
@@ -112,11 +112,6 @@ def _windows(
 # --- remediation ------------------------------------------------------------------------
 
 
-_K8S_NAME = r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?"
-_K8S_TARGET = re.compile(rf"^{_K8S_NAME}/{_K8S_NAME}(#[^#/\s]+)?$")
-_ENVOY_TARGET = re.compile(r"^[^/\s]+/[^/\s]+/[^/\s]+$")
-
-
 def remediation_from_spec(
     spec: native.RemediationSpec,
     slo_sli: native.SLISpec,
@@ -125,19 +120,12 @@ def remediation_from_spec(
     problems: Problems,
 ) -> RemediationPolicy | None:
     before = problems.error_count
-    if spec.actuator in ("istio", "gateway") and not _K8S_TARGET.match(spec.target):
+    target_format = actuator_target(spec.actuator)
+    if target_format is not None and not target_format.pattern.match(spec.target):
         problems.error(
             doc,
             (*path, "target"),
-            f"target {spec.target!r} must be namespace/name or namespace/name#rule "
-            f"for actuator {spec.actuator}",
-        )
-    elif spec.actuator == "envoy" and not _ENVOY_TARGET.match(spec.target):
-        problems.error(
-            doc,
-            (*path, "target"),
-            f"target {spec.target!r} must be route_config/virtual_host/route "
-            "(the names in the RDS file) for actuator envoy",
+            f"target {spec.target!r} must be {target_format.shape} for actuator {spec.actuator}",
         )
     elif not spec.target.strip():
         problems.error(doc, (*path, "target"), "target must name the route to change")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from meshwatch.model import SLI, LatencySLI, Matcher, MeshSource, RatioSLI, Selector
-from meshwatch.spec import mesh
+from meshwatch.meshes import all_meshes, mesh
+from meshwatch.meshes.base import PresetError
+from meshwatch.model import SLI, LatencySLI, MeshSource, RatioSLI, Selector
 from meshwatch.spec.checks import parse_latency_ms
 from meshwatch.spec.native import models as native
 from meshwatch.spec.problems import Problems
@@ -110,12 +111,10 @@ def _latency(
     return LatencySLI(spec.histogram, spec.threshold, selector.matchers)
 
 
-_MESH_FIELDS = {
-    "istio": ("service", "version", "namespace"),
-    "envoy": ("cluster", "clusters"),
-    "linkerd": ("deployment", "namespace"),
-}
-_ALL_MESH_FIELDS = ("service", "version", "cluster", "clusters", "deployment", "namespace")
+def _preset_fields() -> list[str]:
+    """Every mesh-specific preset field, in the order MeshSpec declares them."""
+    meshes = all_meshes()
+    return [name for name in native.MeshSpec.model_fields if any(name in m.fields for m in meshes)]
 
 
 def mesh_from_spec(
@@ -123,10 +122,10 @@ def mesh_from_spec(
 ) -> tuple[SLI, MeshSource] | None:
     """Expand a mesh preset; every field that does not belong to `kind` is an error."""
     before = problems.error_count
-    allowed = _MESH_FIELDS[spec.kind]
-    for name in _ALL_MESH_FIELDS:
-        if getattr(spec, name) is not None and name not in allowed:
-            owners = [k for k, fields in _MESH_FIELDS.items() if name in fields]
+    chosen = mesh(spec.kind)
+    for name in _preset_fields():
+        if getattr(spec, name) is not None and name not in chosen.fields:
+            owners = [m.kind for m in all_meshes() if name in m.fields]
             problems.error(
                 doc, (*path, name), f"{name} is for kind {' or '.join(owners)}, not {spec.kind}"
             )
@@ -137,7 +136,7 @@ def mesh_from_spec(
         except ValueError as exc:
             problems.error(doc, (*path, "latency_threshold"), str(exc))
         else:
-            buckets = mesh.BUCKETS_MS[spec.kind]
+            buckets = chosen.buckets_ms
             if latency_ms not in buckets:
                 problems.warning(
                     doc,
@@ -146,36 +145,18 @@ def mesh_from_spec(
                     f"latency histogram ({', '.join(f'{b:g}' for b in buckets[:14])} ms ...); "
                     "the SLI needs a bucket at the threshold",
                 )
-    matchers, target = _mesh_target(spec, doc, path, problems)
-    if problems.error_count > before or matchers is None:
+    selected = chosen.select({name: getattr(spec, name) for name in chosen.fields})
+    if isinstance(selected, PresetError):
+        at = path if selected.field is None else (*path, selected.field)
+        problems.error(doc, at, selected.message)
         return None
-    return mesh.mesh_sli(spec.kind, matchers, latency_ms), mesh.mesh_source(spec.kind, target)
-
-
-def _mesh_target(
-    spec: native.MeshSpec, doc: Document, path: FieldPath, problems: Problems
-) -> tuple[tuple[Matcher, ...] | None, str]:
-    if spec.kind == "istio":
-        if not spec.service:
-            problems.error(doc, (*path, "service"), "kind istio needs service")
-            return None, ""
-        return mesh.istio_matchers(spec.service, spec.namespace, spec.version), spec.service
-    if spec.kind == "envoy":
-        clusters = (spec.cluster,) if spec.cluster else tuple(spec.clusters or ())
-        if (spec.cluster and spec.clusters) or not clusters:
-            problems.error(doc, path, "kind envoy needs exactly one of cluster, clusters")
-            return None, ""
-        return mesh.envoy_matchers(clusters), "|".join(clusters)
-    if not spec.deployment:
-        problems.error(doc, (*path, "deployment"), "kind linkerd needs deployment")
-        return None, ""
-    return mesh.linkerd_matchers(spec.deployment, spec.namespace), spec.deployment
+    if problems.error_count > before:
+        return None
+    matchers, target = selected
+    source = MeshSource(kind=spec.kind, target=target, version_label=chosen.version_label)
+    return chosen.sli(matchers, latency_ms), source
 
 
 def backend_mesh(spec: native.MeshSpec, backend: str) -> native.MeshSpec:
     """The SLO's mesh preset restricted to one backend (version, cluster or deployment)."""
-    if spec.kind == "istio":
-        return spec.model_copy(update={"version": backend})
-    if spec.kind == "envoy":
-        return spec.model_copy(update={"cluster": backend, "clusters": None})
-    return spec.model_copy(update={"deployment": backend})
+    return spec.model_copy(update=mesh(spec.kind).backend(backend))
