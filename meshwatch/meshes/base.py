@@ -12,7 +12,21 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from meshwatch.model import SLI, ActuatorName, LatencySLI, Matcher, MeshKind, RatioSLI, Selector
+from meshwatch.meshes.grpc import DEFAULT_SERVER_ERRORS, codes_of
+from meshwatch.model import (
+    SLI,
+    ActuatorName,
+    LatencySLI,
+    Matcher,
+    MeshKind,
+    MeshProtocol,
+    RatioSLI,
+    Selector,
+)
+
+GrpcSLI = Callable[[tuple[Matcher, ...], tuple[int, ...]], RatioSLI]
+"""An availability SLI of gRPC traffic from the preset's matchers and the numbers of the
+server-error statuses (in code order, at least one)."""
 
 PresetValues = Mapping[str, object]
 """The preset's fields as the spec gives them (`service`, `cluster`, ...; None when unset)."""
@@ -69,10 +83,35 @@ class Mesh:
     example: PresetValues  # a preset the spec reference shows
     actuator: ActuatorName  # the actuator that changes this mesh's routes
     target_format: TargetFormat | None  # remediation targets of that actuator, if checked
+    grpc: GrpcSLI  # `protocol: grpc`: gRPC calls only, bad = a server-error status
+    auto: GrpcSLI | None  # `protocol: auto`: HTTP 5xx and gRPC server errors; None: cannot
+    grpc_latency: tuple[Matcher, ...]  # added to the latency SLI's matchers for `grpc`
+    grpc_code_label: str | None  # label of the gRPC status (None: it is in the metric name)
 
-    def sli(self, matchers: tuple[Matcher, ...], latency_ms: float | None) -> SLI:
-        """The availability SLI, or the latency SLI when `latency_ms` is given."""
+    @property
+    def protocols(self) -> tuple[MeshProtocol, ...]:
+        """The `protocol` values this mesh's metrics can tell apart."""
+        return ("http", "grpc", "auto") if self.auto is not None else ("http", "grpc")
+
+    def sli(
+        self,
+        matchers: tuple[Matcher, ...],
+        latency_ms: float | None,
+        protocol: MeshProtocol = "http",
+        grpc_errors: tuple[str, ...] = DEFAULT_SERVER_ERRORS,
+    ) -> SLI:
+        """The availability SLI, or the latency SLI when `latency_ms` is given.
+
+        `protocol` must be one of `protocols`; `grpc_errors` are gRPC status names.
+        """
         if latency_ms is not None:
+            if protocol == "grpc":
+                matchers = (*matchers, *self.grpc_latency)
             return LatencySLI(histogram=self.duration_ms, threshold=latency_ms, matchers=matchers)
+        if protocol == "grpc":
+            return self.grpc(matchers, codes_of(grpc_errors))
+        if protocol == "auto":
+            assert self.auto is not None, f"{self.kind} cannot tell HTTP from gRPC"
+            return self.auto(matchers, codes_of(grpc_errors))
         total = Selector(self.requests, matchers)
         return RatioSLI(total=total, bad=total.with_matchers(self.bad))

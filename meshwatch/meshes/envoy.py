@@ -6,12 +6,23 @@ import re
 
 from meshwatch.meshes.base import Mesh, PresetError, PresetValues, TargetFormat
 from meshwatch.meshes.istio import BUCKETS_MS
-from meshwatch.model import Matcher
+from meshwatch.model import Matcher, RatioSLI, Selector
 
 REQUESTS = "envoy_cluster_upstream_rq"  # final responses, retried attempts excluded
 DURATION_MS = "envoy_cluster_upstream_rq_time"
 CLUSTER = "envoy_cluster_name"
 CODE = "envoy_response_code"
+# The grpc_stats HTTP filter (envoy.filters.http.grpc_stats, default config) counts gRPC calls
+# per upstream cluster as `cluster.<c>.grpc.total` and one counter per status number,
+# `cluster.<c>.grpc.<n>`: in Prometheus `envoy_cluster_grpc_total`, `envoy_cluster_grpc_14`.
+# (With `stats_for_all_methods` the method is in the name instead and these are not written.)
+GRPC_TOTAL = "envoy_cluster_grpc_total"
+
+
+def grpc_status_counter(code: int) -> str:
+    """The grpc_stats filter's counter of calls answered with status `code`."""
+    return f"envoy_cluster_grpc_{code}"
+
 
 RDS_ROUTE_TARGET = TargetFormat(
     re.compile(r"^[^/\s]+/[^/\s]+/[^/\s]+$"),
@@ -35,6 +46,14 @@ def _select(values: PresetValues) -> tuple[tuple[Matcher, ...], str] | PresetErr
     return matchers(clusters), "|".join(clusters)
 
 
+def _grpc(base: tuple[Matcher, ...], codes: tuple[int, ...]) -> RatioSLI:
+    """Bad: the sum of the server errors' status counters, one metric name per status (one
+    selector over several names would not do: `increase()` drops the name, and Prometheus
+    refuses a result with two series of the same labels)."""
+    first, *more = (Selector(grpc_status_counter(code), base) for code in codes)
+    return RatioSLI(total=Selector(GRPC_TOTAL, base), bad=first, more_bad=tuple(more))
+
+
 MESH = Mesh(
     kind="envoy",
     title="Envoy",
@@ -53,4 +72,8 @@ MESH = Mesh(
     example={"cluster": "CLUSTER"},
     actuator="envoy",
     target_format=RDS_ROUTE_TARGET,
+    grpc=_grpc,
+    auto=None,  # the HTTP and the gRPC counters are separate families
+    grpc_latency=(),  # envoy_cluster_upstream_rq_time times every request of the cluster
+    grpc_code_label=None,
 )

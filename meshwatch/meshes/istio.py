@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from meshwatch.meshes.base import K8S_ROUTE_TARGET, Mesh, PresetError, PresetValues
-from meshwatch.model import Matcher
+from meshwatch.meshes.grpc import codes_regex
+from meshwatch.model import Matcher, RatioSLI, Selector
 
 REQUESTS = "istio_requests_total"
 DURATION_MS = "istio_request_duration_milliseconds"
@@ -12,6 +13,8 @@ SERVICE = "destination_service_name"
 NAMESPACE = "destination_service_namespace"
 VERSION = "destination_version"
 CODE = "response_code"
+PROTOCOL = "request_protocol"  # `http` or `grpc`
+GRPC_STATUS = "grpc_response_status"  # the gRPC status number; empty on HTTP requests
 SOURCE_WORKLOAD = "source_workload"  # read by the mesh dashboard only
 
 # Envoy's default bucket bounds (ms), which Istio's duration histogram uses.
@@ -40,6 +43,23 @@ def _select(values: PresetValues) -> tuple[tuple[Matcher, ...], str] | PresetErr
     ), service
 
 
+_GRPC = Matcher(PROTOCOL, "=", "grpc")
+
+
+def _grpc(base: tuple[Matcher, ...], codes: tuple[int, ...]) -> RatioSLI:
+    total = Selector(REQUESTS, (*base, _GRPC))
+    bad = Matcher(GRPC_STATUS, "=~", codes_regex(codes))
+    return RatioSLI(total=total, bad=total.with_matchers(bad))
+
+
+def _auto(base: tuple[Matcher, ...], codes: tuple[int, ...]) -> RatioSLI:
+    """Good: neither an HTTP 5xx nor a server-error gRPC status (HTTP requests have none)."""
+    total = Selector(REQUESTS, base)
+    server = Matcher(GRPC_STATUS, "!~", codes_regex(codes))
+    good = total.with_matchers(Matcher(CODE, "!~", "5.."), server)
+    return RatioSLI(total=total, good=good)
+
+
 MESH = Mesh(
     kind="istio",
     title="Istio",
@@ -58,4 +78,8 @@ MESH = Mesh(
     example={"service": "SERVICE"},
     actuator="istio",
     target_format=K8S_ROUTE_TARGET,
+    grpc=_grpc,
+    auto=_auto,
+    grpc_latency=(_GRPC,),
+    grpc_code_label=GRPC_STATUS,
 )

@@ -107,6 +107,10 @@ def slo_state(matchers: str) -> str:
 # --- raw mesh series ----------------------------------------------------------------
 
 
+HTTP_OK = "[23].."
+GRPC_OK = "0"
+
+
 @dataclass(frozen=True, slots=True)
 class RawSeries:
     """The raw series one SLO is computed from; any part may be missing (`None`)."""
@@ -117,6 +121,7 @@ class RawSeries:
     latency_unit: str  # Grafana unit of the histogram's bounds
     code_label: str | None
     version_label: str | None
+    code_ok: str = HTTP_OK  # regex of the `code_label` values that are not errors
 
 
 def _base_matchers(sli: RatioSLI | LatencySLI) -> tuple[Matcher, ...]:
@@ -140,13 +145,16 @@ def raw_series(slo: SLO) -> RawSeries:
     if slo.mesh is not None:
         mesh = meshes.mesh(slo.mesh.kind)
         matchers = _base_matchers(sli)
+        grpc = slo.mesh.protocol == "grpc"
         return RawSeries(
             requests=Selector(mesh.requests, matchers),
             histogram=mesh.duration_ms,
-            histogram_matchers=matchers,
+            # the gRPC status is not known when latency is recorded (Linkerd: no such label)
+            histogram_matchers=tuple(m for m in matchers if m.label != mesh.grpc_code_label),
             latency_unit="ms",
-            code_label=mesh.code_label,
+            code_label=mesh.grpc_code_label if grpc else mesh.code_label,
             version_label=slo.mesh.version_label,
+            code_ok=GRPC_OK if grpc else HTTP_OK,
         )
     if isinstance(sli, LatencySLI):
         return RawSeries(
@@ -160,9 +168,10 @@ def rate_by(selector: Selector, by: tuple[str, ...] = ()) -> str:
     return f"sum{grouping} (rate({selector.promql()}[{RATE}]))"
 
 
-def code_share(selector: Selector, code_label: str) -> str:
-    """Share of all requests answered with each non-2xx/3xx response code."""
-    errors = selector.with_matchers(Matcher(code_label, "!~", "[23].."))
+def code_share(selector: Selector, code_label: str, ok: str = HTTP_OK) -> str:
+    """Share of all requests answered with each code that `ok` does not match (non-2xx/3xx
+    HTTP codes; non-OK gRPC statuses with `GRPC_OK`)."""
+    errors = selector.with_matchers(Matcher(code_label, "!~", ok))
     return f"{rate_by(errors, (code_label,))} / scalar({rate_by(selector)})"
 
 
@@ -175,8 +184,11 @@ def sli_error_ratio_by(slo: SLO, by: tuple[str, ...]) -> str | None:
     sli = slo.sli
     if isinstance(sli, RatioSLI):
         total = rate_by(sli.total, by)
-        if sli.bad is not None:
+        if sli.bad is not None and not sli.more_bad:
             return f"({rate_by(sli.bad, by)} or {total} * 0) / {total}"
+        if sli.bad is not None:
+            bad = " + ".join(f"({rate_by(s, by)} or {total} * 0)" for s in sli.bad_selectors)
+            return f"({bad}) / {total}"
         if sli.good is not None:
             return f"1 - ({rate_by(sli.good, by)} or {total} * 0) / {total}"
     if isinstance(sli, LatencySLI):

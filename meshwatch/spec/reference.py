@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from meshwatch.meshes import all_meshes
+from meshwatch.meshes import all_meshes, grpc
 from meshwatch.meshes.base import PresetError
 from meshwatch.model import LatencySLI, RatioSLI
 from meshwatch.spec import bounds, openslo, openslo_v1alpha, pyrra, slo_generator, sloth
@@ -171,4 +171,37 @@ def _mesh_section() -> str:
             f"`{_escape(', '.join(m.promql() for m in bad_extra))}` | `{latency.histogram}` | "
             f"`{preset.version_label}` |"
         )
+    return "\n".join(rows) + "\n" + _grpc_section()
+
+
+def _grpc_section() -> str:
+    """What `protocol: grpc` and `auto` expand to, with the default server errors."""
+    rows = [
+        "",
+        "### gRPC",
+        "",
+        "With `protocol: grpc` a call is bad when its gRPC status is one of "
+        "`grpc_server_errors` (default "
+        f"{', '.join(f'`{name}`' for name in grpc.DEFAULT_SERVER_ERRORS)}), whatever its "
+        "HTTP code; `auto` counts HTTP 5xx and those statuses. Each preset below as "
+        "generated with the default set:",
+        "",
+        "| kind | protocol | requests counter | bad requests | good requests |",
+        "|---|---|---|---|---|",
+    ]
+    for preset in all_meshes():
+        selected = preset.select(preset.example)
+        assert not isinstance(selected, PresetError), selected
+        for protocol in preset.protocols[1:]:
+            sli = preset.sli(selected[0], None, protocol)
+            assert isinstance(sli, RatioSLI)
+            bad = " + ".join(s.promql() for s in sli.bad_selectors)
+            good = "" if sli.good is None else sli.good.promql()
+            rows.append(
+                f"| `{preset.kind}` | `{protocol}` | `{_escape(sli.total.promql())}` | "
+                + (f"`{_escape(bad)}`" if bad else "")
+                + " | "
+                + (f"`{_escape(good)}`" if good else "")
+                + " |"
+            )
     return "\n".join(rows) + "\n"

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from meshwatch.model import ActuatorName, MeshKind
+from meshwatch.model import ActuatorName, MeshKind, MeshProtocol
 
 API_VERSION = "meshwatch/v1"
 KIND = "ServiceLevels"
@@ -108,6 +108,19 @@ class MeshSpec(_Spec):
         default=None,
         description="Makes this a latency SLI: requests at or under this duration are good, "
         "e.g. `250ms`, `1s`. Must be a bucket bound of the mesh's histogram.",
+    )
+    protocol: MeshProtocol = Field(
+        default="http",
+        description="What fails a request: `http` (5xx; Linkerd's `classification`), `grpc` "
+        "(gRPC calls only, failed when their status is in `grpc_server_errors`, also when "
+        "answered with HTTP 200) or `auto` (both, each by its own rule; Istio and Linkerd). "
+        "Envoy's gRPC counters come from its grpc_stats HTTP filter.",
+    )
+    grpc_server_errors: list[str] | None = Field(
+        default=None,
+        description="gRPC statuses counted as failures with `protocol: grpc` or `auto`; "
+        "default `UNKNOWN`, `DEADLINE_EXCEEDED`, `INTERNAL`, `UNAVAILABLE`, `DATA_LOSS`, "
+        "`UNIMPLEMENTED` (the caller's own errors, e.g. `NOT_FOUND`, are good events).",
     )
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from meshwatch.meshes import all_meshes, mesh
-from meshwatch.meshes.base import PresetError
+from meshwatch.meshes import all_meshes, grpc, mesh
+from meshwatch.meshes.base import Mesh, PresetError
 from meshwatch.model import SLI, LatencySLI, MeshSource, RatioSLI, Selector
 from meshwatch.spec.checks import parse_latency_ms
 from meshwatch.spec.native import models as native
@@ -145,6 +145,7 @@ def mesh_from_spec(
                     f"latency histogram ({', '.join(f'{b:g}' for b in buckets[:14])} ms ...); "
                     "the SLI needs a bucket at the threshold",
                 )
+    grpc_errors = _grpc_errors(spec, chosen, doc, path, problems)
     selected = chosen.select({name: getattr(spec, name) for name in chosen.fields})
     if isinstance(selected, PresetError):
         at = path if selected.field is None else (*path, selected.field)
@@ -153,8 +154,39 @@ def mesh_from_spec(
     if problems.error_count > before:
         return None
     matchers, target = selected
-    source = MeshSource(kind=spec.kind, target=target, version_label=chosen.version_label)
-    return chosen.sli(matchers, latency_ms), source
+    protocol = spec.protocol
+    source = MeshSource(spec.kind, target, chosen.version_label, protocol)
+    return chosen.sli(matchers, latency_ms, protocol, grpc_errors), source
+
+
+def _grpc_errors(
+    spec: native.MeshSpec, chosen: Mesh, doc: Document, path: FieldPath, problems: Problems
+) -> tuple[str, ...]:
+    """The server-error statuses of a gRPC preset (problems recorded for bad values)."""
+    if spec.protocol not in chosen.protocols:
+        problems.error(
+            doc,
+            (*path, "protocol"),
+            f"kind {spec.kind} cannot tell HTTP from gRPC in one metric; "
+            f"set protocol to one of {', '.join(chosen.protocols)}",
+        )
+    if spec.grpc_server_errors is None:
+        return grpc.DEFAULT_SERVER_ERRORS
+    at: FieldPath = (*path, "grpc_server_errors")
+    if spec.protocol == "http":
+        problems.error(doc, at, "grpc_server_errors needs protocol grpc or auto")
+    if not spec.grpc_server_errors:
+        problems.error(doc, at, "name at least one gRPC status, e.g. UNAVAILABLE")
+    unknown = grpc.unknown_names(spec.grpc_server_errors)
+    if unknown:
+        problems.error(
+            doc,
+            at,
+            f"not a gRPC status: {', '.join(unknown)} (one of {', '.join(grpc.CODES)})",
+        )
+    if "OK" in spec.grpc_server_errors:
+        problems.error(doc, at, "OK is a success, not a server error")
+    return tuple(spec.grpc_server_errors)
 
 
 def backend_mesh(spec: native.MeshSpec, backend: str) -> native.MeshSpec:
