@@ -16,8 +16,8 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from meshwatch.meshes import all_meshes, grpc
-from meshwatch.meshes.base import PresetError
-from meshwatch.model import LatencySLI, RatioSLI
+from meshwatch.meshes.base import Mesh, PresetError
+from meshwatch.model import LatencySLI, Matcher, RatioSLI
 from meshwatch.spec import bounds, openslo, openslo_v1alpha, pyrra, slo_generator, sloth
 from meshwatch.spec.native import models as native
 
@@ -158,9 +158,7 @@ def _mesh_section() -> str:
         "|---|---|---|---|---|",
     ]
     for preset in all_meshes():
-        selected = preset.select(preset.example)
-        assert not isinstance(selected, PresetError), selected
-        matchers = selected[0]
+        matchers = _example_matchers(preset)
         sli = preset.sli(matchers, None)
         latency = preset.sli(matchers, 250.0)
         assert isinstance(sli, RatioSLI) and sli.bad is not None
@@ -172,6 +170,12 @@ def _mesh_section() -> str:
             f"`{preset.version_label}` |"
         )
     return "\n".join(rows) + "\n" + _grpc_section()
+
+
+def _example_matchers(preset: Mesh) -> tuple[Matcher, ...]:
+    selected = preset.select(preset.example)
+    assert not isinstance(selected, PresetError), selected
+    return selected[0]
 
 
 def _grpc_section() -> str:
@@ -190,10 +194,8 @@ def _grpc_section() -> str:
         "|---|---|---|---|---|",
     ]
     for preset in all_meshes():
-        selected = preset.select(preset.example)
-        assert not isinstance(selected, PresetError), selected
         for protocol in preset.protocols[1:]:
-            sli = preset.sli(selected[0], None, protocol)
+            sli = preset.sli(_example_matchers(preset), None, protocol)
             assert isinstance(sli, RatioSLI)
             bad = " + ".join(s.promql() for s in sli.bad_selectors)
             good = "" if sli.good is None else sli.good.promql()
