@@ -25,9 +25,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from meshwatch.collectors.prometheus import PrometheusCollector
+from meshwatch.collectors.prometheus_http import PrometheusQuerier, RetryPolicy, connect
 from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
+from meshwatch.engine.evaluate import evaluate_all
 from meshwatch.model import SLO, Counts
+from meshwatch.render import dashboards_promql as q
 from meshwatch.spec import load_text
 from tests.support.binaries import require_binary
 from tests.support.grpc_envoy import NOT_FOUND, GrpcClient, GrpcEnvoy, run_grpc_envoy
@@ -191,6 +195,17 @@ def test_prometheus_rules_count_grpc_failures_per_slo_and_per_backend(
                 for name in VERSIONS
             }
             sampled = time.time() - first
+            # the service dashboard's per-version error ratio is valid PromQL with an answer
+            # per version (Grafana's $__rate_interval as a window that holds the traffic)
+            per_version = q.sli_error_ratio_by(slos[0], ("envoy_cluster_name",))
+            assert per_version is not None
+            window = f"{int(sampled + 5 * S)}s"
+            dashboard = prom.query(per_version.replace("$__rate_interval", window))
+            # meshwatch's Prometheus engine, as `serve` runs it, on the same data
+            collector = PrometheusCollector(
+                PrometheusQuerier(connect(prom.url), policy=RetryPolicy(timeout=30.0))
+            )
+            engine = evaluate_all(slos, collector, datetime.now(UTC))
         finally:
             prom.stop()
     expected = _expected(seen)
@@ -208,3 +223,19 @@ def test_prometheus_rules_count_grpc_failures_per_slo_and_per_backend(
         mine = _expected(seen, name)
         assert value == pytest.approx(mine.errors / mine.total, rel=rel, abs=1e-12), name
     assert backend_ratio["greeter_v1"] == 0.0 and backend_ratio["greeter_v2"] > 0.2
+    by_version = {r["metric"]["envoy_cluster_name"]: float(r["value"][1]) for r in dashboard}
+    assert by_version.keys() == set(VERSIONS)
+    assert by_version["greeter_v1"] == 0.0
+    v2 = _expected(seen, "greeter_v2")
+    assert by_version["greeter_v2"] == pytest.approx(v2.errors / v2.total, rel=rel)
+    status = next(st for st in engine.statuses if st.slo_id == "greeter-grpc")
+    sli_5m = status.sli["5m"]
+    assert sli_5m is not None
+    assert 1 - sli_5m == pytest.approx(expected.errors / expected.total, rel=rel)
+    for measured in engine.backends:
+        counts = measured.counts[timedelta(minutes=5)]
+        assert isinstance(counts, Counts), (measured.backend, counts)
+        mine = _expected(seen, measured.backend)
+        assert counts.errors / counts.total == pytest.approx(
+            mine.errors / mine.total, rel=rel, abs=1e-12
+        ), measured.backend

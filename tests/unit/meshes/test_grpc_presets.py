@@ -13,6 +13,7 @@ from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.meshes import grpc
 from meshwatch.meshes.base import PresetError
 from meshwatch.model import SLI, SLO, Counts, Matcher, MeshKind, RatioSLI
+from meshwatch.render import dashboards_promql as q
 from meshwatch.sli.promql import errors_increase
 from meshwatch.spec import load_text
 
@@ -143,3 +144,23 @@ def test_the_embedded_engine_sums_the_status_counters() -> None:
     window = timedelta(minutes=1)
     got = store.counts(sli, [window], t0 + timedelta(seconds=10))
     assert got == {window: Counts(errors=25.0, total=100.0)}
+
+
+def test_dashboards_break_grpc_errors_down_by_status() -> None:
+    raw = q.raw_series(_slo("istio", "grpc"))
+    assert raw.code_label == "grpc_response_status" and raw.code_ok == q.GRPC_OK
+    assert raw.requests is not None
+    assert 'grpc_response_status!~"0"' in q.code_share(raw.requests, raw.code_label, raw.code_ok)
+    linkerd = q.raw_series(_slo("linkerd", "grpc"))
+    # response_latency_ms has no grpc_status label: the latency panels must not ask for it
+    assert all(m.label != "grpc_status" for m in linkerd.histogram_matchers)
+    assert q.raw_series(_slo("envoy", "grpc")).code_label is None  # the status is in the name
+    http = q.raw_series(_slo("istio", "http"))
+    assert (http.code_label, http.code_ok) == ("response_code", q.HTTP_OK)
+
+
+def test_dashboards_sum_the_status_counters_per_version() -> None:
+    ratio = q.sli_error_ratio_by(_slo("envoy", "grpc"), ("envoy_cluster_name",))
+    assert ratio is not None
+    for code in (2, 4, 12, 13, 14, 15):
+        assert ratio.count(f"envoy_cluster_grpc_{code}{{") == 1, code
