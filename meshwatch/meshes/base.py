@@ -81,6 +81,7 @@ class Mesh:
     backend: Callable[[str], dict[str, object]]
     """Preset fields that restrict the preset to one backend (version, cluster, deployment)."""
     example: PresetValues  # a preset the spec reference shows
+    members_field: str | None  # preset field listing the backends the SLO counts, if any
     actuator: ActuatorName  # the actuator that changes this mesh's routes
     target_format: TargetFormat | None  # remediation targets of that actuator, if checked
     grpc: GrpcSLI  # `protocol: grpc`: gRPC calls only, bad = a server-error status

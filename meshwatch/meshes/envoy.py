@@ -70,6 +70,7 @@ MESH = Mesh(
     select=_select,
     backend=lambda name: {"cluster": name, "clusters": None},
     example={"cluster": "CLUSTER"},
+    members_field="clusters",
     actuator="envoy",
     target_format=RDS_ROUTE_TARGET,
     grpc=_grpc,

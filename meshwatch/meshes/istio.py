@@ -76,6 +76,7 @@ MESH = Mesh(
     select=_select,
     backend=lambda name: {"version": name},
     example={"service": "SERVICE"},
+    members_field=None,
     actuator="istio",
     target_format=K8S_ROUTE_TARGET,
     grpc=_grpc,

@@ -72,6 +72,7 @@ MESH = Mesh(
     select=_select,
     backend=lambda name: {"deployment": name},
     example={"deployment": "DEPLOYMENT"},
+    members_field=None,
     actuator="linkerd",
     target_format=None,
     grpc=_grpc,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from meshwatch.meshes import actuator_target
+from meshwatch.meshes import actuator_target, mesh
 from meshwatch.model import (
     SLI,
     Alerting,
@@ -195,11 +195,13 @@ def _backend_sli(
         )
         return None
     mesh_spec = slo_sli.mesh
-    if mesh_spec.kind == "envoy" and mesh_spec.clusters and backend.name not in mesh_spec.clusters:
+    members_field = mesh(mesh_spec.kind).members_field
+    members = getattr(mesh_spec, members_field) if members_field else None
+    if members and backend.name not in members:
         problems.warning(
             doc,
             (*path, "name"),
-            f"backend {backend.name!r} is not one of the SLO's clusters; "
+            f"backend {backend.name!r} is not one of the SLO's {members_field}; "
             "its traffic does not count towards the SLO",
         )
     # The SLO's own preset was valid, so this cannot fail; its warnings were already given.
