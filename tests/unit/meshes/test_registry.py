@@ -17,8 +17,10 @@ def test_every_mesh_kind_has_one_mesh_in_its_order() -> None:
 
 
 def test_the_spec_reads_the_kinds_and_actuators_from_the_model() -> None:
-    assert native.MeshSpec.model_fields["kind"].annotation == MeshKind
-    assert native.RemediationSpec.model_fields["actuator"].annotation == ActuatorName
+    kind = native.MeshSpec.model_fields["kind"].annotation
+    actuator = native.RemediationSpec.model_fields["actuator"].annotation
+    assert get_args(kind) == get_args(MeshKind)
+    assert get_args(actuator) == get_args(ActuatorName)
 
 
 def test_every_preset_field_is_a_spec_field() -> None:
@@ -83,7 +85,8 @@ def test_actuator_targets() -> None:
     istio = meshes.actuator_target("istio")
     gateway = meshes.actuator_target("gateway")
     envoy = meshes.actuator_target("envoy")
-    assert istio is gateway is not None and istio.pattern.match("shop/checkout#primary")
+    assert istio is not None and istio is gateway
+    assert istio.pattern.match("shop/checkout#primary")
     assert envoy is not None and envoy.pattern.match("local_route/svc/main")
     assert not envoy.pattern.match("shop/checkout")
     assert meshes.actuator_target("noop") is None
