@@ -72,6 +72,14 @@ class RatioSLI:
     total: Selector
     good: Selector | None = None
     bad: Selector | None = None
+    more_bad: tuple[Selector, ...] = ()
+    """Further counters of bad events, summed with `bad`: for a mesh that spells the outcome
+    in the metric name (Envoy's gRPC status counters `envoy_cluster_grpc_<n>`)."""
+
+    @property
+    def bad_selectors(self) -> tuple[Selector, ...]:
+        """Every counter of bad events (none in the good form)."""
+        return () if self.bad is None else (self.bad, *self.more_bad)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +146,13 @@ class RawSLI:
 SLI = RatioSLI | LatencySLI | QuerySLI | RawSLI | NativeLatencySLI
 
 MeshKind = Literal["istio", "envoy", "linkerd"]
+"""The meshes `sli: {mesh: ...}` presets read; each has its module in `meshwatch.meshes`."""
+
+MeshProtocol = Literal["http", "grpc", "auto"]
+"""What a mesh preset counts as failed: HTTP 5xx, server-error gRPC statuses, or each by its own."""
+
+ActuatorName = Literal["envoy", "istio", "gateway", "linkerd", "noop"]
+"""The data planes remediation can change (`meshwatch.remediate`, one actuator each)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +162,7 @@ class MeshSource:
     kind: MeshKind
     target: str  # Istio service, Envoy cluster, Linkerd deployment
     version_label: str  # label that tells versions/subsets apart in this mesh's metrics
+    protocol: MeshProtocol = "http"
 
 
 # --- windows ----------------------------------------------------------------------
@@ -243,7 +259,7 @@ class Backend:
 class RemediationPolicy:
     """What to do when one backend of a route burns the budget and its siblings do not."""
 
-    actuator: Literal["envoy", "istio", "gateway", "linkerd", "noop"]
+    actuator: ActuatorName
     target: str  # route name / VirtualService / HTTPRoute, `namespace/name[#rule]`
     backends: tuple[Backend, ...]
     action: Literal["shift", "retries", "shift+retries"] = "shift"

@@ -230,6 +230,7 @@ class _Pending:
             self.wanted.extend(
                 Increase(s, window) for s in (sli.total, sli.good, sli.bad) if s is not None
             )
+            self.wanted.extend(Increase(s, window) for s in sli.more_bad)
         elif isinstance(sli, LatencySLI):
             self.wanted += [Increase(sli.count, window), Increase(sli.bucket, window, True)]
         else:
@@ -315,7 +316,7 @@ def _selector_counts(sli: SLI, window: timedelta, answers: dict[Increase, Answer
     if isinstance(sli, RatioSLI):
         total = _total(answers.get(Increase(sli.total, window)))
         if sli.bad is not None:
-            errors = _events(answers.get(Increase(sli.bad, window)))
+            errors = sum(_events(answers.get(Increase(s, window))) for s in sli.bad_selectors)
         else:
             assert sli.good is not None
             errors = total - _events(answers.get(Increase(sli.good, window)))

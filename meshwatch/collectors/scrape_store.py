@@ -117,7 +117,7 @@ class ScrapeStore:
     def track_sli(self, sli: SLI) -> None:
         """Follow what `counts`/`buckets` need for `sli` (nothing for PromQL-only SLIs)."""
         if isinstance(sli, RatioSLI):
-            for selector in (sli.total, sli.good, sli.bad):
+            for selector in (sli.total, sli.good, *sli.bad_selectors):
                 if selector is not None:
                     self.track(selector)
         elif isinstance(sli, LatencySLI):
@@ -271,7 +271,8 @@ class ScrapeStore:
     def _ratio_counts(self, sli: RatioSLI, window: timedelta, now: datetime) -> Counts:
         total = self._total(sli.total, window, now)
         if sli.bad is not None:
-            return Counts(errors=self._increase_or_zero(sli.bad, window, now), total=total)
+            errors = sum(self._increase_or_zero(s, window, now) for s in sli.bad_selectors)
+            return Counts(errors=errors, total=total)
         assert sli.good is not None
         good = self._increase_or_zero(sli.good, window, now)
         return Counts(errors=max(total - good, 0.0), total=total)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from grafanalib import core as g
 
 from meshwatch import conventions as c
+from meshwatch import meshes
 from meshwatch.model import (
     SLO,
     Matcher,
@@ -128,18 +129,15 @@ def overview(slos: Sequence[SLO]) -> Rendered:
 
 # --- mesh ----------------------------------------------------------------------------
 
-_MESH_VARIABLE = {"istio": "service", "envoy": "cluster", "linkerd": "deployment"}
-_MESH_TITLE = {"istio": "Istio", "envoy": "Envoy", "linkerd": "Linkerd"}
-
 
 def _mesh_rows(grid: Grid, kind: MeshKind) -> g.Template:
-    mesh = q.MESH_METRICS[kind]
-    var = _MESH_VARIABLE[kind]
+    mesh = meshes.mesh(kind)
+    var = mesh.dashboard_variable
     selector = Selector(mesh.requests, (*mesh.edge, Matcher(mesh.peers[-1], "=~", f"${var}")))
     peers = mesh.peers
     legend = " → ".join("{{" + p + "}}" for p in peers)
     between = "between services" if len(peers) > 1 else "per upstream cluster"
-    grid.add_row(f"{_MESH_TITLE[kind]}: traffic {between}")
+    grid.add_row(f"{mesh.title}: traffic {between}")
     grid.add(timeseries(f"Requests/s {between}", targets((q.rate_by(selector, peers), legend)),
                         unit="reqps"), 8, 8)  # fmt: skip
     grid.add(

@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from meshwatch import conventions as c
-from meshwatch.model import SLO, LatencySLI, Matcher, MeshKind, RatioSLI, Selector
+from meshwatch import meshes
+from meshwatch.model import SLO, LatencySLI, Matcher, RatioSLI, Selector
 from meshwatch.sli import le_matcher
 
 RATE = "$__rate_interval"
@@ -106,44 +107,8 @@ def slo_state(matchers: str) -> str:
 # --- raw mesh series ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class MeshMetrics:
-    """Names one mesh uses for requests, latency (ms) and response codes."""
-
-    requests: str
-    duration_ms: str
-    code_label: str
-    bad: Matcher  # added to `requests` to select failed requests
-    edge: tuple[Matcher, ...]  # selects one side's view of service-to-service traffic
-    peers: tuple[str, ...]  # labels naming the two ends of an edge (or the upstream only)
-
-
-MESH_METRICS: dict[MeshKind, MeshMetrics] = {
-    "istio": MeshMetrics(
-        c.ISTIO_REQUESTS,
-        c.ISTIO_DURATION_MS,
-        c.ISTIO_CODE,
-        Matcher(c.ISTIO_CODE, "=~", "5.."),
-        (Matcher(c.ISTIO_REPORTER, "=", "destination"),),
-        (c.ISTIO_SOURCE_WORKLOAD, c.ISTIO_SERVICE),
-    ),
-    "envoy": MeshMetrics(
-        c.ENVOY_REQUESTS,
-        c.ENVOY_DURATION_MS,
-        c.ENVOY_CODE,
-        Matcher(c.ENVOY_CODE, "=~", "5.."),
-        (),
-        (c.ENVOY_CLUSTER,),
-    ),
-    "linkerd": MeshMetrics(
-        c.LINKERD_RESPONSES,
-        c.LINKERD_LATENCY_MS,
-        c.LINKERD_STATUS_CODE,
-        Matcher(c.LINKERD_CLASSIFICATION, "=", "failure"),
-        (Matcher(c.LINKERD_DIRECTION, "=", "outbound"),),
-        (c.LINKERD_DEPLOYMENT, c.LINKERD_DST_DEPLOYMENT),
-    ),
-}
+HTTP_OK = "[23].."
+GRPC_OK = "0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +121,7 @@ class RawSeries:
     latency_unit: str  # Grafana unit of the histogram's bounds
     code_label: str | None
     version_label: str | None
+    code_ok: str = HTTP_OK  # regex of the `code_label` values that are not errors
 
 
 def _base_matchers(sli: RatioSLI | LatencySLI) -> tuple[Matcher, ...]:
@@ -177,15 +143,18 @@ def raw_series(slo: SLO) -> RawSeries:
     if not isinstance(sli, RatioSLI | LatencySLI):
         return RawSeries(None, None, (), "none", None, None)
     if slo.mesh is not None:
-        mesh = MESH_METRICS[slo.mesh.kind]
+        mesh = meshes.mesh(slo.mesh.kind)
         matchers = _base_matchers(sli)
+        grpc = slo.mesh.protocol == "grpc"
         return RawSeries(
             requests=Selector(mesh.requests, matchers),
             histogram=mesh.duration_ms,
-            histogram_matchers=matchers,
+            # the gRPC status is not known when latency is recorded (Linkerd: no such label)
+            histogram_matchers=tuple(m for m in matchers if m.label != mesh.grpc_code_label),
             latency_unit="ms",
-            code_label=mesh.code_label,
+            code_label=mesh.grpc_code_label if grpc else mesh.code_label,
             version_label=slo.mesh.version_label,
+            code_ok=GRPC_OK if grpc else HTTP_OK,
         )
     if isinstance(sli, LatencySLI):
         return RawSeries(
@@ -199,9 +168,10 @@ def rate_by(selector: Selector, by: tuple[str, ...] = ()) -> str:
     return f"sum{grouping} (rate({selector.promql()}[{RATE}]))"
 
 
-def code_share(selector: Selector, code_label: str) -> str:
-    """Share of all requests answered with each non-2xx/3xx response code."""
-    errors = selector.with_matchers(Matcher(code_label, "!~", "[23].."))
+def code_share(selector: Selector, code_label: str, ok: str = HTTP_OK) -> str:
+    """Share of all requests answered with each code that `ok` does not match (non-2xx/3xx
+    HTTP codes; non-OK gRPC statuses with `GRPC_OK`)."""
+    errors = selector.with_matchers(Matcher(code_label, "!~", ok))
     return f"{rate_by(errors, (code_label,))} / scalar({rate_by(selector)})"
 
 
@@ -214,8 +184,11 @@ def sli_error_ratio_by(slo: SLO, by: tuple[str, ...]) -> str | None:
     sli = slo.sli
     if isinstance(sli, RatioSLI):
         total = rate_by(sli.total, by)
-        if sli.bad is not None:
+        if sli.bad is not None and not sli.more_bad:
             return f"({rate_by(sli.bad, by)} or {total} * 0) / {total}"
+        if sli.bad is not None:
+            bad = " + ".join(f"({rate_by(s, by)} or {total} * 0)" for s in sli.bad_selectors)
+            return f"({bad}) / {total}"
         if sli.good is not None:
             return f"1 - ({rate_by(sli.good, by)} or {total} * 0) / {total}"
     if isinstance(sli, LatencySLI):

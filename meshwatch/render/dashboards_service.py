@@ -174,9 +174,16 @@ def _traffic_panels(
         grid.add(
             timeseries(
                 "Error ratio by response code",
-                targets((q.code_share(requests, raw.code_label), "{{" + raw.code_label + "}}")),
+                targets(
+                    (
+                        q.code_share(requests, raw.code_label, raw.code_ok),
+                        "{{" + raw.code_label + "}}",
+                    )
+                ),
                 unit=PERCENT,
-                description="Share of all requests answered with each non-2xx/3xx code.",
+                description="Share of all requests answered with each non-2xx/3xx code."
+                if raw.code_ok == q.HTTP_OK
+                else "Share of all calls answered with each non-OK gRPC status.",
             ),
             8,
             8,

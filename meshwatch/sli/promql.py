@@ -160,7 +160,7 @@ def errors_increase(sli: SLI, window: timedelta) -> str:
     """Bad events in `window`, one series without labels; raise ValueError for raw SLIs."""
     if isinstance(sli, RatioSLI):
         if sli.bad is not None:
-            return f"({_increase(sli.bad, window)} or vector(0))"
+            return " + ".join(f"({_increase(s, window)} or vector(0))" for s in sli.bad_selectors)
         if sli.good is None:
             raise ValueError("a ratio SLI needs `good` or `bad`")
         good = f"({_increase(sli.good, window)} or vector(0))"

@@ -15,8 +15,10 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from meshwatch.model import LatencySLI, Matcher, MeshKind, RatioSLI
-from meshwatch.spec import bounds, mesh, openslo, openslo_v1alpha, pyrra, slo_generator, sloth
+from meshwatch.meshes import all_meshes, grpc
+from meshwatch.meshes.base import Mesh, PresetError
+from meshwatch.model import LatencySLI, Matcher, RatioSLI
+from meshwatch.spec import bounds, openslo, openslo_v1alpha, pyrra, slo_generator, sloth
 from meshwatch.spec.native import models as native
 
 HEADER = """\
@@ -155,25 +157,53 @@ def _mesh_section() -> str:
         "| kind | requests counter | bad requests | latency histogram (ms) | per-backend label |",
         "|---|---|---|---|---|",
     ]
-    kinds: tuple[MeshKind, ...] = ("istio", "envoy", "linkerd")
-    for kind in kinds:
-        matchers = _example_matchers(kind)
-        sli = mesh.mesh_sli(kind, matchers, None)
-        latency = mesh.mesh_sli(kind, matchers, 250.0)
+    for preset in all_meshes():
+        matchers = _example_matchers(preset)
+        sli = preset.sli(matchers, None)
+        latency = preset.sli(matchers, 250.0)
         assert isinstance(sli, RatioSLI) and sli.bad is not None
         assert isinstance(latency, LatencySLI)
         bad_extra = [m for m in sli.bad.matchers if m not in sli.total.matchers]
         rows.append(
-            f"| `{kind}` | `{_escape(sli.total.promql())}` | "
+            f"| `{preset.kind}` | `{_escape(sli.total.promql())}` | "
             f"`{_escape(', '.join(m.promql() for m in bad_extra))}` | `{latency.histogram}` | "
-            f"`{mesh.VERSION_LABEL[kind]}` |"
+            f"`{preset.version_label}` |"
         )
+    return "\n".join(rows) + "\n" + _grpc_section()
+
+
+def _example_matchers(preset: Mesh) -> tuple[Matcher, ...]:
+    selected = preset.select(preset.example)
+    assert not isinstance(selected, PresetError), selected
+    return selected[0]
+
+
+def _grpc_section() -> str:
+    """What `protocol: grpc` and `auto` expand to, with the default server errors."""
+    rows = [
+        "",
+        "### gRPC",
+        "",
+        "With `protocol: grpc` a call is bad when its gRPC status is one of "
+        "`grpc_server_errors` (default "
+        f"{', '.join(f'`{name}`' for name in grpc.DEFAULT_SERVER_ERRORS)}), whatever its "
+        "HTTP code; `auto` counts HTTP 5xx and those statuses. Each preset below as "
+        "generated with the default set:",
+        "",
+        "| kind | protocol | requests counter | bad requests | good requests |",
+        "|---|---|---|---|---|",
+    ]
+    for preset in all_meshes():
+        for protocol in preset.protocols[1:]:
+            sli = preset.sli(_example_matchers(preset), None, protocol)
+            assert isinstance(sli, RatioSLI)
+            bad = " + ".join(s.promql() for s in sli.bad_selectors)
+            good = "" if sli.good is None else sli.good.promql()
+            rows.append(
+                f"| `{preset.kind}` | `{protocol}` | `{_escape(sli.total.promql())}` | "
+                + (f"`{_escape(bad)}`" if bad else "")
+                + " | "
+                + (f"`{_escape(good)}`" if good else "")
+                + " |"
+            )
     return "\n".join(rows) + "\n"
-
-
-def _example_matchers(kind: MeshKind) -> tuple[Matcher, ...]:
-    if kind == "istio":
-        return mesh.istio_matchers("SERVICE", None, None)
-    if kind == "envoy":
-        return mesh.envoy_matchers(("CLUSTER",))
-    return mesh.linkerd_matchers("DEPLOYMENT", None)

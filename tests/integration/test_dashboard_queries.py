@@ -30,6 +30,7 @@ import pytest
 import yaml
 
 from meshwatch import conventions as c
+from meshwatch.meshes import istio
 from meshwatch.model import SLO
 from meshwatch.render import dashboards
 from meshwatch.spec import load_paths
@@ -142,7 +143,7 @@ def stacks(
             started[name] = Stack(prom, slos, dashboards.build(slos), recorded, files is not None)
         for stack in started.values():
             stack.prom.wait_for('up{job="synthetic"} == 1')
-            stack.prom.wait_for(f"rate({c.ISTIO_REQUESTS}[1m]) > 0")
+            stack.prom.wait_for(f"rate({istio.REQUESTS}[1m]) > 0")
             if not stack.rules_loaded:
                 continue
             stack.prom.wait_for(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from meshwatch import conventions as c
+from meshwatch.meshes import envoy, istio, linkerd
 from meshwatch.model import (
     SLO,
     Backend,
@@ -29,25 +29,25 @@ THIRTY_DAYS = Window.rolling(timedelta(days=30))
 
 def _istio(service: str, version: str | None = None) -> RatioSLI:
     matchers = [
-        Matcher(c.ISTIO_REPORTER, "=", "destination"),
-        Matcher(c.ISTIO_SERVICE, "=", service),
+        Matcher(istio.REPORTER, "=", "destination"),
+        Matcher(istio.SERVICE, "=", service),
     ]
     if version:
-        matchers.append(Matcher(c.ISTIO_VERSION, "=", version))
-    total = Selector(c.ISTIO_REQUESTS, tuple(matchers))
-    return RatioSLI(total=total, bad=total.with_matchers(Matcher(c.ISTIO_CODE, "=~", "5..")))
+        matchers.append(Matcher(istio.VERSION, "=", version))
+    total = Selector(istio.REQUESTS, tuple(matchers))
+    return RatioSLI(total=total, bad=total.with_matchers(Matcher(istio.CODE, "=~", "5..")))
 
 
 def example_slos() -> list[SLO]:
-    istio_mesh = MeshSource("istio", "checkout", c.ISTIO_VERSION)
+    istio_mesh = MeshSource("istio", "checkout", istio.VERSION)
     istio_base = (
-        Matcher(c.ISTIO_REPORTER, "=", "destination"),
-        Matcher(c.ISTIO_SERVICE, "=", "checkout"),
+        Matcher(istio.REPORTER, "=", "destination"),
+        Matcher(istio.SERVICE, "=", "checkout"),
     )
-    envoy_total = Selector(c.ENVOY_REQUESTS, (Matcher(c.ENVOY_CLUSTER, "=", "payments_v1"),))
+    envoy_total = Selector(envoy.REQUESTS, (Matcher(envoy.CLUSTER, "=", "payments_v1"),))
     linkerd_total = Selector(
-        c.LINKERD_RESPONSES,
-        (Matcher(c.LINKERD_DEPLOYMENT, "=", "web"), Matcher(c.LINKERD_DIRECTION, "=", "inbound")),
+        linkerd.RESPONSES,
+        (Matcher(linkerd.DEPLOYMENT, "=", "web"), Matcher(linkerd.DIRECTION, "=", "inbound")),
     )
     return [
         SLO(
@@ -72,7 +72,7 @@ def example_slos() -> list[SLO]:
             "latency",
             99.0,
             THIRTY_DAYS,
-            LatencySLI(c.ISTIO_DURATION_MS, 250.0, istio_base),
+            LatencySLI(istio.DURATION_MS, 250.0, istio_base),
             mesh=istio_mesh,
         ),
         SLO(
@@ -82,9 +82,9 @@ def example_slos() -> list[SLO]:
             Window.rolling(timedelta(days=28)),
             RatioSLI(
                 total=envoy_total,
-                bad=envoy_total.with_matchers(Matcher(c.ENVOY_CODE, "=~", "5..")),
+                bad=envoy_total.with_matchers(Matcher(envoy.CODE, "=~", "5..")),
             ),
-            mesh=MeshSource("envoy", "payments_v1", c.ENVOY_CLUSTER),
+            mesh=MeshSource("envoy", "payments_v1", envoy.CLUSTER),
         ),
         SLO(
             "web",
@@ -93,9 +93,9 @@ def example_slos() -> list[SLO]:
             THIRTY_DAYS,
             RatioSLI(
                 total=linkerd_total,
-                bad=linkerd_total.with_matchers(Matcher(c.LINKERD_CLASSIFICATION, "=", "failure")),
+                bad=linkerd_total.with_matchers(Matcher(linkerd.CLASSIFICATION, "=", "failure")),
             ),
-            mesh=MeshSource("linkerd", "web", c.LINKERD_DEPLOYMENT),
+            mesh=MeshSource("linkerd", "web", linkerd.DEPLOYMENT),
         ),
         SLO(
             "api",

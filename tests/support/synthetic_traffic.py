@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from meshwatch import conventions as c
+from meshwatch.meshes import envoy, istio, linkerd
 from meshwatch.model import SLI, SLO, LatencySLI, Matcher, RatioSLI, Selector
 
 RATE = 100.0
@@ -122,9 +123,9 @@ def _histogram(
 
 
 _MESH_HISTOGRAM = {
-    c.ISTIO_REQUESTS: c.ISTIO_DURATION_MS,
-    c.ENVOY_REQUESTS: c.ENVOY_DURATION_MS,
-    c.LINKERD_RESPONSES: c.LINKERD_LATENCY_MS,
+    istio.REQUESTS: istio.DURATION_MS,
+    envoy.REQUESTS: envoy.DURATION_MS,
+    linkerd.RESPONSES: linkerd.LATENCY_MS,
 }
 
 
@@ -147,29 +148,29 @@ def _sli_series(sli: SLI, version_label: str | None, meshed: bool) -> list[Serie
 
 
 def _code_label(counter: str) -> str:
-    return {c.ISTIO_REQUESTS: c.ISTIO_CODE, c.ENVOY_REQUESTS: c.ENVOY_CODE}.get(
-        counter, c.LINKERD_CLASSIFICATION
+    return {istio.REQUESTS: istio.CODE, envoy.REQUESTS: envoy.CODE}.get(
+        counter, linkerd.CLASSIFICATION
     )
 
 
 def _with_peers(series: Series) -> Series:
     """Add the source workload Istio reports, so edges have two ends."""
     labels = dict(series.labels)
-    if series.name.startswith("istio_") and c.ISTIO_SOURCE_WORKLOAD not in labels:
-        labels[c.ISTIO_SOURCE_WORKLOAD] = "frontend"
+    if series.name.startswith("istio_") and istio.SOURCE_WORKLOAD not in labels:
+        labels[istio.SOURCE_WORKLOAD] = "frontend"
     if series.name.startswith("istio_"):
-        labels.setdefault(c.ISTIO_CODE, "200")
+        labels.setdefault(istio.CODE, "200")
     return _series(series.name, labels, series.rate)
 
 
 def _linkerd_outbound(series: Series) -> Series | None:
     """The caller's outbound view of a Linkerd inbound series."""
     labels = dict(series.labels)
-    if labels.get(c.LINKERD_DIRECTION) != "inbound" or c.LINKERD_DEPLOYMENT not in labels:
+    if labels.get(linkerd.DIRECTION) != "inbound" or linkerd.DEPLOYMENT not in labels:
         return None
-    labels[c.LINKERD_DST_DEPLOYMENT] = labels[c.LINKERD_DEPLOYMENT]
-    labels[c.LINKERD_DEPLOYMENT] = "frontend"
-    labels[c.LINKERD_DIRECTION] = "outbound"
+    labels[linkerd.DST_DEPLOYMENT] = labels[linkerd.DEPLOYMENT]
+    labels[linkerd.DEPLOYMENT] = "frontend"
+    labels[linkerd.DIRECTION] = "outbound"
     return _series(series.name, labels, series.rate)
 
 

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from meshwatch.model import ActuatorName, MeshKind, MeshProtocol
+
 API_VERSION = "meshwatch/v1"
 KIND = "ServiceLevels"
 
@@ -95,7 +97,7 @@ class MeshSpec(_Spec):
     with `latency_threshold` the SLI is latency instead.
     """
 
-    kind: Literal["istio", "envoy", "linkerd"] = Field(description="Which mesh's metrics.")
+    kind: MeshKind = Field(description="Which mesh's metrics.")
     service: str | None = Field(
         default=None,
         description="Istio: `destination_service_name` of the service (required for istio).",
@@ -121,6 +123,19 @@ class MeshSpec(_Spec):
         default=None,
         description="Makes this a latency SLI: requests at or under this duration are good, "
         "e.g. `250ms`, `1s`. Must be a bucket bound of the mesh's histogram.",
+    )
+    protocol: MeshProtocol = Field(
+        default="http",
+        description="What fails a request: `http` (5xx; Linkerd's `classification`), `grpc` "
+        "(gRPC calls only, failed when their status is in `grpc_server_errors`, also when "
+        "answered with HTTP 200) or `auto` (both, each by its own rule; Istio and Linkerd). "
+        "Envoy's gRPC counters come from its grpc_stats HTTP filter.",
+    )
+    grpc_server_errors: list[str] | None = Field(
+        default=None,
+        description="gRPC statuses counted as failures with `protocol: grpc` or `auto`; "
+        "default `UNKNOWN`, `DEADLINE_EXCEEDED`, `INTERNAL`, `UNAVAILABLE`, `DATA_LOSS`, "
+        "`UNIMPLEMENTED` (the caller's own errors, e.g. `NOT_FOUND`, are good events).",
     )
 
 
@@ -218,9 +233,7 @@ class BackendSpec(_Spec):
 class RemediationSpec(_Spec):
     """Move traffic away from a backend that burns the budget while its siblings do not."""
 
-    actuator: Literal["envoy", "istio", "gateway", "linkerd", "noop"] = Field(
-        description="Data plane to change."
-    )
+    actuator: ActuatorName = Field(description="Data plane to change.")
     target: str = Field(
         description="Route to change: Envoy route name, VirtualService / HTTPRoute "
         "`namespace/name[#rule]`, Linkerd route."

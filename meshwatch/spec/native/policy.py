@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-import re
 
+from meshwatch.meshes import actuator_target, mesh
 from meshwatch.model import (
     SLI,
     Alerting,
@@ -112,11 +112,6 @@ def _windows(
 # --- remediation ------------------------------------------------------------------------
 
 
-_K8S_NAME = r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?"
-_K8S_TARGET = re.compile(rf"^{_K8S_NAME}/{_K8S_NAME}(#[^#/\s]+)?$")
-_ENVOY_TARGET = re.compile(r"^[^/\s]+/[^/\s]+/[^/\s]+$")
-
-
 def remediation_from_spec(
     spec: native.RemediationSpec,
     slo_sli: native.SLISpec,
@@ -125,19 +120,12 @@ def remediation_from_spec(
     problems: Problems,
 ) -> RemediationPolicy | None:
     before = problems.error_count
-    if spec.actuator in ("istio", "gateway") and not _K8S_TARGET.match(spec.target):
+    target_format = actuator_target(spec.actuator)
+    if target_format is not None and not target_format.pattern.match(spec.target):
         problems.error(
             doc,
             (*path, "target"),
-            f"target {spec.target!r} must be namespace/name or namespace/name#rule "
-            f"for actuator {spec.actuator}",
-        )
-    elif spec.actuator == "envoy" and not _ENVOY_TARGET.match(spec.target):
-        problems.error(
-            doc,
-            (*path, "target"),
-            f"target {spec.target!r} must be route_config/virtual_host/route "
-            "(the names in the RDS file) for actuator envoy",
+            f"target {spec.target!r} must be {target_format.shape} for actuator {spec.actuator}",
         )
     elif not spec.target.strip():
         problems.error(doc, (*path, "target"), "target must name the route to change")
@@ -207,11 +195,13 @@ def _backend_sli(
         )
         return None
     mesh_spec = slo_sli.mesh
-    if mesh_spec.kind == "envoy" and mesh_spec.clusters and backend.name not in mesh_spec.clusters:
+    members_field = mesh(mesh_spec.kind).members_field
+    members = getattr(mesh_spec, members_field) if members_field else None
+    if members and backend.name not in members:
         problems.warning(
             doc,
             (*path, "name"),
-            f"backend {backend.name!r} is not one of the SLO's clusters; "
+            f"backend {backend.name!r} is not one of the SLO's {members_field}; "
             "its traffic does not count towards the SLO",
         )
     # The SLO's own preset was valid, so this cannot fail; its warnings were already given.

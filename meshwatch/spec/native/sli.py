@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 
+from meshwatch.meshes import all_meshes, grpc, mesh
+from meshwatch.meshes.base import Mesh, PresetError
 from meshwatch.model import (
     SLI,
     LatencySLI,
-    Matcher,
     MeshSource,
     NativeLatencySLI,
     RatioSLI,
     Selector,
 )
-from meshwatch.spec import mesh
 from meshwatch.spec.checks import parse_latency_ms
 from meshwatch.spec.native import models as native
 from meshwatch.spec.problems import Problems
@@ -120,12 +120,10 @@ def _latency(
     return LatencySLI(spec.histogram, spec.threshold, selector.matchers)
 
 
-_MESH_FIELDS = {
-    "istio": ("service", "version", "namespace"),
-    "envoy": ("cluster", "clusters"),
-    "linkerd": ("deployment", "namespace"),
-}
-_ALL_MESH_FIELDS = ("service", "version", "cluster", "clusters", "deployment", "namespace")
+def _preset_fields() -> list[str]:
+    """Every mesh-specific preset field, in the order MeshSpec declares them."""
+    meshes = all_meshes()
+    return [name for name in native.MeshSpec.model_fields if any(name in m.fields for m in meshes)]
 
 
 def mesh_from_spec(
@@ -133,10 +131,10 @@ def mesh_from_spec(
 ) -> tuple[SLI, MeshSource] | None:
     """Expand a mesh preset; every field that does not belong to `kind` is an error."""
     before = problems.error_count
-    allowed = _MESH_FIELDS[spec.kind]
-    for name in _ALL_MESH_FIELDS:
-        if getattr(spec, name) is not None and name not in allowed:
-            owners = [k for k, fields in _MESH_FIELDS.items() if name in fields]
+    chosen = mesh(spec.kind)
+    for name in _preset_fields():
+        if getattr(spec, name) is not None and name not in chosen.fields:
+            owners = [m.kind for m in all_meshes() if name in m.fields]
             problems.error(
                 doc, (*path, name), f"{name} is for kind {' or '.join(owners)}, not {spec.kind}"
             )
@@ -147,7 +145,7 @@ def mesh_from_spec(
         except ValueError as exc:
             problems.error(doc, (*path, "latency_threshold"), str(exc))
         else:
-            buckets = mesh.BUCKETS_MS[spec.kind]
+            buckets = chosen.buckets_ms
             if latency_ms not in buckets:
                 problems.warning(
                     doc,
@@ -156,36 +154,50 @@ def mesh_from_spec(
                     f"latency histogram ({', '.join(f'{b:g}' for b in buckets[:14])} ms ...); "
                     "the SLI needs a bucket at the threshold",
                 )
-    matchers, target = _mesh_target(spec, doc, path, problems)
-    if problems.error_count > before or matchers is None:
+    grpc_errors = _grpc_errors(spec, chosen, doc, path, problems)
+    selected = chosen.select({name: getattr(spec, name) for name in chosen.fields})
+    if isinstance(selected, PresetError):
+        at = path if selected.field is None else (*path, selected.field)
+        problems.error(doc, at, selected.message)
         return None
-    return mesh.mesh_sli(spec.kind, matchers, latency_ms), mesh.mesh_source(spec.kind, target)
+    if problems.error_count > before:
+        return None
+    matchers, target = selected
+    protocol = spec.protocol
+    source = MeshSource(spec.kind, target, chosen.version_label, protocol)
+    return chosen.sli(matchers, latency_ms, protocol, grpc_errors), source
 
 
-def _mesh_target(
-    spec: native.MeshSpec, doc: Document, path: FieldPath, problems: Problems
-) -> tuple[tuple[Matcher, ...] | None, str]:
-    if spec.kind == "istio":
-        if not spec.service:
-            problems.error(doc, (*path, "service"), "kind istio needs service")
-            return None, ""
-        return mesh.istio_matchers(spec.service, spec.namespace, spec.version), spec.service
-    if spec.kind == "envoy":
-        clusters = (spec.cluster,) if spec.cluster else tuple(spec.clusters or ())
-        if (spec.cluster and spec.clusters) or not clusters:
-            problems.error(doc, path, "kind envoy needs exactly one of cluster, clusters")
-            return None, ""
-        return mesh.envoy_matchers(clusters), "|".join(clusters)
-    if not spec.deployment:
-        problems.error(doc, (*path, "deployment"), "kind linkerd needs deployment")
-        return None, ""
-    return mesh.linkerd_matchers(spec.deployment, spec.namespace), spec.deployment
+def _grpc_errors(
+    spec: native.MeshSpec, chosen: Mesh, doc: Document, path: FieldPath, problems: Problems
+) -> tuple[str, ...]:
+    """The server-error statuses of a gRPC preset (problems recorded for bad values)."""
+    if spec.protocol not in chosen.protocols:
+        problems.error(
+            doc,
+            (*path, "protocol"),
+            f"kind {spec.kind} cannot tell HTTP from gRPC in one metric; "
+            f"set protocol to one of {', '.join(chosen.protocols)}",
+        )
+    if spec.grpc_server_errors is None:
+        return grpc.DEFAULT_SERVER_ERRORS
+    at: FieldPath = (*path, "grpc_server_errors")
+    if spec.protocol == "http":
+        problems.error(doc, at, "grpc_server_errors needs protocol grpc or auto")
+    if not spec.grpc_server_errors:
+        problems.error(doc, at, "name at least one gRPC status, e.g. UNAVAILABLE")
+    unknown = grpc.unknown_names(spec.grpc_server_errors)
+    if unknown:
+        problems.error(
+            doc,
+            at,
+            f"not a gRPC status: {', '.join(unknown)} (one of {', '.join(grpc.CODES)})",
+        )
+    if "OK" in spec.grpc_server_errors:
+        problems.error(doc, at, "OK is a success, not a server error")
+    return tuple(spec.grpc_server_errors)
 
 
 def backend_mesh(spec: native.MeshSpec, backend: str) -> native.MeshSpec:
     """The SLO's mesh preset restricted to one backend (version, cluster or deployment)."""
-    if spec.kind == "istio":
-        return spec.model_copy(update={"version": backend})
-    if spec.kind == "envoy":
-        return spec.model_copy(update={"cluster": backend, "clusters": None})
-    return spec.model_copy(update={"deployment": backend})
+    return spec.model_copy(update=mesh(spec.kind).backend(backend))
