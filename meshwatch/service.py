@@ -21,7 +21,7 @@ from meshwatch.api.deps import AlertListener
 from meshwatch.api.metrics import LeadershipCollector
 from meshwatch.collectors.base import SLICollector
 from meshwatch.collectors.prometheus import PrometheusCollector
-from meshwatch.collectors.prometheus_http import PrometheusQuerier, connect
+from meshwatch.collectors.prometheus_http import PrometheusQuerier, open_querier
 from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.engine.runtime import Runtime
@@ -96,14 +96,22 @@ class _Collection:
 
 
 def _prometheus(settings: Settings, url: str) -> _Collection:
-    client = connect(url, http_config=settings.prometheus_http_config)
-    collector = PrometheusCollector(PrometheusQuerier(client))
+    collector = PrometheusCollector(prometheus_querier(settings, url))
 
     def source(slos: Sequence[SLO], now: datetime) -> SLICollector:
         return collector  # the engine hands it the cycle's whole plan in one `measure` call
 
     return _Collection(
         source, "prometheus", [], [], lambda exc: describe_failure("prometheus", url, exc)
+    )
+
+
+def prometheus_querier(settings: Settings, url: str) -> PrometheusQuerier:
+    """The querier of `url` with the settings' credentials and `prometheus_timeout`."""
+    return open_querier(
+        url,
+        timeout=settings.prometheus_timeout.total_seconds(),
+        http_config=settings.prometheus_http_config,
     )
 
 
@@ -145,11 +153,7 @@ def report_runner(
 ) -> ReportRunner:
     """Reports from Prometheus when it is configured (any past period), else from history."""
     prometheus = (
-        PrometheusCollector(
-            PrometheusQuerier(
-                connect(settings.prometheus_url, http_config=settings.prometheus_http_config)
-            )
-        )
+        PrometheusCollector(prometheus_querier(settings, settings.prometheus_url))
         if settings.prometheus_url
         else None
     )

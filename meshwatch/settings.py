@@ -209,6 +209,11 @@ class Settings(BaseSettings):
         description="Credentials, TLS, headers and proxy for prometheus_url, as in "
         "Prometheus's own http_config.",
     )
+    prometheus_timeout: Duration = Field(
+        default=timedelta(seconds=5),
+        description="Longest one Prometheus query may take (each attempt, and Prometheus's "
+        "own query timeout); raise it for many SLOs (10,000: ~25 MB, ~30 s on a small one).",
+    )
     scrape_targets: list[ScrapeTarget] = Field(default_factory=list)
     evaluate_interval: Duration = Field(default=timedelta(seconds=30))
     scrape_interval: Duration = Field(default=timedelta(seconds=5))

@@ -20,7 +20,7 @@ from meshwatch.api.deps import AlertListener, ReportTrigger, Services
 from meshwatch.api.limits import BodySizeLimit
 from meshwatch.api.metrics import create_registry
 from meshwatch.api.probe import StoreProbe
-from meshwatch.api.routes import actions, alerts, health, pages, reports, slos
+from meshwatch.api.routes import actions, alerts, backends, health, pages, reports, slos
 from meshwatch.api.routes import remediation as remediation_routes
 from meshwatch.engine.runtime import Runtime
 from meshwatch.errors import StoreDataError, StoreError
@@ -108,6 +108,7 @@ def create_app(
     routers = (health.router, slos.router, alerts.router, actions.router, remediation_routes.router)
     for router in routers:
         app.include_router(router)
+    app.include_router(backends.router)
     app.include_router(reports.router)
     app.include_router(pages.router)
     app.add_exception_handler(RequestValidationError, _invalid_request)

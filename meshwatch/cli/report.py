@@ -103,10 +103,9 @@ def report(
 ) -> None:
     """Write an SLO report: objective, achieved SLI, budget, worst windows, alerts, actions."""
     from meshwatch.collectors.prometheus import PrometheusCollector
-    from meshwatch.collectors.prometheus_http import PrometheusQuerier, connect
     from meshwatch.engine.runtime import Runtime
     from meshwatch.jobs.reports import ReportBuilder, ReportRunner
-    from meshwatch.service import load_slos
+    from meshwatch.service import load_slos, prometheus_querier
     from meshwatch.settings import load_settings
     from meshwatch.store import ReportStatus, Store, make_engine, upgrade
 
@@ -123,11 +122,7 @@ def report(
     store = Store(make_engine(settings.database_url))
     try:
         prometheus = (
-            PrometheusCollector(
-                PrometheusQuerier(
-                    connect(settings.prometheus_url, http_config=settings.prometheus_http_config)
-                )
-            )
+            PrometheusCollector(prometheus_querier(settings, settings.prometheus_url))
             if use_prometheus and settings.prometheus_url
             else None
         )

@@ -26,6 +26,7 @@ from meshwatch.collectors.base import (
 from meshwatch.engine.evaluate import Evaluation, evaluate_all
 from meshwatch.engine.runtime import Runtime
 from meshwatch.errors import CollectorError
+from meshwatch.jobs.backend_history import backend_points
 from meshwatch.model import SLI, SLO, LatencySLI
 from meshwatch.notify.bodies import generic_body, slack_body
 from meshwatch.notify.events import Notification, Tracked, resume, track
@@ -71,7 +72,12 @@ class EvaluationJob:
             tracked[status.slo_id], new = track(tracked.get(status.slo_id), status)
             events.extend(new)
         # statuses and their notifications commit together (issue 17 item 12)
-        self.store.save_cycle(evaluation.statuses, outbox_items(self.webhooks, events), now)
+        self.store.save_cycle(
+            evaluation.statuses,
+            outbox_items(self.webhooks, events),
+            now,
+            backends=backend_points(evaluation.backends, evaluation.at),
+        )
         self.tracked = tracked
         self.runtime.record_evaluation(evaluation, time.perf_counter() - started)
         for hook in self.hooks:

@@ -10,7 +10,9 @@ database failures surface as `meshwatch.errors.StoreError`. Datetimes are aware 
     store.history.save_statuses(statuses)            # one cycle, one transaction
     store.history.latest(slo_id=None) -> [SLOStatus]
     store.history.history(slo_id, start, end, step=None) -> [HistoryPoint]
-    store.history.prune(now, policy=RetentionPolicy()) -> PruneResult
+    store.history.prune(now, policy=RetentionPolicy()) -> PruneResult   # backend rows too
+    store.history.backends.history(slo_id, start, end, step=None) -> [BackendPoint]
+    store.save_cycle(statuses, notifications, now, backends=[BackendPoint])  # one transaction
     store.alerts.record_alerts(alerts, now) -> int   # new ones; idempotent
     store.alerts.list_alerts(slo_id=None, state=None, limit=100) -> [AlertRecord]
     store.alerts.firing() -> [AlertEvent]            # still firing, oldest first
@@ -37,6 +39,7 @@ from meshwatch.store.records import (
     AlertEvent,
     AlertRecord,
     AlertStatus,
+    BackendPoint,
     HistoryPoint,
     Hold,
     OutboxItem,
@@ -56,6 +59,7 @@ __all__ = [
     "AlertEvent",
     "AlertRecord",
     "AlertStatus",
+    "BackendPoint",
     "HistoryPoint",
     "Hold",
     "OutboxItem",

@@ -13,7 +13,9 @@ from sqlalchemy.sql.expression import ColumnElement, bindparam
 
 from meshwatch.model import SLOStatus, State
 from meshwatch.store import tiling
+from meshwatch.store.backend_history import BackendHistory
 from meshwatch.store.codec import status_from_values, status_values
+from meshwatch.store.compaction import compact_tier
 from meshwatch.store.engine import upsert, writer
 from meshwatch.store.errors import store_errors
 from meshwatch.store.records import STATE_SEVERITY, HistoryPoint, PruneResult, WindowSum
@@ -42,6 +44,7 @@ class StatusHistory:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._writer = writer(engine)
+        self.backends = BackendHistory(engine, self._writer)
 
     @store_errors
     def save_statuses(self, statuses: Sequence[SLOStatus]) -> None:
@@ -181,28 +184,18 @@ class StatusHistory:
                 delete(StatusRow).where(StatusRow.at_us < plan.delete_before_us)
             ).rowcount
             conn.execute(delete(LatestRow).where(LatestRow.at_us < plan.delete_before_us))
-        log.info("pruned status history: %s rows compacted, %s expired", compacted, expired)
-        return PruneResult(compacted=compacted, expired=expired)
+        backend_compacted, backend_expired = self.backends.prune(plan)
+        log.info(
+            "pruned status history: %s rows compacted, %s expired (backends: %s, %s)",
+            compacted,
+            expired,
+            backend_compacted,
+            backend_expired,
+        )
+        return PruneResult(compacted, expired, backend_compacted, backend_expired)
 
     def _compact(self, compaction: Compaction) -> int:
-        step_us = compaction.step_s * _US
-        with self._engine.connect() as conn:
-            oldest = conn.execute(
-                select(func.min(StatusRow.at_us)).where(
-                    StatusRow.step_s < compaction.step_s, StatusRow.at_us < compaction.before_us
-                )
-            ).scalar()
-        if oldest is None:
-            return 0
-        slice_us = step_us  # one bucket width per transaction: writers wait at most that long
-        removed = 0
-        lo = oldest - oldest % step_us
-        while lo < compaction.before_us:
-            hi = min(lo + slice_us, compaction.before_us)
-            with self._writer.begin() as conn:
-                removed += self._compact_slice(conn, compaction.step_s, lo, hi)
-            lo = hi
-        return removed
+        return compact_tier(self._engine, self._writer, StatusRow, compaction, self._compact_slice)
 
     @staticmethod
     def _compact_slice(conn: Connection, step_s: int, lo: int, hi: int) -> int:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from meshwatch import conventions
-from meshwatch.model import SLOStatus, State
+from meshwatch.model import Counts, SLOStatus, State
 
 # --- status history ------------------------------------------------------------------
 
@@ -59,11 +59,31 @@ class WindowSum:
 
 
 @dataclass(frozen=True, slots=True)
+class BackendPoint:
+    """One remediation backend of an SLO measured at `at` on its policy's short windows.
+
+    `counts` maps a window name (`1m`) to its counts; a window that was not measured is
+    absent and `reason` says why. Read with a step, `at` is the last evaluation of its bucket
+    and `samples` the number of evaluations the bucket stands for.
+    """
+
+    slo_id: str
+    backend: str
+    at: datetime
+    counts: Mapping[str, Counts]
+    reason: str = ""
+    samples: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class PruneResult:
-    """What one `prune()` did: rows merged into coarser buckets and rows past retention."""
+    """What one `prune()` did: rows merged into coarser buckets and rows past retention
+    (status history; `backend_*` the same for backend history)."""
 
     compacted: int
     expired: int
+    backend_compacted: int = 0
+    backend_expired: int = 0
 
 
 # --- alerts ---------------------------------------------------------------------------

@@ -213,3 +213,28 @@ class SnapshotRow(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BackendRow(Base):
+    """One remediation backend's counts on its policy's short windows at one evaluation, or
+    (after pruning) the last of a bucket of `step_s` seconds, standing for `samples` of them.
+
+    `counts` maps a window name to `[errors, requests]`; a window that was not measured is
+    absent and `reason` says why. Pruned by the same policy as `status_history`.
+    """
+
+    __tablename__ = "backend_history"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    slo_id: Mapped[str] = mapped_column(String(255))
+    backend: Mapped[str] = mapped_column(String(255))
+    at_us: Mapped[int] = mapped_column(BigInteger)
+    step_s: Mapped[int] = mapped_column(Integer, default=0)
+    samples: Mapped[int] = mapped_column(Integer, default=1)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_backend_history_slo_at", "slo_id", "at_us"),
+        Index("ix_backend_history_step_at", "step_s", "at_us"),
+    )

@@ -96,14 +96,14 @@ def window_sums(
             column[("sli", names[i])].as_float(),
         )
 
-    first, second = aliased(StatusRow), aliased(StatusRow)
+    row = aliased(StatusRow)
     # only windows the status measured (gap test first: both engines stop at a false term)
     short = case(
-        *[((gap >= n) & measured(first, i)[0].is_not(None), n) for i, n in enumerate(lengths)]
+        *[((gap >= n) & measured(row, i)[0].is_not(None), n) for i, n in enumerate(lengths)]
     )
     long = case(
         *[
-            ((gap < n) & (gap * (1.0 + LONGER) >= n) & measured(first, i)[0].is_not(None), n)
+            ((gap < n) & (gap * (1.0 + LONGER) >= n) & measured(row, i)[0].is_not(None), n)
             for i, n in reversed(list(enumerate(lengths)))
         ]
     )
@@ -112,11 +112,12 @@ def window_sums(
             lagged.c.slo_id,
             lagged.c.at_us,
             lagged.c.id,
+            row.coverage,
             gap,
             short.label("short"),
             long.label("long"),
         )
-        .select_from(lagged.join(first, first.id == lagged.c.id))
+        .select_from(lagged.join(row, row.id == lagged.c.id))
         # materialized: flattened, `short`/`long` would be recomputed at every use below
         .cte("gaps")
         .prefix_with("MATERIALIZED")
@@ -128,21 +129,29 @@ def window_sums(
         (g.long - g.gap < g.gap - g.short, g.long),
         else_=g.short,
     )
+    picked = (
+        select(g.slo_id, g.at_us, g.id, g.coverage, g.gap, chosen.label("length"))
+        .cte("picked")
+        .prefix_with("MATERIALIZED")
+    )
+    p = picked.c
+    # the chosen window's numbers, read by primary key once per tile (JSON only for them)
+    second = aliased(StatusRow)
     tiles = (
         select(
-            g.slo_id,
-            g.at_us,
-            second.coverage,
-            g.gap,
-            chosen.label("length"),
-            case(*[(chosen == n, measured(second, i)[0]) for i, n in enumerate(lengths)]).label(
+            p.slo_id,
+            p.at_us,
+            p.coverage,
+            p.gap,
+            p.length,
+            case(*[(p.length == n, measured(second, i)[0]) for i, n in enumerate(lengths)]).label(
                 "req"
             ),
-            case(*[(chosen == n, measured(second, i)[1]) for i, n in enumerate(lengths)]).label(
+            case(*[(p.length == n, measured(second, i)[1]) for i, n in enumerate(lengths)]).label(
                 "sli"
             ),
         )
-        .select_from(gaps.join(second, second.id == g.id))
+        .select_from(picked.join(second, second.id == p.id))
         # materialized: flattened into the final GROUP BY, SQLite would sort both rows'
         # JSON along with every group key (5x slower)
         .cte("tiles")

@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from meshwatch import conventions
+from meshwatch.api.backend_series import chart_series, policy_windows
 from meshwatch.api.deps import ServicesDep
 from meshwatch.api.rollups import Rollup, rollup
 from meshwatch.model import SLO, SLOStatus, State, parse_duration
@@ -26,6 +27,7 @@ from meshwatch.render import reports_text as fmt
 from meshwatch.render import units
 from meshwatch.render.reports_build import slices_from_statuses
 from meshwatch.render.svg import Point, budget_chart, sli_chart
+from meshwatch.render.svg_backends import backend_burn_chart, backend_sli_chart
 from meshwatch.render.svg_weights import Move, weights_chart
 from meshwatch.store import ActionState, HistoryPoint
 
@@ -211,10 +213,12 @@ def slo_page(
     latest = services.store.history.latest(slo_id)
     alerts, actions = _alerts_actions(services, {slo_id})
     weights = None
+    backends: tuple[Markup, Markup] | None = None
     if slo.remediation is not None:
         moves = _moves(services, slo_id, start)
         title = f"{slo.remediation.target}: route weights"
         weights = Markup(weights_chart(moves, start, end, title))
+        backends = backend_charts(services, slo, start, end, step)
     return _page(
         "slo.html.j2",
         title=f"{slo.id} · meshwatch",
@@ -222,12 +226,33 @@ def slo_page(
         row=Row(slo, latest[0] if latest else None, services.settings.min_coverage),
         charts=charts(slo, points, start, end),
         weights=weights,
+        backends=backends,
+        backend_windows=policy_windows(slo),
         shown=units.span(end - start),
         range=name,
         ranges=list(RANGES),
         alerts=alerts,
         actions=actions,
         grafana=_grafana(services, conventions.dashboard_uid_service(slo.service)),
+    )
+
+
+def backend_charts(
+    services: ServicesDep, slo: SLO, start: datetime, end: datetime, step: timedelta
+) -> tuple[Markup, Markup]:
+    """Each backend's SLI (the loop's shortest window) and burn rate (both of its windows)."""
+    assert slo.remediation is not None
+    points = services.store.history.backends.history(slo.id, start, end + _INCLUSIVE, step)
+    windows = policy_windows(slo)
+    sli = chart_series(points, windows[:1], slo.target, "sli")
+    burn = chart_series(points, windows, slo.target, "burn_rate")
+    return (
+        Markup(backend_sli_chart(sli, start, end, slo.target, f"{slo.id}: SLI per backend")),
+        Markup(
+            backend_burn_chart(
+                burn, start, end, slo.remediation.factor, f"{slo.id}: burn rate per backend"
+            )
+        ),
     )
 
 
