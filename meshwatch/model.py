@@ -8,10 +8,12 @@ I/O. Objectives are percentages (99.9), ratios are fractions (0.999); durations 
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Literal
 
 MatchOp = Literal["=", "!=", "=~", "!~"]
@@ -294,6 +296,12 @@ class State(enum.StrEnum):
     UNKNOWN = "unknown"  # no series, no traffic, stale data or a failing source
 
 
+STATE_SEVERITY: Mapping[State, int] = MappingProxyType(
+    {State.OK: 0, State.UNKNOWN: 1, State.WARNING: 2, State.BREACHED: 3}
+)
+"""How bad a state is, to pick the worst: an aggregate's state, a downsampled bucket's."""
+
+
 @dataclass(frozen=True, slots=True)
 class Counts:
     """Events of one SLI over one window: `errors` bad events out of `total` requests.
@@ -352,6 +360,7 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+@functools.lru_cache(maxsize=1024)
 def format_duration(delta: timedelta) -> str:
     """Format as the shortest Prometheus duration: 30 d -> `30d`, 90 min -> `1h30m`."""
     seconds = int(delta.total_seconds())

@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from meshwatch import conventions as c
-from meshwatch.collectors.base import NO_TRAFFIC
 from meshwatch.collectors.prometheus_grouped import regex_literal
 from meshwatch.collectors.prometheus_http import Sample
-from meshwatch.errors import CollectorError, NoDataError
+from meshwatch.errors import CollectorError, NoDataError, NoTrafficError
 from meshwatch.model import Counts, Matcher, format_duration
 from meshwatch.slo.budget import ratio_counts
 
@@ -92,9 +91,7 @@ class Entry:
     updated: float | None = None  # Unix seconds of the newest requests (or 5m ratio) sample
 
 
-@functools.lru_cache(maxsize=256)
-def window_name(window: timedelta) -> str:
-    return format_duration(window)
+window_name = format_duration  # the recorded series' window label (cached in model)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -197,7 +194,7 @@ class Recorded:
         if (stale := self._stale(entry)) is not None:
             return stale
         if math.isnan(total) or total <= 0:
-            return NoDataError(NO_TRAFFIC)
+            return NoTrafficError()
         errors = entry.errors.get(name)
         if errors is None or math.isnan(errors):
             return CollectorError(f"no recorded error count for {name} (latency bucket missing?)")

@@ -39,8 +39,6 @@ from typing import TYPE_CHECKING
 
 from meshwatch.collectors.base import (
     NEEDS_PROMETHEUS,
-    NO_SERIES,
-    NO_TRAFFIC,
     BucketCounts,
     Measurements,
     SLICollector,
@@ -59,7 +57,7 @@ from meshwatch.collectors.scrape_tracks import (
     Track,
     le_key,
 )
-from meshwatch.errors import CollectorError, NoDataError
+from meshwatch.errors import CollectorError, NoDataError, NoSeriesError, NoTrafficError
 from meshwatch.model import (
     SLI,
     Counts,
@@ -208,7 +206,7 @@ class ScrapeStore:
     def increase(self, selector: Selector, window: timedelta, now: datetime) -> float:
         """Sum over matching series of their increase in (now - window, now].
 
-        Raises NoDataError("no series") when no matching series was scraped in the window.
+        Raises NoSeriesError when no matching series was scraped in the window.
         """
         return sum(self.increase_by(selector, None, window, now).values())
 
@@ -218,7 +216,7 @@ class ScrapeStore:
         """Increase per value of `label` (`le` values canonical, see `le_key`).
 
         The selector must have been tracked with `group_by=label`; groups without a series
-        in the window are left out. Raises NoDataError("no series") when none is left.
+        in the window are left out. Raises NoSeriesError when none is left.
         """
         end = now.timestamp()
         start = end - window.total_seconds()
@@ -232,7 +230,7 @@ class ScrapeStore:
                 if history.any_between(start, end)
             }
         if not result:
-            raise NoDataError(NO_SERIES)
+            raise NoSeriesError()
         return result
 
     def counts(self, sli: SLI, windows: Sequence[timedelta], now: datetime) -> WindowCounts:
@@ -272,7 +270,7 @@ class ScrapeStore:
     def _total(self, selector: Selector, window: timedelta, now: datetime) -> float:
         total = self.increase(selector, window, now)
         if total <= 0:
-            raise NoDataError(NO_TRAFFIC)
+            raise NoTrafficError()
         return total
 
     def _increase_or_zero(self, selector: Selector, window: timedelta, now: datetime) -> float:

@@ -18,12 +18,9 @@ from pathlib import Path
 import httpx
 import yaml
 
+from meshwatch.errors import PrometheusNotFound
 from meshwatch.model import SLO
 from meshwatch.render.rules import rule_files
-
-
-class PrometheusNotFound(RuntimeError):
-    pass
 
 
 def free_port() -> int:

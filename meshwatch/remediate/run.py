@@ -1,6 +1,6 @@
 """From a planner decision to a data-plane change, in the order the audit log needs.
 
-The evaluation loop (in `jobs`) calls, per route and evaluation:
+The remediation loop (`meshwatch.loop`) calls, per route and evaluation:
 
     decision = plan(policy, ..., state=loaded_state, now=now)
     save decision.state                                   # always, also when nothing changes
@@ -10,7 +10,8 @@ The evaluation loop (in `jobs`) calls, per route and evaluation:
         complete the stored action with result.state / version / detail
 
 `all-burning` and `frozen` decisions change nothing; the loop records and notifies them
-from the decision itself (`decision.kind`, `decision.reason`).
+from the decision itself (`decision.kind`, `decision.reason`). A manual rollback is a
+`PlannedAction` of kind `rollback` built by the loop and applied through `execute` too.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from dataclasses import dataclass
 
 from meshwatch.model import RemediationPolicy
 from meshwatch.remediate.base import Actuator, ApplyResult, Retries
-from meshwatch.remediate.policy import Decision, DecisionKind
+from meshwatch.remediate.policy import Decision
+
+ROLLBACK = "rollback"
+"""The kind of a manual rollback (`POST /api/v1/targets/{target}/rollback`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +34,7 @@ class PlannedAction:
     slo_id: str
     actuator: str
     target: str
-    kind: DecisionKind
+    kind: str  # a DecisionKind value, or ROLLBACK
     reason: str
     weights_before: Mapping[str, int]
     weights_after: Mapping[str, int]
@@ -52,7 +56,7 @@ def planned_action(
         slo_id=slo_id,
         actuator=policy.actuator,
         target=policy.target,
-        kind=decision.kind,
+        kind=decision.kind.value,
         reason=decision.reason,
         weights_before=dict(decision.weights_before),
         weights_after=dict(decision.weights),

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from functools import lru_cache
 
 from meshwatch.model import (
     SLI,
@@ -51,9 +50,7 @@ def has_counts(sli: SLI) -> bool:
     return not isinstance(sli, RawSLI)
 
 
-@lru_cache(maxsize=256)
-def _duration(window: timedelta) -> str:
-    return format_duration(window)
+_duration = format_duration  # cached in model
 
 
 def render_template(template: str, window: timedelta) -> str:

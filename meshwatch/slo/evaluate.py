@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from meshwatch.errors import NoDataError
+from meshwatch.errors import NO_SERIES, NoDataError
 from meshwatch.model import SLO, Counts, RawSLI, Severity, SLOStatus, State
 from meshwatch.slo.budget import ErrorBudget, allowed_error_ratio, error_ratio
 from meshwatch.slo.periods import current_period, utc
@@ -84,7 +84,7 @@ def _throughput(counts_by_window: Mapping[timedelta, Counts | None]) -> float | 
 
 def _period_problem(slo: SLO, period_counts: Counts | None) -> str | None:
     if period_counts is None:
-        return "no series"
+        return NO_SERIES
     try:
         error_ratio(period_counts, window=slo.window.name)
     except NoDataError as exc:
@@ -153,7 +153,7 @@ def evaluate(
         slo=slo.name,
         at=now,
         state=State.UNKNOWN,
-        reason="no series",
+        reason=NO_SERIES,
         objective=target,
         throughput=None if raw else _throughput(counts_by_window),
         sli=sli,

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from meshwatch.errors import NoDataError
+from meshwatch.errors import NoDataError, NoSeriesError
 from meshwatch.model import SLO, BurnRateWindow, Counts, Severity
 from meshwatch.slo.budget import allowed_error_ratio, budget_spent, detection_time, error_ratio
 from meshwatch.slo.windows import default_burn_windows, window_name
@@ -93,13 +93,18 @@ def alert_windows(slo: SLO) -> tuple[BurnRateWindow, ...]:
     return tuple(w for w in windows if enabled[w.severity])
 
 
+def condition_windows(slo: SLO) -> frozenset[timedelta]:
+    """Both windows (long and short) of every enabled condition of `slo`."""
+    return frozenset(d for w in alert_windows(slo) for d in (w.long, w.short))
+
+
 def _window_ratio(
     counts_by_window: Mapping[timedelta, Counts | None], window: timedelta
 ) -> float | str:
     """The window's error ratio, or why there is none ("no series for 5m", "no traffic in 5m")."""
     counts = counts_by_window.get(window)
     if counts is None:
-        return f"no series for {window_name(window)}"
+        return str(NoSeriesError(window_name(window)))
     try:
         return error_ratio(counts, window=window_name(window))
     except NoDataError as exc:

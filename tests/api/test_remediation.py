@@ -18,9 +18,10 @@ from pydantic import SecretStr
 from meshwatch.api.app import create_app
 from meshwatch.engine.evaluate import BackendMeasurement, Evaluation
 from meshwatch.engine.runtime import Runtime
-from meshwatch.errors import NoDataError
-from meshwatch.jobs.alert_memory import ALERT_STALENESS
-from meshwatch.jobs.remediation import RemediationLoop, measurement
+from meshwatch.errors import NoSeriesError, NoTrafficError
+from meshwatch.loop.alerts import ALERT_STALENESS
+from meshwatch.loop.remediation import RemediationLoop
+from meshwatch.loop.route import measurement
 from meshwatch.model import (
     SLO,
     Backend,
@@ -154,7 +155,7 @@ def test_every_backend_burning_is_recorded_once_and_shifts_nothing(rig: Rig, sto
 
 
 def test_unknown_data_freezes_the_route(rig: Rig, store: Store) -> None:
-    down = {w: NoDataError("no series") for w in WINDOWS}
+    down = {w: NoSeriesError() for w in WINDOWS}
     e = Evaluation(
         at=NOW,
         statuses=(),
@@ -170,7 +171,7 @@ def test_unknown_data_freezes_the_route(rig: Rig, store: Store) -> None:
 
 
 def test_measurement_no_traffic_is_zero_requests() -> None:
-    no_traffic = {w: NoDataError("no traffic") for w in WINDOWS}
+    no_traffic = {w: NoTrafficError() for w in WINDOWS}
     assert measurement(no_traffic, WINDOWS).short == Counts(0.0, 0.0)
     assert measurement({}, WINDOWS).short is None
 

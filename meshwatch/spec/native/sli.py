@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
+from meshwatch.errors import PromQLError
 from meshwatch.model import SLI, LatencySLI, Matcher, MeshSource, RatioSLI, Selector
 from meshwatch.spec import mesh
 from meshwatch.spec.checks import parse_latency_ms
 from meshwatch.spec.native import models as native
 from meshwatch.spec.problems import Problems
-from meshwatch.spec.promql import PromQLError, parse_selector
+from meshwatch.spec.promql import parse_selector
 from meshwatch.spec.source import Document, FieldPath
 from meshwatch.spec.templates import events_sli, raw_sli
 
