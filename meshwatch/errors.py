@@ -2,23 +2,22 @@
 
     MeshwatchError
     ├── SpecError            invalid SLO specs; carries every problem found, with locations
-    ├── PromQLError          a PromQL expression in a spec cannot be read (spec/promql.py)
+    ├── PromQLError          a PromQL selector or template in a spec cannot be read
     ├── CollectorError       a metrics source failed
     │   ├── NoDataError      the source answered but there is nothing to measure
     │   │   ├── NoSeriesError    the selector matches no series (Prometheus `[]`)
     │   │   └── NoTrafficError   series exist, no request in the window (Prometheus `NaN`)
-    │   └── ExpositionError  a /metrics page cannot be parsed (collectors/exposition.py)
+    │   └── ExpositionError  a wanted line of a /metrics page is not exposition text
     ├── StoreError           the history store failed
     ├── ActuatorError        a data plane rejected or did not take a change (retryable or not)
-    │   └── PatchInvalid     the API server refused a patch as invalid (remediate/kube_client.py)
+    │   └── PatchInvalid     the Kubernetes API server refused a patch as invalid (422)
     ├── UnknownTargetError   no remediation policy names this target (the API answers 404)
-    ├── ReportError          a report cannot be built (jobs/reports.py)
+    ├── ReportError          a report cannot be built (defined in meshwatch.jobs.reports)
     ├── ProvisionError       dashboards could not be provisioned (Grafana refused, too large)
     └── DependencyNotFound   a program meshwatch runs is not installed (demo: Prometheus, Envoy)
 
 Only the CLI turns these into exit codes; the job loop records a failing SLO as
-`unknown` with the error's message and carries on. Subclasses defined next to the code
-that raises them (the paths above) are still in this one tree.
+`unknown` with the error's message and carries on.
 """
 
 from __future__ import annotations
@@ -123,10 +122,6 @@ class PatchInvalid(ActuatorError):
 
 class PromQLError(MeshwatchError, ValueError):
     """A selector or template that cannot be valid PromQL; the message says where."""
-
-
-class ReportError(MeshwatchError):
-    """A report could not be built or written (bad period, unwritable folder, source down)."""
 
 
 class UnknownTargetError(MeshwatchError, LookupError):

@@ -28,7 +28,6 @@ numerically. `snapshot`/`restore` carry the history over a restart of meshwatch.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -48,7 +47,8 @@ from meshwatch.collectors.base import (
     measure_each,
 )
 from meshwatch.collectors.exposition import Sample
-from meshwatch.collectors.scrape_history import DEFAULT_TIERS, CounterHistory, Tier
+from meshwatch.collectors.scrape_history import DEFAULT_TIERS, Tier
+from meshwatch.collectors.scrape_snapshot import encode, load_into
 from meshwatch.collectors.scrape_tracks import (
     LE,
     MetricTracks,
@@ -58,20 +58,9 @@ from meshwatch.collectors.scrape_tracks import (
     le_key,
 )
 from meshwatch.errors import CollectorError, NoDataError, NoSeriesError, NoTrafficError
-from meshwatch.model import (
-    SLI,
-    Counts,
-    LatencySLI,
-    Matcher,
-    QuerySLI,
-    RatioSLI,
-    RawSLI,
-    Selector,
-)
+from meshwatch.model import SLI, Counts, LatencySLI, QuerySLI, RatioSLI, RawSLI, Selector
 
 log = logging.getLogger(__name__)
-
-SNAPSHOT_FORMAT = "meshwatch-scrape-store/1"
 
 
 class ScrapeStore:
@@ -331,51 +320,14 @@ class ScrapeStore:
     # --- persistence -------------------------------------------------------------------
 
     def snapshot(self) -> bytes:
-        """The accumulated history of every track, as JSON bytes, for `restore` after a restart.
-
-        Per-series last values are not kept: the first scrape after a restore is a baseline,
-        so events while meshwatch was down are not counted (never counted twice either).
-        """
+        """Every track's history, for `restore` after a restart (see `scrape_snapshot`)."""
         with self._lock:
-            tracks = [
-                {
-                    "metric": track.selector.metric,
-                    "matchers": [[m.label, m.op, m.value] for m in track.selector.matchers],
-                    "group_by": track.group_by,
-                    "groups": {
-                        group: dict(zip(("times", "accs"), history.points(), strict=True))
-                        | {"floor": history.floor}
-                        for group, history in track.history.items()
-                    },
-                }
-                for track in self._tracks.values()
-            ]
-        return json.dumps({"format": SNAPSHOT_FORMAT, "tracks": tracks}).encode()
+            return encode(self._tracks.values())
 
     def restore(self, data: bytes) -> int:
-        """Load a `snapshot` into the tracks followed now; returns how many were restored.
-
-        Tracks no longer followed (SLOs changed) are skipped; restored tracks continue from
-        their last accumulated value. Raises ValueError on a snapshot of another format.
-        """
-        state = json.loads(data)
-        if not isinstance(state, dict) or state.get("format") != SNAPSHOT_FORMAT:
-            raise ValueError(f"not a {SNAPSHOT_FORMAT} snapshot")
-        restored = 0
+        """Load a `snapshot` into the tracks followed now (how many); ValueError if foreign."""
         with self._lock:
-            for item in state["tracks"]:
-                matchers = tuple(Matcher(label, op, value) for label, op, value in item["matchers"])
-                track = self._tracks.get((Selector(item["metric"], matchers), item["group_by"]))
-                if track is None:
-                    continue
-                for group, points in item["groups"].items():
-                    history = CounterHistory.restore(
-                        float(points["floor"]), points["times"], points["accs"], self._tiers
-                    )
-                    track.history[group] = history
-                    track.acc[group] = float(points["accs"][-1]) if points["accs"] else 0.0
-                restored += 1
-        return restored
+            return load_into(self._tracks, data, self._tiers)
 
     # --- health -------------------------------------------------------------------------
 

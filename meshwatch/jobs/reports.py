@@ -22,7 +22,7 @@ from pathlib import Path
 
 from meshwatch.collectors.prometheus import PrometheusCollector
 from meshwatch.engine.plan import THROUGHPUT_WINDOW
-from meshwatch.errors import CollectorError, MeshwatchError, NoDataError, ReportError
+from meshwatch.errors import CollectorError, MeshwatchError, NoDataError
 from meshwatch.model import SLO, Counts
 from meshwatch.render.reports import Report, ReportFormat, ReportPeriod
 from meshwatch.render.reports_build import (
@@ -52,6 +52,10 @@ EXTENSIONS: Mapping[str, str] = {"html": "html", "md": "md", "json": "json", "cs
 
 Progress = Callable[[int, int], None]
 """Called with (SLOs done, SLOs in all) while a report is built."""
+
+
+class ReportError(MeshwatchError):
+    """A report could not be built or written (bad period, unwritable folder, source down)."""
 
 
 def _alerts_by_slo(records: Iterable[AlertRecord]) -> dict[str, list[AlertInput]]:
