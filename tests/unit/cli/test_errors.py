@@ -15,7 +15,9 @@ from meshwatch import errors
 from meshwatch.cli.app import EXIT_INVALID, exits_on_error
 from meshwatch.collectors.exposition import parse_wanted
 from meshwatch.jobs.reports import ReportError
+from meshwatch.model import Counts
 from meshwatch.remediate.kube_client import PatchInvalid as KubePatchInvalid
+from meshwatch.slo.budget import error_ratio
 
 
 def _tree(cls: type[errors.MeshwatchError]) -> list[type[errors.MeshwatchError]]:
@@ -61,6 +63,8 @@ def test_the_modules_that_raise_them_raise_the_same_classes() -> None:
 
 
 def test_no_data_is_typed_and_keeps_its_words() -> None:
+    with pytest.raises(errors.NoTrafficError, match=r"^no traffic in 5m$"):
+        error_ratio(Counts(0.0, 0.0), window="5m")
     assert str(errors.NoSeriesError()) == "no series"
     assert str(errors.NoTrafficError()) == "no traffic"
     assert str(errors.NoTrafficError("5m")) == "no traffic in 5m"
