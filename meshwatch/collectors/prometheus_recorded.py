@@ -91,9 +91,6 @@ class Entry:
     updated: float | None = None  # Unix seconds of the newest requests (or 5m ratio) sample
 
 
-window_name = format_duration  # the recorded series' window label (cached in model)
-
-
 @functools.lru_cache(maxsize=1024)
 def _kind(name: str) -> tuple[bool, bool, str] | None:
     """(backend?, errors?, window name) of a recorded series name, or None."""
@@ -150,7 +147,9 @@ class Recorded:
         entry = self.entries.get((*key, ""))
         if entry is None:
             return None
-        ratio = entry.period_ratio if window == period else entry.ratios.get(window_name(window))
+        ratio = (
+            entry.period_ratio if window == period else entry.ratios.get(format_duration(window))
+        )
         if ratio is None:
             return None
         if (stale := self._stale(entry)) is not None:
@@ -183,7 +182,7 @@ class Recorded:
         entry = self.entries.get((*key, backend))
         if entry is None:
             return None
-        name = window_name(window)
+        name = format_duration(window)
         total = entry.requests.get(name)
         if total is None:
             return None

@@ -50,16 +50,13 @@ def has_counts(sli: SLI) -> bool:
     return not isinstance(sli, RawSLI)
 
 
-_duration = format_duration  # cached in model
-
-
 def render_template(template: str, window: timedelta) -> str:
     """Substitute `{{.window}}` (spaces allowed) with a Prometheus duration."""
-    return _WINDOW_RE.sub(_duration(window), template)
+    return _WINDOW_RE.sub(format_duration(window), template)
 
 
 def _increase(selector: Selector, window: timedelta) -> str:
-    return f"sum(increase({selector.promql()}[{_duration(window)}]))"
+    return f"sum(increase({selector.promql()}[{format_duration(window)}]))"
 
 
 def _is_rate_based(sli: QuerySLI) -> bool:
