@@ -38,7 +38,13 @@ from meshwatch.model import SLO, RemediationPolicy
 from meshwatch.remediate.base import Actuator, ApplyState, Retries, select
 from meshwatch.remediate.control import TargetStatus
 from meshwatch.remediate.policy import DecisionKind, LoopState, Measurement, plan
-from meshwatch.remediate.run import ROLLBACK, PlannedAction, execute, planned_action
+from meshwatch.remediate.run import (
+    PlannedAction,
+    decided_action,
+    execute,
+    planned_action,
+    rollback_action,
+)
 from meshwatch.remediate.weights import baseline_weights
 from meshwatch.settings import WebhookTarget
 from meshwatch.store import ActionState, AlertEvent, Store
@@ -47,8 +53,6 @@ log = logging.getLogger(__name__)
 
 WEIGHTS_MAX_AGE = timedelta(seconds=10)
 """How long weights read from the data plane are trusted before they are read again."""
-
-ALL_BURNING = DecisionKind.ALL_BURNING.value
 
 
 def _utcnow() -> datetime:
@@ -177,16 +181,8 @@ class RemediationLoop:
         by_loop = {"by": "loop", "assessments": assessments(decision.assessments)}
         if decision.kind is DecisionKind.ALL_BURNING and previous.all_burning_since is None:
             log.warning("%s %s: %s", route.slo.id, policy.target, decision.reason)
-            episode = PlannedAction(
-                slo_id=route.slo.id,
-                actuator=policy.actuator,
-                target=policy.target,
-                kind=ALL_BURNING,
-                reason=decision.reason,
-                weights_before=dict(decision.weights_before),
-                weights_after=dict(decision.weights),
-                retries=None,
-                dry_run=self._dry_run(policy),
+            episode = replace(
+                decided_action(route.slo.id, policy, decision), dry_run=self._dry_run(policy)
             )
             self.recorder.record(
                 route.slo,
@@ -294,17 +290,13 @@ class RemediationLoop:
             current = actuator.current(target)
             route.read(current.weights, self.clock())
             baseline = baseline_weights(policy, route.state.baseline, current.weights)
-            action = PlannedAction(
-                slo_id=route.slo.id,
-                actuator=policy.actuator,
-                target=target,
-                kind=ROLLBACK,
-                reason=f"manual rollback by {by}: {reason}"
-                if reason
-                else f"manual rollback by {by}",
-                weights_before=dict(current.weights),
-                weights_after=baseline,
-                retries=False if current.retries else None,
+            action = rollback_action(
+                route.slo.id,
+                policy,
+                current,
+                baseline,
+                by=by,
+                reason=reason,
                 dry_run=self._dry_run(policy),
             )
             recorded = self.recorder.record(

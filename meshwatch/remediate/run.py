@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from meshwatch.model import RemediationPolicy
-from meshwatch.remediate.base import Actuator, ApplyResult, Retries
+from meshwatch.remediate.base import Actuator, ApplyResult, Retries, RouteState
 from meshwatch.remediate.policy import Decision
 
 ROLLBACK = "rollback"
@@ -50,8 +50,12 @@ def planned_action(
     slo_id: str, policy: RemediationPolicy, decision: Decision
 ) -> PlannedAction | None:
     """The change to apply for `decision`, or None when it changes nothing."""
-    if not decision.changes:
-        return None
+    return decided_action(slo_id, policy, decision) if decision.changes else None
+
+
+def decided_action(slo_id: str, policy: RemediationPolicy, decision: Decision) -> PlannedAction:
+    """`decision` as an action for the audit log, whether it changes anything or not
+    (`all-burning` is recorded, never applied)."""
     return PlannedAction(
         slo_id=slo_id,
         actuator=policy.actuator,
@@ -62,6 +66,31 @@ def planned_action(
         weights_after=dict(decision.weights),
         retries=decision.retries,
         dry_run=policy.dry_run,
+    )
+
+
+def rollback_action(
+    slo_id: str,
+    policy: RemediationPolicy,
+    current: RouteState,
+    baseline: Mapping[str, int],
+    *,
+    by: str,
+    reason: str,
+    dry_run: bool,
+) -> PlannedAction:
+    """A manual rollback: from the route as it is to `baseline`, and the user's retries
+    back if meshwatch's are set."""
+    return PlannedAction(
+        slo_id=slo_id,
+        actuator=policy.actuator,
+        target=policy.target,
+        kind=ROLLBACK,
+        reason=f"manual rollback by {by}" + (f": {reason}" if reason else ""),
+        weights_before=dict(current.weights),
+        weights_after=dict(baseline),
+        retries=False if current.retries else None,
+        dry_run=dry_run,
     )
 
 
