@@ -28,12 +28,12 @@ from meshwatch.engine.runtime import Runtime
 from meshwatch.errors import CollectorError, SpecError, StoreError
 from meshwatch.jobs import tasks
 from meshwatch.jobs.leader import LeaderGate
-from meshwatch.jobs.remediation import RemediationLoop
 from meshwatch.jobs.report_schedule import ScheduledReports, add_report_jobs
 from meshwatch.jobs.reports import ReportBuilder, ReportRunner
 from meshwatch.jobs.scheduler import IntervalJob, build_scheduler, lifespan_for
 from meshwatch.jobs.snapshots import ScrapeSnapshots
 from meshwatch.jobs.source_health import describe_failure, describe_scrape_failures
+from meshwatch.loop.remediation import RemediationLoop
 from meshwatch.model import SLO
 from meshwatch.remediate.base import Actuator
 from meshwatch.remediate.envoy import EnvoyActuator
@@ -47,6 +47,7 @@ from meshwatch.remediate.registry import (
     named_actuators,
     unconfigured,
 )
+from meshwatch.remediate.weights import starting_weights
 from meshwatch.settings import Settings
 from meshwatch.spec import LoadOptions, load_paths
 from meshwatch.store import Store, make_engine, upgrade
@@ -186,7 +187,7 @@ def _actuators(
         kube = kube_actuators(client, named_actuators(slos))
         log.info("actuators %s through the API server %s", sorted(kube), config.cluster.server)
     noop_routes = {
-        slo.remediation.target: _initial_weights(slo)
+        slo.remediation.target: starting_weights(slo.remediation)
         for slo in slos
         if slo.remediation is not None and slo.remediation.actuator == "noop"
     }
@@ -216,15 +217,6 @@ def _refuse_unconfigured(settings: Settings, slos: Sequence[SLO]) -> None:
         raise SpecError(problems)
     for problem in problems:
         log.warning("remediation is off; %s", problem)
-
-
-def _initial_weights(slo: SLO) -> dict[str, int]:
-    assert slo.remediation is not None
-    backends = slo.remediation.backends
-    if all(b.initial_weight is not None for b in backends):
-        return {b.name: int(b.initial_weight or 0) for b in backends}
-    share, extra = divmod(100, len(backends))
-    return {b.name: share + (1 if i < extra else 0) for i, b in enumerate(backends)}
 
 
 def _save_on_stop(

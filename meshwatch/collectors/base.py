@@ -9,8 +9,8 @@ series, the scraper from its in-process history). Windows end at `now` (UTC-awar
 Per-window failures are values, not exceptions, so one bad window (or one SLI kind the
 source cannot compute) never hides the others:
 
-* `NoDataError("no series")`   the selector matches no series at all;
-* `NoDataError("no traffic")`  series exist but no event happened in the window;
+* `NoSeriesError`   ("no series") the selector matches no series at all;
+* `NoTrafficError`  ("no traffic") series exist but no event happened in the window;
 * `CollectorError(...)`        the source cannot compute this SLI (the scraper answers
                                `CollectorError("needs Prometheus")` for QuerySLI/RawSLI)
                                or failed for this SLI.
@@ -26,14 +26,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from meshwatch import errors
 from meshwatch.errors import CollectorError, NoDataError
 from meshwatch.model import SLI, SLO, Counts, LatencySLI
 
 log = logging.getLogger(__name__)
 
 NEEDS_PROMETHEUS = "needs Prometheus"
-NO_SERIES = "no series"
-NO_TRAFFIC = "no traffic"
+NO_SERIES = errors.NO_SERIES  # the messages of NoSeriesError / NoTrafficError
+NO_TRAFFIC = errors.NO_TRAFFIC
 
 WindowCounts = Mapping[timedelta, Counts | CollectorError]
 """Counts of one SLI per window, or why that window is unknown."""

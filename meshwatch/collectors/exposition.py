@@ -30,7 +30,7 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from meshwatch.errors import CollectorError
+from meshwatch.errors import ExpositionError
 
 Labels = tuple[tuple[str, str], ...]
 """Label pairs sorted by name: hashable, so they identify a series."""
@@ -43,10 +43,6 @@ class Sample(NamedTuple):
     labels: Labels
     value: float
     timestamp: float | None
-
-
-class ExpositionError(CollectorError):
-    """A wanted sample line is not valid exposition text."""
 
 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"

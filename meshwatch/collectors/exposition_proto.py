@@ -25,7 +25,8 @@ from typing import Any
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError, Message
 
-from meshwatch.collectors.exposition import ExpositionError, Labels, Sample
+from meshwatch.collectors.exposition import Labels, Sample
+from meshwatch.errors import ExpositionError
 from meshwatch.model import NativeLatencySLI, Selector
 from meshwatch.slo.native_histogram import (
     NativeHistogram,

@@ -26,8 +26,6 @@ from datetime import datetime, timedelta
 
 from meshwatch.collectors import prometheus_adhoc as adhoc
 from meshwatch.collectors.base import (
-    NO_SERIES,
-    NO_TRAFFIC,
     BucketCounts,
     Measured,
     Measurements,
@@ -46,7 +44,7 @@ from meshwatch.collectors.prometheus_recorded import (
     SLOKey,
     recorded_query,
 )
-from meshwatch.errors import CollectorError, NoDataError
+from meshwatch.errors import CollectorError, NoSeriesError, NoTrafficError
 from meshwatch.model import SLI, Counts, LatencySLI, RatioSLI, RawSLI
 
 logger = logging.getLogger(__name__)
@@ -288,18 +286,18 @@ class _Pending:
 
 def _buckets(answer: Answer) -> BucketCounts | CollectorError:
     if not isinstance(answer, dict) or not answer:
-        return NoDataError(NO_SERIES)
+        return NoSeriesError()
     if answer.get(math.inf, max(answer.values())) <= 0:
-        return NoDataError(NO_TRAFFIC)
+        return NoTrafficError()
     return dict(sorted(answer.items()))
 
 
 def _total(answer: Answer) -> float:
     if answer is None:
-        raise NoDataError(NO_SERIES)
+        raise NoSeriesError()
     assert isinstance(answer, float)
     if math.isnan(answer) or answer <= 0:
-        raise NoDataError(NO_TRAFFIC)
+        raise NoTrafficError()
     return answer
 
 

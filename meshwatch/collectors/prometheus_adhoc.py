@@ -16,10 +16,10 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
-from meshwatch.collectors.base import NO_SERIES, NO_TRAFFIC, BucketCounts
+from meshwatch.collectors.base import BucketCounts
 from meshwatch.collectors.prometheus_batch import Probe
 from meshwatch.collectors.prometheus_http import Sample
-from meshwatch.errors import CollectorError, NoDataError
+from meshwatch.errors import CollectorError, NoSeriesError, NoTrafficError
 from meshwatch.model import SLI, Counts, LatencySLI, format_duration
 from meshwatch.sli import errors_increase, has_counts, requests_increase
 
@@ -40,10 +40,10 @@ def counts_from(prefix: str, found: Mapping[str, Sequence[Sample]]) -> Counts:
     """Counts for one (SLI, window) from a batch answer; raises NoDataError when unknown."""
     total_samples = found.get(prefix + TOTAL, ())
     if not total_samples:
-        raise NoDataError(NO_SERIES)
+        raise NoSeriesError()
     total = _single(total_samples)
     if math.isnan(total) or total <= 0:
-        raise NoDataError(NO_TRAFFIC)
+        raise NoTrafficError()
     bad = found.get(prefix + BAD, ())
     if not bad:
         # errors expressions answer 0 when no error series exists; nothing at all means a
@@ -73,7 +73,7 @@ def bucket_probe(key: str, sli: LatencySLI, window: timedelta) -> Probe:
 def buckets_from(samples: Sequence[Sample]) -> BucketCounts:
     """`le` -> events at or under it, from `sum by (le) (increase(..._bucket[w]))`."""
     if not samples:
-        raise NoDataError(NO_SERIES)
+        raise NoSeriesError()
     buckets: dict[float, float] = {}
     for sample in samples:
         try:
@@ -82,5 +82,5 @@ def buckets_from(samples: Sequence[Sample]) -> BucketCounts:
             raise CollectorError(f"histogram bucket without a valid le: {sample.labels}") from exc
         buckets[bound] = 0.0 if math.isnan(sample.value) else sample.value
     if buckets.get(math.inf, max(buckets.values())) <= 0:
-        raise NoDataError(NO_TRAFFIC)
+        raise NoTrafficError()
     return buckets

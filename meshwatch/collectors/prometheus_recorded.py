@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from meshwatch import conventions as c
-from meshwatch.collectors.base import NO_TRAFFIC
 from meshwatch.collectors.prometheus_grouped import regex_literal
 from meshwatch.collectors.prometheus_http import Sample
-from meshwatch.errors import CollectorError, NoDataError
+from meshwatch.errors import CollectorError, NoDataError, NoTrafficError
 from meshwatch.model import Counts, Matcher, format_duration
 from meshwatch.slo.budget import ratio_counts
 
@@ -92,11 +91,6 @@ class Entry:
     updated: float | None = None  # Unix seconds of the newest requests (or 5m ratio) sample
 
 
-@functools.lru_cache(maxsize=256)
-def window_name(window: timedelta) -> str:
-    return format_duration(window)
-
-
 @functools.lru_cache(maxsize=1024)
 def _kind(name: str) -> tuple[bool, bool, str] | None:
     """(backend?, errors?, window name) of a recorded series name, or None."""
@@ -153,7 +147,9 @@ class Recorded:
         entry = self.entries.get((*key, ""))
         if entry is None:
             return None
-        ratio = entry.period_ratio if window == period else entry.ratios.get(window_name(window))
+        ratio = (
+            entry.period_ratio if window == period else entry.ratios.get(format_duration(window))
+        )
         if ratio is None:
             return None
         if (stale := self._stale(entry)) is not None:
@@ -186,7 +182,7 @@ class Recorded:
         entry = self.entries.get((*key, backend))
         if entry is None:
             return None
-        name = window_name(window)
+        name = format_duration(window)
         total = entry.requests.get(name)
         if total is None:
             return None
@@ -197,7 +193,7 @@ class Recorded:
         if (stale := self._stale(entry)) is not None:
             return stale
         if math.isnan(total) or total <= 0:
-            return NoDataError(NO_TRAFFIC)
+            return NoTrafficError()
         errors = entry.errors.get(name)
         if errors is None or math.isnan(errors):
             return CollectorError(f"no recorded error count for {name} (latency bucket missing?)")

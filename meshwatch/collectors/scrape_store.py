@@ -28,7 +28,6 @@ numerically. `snapshot`/`restore` carry the history over a restart of meshwatch.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -39,8 +38,6 @@ from typing import TYPE_CHECKING
 
 from meshwatch.collectors.base import (
     NEEDS_PROMETHEUS,
-    NO_SERIES,
-    NO_TRAFFIC,
     BucketCounts,
     Measurements,
     SLICollector,
@@ -51,7 +48,8 @@ from meshwatch.collectors.base import (
 )
 from meshwatch.collectors.exposition import Labels, Sample
 from meshwatch.collectors.exposition_proto import is_native_name, native_delta, native_selectors
-from meshwatch.collectors.scrape_history import DEFAULT_TIERS, CounterHistory, Tier
+from meshwatch.collectors.scrape_history import DEFAULT_TIERS, Tier
+from meshwatch.collectors.scrape_snapshot import encode, load_into
 from meshwatch.collectors.scrape_tracks import (
     LE,
     MetricTracks,
@@ -60,12 +58,11 @@ from meshwatch.collectors.scrape_tracks import (
     Track,
     le_key,
 )
-from meshwatch.errors import CollectorError, NoDataError
+from meshwatch.errors import CollectorError, NoDataError, NoSeriesError, NoTrafficError
 from meshwatch.model import (
     SLI,
     Counts,
     LatencySLI,
-    Matcher,
     NativeLatencySLI,
     QuerySLI,
     RatioSLI,
@@ -74,8 +71,6 @@ from meshwatch.model import (
 )
 
 log = logging.getLogger(__name__)
-
-SNAPSHOT_FORMAT = "meshwatch-scrape-store/1"
 
 
 class ScrapeStore:
@@ -218,7 +213,7 @@ class ScrapeStore:
     def increase(self, selector: Selector, window: timedelta, now: datetime) -> float:
         """Sum over matching series of their increase in (now - window, now].
 
-        Raises NoDataError("no series") when no matching series was scraped in the window.
+        Raises NoSeriesError when no matching series was scraped in the window.
         """
         return sum(self.increase_by(selector, None, window, now).values())
 
@@ -228,7 +223,7 @@ class ScrapeStore:
         """Increase per value of `label` (`le` values canonical, see `le_key`).
 
         The selector must have been tracked with `group_by=label`; groups without a series
-        in the window are left out. Raises NoDataError("no series") when none is left.
+        in the window are left out. Raises NoSeriesError when none is left.
         """
         end = now.timestamp()
         start = end - window.total_seconds()
@@ -242,7 +237,7 @@ class ScrapeStore:
                 if history.any_between(start, end)
             }
         if not result:
-            raise NoDataError(NO_SERIES)
+            raise NoSeriesError()
         return result
 
     def counts(self, sli: SLI, windows: Sequence[timedelta], now: datetime) -> WindowCounts:
@@ -288,7 +283,7 @@ class ScrapeStore:
     def _total(self, selector: Selector, window: timedelta, now: datetime) -> float:
         total = self.increase(selector, window, now)
         if total <= 0:
-            raise NoDataError(NO_TRAFFIC)
+            raise NoTrafficError()
         return total
 
     def _increase_or_zero(self, selector: Selector, window: timedelta, now: datetime) -> float:
@@ -351,51 +346,14 @@ class ScrapeStore:
     # --- persistence -------------------------------------------------------------------
 
     def snapshot(self) -> bytes:
-        """The accumulated history of every track, as JSON bytes, for `restore` after a restart.
-
-        Per-series last values are not kept: the first scrape after a restore is a baseline,
-        so events while meshwatch was down are not counted (never counted twice either).
-        """
+        """Every track's history, for `restore` after a restart (see `scrape_snapshot`)."""
         with self._lock:
-            tracks = [
-                {
-                    "metric": track.selector.metric,
-                    "matchers": [[m.label, m.op, m.value] for m in track.selector.matchers],
-                    "group_by": track.group_by,
-                    "groups": {
-                        group: dict(zip(("times", "accs"), history.points(), strict=True))
-                        | {"floor": history.floor}
-                        for group, history in track.history.items()
-                    },
-                }
-                for track in self._tracks.values()
-            ]
-        return json.dumps({"format": SNAPSHOT_FORMAT, "tracks": tracks}).encode()
+            return encode(self._tracks.values())
 
     def restore(self, data: bytes) -> int:
-        """Load a `snapshot` into the tracks followed now; returns how many were restored.
-
-        Tracks no longer followed (SLOs changed) are skipped; restored tracks continue from
-        their last accumulated value. Raises ValueError on a snapshot of another format.
-        """
-        state = json.loads(data)
-        if not isinstance(state, dict) or state.get("format") != SNAPSHOT_FORMAT:
-            raise ValueError(f"not a {SNAPSHOT_FORMAT} snapshot")
-        restored = 0
+        """Load a `snapshot` into the tracks followed now (how many); ValueError if foreign."""
         with self._lock:
-            for item in state["tracks"]:
-                matchers = tuple(Matcher(label, op, value) for label, op, value in item["matchers"])
-                track = self._tracks.get((Selector(item["metric"], matchers), item["group_by"]))
-                if track is None:
-                    continue
-                for group, points in item["groups"].items():
-                    history = CounterHistory.restore(
-                        float(points["floor"]), points["times"], points["accs"], self._tiers
-                    )
-                    track.history[group] = history
-                    track.acc[group] = float(points["accs"][-1]) if points["accs"] else 0.0
-                restored += 1
-        return restored
+            return load_into(self._tracks, data, self._tiers)
 
     # --- health -------------------------------------------------------------------------
 

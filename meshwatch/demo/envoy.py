@@ -22,6 +22,8 @@ from pathlib import Path
 import httpx
 import yaml
 
+from meshwatch.errors import EnvoyNotFound
+
 ROUTE_CONFIG = "local_route"
 VIRTUAL_HOST = "mesh"
 HCM = (
@@ -30,10 +32,6 @@ HCM = (
 )
 ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 ROUTE_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
-
-
-class EnvoyNotFound(RuntimeError):
-    pass
 
 
 def envoy_binary() -> str:

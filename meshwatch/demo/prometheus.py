@@ -18,12 +18,9 @@ from pathlib import Path
 import httpx
 import yaml
 
+from meshwatch.errors import PrometheusNotFound
 from meshwatch.model import SLO
 from meshwatch.render.rules import rule_files
-
-
-class PrometheusNotFound(RuntimeError):
-    pass
 
 
 def free_port() -> int:
@@ -65,13 +62,19 @@ class PrometheusProcess:
             self.process.wait()
 
 
+def prometheus_binary() -> str:
+    """The `prometheus` binary on PATH; `PrometheusNotFound` (a MeshwatchError) without one."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        raise PrometheusNotFound("--prometheus needs a `prometheus` binary on PATH")
+    return binary
+
+
 def start_prometheus(
     workdir: Path, slos: Sequence[SLO], stats_url: str, *, timeout: float = 30.0
 ) -> PrometheusProcess:
     """Start Prometheus with meshwatch's rules for `slos`, scraping `stats_url`."""
-    binary = shutil.which("prometheus")
-    if binary is None:
-        raise PrometheusNotFound("--prometheus needs a `prometheus` binary on PATH")
+    binary = prometheus_binary()
     workdir.mkdir(parents=True, exist_ok=True)
     rules = []
     for name, text in sorted(rule_files(slos).items()):

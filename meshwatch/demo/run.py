@@ -27,7 +27,7 @@ from rich.live import Live
 
 from meshwatch.demo import mesh
 from meshwatch.demo.envoy import EnvoyProcess, start_envoy
-from meshwatch.demo.prometheus import PrometheusProcess, start_prometheus
+from meshwatch.demo.prometheus import PrometheusProcess, prometheus_binary, start_prometheus
 from meshwatch.demo.traffic import Traffic, error_ratio
 from meshwatch.demo.upstream import Behaviour, Version
 from meshwatch.demo.view import ActionLine, Frame, render
@@ -216,6 +216,8 @@ def run_demo(
     on_frame: Callable[[Frame], None] | None = None,
 ) -> Summary:
     """Run the whole demo; returns its summary. Ctrl-C ends it early, cleanly."""
+    if options.prometheus:
+        prometheus_binary()  # before anything starts: a clean error, nothing to stop
     workdir = options.workdir or default_workdir()
     workdir.mkdir(parents=True, exist_ok=True)
     phase_at = scenario(options)

@@ -17,10 +17,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from meshwatch.collectors.base import NO_SERIES, Measured, SLICollector, SLOPlan
+from meshwatch.collectors.base import Measured, SLICollector, SLOPlan
 from meshwatch.engine.plan import PERCENTILE_WINDOW, THROUGHPUT_WINDOW, build_plan
-from meshwatch.errors import CollectorError, NoDataError
-from meshwatch.model import SLO, Counts, LatencySLI, SLOStatus, State, format_duration
+from meshwatch.errors import CollectorError, NoDataError, NoSeriesError
+from meshwatch.model import (
+    SLO,
+    STATE_SEVERITY,
+    Counts,
+    LatencySLI,
+    SLOStatus,
+    State,
+    format_duration,
+)
 from meshwatch.slo.budget import sum_counts
 from meshwatch.slo.evaluate import evaluate, unknown_status
 from meshwatch.slo.histogram import histogram_quantile
@@ -29,7 +37,6 @@ from meshwatch.slo.periods import utc
 log = logging.getLogger(__name__)
 
 PERCENTILES: tuple[tuple[str, float], ...] = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
-_STATE_RANK = {State.OK: 0, State.UNKNOWN: 1, State.WARNING: 2, State.BREACHED: 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +96,7 @@ def _counts(value: Counts | CollectorError | None, errors: list[str]) -> Counts 
     """Counts for `slo.evaluate`: no series -> None, no traffic -> zero; a failure is noted."""
     if isinstance(value, Counts):
         return value
-    if value is None or (isinstance(value, NoDataError) and value.reason == NO_SERIES):
+    if value is None or isinstance(value, NoSeriesError):
         return None
     if isinstance(value, NoDataError):
         return Counts(0.0, 0.0)
@@ -125,7 +132,7 @@ def aggregate(name: str, statuses: Sequence[SLOStatus]) -> Aggregate:
     by_state = {state.value: 0 for state in State}
     for status in statuses:
         by_state[status.state.value] += 1
-    worst = max((s.state for s in statuses), key=_STATE_RANK.__getitem__, default=State.UNKNOWN)
+    worst = max((s.state for s in statuses), key=STATE_SEVERITY.__getitem__, default=State.UNKNOWN)
     budgets = [s.budget_remaining for s in statuses if s.budget_remaining is not None]
     throughputs = [s.throughput for s in statuses if s.throughput is not None]
     window = format_duration(THROUGHPUT_WINDOW)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from meshwatch.collectors.base import BackendPlan, SLOPlan
 from meshwatch.model import SLO, LatencySLI
 from meshwatch.slo.periods import current_period
-from meshwatch.slo.policy import alert_windows
+from meshwatch.slo.policy import condition_windows
 
 THROUGHPUT_WINDOW = timedelta(minutes=5)
 PERCENTILE_WINDOW = THROUGHPUT_WINDOW  # percentiles are read over the throughput window
@@ -26,10 +26,7 @@ PERCENTILE_WINDOW = THROUGHPUT_WINDOW  # percentiles are read over the throughpu
 def windows_for(slo: SLO, now: datetime) -> tuple[tuple[timedelta, ...], timedelta]:
     """The windows an SLO needs measured: burn-rate windows + throughput, and its period."""
     period = current_period(slo.window, now)
-    wanted = {THROUGHPUT_WINDOW}
-    for window in alert_windows(slo):
-        wanted.update((window.long, window.short))
-    return tuple(sorted(wanted)), period.now - period.start
+    return tuple(sorted({THROUGHPUT_WINDOW, *condition_windows(slo)})), period.now - period.start
 
 
 def plan_for(slo: SLO, now: datetime) -> SLOPlan:

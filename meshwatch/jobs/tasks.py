@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
 
@@ -28,8 +27,8 @@ from meshwatch.engine.runtime import Runtime
 from meshwatch.errors import CollectorError
 from meshwatch.jobs.backend_history import backend_points
 from meshwatch.model import SLI, SLO, LatencySLI
-from meshwatch.notify.bodies import generic_body, slack_body
-from meshwatch.notify.events import Notification, Tracked, resume, track
+from meshwatch.notify.events import Tracked, resume, track
+from meshwatch.notify.outbox import outbox_items
 from meshwatch.notify.sender import DeliveryReport, Endpoint, deliver_due
 from meshwatch.settings import WebhookTarget
 from meshwatch.store import Store
@@ -103,31 +102,6 @@ class EvaluationJob:
 def resume_tracking(store: Store) -> dict[str, Tracked]:
     """Per-SLO tracked state from the last stored statuses, so a restart does not re-notify."""
     return {status.slo_id: resume(status) for status in store.history.latest()}
-
-
-def outbox_items(
-    webhooks: Sequence[WebhookTarget], events: Sequence[Notification]
-) -> list[tuple[str, str, dict[str, Any]]]:
-    """(key, target, body) of each event for each target; the key makes delivery idempotent."""
-    return [
-        (
-            f"{event.key}@{target.name}",
-            target.name,
-            slack_body(event) if target.format == "slack" else generic_body(event),
-        )
-        for event in events
-        for target in webhooks
-    ]
-
-
-def queue_notifications(
-    store: Store, webhooks: Sequence[WebhookTarget], events: Sequence[Notification], now: datetime
-) -> int:
-    """Write each event to the outbox once per target (idempotent on event key + target)."""
-    return sum(
-        store.outbox.enqueue(key, target, body, now)
-        for key, target, body in outbox_items(webhooks, events)
-    )
 
 
 class _Described:

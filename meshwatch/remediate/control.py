@@ -1,6 +1,6 @@
 """What the API may ask of the running remediation loop: list, hold/resume, roll back.
 
-The loop lives in `meshwatch.jobs` and the API in `meshwatch.api`, two siblings that must
+The loop lives in `meshwatch.loop` and the API in `meshwatch.api`, two siblings that must
 not import each other; both import this module. The API holds a `RemediationControl` (the
 loop satisfies it structurally) and turns its answers into HTTP.
 """
@@ -11,10 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
-
-
-class UnknownTargetError(LookupError):
-    """No remediation policy names this target (the API answers 404)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +37,10 @@ class TargetStatus:
 
 
 class RemediationControl(Protocol):
-    """Manual control of the loop, per target. Raise `UnknownTargetError` for other targets."""
+    """Manual control of the loop, per target.
+
+    Raise `meshwatch.errors.UnknownTargetError` for a target no policy names.
+    """
 
     def targets(self) -> list[TargetStatus]: ...
 

@@ -25,7 +25,7 @@ from lightkube.config.models import Cluster, User
 from lightkube.generic_resource import GenericNamespacedResource, create_namespaced_resource
 from lightkube.types import PatchType
 
-from meshwatch.errors import ActuatorError
+from meshwatch.errors import ActuatorError, PatchInvalid
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +43,6 @@ Op = dict[str, Any]
 
 # what loading a kubeconfig can raise (msgspec's ValidationError is a ValueError)
 _CONFIG_ERRORS = (ConfigError, KeyError, TypeError, ValueError, OSError, yaml.YAMLError)
-
-
-class PatchInvalid(ActuatorError):
-    """The API server refused the patched object (schema or admission): 422 Invalid."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, retryable=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from meshwatch import conventions
-from meshwatch.errors import ActuatorError
+from meshwatch.errors import ActuatorError, PatchInvalid
 from meshwatch.remediate.base import ApplyResult, ApplyState, Retries, RouteState, check_weights
-from meshwatch.remediate.kube_client import KubeClient, Obj, ObjectRef, Op, PatchInvalid
+from meshwatch.remediate.kube_client import KubeClient, Obj, ObjectRef, Op
 
 log = logging.getLogger(__name__)
 

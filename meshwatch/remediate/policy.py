@@ -32,13 +32,27 @@ Rules, in the order they are applied (DESIGN.md, "Remediation semantics"):
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from meshwatch.model import Counts, RemediationPolicy
+from meshwatch.remediate.memory import BackendMemory, Health, LoopState
+from meshwatch.remediate.weights import baseline_weights, describe, restore, route_problem, shift
+
+__all__ = [
+    "RECOVERY_FRACTION",
+    "Assessment",
+    "BackendMemory",
+    "Decision",
+    "DecisionKind",
+    "Health",
+    "LoopState",
+    "Measurement",
+    "Reading",
+    "plan",
+]
 
 RECOVERY_FRACTION = 0.5
 """A breaching backend counts as clear only below `factor * RECOVERY_FRACTION`."""
@@ -63,13 +77,6 @@ class Reading(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
-class Health(enum.StrEnum):
-    """What the loop remembers about one backend (with hysteresis)."""
-
-    HEALTHY = "healthy"
-    BREACHING = "breaching"
-
-
 @dataclass(frozen=True, slots=True)
 class Measurement:
     """Counts of one backend over the policy's two short windows, or why they are missing.
@@ -85,66 +92,6 @@ class Measurement:
     @staticmethod
     def unknown(reason: str) -> Measurement:
         return Measurement(None, None, reason)
-
-
-@dataclass(frozen=True, slots=True)
-class BackendMemory:
-    """The loop's memory of one backend: its health and the current run of clear readings."""
-
-    health: Health = Health.HEALTHY
-    since: datetime | None = None  # when `health` last changed
-    clear_since: datetime | None = None  # start of an unbroken run of clear readings
-
-
-@dataclass(frozen=True, slots=True)
-class LoopState:
-    """Everything the planner needs from the previous evaluation of one route.
-
-    The caller persists it (see `to_dict`/`from_dict`) and passes it back. `hold` is the
-    manual hold set through the API; `baseline` holds the weights restore aims at.
-    """
-
-    backends: Mapping[str, BackendMemory] = field(default_factory=dict)
-    baseline: Mapping[str, int] = field(default_factory=dict)
-    last_action_at: datetime | None = None
-    retries_tightened: bool = False
-    hold: bool = False
-    all_burning_since: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready form (timestamps as ISO 8601) for the store."""
-        return {
-            "backends": {
-                name: {
-                    "health": mem.health.value,
-                    "since": _iso(mem.since),
-                    "clear_since": _iso(mem.clear_since),
-                }
-                for name, mem in sorted(self.backends.items())
-            },
-            "baseline": dict(sorted(self.baseline.items())),
-            "last_action_at": _iso(self.last_action_at),
-            "retries_tightened": self.retries_tightened,
-            "hold": self.hold,
-            "all_burning_since": _iso(self.all_burning_since),
-        }
-
-    @staticmethod
-    def from_dict(data: Mapping[str, Any]) -> LoopState:
-        backends = {
-            str(name): BackendMemory(
-                Health(mem["health"]), _parse_iso(mem["since"]), _parse_iso(mem["clear_since"])
-            )
-            for name, mem in data.get("backends", {}).items()
-        }
-        return LoopState(
-            backends=backends,
-            baseline={str(k): int(v) for k, v in data.get("baseline", {}).items()},
-            last_action_at=_parse_iso(data.get("last_action_at")),
-            retries_tightened=bool(data.get("retries_tightened", False)),
-            hold=bool(data.get("hold", False)),
-            all_burning_since=_parse_iso(data.get("all_burning_since")),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +144,7 @@ def plan(
     """
     before = dict(weights)
     names = [b.name for b in policy.backends]
-    problem = _route_problem(names, before)
+    problem = route_problem(names, before)
     if problem:
         return Decision(DecisionKind.FROZEN, before, before, problem, state)
 
@@ -208,7 +155,7 @@ def plan(
     memory = {n: mem for n, (_, mem) in assessed.items()}
     assessments = tuple(a for a, _ in assessed.values())
     readings = {a.backend: a.reading for a in assessments}
-    baseline = _baseline(policy, state, before)
+    baseline = baseline_weights(policy, state.baseline, before)
     breaching = [n for n in names if memory[n].health is Health.BREACHING and before[n] > 0]
     serving = [n for n in names if before[n] > 0]
     all_burning = bool(breaching) and len(breaching) == len(serving)
@@ -286,13 +233,12 @@ def _on_breach(
         )
     if policy.action == "retries":
         return decide(DecisionKind.NONE, f"{who} breaching; retries already tightened")
-    after = _shift(policy, before, baseline, breaching, receivers)
+    after = shift(policy, before, baseline, breaching, receivers)
     if after == before:
         return decide(DecisionKind.NONE, f"{who} breaching, already at the floor or max_shift")
     return decide(
         DecisionKind.SHIFT,
-        f"{who} breaching while {', '.join(receivers)} healthy: shifting "
-        f"{_describe(before, after)}",
+        f"{who} breaching while {', '.join(receivers)} healthy: shifting {describe(before, after)}",
         weights=after,
     )
 
@@ -321,11 +267,11 @@ def _on_calm(
             return decide(DecisionKind.NONE, f"waiting for {', '.join(lacking)} to recover{hint}")
         if cooling:
             return decide(DecisionKind.NONE, "recovered; in cooldown before restoring")
-        after = _restore(policy, before, baseline, ready)
+        after = restore(policy, before, baseline, ready)
         return decide(
             DecisionKind.RESTORE,
             f"{', '.join(ready)} healthy for {policy.recovery_window}: restoring "
-            f"{_describe(before, after)}",
+            f"{describe(before, after)}",
             weights=after,
         )
     if state.retries_tightened:
@@ -399,112 +345,3 @@ def _remember(
     if now - start >= policy.recovery_window:
         return BackendMemory(Health.HEALTHY, now, None)
     return replace(mem, clear_since=start)
-
-
-# --- weights ------------------------------------------------------------------------------
-
-
-def _route_problem(names: list[str], weights: Mapping[str, int]) -> str:
-    if set(names) != set(weights):
-        return (
-            f"route backends {sorted(weights)} do not match the policy's {sorted(names)}; "
-            "holding the route still"
-        )
-    if any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
-        return f"route weights {dict(weights)} are not usable (negative or all zero)"
-    return ""
-
-
-def _baseline(
-    policy: RemediationPolicy, state: LoopState, weights: Mapping[str, int]
-) -> dict[str, int]:
-    """The weights restore aims at, scaled to the route's current total."""
-    total = sum(weights.values())
-    initial = {b.name: b.initial_weight for b in policy.backends}
-    if state.baseline and set(state.baseline) == set(weights):
-        base = dict(state.baseline)
-    elif all(w is not None for w in initial.values()):
-        base = {n: w or 0 for n, w in initial.items()}
-    else:
-        base = dict(weights)
-    if sum(base.values()) <= 0:
-        base = dict(weights)
-    if sum(base.values()) != total:
-        base = _apportion(total, base)
-    return base
-
-
-def _shift(
-    policy: RemediationPolicy,
-    weights: Mapping[str, int],
-    baseline: Mapping[str, int],
-    breaching: list[str],
-    receivers: list[str],
-) -> dict[str, int]:
-    total = sum(weights.values())
-    step = max(1, total * policy.step // 100)
-    min_floor = math.ceil(total * policy.min_healthy_weight / 100)
-    most = total * policy.max_shift // 100
-    after = dict(weights)
-    moved = 0
-    for name in breaching:
-        floor = max(min_floor, baseline[name] - most, 0)
-        amount = max(0, min(step, after[name] - floor))
-        after[name] -= amount
-        moved += amount
-    if moved:
-        shares = {n: after[n] for n in receivers}
-        if not any(shares.values()):
-            shares = dict.fromkeys(receivers, 1)
-        for name, extra in _apportion(moved, shares).items():
-            after[name] += extra
-    return after
-
-
-def _restore(
-    policy: RemediationPolicy,
-    weights: Mapping[str, int],
-    baseline: Mapping[str, int],
-    ready: list[str],
-) -> dict[str, int]:
-    total = sum(weights.values())
-    step = max(1, total * policy.step // 100)
-    after = dict(weights)
-    wanted = {n: min(step, baseline[n] - weights[n]) for n in ready}
-    excess = {n: w - baseline[n] for n, w in weights.items() if w > baseline[n]}
-    amount = min(sum(wanted.values()), sum(excess.values()))
-    for name, taken in _apportion(amount, excess).items():
-        after[name] -= taken
-    for name, given in _apportion(amount, wanted).items():
-        after[name] += given
-    return after
-
-
-def _apportion(amount: int, shares: Mapping[str, int]) -> dict[str, int]:
-    """Split an integer `amount` in proportion to integer `shares`, exactly.
-
-    Largest remainder, in integer arithmetic: no part exceeds its proportional share
-    rounded up, so a part never exceeds its share when `amount <= sum(shares)`. Ties go
-    to names in sorted order, so the result is deterministic.
-    """
-    total = sum(shares.values())
-    if amount <= 0 or total <= 0:
-        return dict.fromkeys(shares, 0)
-    parts = {n: amount * s // total for n, s in shares.items()}
-    left = amount - sum(parts.values())
-    order = sorted(shares, key=lambda n: (-(amount * shares[n] % total), n))
-    for name in order[:left]:
-        parts[name] += 1
-    return parts
-
-
-def _describe(before: Mapping[str, int], after: Mapping[str, int]) -> str:
-    return ", ".join(f"{n} {before[n]}->{after[n]}" for n in before if before[n] != after[n])
-
-
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at is not None else None
-
-
-def _parse_iso(text: Any) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None

@@ -11,7 +11,7 @@ import orjson
 from grafanalib import core as g
 
 from meshwatch import conventions as c
-from meshwatch.model import SLO, BurnRateWindow, Severity, format_duration
+from meshwatch.model import SLO, format_duration
 from meshwatch.render import dashboards_promql as q
 from meshwatch.render.dashboards_panels import (
     DATASOURCE,
@@ -22,7 +22,7 @@ from meshwatch.render.dashboards_panels import (
     table,
     target,
 )
-from meshwatch.slo.windows import default_burn_windows
+from meshwatch.slo.policy import alert_windows
 
 SCHEMA_VERSION = 39  # the JSON below is in the shape Grafana 10.4 / 11 writes
 STATE_MAPPINGS: list[dict[str, Any]] = [
@@ -64,11 +64,7 @@ class Rendered:
 # --- shared pieces ------------------------------------------------------------------
 
 
-def burn_windows(slo: SLO) -> tuple[BurnRateWindow, ...]:
-    """The alert windows of `slo` (its own, or the Workbook defaults), enabled severities only."""
-    windows = slo.alerting.windows or default_burn_windows(slo.window.length)
-    enabled = {Severity.PAGE: slo.alerting.page, Severity.TICKET: slo.alerting.ticket}
-    return tuple(w for w in windows if enabled[w.severity])
+burn_windows = alert_windows  # the enabled conditions; defined once, in slo.policy
 
 
 def datasource_variable() -> g.Template:

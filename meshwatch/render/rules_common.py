@@ -4,38 +4,26 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from functools import lru_cache
 
 from meshwatch import conventions as names
-from meshwatch.model import SLO, BurnRateWindow, Matcher, Selector, Severity, format_duration
-from meshwatch.slo.policy import NOISE_FAILURES, failures_factor
-from meshwatch.slo.windows import default_burn_windows
+from meshwatch.model import SLO, BurnRateWindow, Matcher, Selector, format_duration
+from meshwatch.slo.policy import NOISE_FAILURES, alert_windows, condition_windows, failures_factor
 
 Rule = dict[str, object]
 
 BASE = names.BASE_INTERVAL
 
 
-def burn_windows(slo: SLO) -> tuple[BurnRateWindow, ...]:
-    """The SLO's multiwindow conditions (the Workbook's for its period unless the spec sets
-    them), without the severities the spec turned off."""
-    windows = slo.alerting.windows or default_burn_windows(slo.window.length)
-    enabled = {Severity.PAGE: slo.alerting.page, Severity.TICKET: slo.alerting.ticket}
-    return tuple(w for w in windows if enabled[w.severity])
+burn_windows = alert_windows  # the enabled conditions; defined once, in slo.policy
 
 
 def ratio_windows(slo: SLO) -> tuple[timedelta, ...]:
     """Every window an error ratio is recorded for: the base 5m and both windows of each
     condition, shortest first. The SLO period is recorded separately."""
-    found = {BASE}
-    for window in burn_windows(slo):
-        found.update((window.long, window.short))
-    return tuple(sorted(found))
+    return tuple(sorted({BASE, *condition_windows(slo)}))
 
 
-@lru_cache(maxsize=256)
-def dur(window: timedelta) -> str:
-    return format_duration(window)
+dur = format_duration  # short, for the many rule names built from windows (cached in model)
 
 
 def num(value: float) -> str:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from functools import lru_cache
 
 from meshwatch.model import (
     SLI,
@@ -57,22 +56,17 @@ def has_counts(sli: SLI) -> bool:
     return not isinstance(sli, RawSLI)
 
 
-@lru_cache(maxsize=256)
-def _duration(window: timedelta) -> str:
-    return format_duration(window)
-
-
 def render_template(template: str, window: timedelta) -> str:
     """Substitute `{{.window}}` (spaces allowed) with a Prometheus duration."""
-    return _WINDOW_RE.sub(_duration(window), template)
+    return _WINDOW_RE.sub(format_duration(window), template)
 
 
 def _increase(selector: Selector, window: timedelta) -> str:
-    return f"sum(increase({selector.promql()}[{_duration(window)}]))"
+    return f"sum(increase({selector.promql()}[{format_duration(window)}]))"
 
 
 def _native_sum(sli: NativeLatencySLI, window: timedelta) -> str:
-    return f"sum(increase({sli.selector.promql()}[{_duration(window)}]))"
+    return f"sum(increase({sli.selector.promql()}[{format_duration(window)}]))"
 
 
 def _is_rate_based(sli: QuerySLI) -> bool:

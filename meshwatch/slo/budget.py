@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from meshwatch.errors import NoDataError
+from meshwatch.errors import NoDataError, NoTrafficError
 from meshwatch.model import Counts
 
 
@@ -39,12 +39,12 @@ def error_ratio(counts: Counts, *, window: str = "") -> float:
     """Errors / requests, clamped to [0, 1].
 
     `increase()` extrapolates each counter on its own, so errors can come out slightly above
-    the total; the ratio is clamped rather than reported above 100 %. Raises `NoDataError`
-    ("no traffic" or "no traffic in <window>") when `total` is 0.
+    the total; the ratio is clamped rather than reported above 100 %. Raises
+    `NoTrafficError` ("no traffic" or "no traffic in <window>") when `total` is 0.
     """
     _check_counts(counts)
     if counts.total == 0:
-        raise NoDataError(f"no traffic in {window}" if window else "no traffic")
+        raise NoTrafficError(window)
     return min(counts.errors / counts.total, 1.0)
 
 
@@ -68,7 +68,7 @@ def ratio_counts(ratio: float) -> Counts:
     the budget in requests empty for raw SLIs. Raises `NoDataError` for NaN (0/0 upstream).
     """
     if math.isnan(ratio):
-        raise NoDataError("no traffic")
+        raise NoTrafficError()
     return Counts(errors=min(max(ratio, 0.0), 1.0), total=1.0)
 
 

@@ -17,12 +17,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from meshwatch.errors import NoDataError
-from meshwatch.model import SLO, Counts, RawSLI, Severity, SLOStatus, State
+from meshwatch.errors import NO_SERIES, NoDataError
+from meshwatch.model import SLO, Counts, RawSLI, Severity, SLOStatus, State, format_duration
 from meshwatch.slo.budget import ErrorBudget, allowed_error_ratio, error_ratio
 from meshwatch.slo.periods import current_period, utc
 from meshwatch.slo.policy import PolicyResult, alert_windows, evaluate_policy
-from meshwatch.slo.windows import window_name
 
 DEFAULT_WARN_BELOW = 0.25  # warn when less than a quarter of the budget is left
 # A budget spent exactly (errors == (1 - target) x requests) is breached; float division can
@@ -59,7 +58,7 @@ def _maps(
     burn: dict[str, float | None] = {}
     requests: dict[str, float | None] = {}
     for window in sorted(counts_by_window):
-        name = window_name(window)
+        name = format_duration(window)
         counts = counts_by_window[window]
         requests[name] = None if counts is None else counts.total
         try:
@@ -84,7 +83,7 @@ def _throughput(counts_by_window: Mapping[timedelta, Counts | None]) -> float | 
 
 def _period_problem(slo: SLO, period_counts: Counts | None) -> str | None:
     if period_counts is None:
-        return "no series"
+        return NO_SERIES
     try:
         error_ratio(period_counts, window=slo.window.name)
     except NoDataError as exc:
@@ -153,7 +152,7 @@ def evaluate(
         slo=slo.name,
         at=now,
         state=State.UNKNOWN,
-        reason="no series",
+        reason=NO_SERIES,
         objective=target,
         throughput=None if raw else _throughput(counts_by_window),
         sli=sli,

@@ -22,10 +22,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from meshwatch.errors import NoDataError
-from meshwatch.model import SLO, BurnRateWindow, Counts, Severity
+from meshwatch.errors import NoDataError, NoSeriesError
+from meshwatch.model import SLO, BurnRateWindow, Counts, Severity, format_duration
 from meshwatch.slo.budget import allowed_error_ratio, budget_spent, detection_time, error_ratio
-from meshwatch.slo.windows import default_burn_windows, window_name
+from meshwatch.slo.windows import default_burn_windows
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,15 +93,20 @@ def alert_windows(slo: SLO) -> tuple[BurnRateWindow, ...]:
     return tuple(w for w in windows if enabled[w.severity])
 
 
+def condition_windows(slo: SLO) -> frozenset[timedelta]:
+    """Both windows (long and short) of every enabled condition of `slo`."""
+    return frozenset(d for w in alert_windows(slo) for d in (w.long, w.short))
+
+
 def _window_ratio(
     counts_by_window: Mapping[timedelta, Counts | None], window: timedelta
 ) -> float | str:
     """The window's error ratio, or why there is none ("no series for 5m", "no traffic in 5m")."""
     counts = counts_by_window.get(window)
     if counts is None:
-        return f"no series for {window_name(window)}"
+        return str(NoSeriesError(format_duration(window)))
     try:
-        return error_ratio(counts, window=window_name(window))
+        return error_ratio(counts, window=format_duration(window))
     except NoDataError as exc:
         return exc.reason
 
@@ -138,7 +143,7 @@ def evaluate_condition(
     if long_requests is not None and long_requests < min_requests:
         return result(
             False,
-            f"{long_requests:g} requests in {window_name(window.long)}"
+            f"{long_requests:g} requests in {format_duration(window.long)}"
             f" below min_requests {min_requests:g}",
         )
     if min_requests <= 0 and period is not None and period_requests is not None:
@@ -147,15 +152,15 @@ def evaluate_condition(
         if failed < needed:
             return result(
                 False,
-                f"{failed:g} failed requests in {window_name(window.long)}"
+                f"{failed:g} failed requests in {format_duration(window.long)}"
                 f" below the {needed:.3g} that spend its budget share",
             )
     if long_ratio > threshold and short_ratio > threshold:
         return result(
             True,
             f"{window.severity.value}: burn rate {long_ratio / budget:.1f}x over"
-            f" {window_name(window.long)} and {short_ratio / budget:.1f}x over"
-            f" {window_name(window.short)} (threshold {window.factor:g}x)",
+            f" {format_duration(window.long)} and {short_ratio / budget:.1f}x over"
+            f" {format_duration(window.short)} (threshold {window.factor:g}x)",
         )
     return result(False, "")
 

@@ -32,10 +32,8 @@ def burn_factor(budget_share: float, period: timedelta, long_window: timedelta) 
     return budget_share * (period / long_window)
 
 
-@functools.lru_cache(maxsize=1024)
-def window_name(length: timedelta) -> str:
-    """`format_duration`, cached: the same few window names are formatted every cycle."""
-    return format_duration(length)
+window_name = format_duration
+"""A window's name (`5m`, `1h`): `format_duration`, which is cached."""
 
 
 @functools.lru_cache(maxsize=256)

@@ -3,8 +3,9 @@ that spell latency that way (Pyrra, slo-generator)."""
 
 from __future__ import annotations
 
+from meshwatch.errors import PromQLError
 from meshwatch.model import LatencySLI, Selector
-from meshwatch.spec.promql import PromQLError, parse_selector
+from meshwatch.spec.promql import parse_selector
 
 
 def bucket_sli(text: str, threshold: float | None = None) -> LatencySLI:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from meshwatch.errors import PromQLError
 from meshwatch.model import Matcher, MatchOp, Selector
 
 _METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -24,10 +25,6 @@ _RATE_OF_COUNTER = re.compile(
     r"\[\s*\{\{\s*\.window\s*\}\}\s*\]\s*\)\s*\)\s*$",
     re.DOTALL,
 )
-
-
-class PromQLError(ValueError):
-    """A selector or template that cannot be valid PromQL; the message says where."""
 
 
 # The common case, double-quoted values without escapes, in one regular expression; anything

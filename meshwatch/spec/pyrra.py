@@ -20,6 +20,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from meshwatch.errors import PromQLError
 from meshwatch.model import SLI, SLO, Alerting, NativeLatencySLI, QuerySLI, RatioSLI, SourceRef
 from meshwatch.spec.checks import (
     Found,
@@ -35,7 +36,7 @@ from meshwatch.spec.fields import OptionalList, OptionalMap, Text
 from meshwatch.spec.histograms import bucket_sli, same_series
 from meshwatch.spec.options import LoadOptions
 from meshwatch.spec.problems import Problems, validate
-from meshwatch.spec.promql import PromQLError, parse_selector
+from meshwatch.spec.promql import parse_selector
 from meshwatch.spec.source import Document, FieldPath
 
 API_VERSION: Final = "pyrra.dev/v1alpha1"

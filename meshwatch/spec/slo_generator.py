@@ -19,6 +19,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from meshwatch.errors import PromQLError
 from meshwatch.model import SLI, SLO, Alerting, QuerySLI, RatioSLI, RawSLI, SourceRef, Window
 from meshwatch.spec.checks import (
     Found,
@@ -33,7 +34,7 @@ from meshwatch.spec.fields import OptionalList, OptionalMap, Text
 from meshwatch.spec.histograms import bucket_sli
 from meshwatch.spec.options import LoadOptions
 from meshwatch.spec.problems import Problems, validate
-from meshwatch.spec.promql import PromQLError, check_template, parse_selector
+from meshwatch.spec.promql import check_template, parse_selector
 from meshwatch.spec.source import Document, FieldPath
 
 API_VERSION: Final = "sre.google.com/v2"

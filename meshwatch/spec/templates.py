@@ -6,9 +6,10 @@ those counters, so the embedded engine can compute it too; anything else stays a
 
 from __future__ import annotations
 
+from meshwatch.errors import PromQLError
 from meshwatch.model import SLI, QuerySLI, RatioSLI, RawSLI
 from meshwatch.spec.problems import Problems
-from meshwatch.spec.promql import PromQLError, check_template, counter_in_rate
+from meshwatch.spec.promql import check_template, counter_in_rate
 from meshwatch.spec.source import Document, FieldPath
 
 

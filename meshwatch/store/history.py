@@ -11,14 +11,14 @@ from sqlalchemy import Engine, case, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.expression import ColumnElement, bindparam
 
-from meshwatch.model import SLOStatus, State
+from meshwatch.model import STATE_SEVERITY, SLOStatus, State
 from meshwatch.store import tiling
 from meshwatch.store.backend_history import BackendHistory
 from meshwatch.store.codec import status_from_values, status_values
 from meshwatch.store.compaction import compact_tier
 from meshwatch.store.engine import upsert, writer
 from meshwatch.store.errors import store_errors
-from meshwatch.store.records import STATE_SEVERITY, HistoryPoint, PruneResult, WindowSum
+from meshwatch.store.records import HistoryPoint, PruneResult, WindowSum
 from meshwatch.store.retention import Compaction, RetentionPolicy, prune_plan
 from meshwatch.store.tables import LatestRow, StatusRow
 from meshwatch.store.types import from_micros, to_micros

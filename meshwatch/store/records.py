@@ -17,14 +17,6 @@ from meshwatch.model import Counts, SLOStatus, State
 
 # --- status history ------------------------------------------------------------------
 
-# Order used to keep the worst state of a downsampled bucket.
-STATE_SEVERITY: Mapping[State, int] = {
-    State.OK: 0,
-    State.UNKNOWN: 1,
-    State.WARNING: 2,
-    State.BREACHED: 3,
-}
-
 
 @dataclass(frozen=True, slots=True)
 class HistoryPoint:

@@ -7,7 +7,8 @@ backends burning, a page alert from the webhook, dry-run by the master switch, r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import timedelta
 
@@ -18,9 +19,10 @@ from pydantic import SecretStr
 from meshwatch.api.app import create_app
 from meshwatch.engine.evaluate import BackendMeasurement, Evaluation
 from meshwatch.engine.runtime import Runtime
-from meshwatch.errors import NoDataError
-from meshwatch.jobs.alert_memory import ALERT_STALENESS
-from meshwatch.jobs.remediation import RemediationLoop, measurement
+from meshwatch.errors import NoSeriesError, NoTrafficError
+from meshwatch.loop.alerts import ALERT_STALENESS
+from meshwatch.loop.remediation import RemediationLoop
+from meshwatch.loop.route import measurement
 from meshwatch.model import (
     SLO,
     Backend,
@@ -30,6 +32,7 @@ from meshwatch.model import (
     Selector,
     Window,
 )
+from meshwatch.remediate.base import ApplyResult, Retries, RouteState
 from meshwatch.remediate.noop import NoopActuator
 from meshwatch.settings import Settings, WebhookTarget
 from meshwatch.store import ActionState, Store
@@ -59,6 +62,7 @@ SLO_ = SLO(
 )
 FLOOR_ = {"v1": 90, "v2": 10}
 AUTH = {"authorization": f"Bearer {TOKEN}"}
+TARGETS = "/api/v1/targets"
 
 
 def evaluation(at_s: float, **error_ratio: float) -> Evaluation:
@@ -154,7 +158,7 @@ def test_every_backend_burning_is_recorded_once_and_shifts_nothing(rig: Rig, sto
 
 
 def test_unknown_data_freezes_the_route(rig: Rig, store: Store) -> None:
-    down = {w: NoDataError("no series") for w in WINDOWS}
+    down = {w: NoSeriesError() for w in WINDOWS}
     e = Evaluation(
         at=NOW,
         statuses=(),
@@ -170,7 +174,7 @@ def test_unknown_data_freezes_the_route(rig: Rig, store: Store) -> None:
 
 
 def test_measurement_no_traffic_is_zero_requests() -> None:
-    no_traffic = {w: NoDataError("no traffic") for w in WINDOWS}
+    no_traffic = {w: NoTrafficError() for w in WINDOWS}
     assert measurement(no_traffic, WINDOWS).short == Counts(0.0, 0.0)
     assert measurement({}, WINDOWS).short is None
 
@@ -340,3 +344,62 @@ def test_actions_and_all_burning_are_notified_through_the_outbox(store: Store) -
     assert items[0].payload["kind"] == "remediation.action"
     assert "shift on local_route/svc/main applied" in summaries[0]
     assert "all-burning" in summaries[1] and items[1].payload["state"] == "rejected"
+
+
+class HeldApply:
+    """The noop data plane, whose `apply` waits until released: an apply in flight, as
+    Envoy's is while it waits for the new `version_info` (up to its confirm timeout)."""
+
+    def __init__(self, inner: NoopActuator) -> None:
+        self.inner = inner
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def current(self, target: str) -> RouteState:
+        return self.inner.current(target)
+
+    def apply(
+        self,
+        target: str,
+        weights: Mapping[str, int] | None,
+        *,
+        retries: Retries | None = None,
+        restore_retries: bool = False,
+        dry_run: bool = True,
+    ) -> ApplyResult:
+        self.entered.set()
+        if not self.release.wait(timeout=60):
+            raise AssertionError("the test never released the apply")
+        return self.inner.apply(
+            target, weights, retries=retries, restore_retries=restore_retries, dry_run=dry_run
+        )
+
+
+def test_targets_answer_while_an_apply_is_in_flight(
+    api: TestClient, rig: Rig, store: Store
+) -> None:
+    """GET /targets does not wait for the data plane: the loop holds no lock a reader needs
+    across an apply. The waits below only guard against a hang; nothing is timed."""
+    held = HeldApply(rig.actuator)
+    rig.loop.actuators = {"noop": held}
+    loop = threading.Thread(target=rig.run, args=(0,), kwargs={"v2": 1.0})
+    loop.start()
+    try:
+        assert held.entered.wait(timeout=60), "the loop never reached the apply"
+        answers: list[list[dict[str, object]]] = []
+        reader = threading.Thread(target=lambda: answers.append(api.get(TARGETS).json()))
+        reader.start()
+        reader.join(timeout=60)
+        assert not reader.is_alive(), "GET /targets waited for the apply in flight"
+        ((target,),) = answers
+        assert (target["decision"], target["weights"]) == ("shift", {"v1": 50, "v2": 50})
+        (action,) = store.actions.list_actions()
+        assert (action.plan.kind, action.state) == ("shift", ActionState.PLANNED)
+    finally:
+        held.release.set()
+        loop.join(timeout=60)
+    assert not loop.is_alive()
+    assert rig.weights == FLOOR_
+    (target,) = api.get(TARGETS).json()
+    assert target["weights"] == FLOOR_
+    assert store.actions.list_actions()[0].state == ActionState.APPLIED

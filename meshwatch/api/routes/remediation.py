@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from meshwatch.api.deps import ServicesDep, Writer
 from meshwatch.api.schemas import ActionOut
-from meshwatch.errors import ActuatorError
-from meshwatch.remediate.control import RemediationControl, TargetStatus, UnknownTargetError
+from meshwatch.errors import ActuatorError, UnknownTargetError
+from meshwatch.remediate.control import RemediationControl, TargetStatus
 
 router = APIRouter(prefix="/api/v1", tags=["remediation"])
 

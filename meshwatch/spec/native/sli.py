@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from meshwatch.errors import PromQLError
 from meshwatch.meshes import all_meshes, grpc, mesh
 from meshwatch.meshes.base import Mesh, PresetError
 from meshwatch.model import (
@@ -17,7 +18,7 @@ from meshwatch.model import (
 from meshwatch.spec.checks import parse_latency_ms
 from meshwatch.spec.native import models as native
 from meshwatch.spec.problems import Problems
-from meshwatch.spec.promql import PromQLError, parse_selector
+from meshwatch.spec.promql import parse_selector
 from meshwatch.spec.source import Document, FieldPath
 from meshwatch.spec.templates import events_sli, raw_sli
 

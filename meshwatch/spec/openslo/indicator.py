@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from meshwatch.errors import PromQLError
 from meshwatch.model import SLI, RatioSLI, RawSLI, Selector
 from meshwatch.spec.openslo import models as m
 from meshwatch.spec.openslo.registry import Entry, Registry
 from meshwatch.spec.problems import Problems
-from meshwatch.spec.promql import WINDOW_RE, PromQLError, parse_counter
+from meshwatch.spec.promql import WINDOW_RE, parse_counter
 from meshwatch.spec.source import Document, FieldPath
 from meshwatch.spec.templates import checked_query, events_sli, raw_sli
 

@@ -15,9 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
-from meshwatch.model import State
+from meshwatch.model import STATE_SEVERITY, State
 from meshwatch.store import RetentionPolicy, Store, Tier
-from meshwatch.store.records import STATE_SEVERITY
 from meshwatch.store.retention import prune_plan
 from meshwatch.store.tables import LatestRow, StatusRow
 from meshwatch.store.types import to_micros

@@ -12,7 +12,8 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
-from meshwatch.collectors.exposition import ExpositionError, Sample, parse_wanted
+from meshwatch.collectors.exposition import Sample, parse_wanted
+from meshwatch.errors import ExpositionError
 
 
 def _reference(text: str, wanted: set[str], *, openmetrics: bool = False) -> list[Sample]:

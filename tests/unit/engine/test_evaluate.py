@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from meshwatch.collectors.base import (
-    NO_SERIES,
-    NO_TRAFFIC,
     Measurements,
     SLOPlan,
     WindowBuckets,
@@ -17,7 +15,7 @@ from meshwatch.collectors.base import (
     measure_each,
 )
 from meshwatch.engine.evaluate import evaluate_all
-from meshwatch.errors import CollectorError, NoDataError
+from meshwatch.errors import CollectorError, NoSeriesError, NoTrafficError
 from meshwatch.model import (
     SLI,
     SLO,
@@ -97,8 +95,8 @@ def test_outage_breaches_and_rolls_up() -> None:
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
-        pytest.param(NoDataError(NO_SERIES), "no series", id="no-series"),
-        pytest.param(NoDataError(NO_TRAFFIC), "no traffic", id="no-traffic"),
+        pytest.param(NoSeriesError(), "no series", id="no-series"),
+        pytest.param(NoTrafficError(), "no traffic", id="no-traffic"),
         pytest.param(
             CollectorError("Prometheus timed out"), "Prometheus timed out", id="source-down"
         ),

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from meshwatch.errors import PromQLError
 from meshwatch.model import Matcher, Selector
 from meshwatch.spec.promql import (
-    PromQLError,
     check_template,
     counter_in_rate,
     parse_counter,
