@@ -36,7 +36,7 @@ from meshwatch.remediate.base import ApplyResult, Retries, RouteState
 from meshwatch.remediate.noop import NoopActuator
 from meshwatch.settings import Settings, WebhookTarget
 from meshwatch.store import ActionState, Store
-from tests.api.conftest import NOW, TOKEN
+from tests.integration.api.conftest import NOW, TOKEN
 
 SLI = RatioSLI(total=Selector("requests_total"), bad=Selector("errors_total"))
 WINDOWS = (timedelta(minutes=1), timedelta(minutes=5))

@@ -26,7 +26,7 @@ from meshwatch.errors import SpecError
 from meshwatch.settings import Settings, load_settings
 from meshwatch.store import ReportRun, Store
 from meshwatch.store.tables import AlertRow
-from tests.api.conftest import NOW, TOKEN
+from tests.integration.api.conftest import NOW, TOKEN
 from tests.support.postgres import database_url
 
 WEBHOOK = "/api/v1/alerts/alertmanager"

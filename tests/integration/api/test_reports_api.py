@@ -111,7 +111,7 @@ def test_trigger_takes_any_period(
 def test_report_from_the_store_equals_the_golden_report(client: TestClient) -> None:
     run = client.post("/api/v1/reports", json={"period": "7d", "format": "md"}, headers=AUTH).json()
     content = client.get(f"/api/v1/reports/{run['id']}").json()["content"]
-    golden = (Path(__file__).resolve().parents[1] / "golden/reports/fixed-7d.md").read_text()
+    golden = (Path(__file__).resolve().parents[2] / "golden/reports/fixed-7d.md").read_text()
     assert content == golden
 
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from meshwatch.model import State
 from meshwatch.store import Store
-from tests.api.conftest import NOW, TOKEN, make_slo, make_status
+from tests.integration.api.conftest import NOW, TOKEN, make_slo, make_status
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

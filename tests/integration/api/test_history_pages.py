@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from meshwatch.model import State
 from meshwatch.store import Store
-from tests.api.conftest import NOW, make_slo, make_status
+from tests.integration.api.conftest import NOW, make_slo, make_status
 
 ROWS = 2_500
 

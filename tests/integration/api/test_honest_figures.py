@@ -20,7 +20,7 @@ from meshwatch.engine.runtime import Runtime
 from meshwatch.model import SLO, LatencySLI, MeshSource, RatioSLI, Selector, State, Window
 from meshwatch.settings import Settings
 from meshwatch.store import Store
-from tests.api.conftest import NOW, make_status
+from tests.integration.api.conftest import NOW, make_status
 
 
 def mesh_slo(service: str, name: str, target: str) -> SLO:
