@@ -32,7 +32,7 @@ import yaml
 from meshwatch import conventions as c
 from meshwatch.meshes import istio
 from meshwatch.model import SLO
-from meshwatch.render import dashboards
+from meshwatch.render import dashboards, rules
 from meshwatch.spec import load_paths
 from tests.support.example_slos import example_slos
 from tests.support.exporter import serving_metrics
@@ -69,13 +69,8 @@ SOURCES: dict[str, Callable[[], list[SLO]]] = {
 }
 
 
-def _rule_files(slos: Sequence[SLO]) -> dict[str, str] | None:
-    """meshwatch's generated rule files, every group evaluated each second (None while the
-    rule generator is not in this checkout: then recorded series are only parsed)."""
-    try:
-        from meshwatch.render import rules  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
+def _rule_files(slos: Sequence[SLO]) -> dict[str, str]:
+    """meshwatch's generated rule files, every group evaluated each second."""
     out: dict[str, str] = {}
     for name, text in rules.rule_files(slos).items():
         document = yaml.safe_load(text)
@@ -118,7 +113,6 @@ class Stack:
     slos: list[SLO]
     boards: list[dashboards.Rendered]
     recorded: set[str]
-    rules_loaded: bool
 
 
 @pytest.fixture(scope="module")
@@ -133,19 +127,17 @@ def stacks(
             series = traffic_series(slos) + FREE_PROMQL_SERIES
             files = _rule_files(slos)
             folder = tmp_path_factory.mktemp(f"rules-{name}")
-            for filename, text in (files or {}).items():
+            for filename, text in files.items():
                 (folder / filename).write_text(text, encoding="utf-8")
             target = exits.enter_context(
                 serving_metrics(lambda elapsed, s=series: exposition(s, elapsed))  # type: ignore[misc]
             )
-            prom = prometheus_factory(_config(target, str(folder / "*") if files else ""))
-            recorded = _recorded_names(files or {})
-            started[name] = Stack(prom, slos, dashboards.build(slos), recorded, files is not None)
+            prom = prometheus_factory(_config(target, str(folder / "*")))
+            recorded = _recorded_names(files)
+            started[name] = Stack(prom, slos, dashboards.build(slos), recorded)
         for stack in started.values():
             stack.prom.wait_for('up{job="synthetic"} == 1')
             stack.prom.wait_for(f"rate({istio.REQUESTS}[1m]) > 0")
-            if not stack.rules_loaded:
-                continue
             stack.prom.wait_for(
                 f"{c.RULE_BUDGET_REMAINING} >= -1e9", timeout=READY_TIMEOUT_S, count=len(stack.slos)
             )
@@ -194,29 +186,26 @@ def metric_names(expr: str) -> set[str]:
     return {name for name in _NAME.findall(text) if name not in PROMQL_WORDS}
 
 
-def must_have_data(expr: str, rules_loaded: bool) -> bool:
-    """Alerts only exist while one fires (`for:` keeps them pending for minutes); recorded
-    series only when the rules are loaded."""
-    return not expr.startswith("ALERTS{") and (rules_loaded or "meshwatch:" not in expr)
+def must_have_data(expr: str) -> bool:
+    """Alerts only exist while one fires (`for:` keeps them pending for minutes)."""
+    return not expr.startswith("ALERTS{")
 
 
-def check(
-    prom: PrometheusProcess, where: str, expr: str, known: set[str], rules_loaded: bool = True
-) -> str | None:
+def check(prom: PrometheusProcess, where: str, expr: str, known: set[str]) -> str | None:
     """None when the query is good, else what is wrong with it."""
     label = None
     match = LABEL_VALUES.match(expr)
     if match:  # a Grafana variable query, not PromQL: run its selector
         expr, label = match["expr"], match["label"]
     names = metric_names(expr) - known - {"ALERTS"}
-    unknown = sorted(n for n in names if rules_loaded or not n.startswith("meshwatch:"))
+    unknown = sorted(names)
     if unknown:
         return f"{where}: unknown series {', '.join(unknown)}\n    {expr}"
     try:
         result = prom.query(expr)
     except PrometheusError as exc:
         return f"{where}: {exc}\n    {expr}"
-    if not result and must_have_data(expr, rules_loaded):
+    if not result and must_have_data(expr):
         return f"{where}: no series\n    {expr}"
     if label and result and not any(label in r["metric"] for r in result):
         return f"{where}: no series has label {label}\n    {expr}"
@@ -240,9 +229,7 @@ def test_every_dashboard_query_parses_names_real_series_and_returns_data(
         values = variable_values(board.model)
         for where, expr in dashboards.queries(board.model):
             checked += 1
-            problem = check(
-                stack.prom, f"{board.uid}: {where}", bind(expr, values), known, stack.rules_loaded
-            )
+            problem = check(stack.prom, f"{board.uid}: {where}", bind(expr, values), known)
             if problem:
                 problems.append(problem)
     assert checked > 150
@@ -255,8 +242,6 @@ def test_the_slo_table_bound_to_one_slo_shows_exactly_that_slo(
 ) -> None:
     """`$slo` bound to one SLO (not `All`) selects that SLO's row in every column."""
     stack = stacks[source]
-    if not stack.rules_loaded:
-        pytest.skip("meshwatch's rule generator is not in this checkout: no recorded series")
     for board in stack.boards:
         values = variable_values(board.model)
         table = [expr for where, expr in dashboards.queries(board.model) if "'SLOs'" in where]
@@ -279,8 +264,6 @@ def test_the_budget_column_matches_the_rules_and_the_state_reads_ok(
 ) -> None:
     """With 2 % errors against 99.9 % the budget is overspent: the table must say so."""
     stack = stacks["examples"]
-    if not stack.rules_loaded:
-        pytest.skip("meshwatch's rule generator is not in this checkout: no recorded series")
     overview = next(b for b in stack.boards if b.uid == c.DASHBOARD_UID_OVERVIEW)
     values = variable_values(overview.model)
     table = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as om_families,
@@ -175,7 +175,6 @@ def _expositions(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(text=_expositions(), wanted=st.sets(_metric_names, max_size=4))
 def test_random_text_expositions_match_prometheus_client(text: str, wanted: set[str]) -> None:
     assert _normalized(parse_wanted(text, wanted)) == _normalized(_reference(text, wanted))
@@ -224,7 +223,6 @@ def _openmetrics(draw: st.DrawFn) -> str:
     return "\n".join([*lines, "# EOF", ""])
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(text=_openmetrics(), data=st.data())
 def test_random_openmetrics_expositions_match_prometheus_client(
     text: str, data: st.DataObject

@@ -61,7 +61,7 @@ def test_thirty_days_at_one_second_stay_within_the_bound_and_the_floor_keeps_the
     assert history.at(now) - history.at(now - 60 * DAY) == pytest.approx(35 * DAY / 10, abs=181)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50)
 @given(gaps=st.lists(st.floats(min_value=0.01, max_value=4000.0), min_size=1, max_size=600))
 def test_size_never_exceeds_the_bound_and_values_never_decrease(gaps: list[float]) -> None:
     history = CounterHistory(DEFAULT_TIERS)

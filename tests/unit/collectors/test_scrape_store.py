@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from meshwatch.collectors.base import NEEDS_PROMETHEUS, NO_SERIES, NO_TRAFFIC
@@ -243,7 +243,6 @@ _series_values = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
 @given(
     codes=st.lists(_series_values, min_size=1, max_size=4),
     window=st.integers(min_value=1, max_value=45),
