@@ -1,6 +1,7 @@
 """The Prometheus collector against a real Prometheus holding 30 days of backfilled history.
 
-One Prometheus per module: its data directory is pre-populated with 24 h blocks made by
+One Prometheus per test session (tests.support.backfilled, shared with
+test_report_prometheus.py): its data directory is pre-populated with 24 h blocks made by
 `promtool tsdb create-blocks-from openmetrics --max-block-duration=24h` (retention 40 d), and
 it scrapes a live Istio-style exporter every second.
 """
@@ -9,8 +10,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,49 +25,21 @@ from tests.support.backfill import (
     DURATION,
     REQUESTS,
     SERVICE_LABEL,
-    History,
-    LiveExporter,
-    Traffic,
-    backfill,
-    default_history,
 )
+from tests.support.backfilled import Backfilled
 from tests.support.binaries import require_binary
-from tests.support.prometheus_run import PrometheusProcess, free_port, prometheus_config
+from tests.support.prometheus_run import PrometheusProcess, free_port
 
 pytestmark = pytest.mark.integration
 
 
-@dataclass(frozen=True)
-class Stack:
-    prometheus: PrometheusProcess
-    history: History
-    live: LiveExporter
-
-    @property
-    def end(self) -> datetime:
-        return datetime.fromtimestamp(self.history.end_ts, UTC)
+Stack = Backfilled
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    prometheus_bin = require_binary("prometheus", "/usr/bin/prometheus")
-    promtool = require_binary("promtool", "/usr/bin/promtool")
-    workdir = tmp_path_factory.mktemp("prometheus-history")
-    history = default_history()
-    backfill(history, workdir / "data", promtool, workdir)
-    live = LiveExporter([Traffic("live", rps=200.0, error_ratio=0.02)]).start()
-    prom = PrometheusProcess(
-        prometheus_bin,
-        workdir,
-        config=prometheus_config(scrape_targets=[live.target]),
-        retention="40d",
-    )
-    prom.start()
-    try:
-        yield Stack(prom, history, live)
-    finally:
-        prom.stop()
-        live.stop()
+@pytest.fixture
+def stack(backfilled: Backfilled) -> Backfilled:
+    """The session's backfilled Prometheus (tests/integration/conftest.py)."""
+    return backfilled
 
 
 def _collector(url: str, **policy: float) -> PrometheusCollector:

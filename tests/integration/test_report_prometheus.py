@@ -6,7 +6,6 @@ at the period's end, and over each 6-hour step for the charts and the worst wind
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,11 +26,9 @@ from tests.support.backfill import (
     REQUESTS,
     SERVICE_LABEL,
     History,
-    backfill,
-    default_history,
 )
-from tests.support.binaries import require_binary
-from tests.support.prometheus_run import PrometheusProcess, prometheus_config
+from tests.support.backfilled import Backfilled
+from tests.support.prometheus_run import PrometheusProcess
 
 pytestmark = pytest.mark.integration
 
@@ -48,23 +45,16 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    prometheus_bin = require_binary("prometheus", "/usr/bin/prometheus")
-    promtool = require_binary("promtool", "/usr/bin/promtool")
-    workdir = tmp_path_factory.mktemp("report-prometheus")
-    # samples every 10 min are plenty for 6 h buckets and keep promtool quick
-    history = dataclasses.replace(default_history(), step=600)
-    backfill(history, workdir / "data", promtool, workdir)
-    prom = PrometheusProcess(prometheus_bin, workdir, config=prometheus_config(), retention="40d")
-    prom.start()
-    url = f"sqlite:///{workdir / 'meshwatch.db'}"
+def stack(backfilled: Backfilled, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The session's backfilled Prometheus (tests/integration/conftest.py, shared with
+    test_prometheus_collector.py) and a store of this module's own."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('report-prometheus') / 'meshwatch.db'}"
     upgrade(url)
     store = Store(make_engine(url))
     try:
-        yield Stack(prom, history, store)
+        yield Stack(backfilled.prometheus, backfilled.history, store)
     finally:
         store.close()
-        prom.stop()
 
 
 def availability(service: str, objective: float = 99.9) -> SLO:
