@@ -12,7 +12,6 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
 
 from meshwatch import __version__
 from meshwatch.api.admission import WebhookAdmission
@@ -114,7 +113,6 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StoreDataError, _store_refused)
     app.add_exception_handler(StoreError, _store_unavailable)
-    app.add_exception_handler(SQLAlchemyError, _store_unavailable)
     return app
 
 
