@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from meshwatch import conventions
+from meshwatch import conventions as c
 from meshwatch.api.deps import ServicesDep
 from meshwatch.api.rollups import Rollup, rollup
 from meshwatch.model import SLO, SLOStatus, State, parse_duration
@@ -193,7 +193,7 @@ def overview(
         selected_state=state,
         alerts=alerts,
         actions=actions,
-        grafana=_grafana(services, conventions.DASHBOARD_UID_OVERVIEW),
+        grafana=_grafana(services, c.DASHBOARD_UID_OVERVIEW),
     )
 
 
@@ -227,7 +227,7 @@ def slo_page(
         ranges=list(RANGES),
         alerts=alerts,
         actions=actions,
-        grafana=_grafana(services, conventions.dashboard_uid_service(slo.service)),
+        grafana=_grafana(services, c.dashboard_uid_service(slo.service)),
     )
 
 
@@ -278,5 +278,5 @@ def service_page(
         ranges=list(RANGES),
         alerts=alerts,
         actions=actions,
-        grafana=_grafana(services, conventions.dashboard_uid_service(name)),
+        grafana=_grafana(services, c.dashboard_uid_service(name)),
     )
