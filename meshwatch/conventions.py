@@ -60,11 +60,6 @@ def rule_backend_error_ratio(window: str) -> str:
     return f"meshwatch:backend_error:ratio_rate{window}"
 
 
-def rule_requests_rate(window: str) -> str:
-    """Recording rule of the request rate (requests/s) over `window`."""
-    return f"meshwatch:sli_requests:rate{window}"
-
-
 def rule_group(service: str, what: str) -> str:
     """Rule-group name, e.g. `meshwatch-checkout-sli`."""
     return f"meshwatch-{service}-{what}"
@@ -97,11 +92,6 @@ METRIC_ACTIONS = "meshwatch_remediation_actions_total"
 METRIC_ROUTE_WEIGHT = "meshwatch_route_weight"
 LABEL_ROUTE = "route"
 LABEL_ROUTE_BACKEND = "backend"
-# embedded scraper health (one series per scrape target, labels job and url)
-METRIC_SCRAPE_UP = "meshwatch_scrape_target_up"
-METRIC_SCRAPES = "meshwatch_scrapes_total"
-METRIC_SCRAPE_FAILURES = "meshwatch_scrape_failures_total"
-METRIC_SCRAPE_DURATION = "meshwatch_scrape_duration_seconds"
 
 # --- names remediation writes into users' data-plane objects -------------------------
 ANNOTATION_PREFIX = "meshwatch.io/"  # Kubernetes annotations keeping the user's originals

@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 import httpx
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-from meshwatch import conventions
 from meshwatch.collectors.exposition import Sample, parse_wanted
 from meshwatch.collectors.exposition_proto import CONTENT_TYPE as PROTOBUF
 from meshwatch.collectors.exposition_proto import is_native_name, parse_wanted_proto
@@ -189,32 +186,3 @@ class Scraper:
     def health(self) -> Mapping[str, TargetHealth]:
         """Health per target URL."""
         return dict(self._health)
-
-
-class ScrapeHealthCollector(Collector):
-    """prometheus_client collector exposing scrape health, computed at collection time."""
-
-    def __init__(self, scraper: Scraper) -> None:
-        self._scraper = scraper
-
-    def collect(self) -> Iterator[Metric]:
-        labels = ["job", "url"]
-        up = GaugeMetricFamily(
-            conventions.METRIC_SCRAPE_UP, "1 if the last scrape worked.", labels=labels
-        )
-        scrapes = CounterMetricFamily(
-            conventions.METRIC_SCRAPES, "Scrapes attempted.", labels=labels
-        )
-        failures = CounterMetricFamily(
-            conventions.METRIC_SCRAPE_FAILURES, "Scrapes failed.", labels=labels
-        )
-        duration = GaugeMetricFamily(
-            conventions.METRIC_SCRAPE_DURATION, "Last successful fetch, seconds.", labels=labels
-        )
-        for health in self._scraper.health().values():
-            key = [health.job, health.url]
-            up.add_metric(key, 1.0 if health.up else 0.0)
-            scrapes.add_metric(key, health.scrapes_total)
-            failures.add_metric(key, health.failures_total)
-            duration.add_metric(key, health.last_duration_seconds)
-        yield from (up, scrapes, failures, duration)

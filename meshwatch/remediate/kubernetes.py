@@ -29,14 +29,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from meshwatch import conventions
+from meshwatch import conventions as c
 from meshwatch.errors import ActuatorError, PatchInvalid
 from meshwatch.remediate.base import ApplyResult, ApplyState, Retries, RouteState, check_weights
 from meshwatch.remediate.kube_client import KubeClient, Obj, ObjectRef, Op
 
 log = logging.getLogger(__name__)
 
-ANNOTATION_PREFIX = conventions.ANNOTATION_PREFIX
+ANNOTATION_PREFIX = c.ANNOTATION_PREFIX
 
 
 # --- route kinds ----------------------------------------------------------------------

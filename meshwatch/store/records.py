@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from meshwatch import conventions
+from meshwatch import conventions as c
 from meshwatch.model import Counts, SLOStatus, State
 
 # --- status history ------------------------------------------------------------------
@@ -107,12 +107,12 @@ class AlertEvent:
 
     @property
     def service(self) -> str | None:
-        return self.labels.get(conventions.LABEL_SERVICE) or None
+        return self.labels.get(c.LABEL_SERVICE) or None
 
     @property
     def slo_id(self) -> str | None:
         """`<service>-<slo>` (as `SLO.id`) from the meshwatch_service / meshwatch_slo labels."""
-        service, slo = self.service, self.labels.get(conventions.LABEL_SLO)
+        service, slo = self.service, self.labels.get(c.LABEL_SLO)
         if not service or not slo:
             return None
         return f"{service}-{slo}"

@@ -129,16 +129,6 @@ class ReportRuns:
         return int(run_id)
 
     @store_errors
-    def find_report_run(self, name: str, scheduled_at: datetime) -> ReportRun | None:
-        """The run claimed for (name, scheduled_at), if any."""
-        query = select(ReportRunRow).where(
-            ReportRunRow.name == name, ReportRunRow.scheduled_at == scheduled_at
-        )
-        with self._engine.connect() as conn:
-            row = conn.execute(query).first()
-        return None if row is None else _run(row._mapping)
-
-    @store_errors
     def get_report_run(self, run_id: int) -> ReportRun | None:
         with self._engine.connect() as conn:
             row = conn.execute(select(ReportRunRow).where(ReportRunRow.id == run_id)).first()

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from meshwatch import conventions
+from meshwatch import conventions as c
 from meshwatch.api.backend_series import chart_series, policy_windows
 from meshwatch.api.deps import ServicesDep
 from meshwatch.api.rollups import Rollup, rollup
@@ -195,7 +195,7 @@ def overview(
         selected_state=state,
         alerts=alerts,
         actions=actions,
-        grafana=_grafana(services, conventions.DASHBOARD_UID_OVERVIEW),
+        grafana=_grafana(services, c.DASHBOARD_UID_OVERVIEW),
     )
 
 
@@ -233,7 +233,7 @@ def slo_page(
         ranges=list(RANGES),
         alerts=alerts,
         actions=actions,
-        grafana=_grafana(services, conventions.dashboard_uid_service(slo.service)),
+        grafana=_grafana(services, c.dashboard_uid_service(slo.service)),
     )
 
 
@@ -303,5 +303,5 @@ def service_page(
         ranges=list(RANGES),
         alerts=alerts,
         actions=actions,
-        grafana=_grafana(services, conventions.dashboard_uid_service(name)),
+        grafana=_grafana(services, c.dashboard_uid_service(name)),
     )

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from prometheus_client import CollectorRegistry, generate_latest
 
-from meshwatch.collectors.scrape import ScrapeHealthCollector, Scraper, ScrapeTarget
+from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.model import Counts, Matcher, RatioSLI, Selector
 
@@ -99,26 +98,28 @@ def test_openmetrics_responses_and_target_labels() -> None:
     assert store.increase(total, MIN, T0 + timedelta(seconds=1)) == 5.0
 
 
-def test_health_is_exported_through_a_custom_collector() -> None:
+def test_health_is_kept_per_target() -> None:
+    """What `serve` exports as meshwatch_scrape_failures_total{target} (api/metrics.py)."""
     counter = [1]
     store = ScrapeStore()
     store.track_sli(SLI)
-    targets = [
-        ScrapeTarget("http://127.0.0.1:9000/good", job="app"),
-        ScrapeTarget("http://127.0.0.1:9000/error"),
-    ]
+    good, bad = "http://127.0.0.1:9000/good", "http://127.0.0.1:9000/error"
     with httpx.Client(transport=_handler(counter)) as client:
-        scraper = Scraper(store, targets, client)
+        scraper = Scraper(store, [ScrapeTarget(good, job="app"), ScrapeTarget(bad)], client)
         scraper.scrape_once(T0)
-    registry = CollectorRegistry()
-    registry.register(ScrapeHealthCollector(scraper))
-    text = generate_latest(registry).decode()
-    assert 'meshwatch_scrape_target_up{job="app",url="http://127.0.0.1:9000/good"} 1.0' in text
-    assert (
-        "meshwatch_scrape_failures_total"
-        '{job="meshwatch-scrape",url="http://127.0.0.1:9000/error"} 1.0' in text
+    health = scraper.health()
+    assert (health[good].up, health[good].scrapes_total, health[good].failures_total) == (
+        True,
+        1,
+        0,
     )
-    assert 'meshwatch_scrapes_total{job="app",url="http://127.0.0.1:9000/good"} 1.0' in text
+    assert health[good].job == "app" and health[good].last_success == T0
+    assert (health[bad].up, health[bad].scrapes_total, health[bad].failures_total) == (
+        False,
+        1,
+        1,
+    )
+    assert health[bad].job == "meshwatch-scrape" and health[bad].last_error
 
 
 def test_no_targets_is_a_no_op() -> None:
