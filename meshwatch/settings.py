@@ -30,8 +30,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from meshwatch.errors import Problem, SpecError
 from meshwatch.http_config import PrometheusHTTPConfig, resolve_paths
 from meshwatch.model import parse_duration
+from meshwatch.settings_file import in_file_order, problem, read_config
 from meshwatch.slo.report_periods import check_report_period
-from meshwatch.spec.source import Document, FieldPath, format_path, parse_stream
+from meshwatch.spec.source import Document
 
 _ISO_DURATION: TypeAdapter[timedelta] = TypeAdapter(timedelta)
 _SPEC_SHAPE = re.compile(r"^(?:\d+[wdhms])+$")
@@ -315,15 +316,6 @@ def check_token_syntax(token: str) -> None:
         )
 
 
-class _EnvironmentProblem(Problem):
-    """A problem in a `MESHWATCH_*` variable: it has a name, not a line."""
-
-    __slots__ = ()
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.field}: {self.message}"
-
-
 def load_settings(
     config_file: Path | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
@@ -338,7 +330,7 @@ def load_settings(
     values: dict[str, Any] = {}
     found: list[Problem] = []
     if config_file is not None:
-        document, found = _read_config(config_file)
+        document, found = read_config(config_file)
         values = dict(document.data) if document is not None else {}
         specs = values.get("specs")
         if isinstance(specs, list):
@@ -351,68 +343,8 @@ def load_settings(
         settings = Settings(**values)
     except ValidationError as exc:
         env = os.environ if environ is None else environ
-        found += [_problem(err["loc"], err["msg"], document, env) for err in exc.errors()]
-        raise SpecError(sorted(found, key=_in_file_order)) from exc
+        found += [problem(err["loc"], err["msg"], document, env) for err in exc.errors()]
+        raise SpecError(sorted(found, key=in_file_order)) from exc
     if found:
         raise SpecError(found)
     return settings
-
-
-def _in_file_order(problem: Problem) -> tuple[bool, int]:
-    return isinstance(problem, _EnvironmentProblem), problem.line
-
-
-def _read_config(config_file: Path) -> tuple[Document | None, list[Problem]]:
-    """The config's one document and the problems of its YAML (a duplicate key, ...).
-
-    Problems that leave a document (duplicate keys) are reported together with the
-    validation problems; unreadable or malformed YAML stops here. An empty file is
-    no document (every default).
-    """
-    file = str(config_file)
-    try:
-        text = config_file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError([Problem(file, 1, "", f"cannot read config: {exc}")]) from exc
-    documents, problems = parse_stream(text, file)
-    # The spec reader unwraps a top-level list into documents (OpenSLO's shape); a config
-    # file is one mapping, so a list is reported once, as such.
-    listed = [p for p in problems if p.message.startswith("a spec document must be a mapping")]
-    if listed or any(doc.root.start_mark.column > 0 for doc in documents[:1]):
-        line = listed[0].line if listed else documents[0].line
-        raise SpecError([Problem(file, line, "", "config must be a mapping, not a list")])
-    if len(documents) > 1:
-        problems.append(Problem(file, documents[1].line, "", "config must be one document"))
-    if not documents or len(documents) > 1:
-        if problems:
-            raise SpecError(problems)
-        return None, []
-    return documents[0], problems
-
-
-def _problem(
-    loc: tuple[int | str, ...], message: str, document: Document | None, env: Mapping[str, str]
-) -> Problem:
-    path: FieldPath = tuple(loc)
-    variable = _variable(path, env)
-    if variable is not None or document is None:
-        return _EnvironmentProblem("environment", 0, variable or format_path(path), message)
-    return Problem(document.file, document.line_of(path), format_path(path), message)
-
-
-def _variable(path: FieldPath, env: Mapping[str, str]) -> str | None:
-    """The `MESHWATCH_*` variable behind `path` when the environment set its field (env wins).
-
-    `MESHWATCH_ENVOY` sets all of `envoy`; `MESHWATCH_ENVOY__ADMIN_URL` only one key, so a
-    problem with `envoy.rds_path` is then named `MESHWATCH_ENVOY__RDS_PATH`.
-    """
-    if not path or not isinstance(path[0], str):
-        return None
-    names = {name.upper() for name in env}
-    top = f"MESHWATCH_{path[0].upper()}"
-    if top in names:
-        return top
-    if not any(name.startswith(f"{top}__") for name in names):
-        return None
-    keys = [str(part).upper() for part in path]
-    return "MESHWATCH_" + "__".join(keys)
