@@ -28,7 +28,6 @@ numerically. `snapshot`/`restore` carry the history over a restart of meshwatch.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -37,6 +36,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from meshwatch.collectors import scrape_snapshot
 from meshwatch.collectors.base import (
     NEEDS_PROMETHEUS,
     NO_SERIES,
@@ -50,7 +50,7 @@ from meshwatch.collectors.base import (
     measure_each,
 )
 from meshwatch.collectors.exposition import Sample
-from meshwatch.collectors.scrape_history import DEFAULT_TIERS, CounterHistory, Tier
+from meshwatch.collectors.scrape_history import DEFAULT_TIERS, Tier
 from meshwatch.collectors.scrape_tracks import (
     LE,
     MetricTracks,
@@ -60,20 +60,11 @@ from meshwatch.collectors.scrape_tracks import (
     le_key,
 )
 from meshwatch.errors import CollectorError, NoDataError
-from meshwatch.model import (
-    SLI,
-    Counts,
-    LatencySLI,
-    Matcher,
-    QuerySLI,
-    RatioSLI,
-    RawSLI,
-    Selector,
-)
+from meshwatch.model import SLI, Counts, LatencySLI, QuerySLI, RatioSLI, RawSLI, Selector
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_FORMAT = "meshwatch-scrape-store/1"
+SNAPSHOT_FORMAT = scrape_snapshot.SNAPSHOT_FORMAT
 
 
 class ScrapeStore:
@@ -320,39 +311,17 @@ class ScrapeStore:
         else:
             return None
         end = now.timestamp()
-        length = period.total_seconds()
         with self._lock:
             track = self._tracks.get((selector, None))
-            starts = [h.oldest_time() for h in track.history.values()] if track else []
-        known = [t for t in starts if t is not None]
-        if not known or length <= 0:
-            return 0.0
-        begin = max(min(known), end - length)
-        return min(max((end - begin) / length, 0.0), 1.0)
+            return 0.0 if track is None else track.coverage(end - period.total_seconds(), end)
 
     # --- persistence -------------------------------------------------------------------
 
     def snapshot(self) -> bytes:
-        """The accumulated history of every track, as JSON bytes, for `restore` after a restart.
-
-        Per-series last values are not kept: the first scrape after a restore is a baseline,
-        so events while meshwatch was down are not counted (never counted twice either).
-        """
+        """The accumulated history of every track, for `restore` after a restart
+        (format: `scrape_snapshot`)."""
         with self._lock:
-            tracks = [
-                {
-                    "metric": track.selector.metric,
-                    "matchers": [[m.label, m.op, m.value] for m in track.selector.matchers],
-                    "group_by": track.group_by,
-                    "groups": {
-                        group: dict(zip(("times", "accs"), history.points(), strict=True))
-                        | {"floor": history.floor}
-                        for group, history in track.history.items()
-                    },
-                }
-                for track in self._tracks.values()
-            ]
-        return json.dumps({"format": SNAPSHOT_FORMAT, "tracks": tracks}).encode()
+            return scrape_snapshot.encode(self._tracks.values())
 
     def restore(self, data: bytes) -> int:
         """Load a `snapshot` into the tracks followed now; returns how many were restored.
@@ -360,24 +329,8 @@ class ScrapeStore:
         Tracks no longer followed (SLOs changed) are skipped; restored tracks continue from
         their last accumulated value. Raises ValueError on a snapshot of another format.
         """
-        state = json.loads(data)
-        if not isinstance(state, dict) or state.get("format") != SNAPSHOT_FORMAT:
-            raise ValueError(f"not a {SNAPSHOT_FORMAT} snapshot")
-        restored = 0
         with self._lock:
-            for item in state["tracks"]:
-                matchers = tuple(Matcher(label, op, value) for label, op, value in item["matchers"])
-                track = self._tracks.get((Selector(item["metric"], matchers), item["group_by"]))
-                if track is None:
-                    continue
-                for group, points in item["groups"].items():
-                    history = CounterHistory.restore(
-                        float(points["floor"]), points["times"], points["accs"], self._tiers
-                    )
-                    track.history[group] = history
-                    track.acc[group] = float(points["accs"][-1]) if points["accs"] else 0.0
-                restored += 1
-        return restored
+            return scrape_snapshot.restore_into(self._tracks, data, self._tiers)
 
     # --- health -------------------------------------------------------------------------
 
