@@ -44,6 +44,13 @@ class Track:
             history = self.history[group] = CounterHistory(self.tiers)
         history.record(t, self.acc.get(group, 0.0))
 
+    def coverage(self, start: float, end: float) -> float:
+        """Share of (start, end] (Unix seconds) since this track's oldest kept point."""
+        known = [t for t in (h.oldest_time() for h in self.history.values()) if t is not None]
+        if not known or end <= start:
+            return 0.0
+        return min(max((end - max(min(known), start)) / (end - start), 0.0), 1.0)
+
 
 @dataclass(slots=True)
 class MetricTracks:
