@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ from pathlib import Path
 from meshwatch.collectors.prometheus import PrometheusCollector
 from meshwatch.engine.plan import THROUGHPUT_WINDOW
 from meshwatch.errors import CollectorError, MeshwatchError, NoDataError
+from meshwatch.jobs.report_output import report_filename, webhook_body, write_new_report
 from meshwatch.model import SLO, Counts
 from meshwatch.render.reports import Report, ReportFormat, ReportPeriod
 from meshwatch.render.reports_build import (
@@ -48,7 +49,6 @@ log = logging.getLogger(__name__)
 HISTORY_STEP = timedelta(hours=1)  # history is read at this resolution (1 h tier after 7 d)
 _EPSILON = timedelta(microseconds=1)  # history ranges are [start, end); reports want (start, end]
 EVENT_LIMIT = 10_000  # newest alerts / actions read per report
-EXTENSIONS: Mapping[str, str] = {"html": "html", "md": "md", "json": "json", "csv": "csv"}
 
 Progress = Callable[[int, int], None]
 """Called with (SLOs done, SLOs in all) while a report is built."""
@@ -249,34 +249,6 @@ class ReportBuilder:
         return out
 
 
-def report_filename(
-    period: str, fmt: str, end: datetime, name: str | None = None, copy: int = 1
-) -> str:
-    """`<name>-<period>-<end>.<ext>`; the `copy`-th report of the same name gets `-<copy>`."""
-    suffix = "" if copy == 1 else f"-{copy}"
-    # An explicit period `START/END` holds `/` and `:`; keep file names portable.
-    label = period.replace("/", "_").replace(":", "").replace("-", "") if "/" in period else period
-    return f"{name or 'slo-report'}-{label}-{end:%Y%m%dT%H%MZ}{suffix}.{EXTENSIONS[fmt]}"
-
-
-def write_new_report(folder: Path, content: str, name_of: Callable[[int], str]) -> Path:
-    """Write `content` to a file that did not exist (`name_of(1)`, else `name_of(2)`, ...).
-
-    Two runs ending in the same minute used to share one file, so an older run served the
-    newer one's content; the exclusive create makes every run keep its own file.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    for copy in range(1, 10_000):
-        path = folder / name_of(copy)
-        try:
-            with path.open("x", encoding="utf-8") as out:
-                out.write(content)
-        except FileExistsError:
-            continue
-        return path
-    raise OSError(f"more than 10,000 reports named like {name_of(1)} in {folder}")
-
-
 @dataclass
 class ReportRunner:
     """Builds, writes, delivers and records reports; shared by the API, the CLI and the jobs."""
@@ -362,24 +334,6 @@ class ReportRunner:
             if webhook is None:
                 log.warning("report %s: no webhook target named %s", name, target)
                 continue
-            summary = (
-                f"{report.title}: {report.mesh.by_state.get('breached', 0)} of "
-                f"{report.mesh.slos} SLOs breached"
-            )
-            body: dict[str, object]
-            if webhook.format == "slack":
-                body = {"text": f"{summary} ({uri})"}
-            else:
-                body = {
-                    "kind": "report",
-                    "name": name,
-                    "period": report.period,
-                    "format": fmt,
-                    "start": report.start.isoformat(),
-                    "end": report.end.isoformat(),
-                    "summary": summary,
-                    "uri": uri,
-                    "content": content,
-                }
+            body = webhook_body(webhook.format, name, report, fmt, content, uri)
             key = f"report:{name}:{report.period}:{report.end.isoformat()}:{fmt}@{target}"
             self.store.outbox.enqueue(key, target, body, now)
