@@ -9,12 +9,11 @@ every error found (each `FILE:LINE: field.path: message`); warnings come back wi
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from meshwatch.bulk import without_cyclic_gc
 from meshwatch.errors import Problem, SpecError
 from meshwatch.model import SLO
 from meshwatch.spec.checks import Found
@@ -37,7 +36,7 @@ def load_paths(paths: Sequence[str | Path], options: LoadOptions | None = None) 
     """Load every spec under `paths`; raise SpecError listing every error of every file."""
     options = options or LoadOptions()
     problems = Problems()
-    with _no_gc():
+    with without_cyclic_gc():
         found = load_documents(read_paths(paths, problems, options), problems, options)
         return _finish(found, problems)
 
@@ -46,24 +45,9 @@ def load_text(text: str, filename: str, options: LoadOptions | None = None) -> L
     """Load one YAML stream (one or more documents) as if read from `filename`."""
     options = options or LoadOptions()
     problems = Problems()
-    with _no_gc():
+    with without_cyclic_gc():
         found = load_documents(read_text(text, filename, problems, options), problems, options)
         return _finish(found, problems)
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """A load allocates millions of objects that live until it ends and form no cycles worth
-    collecting; the cyclic collector would walk all of them again and again (quadratic).
-    Documents are mapped as they are read, so their node trees go as the load goes (OpenSLO
-    documents wait for the references between them)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _finish(found: list[Found], problems: Problems) -> LoadResult:
