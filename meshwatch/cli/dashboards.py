@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,8 @@ app.add_typer(dashboards_app, name="dashboards")
 
 
 def _read(folder: Path) -> list[dict[str, Any]]:
+    import json  # here, not at import: `--help` and `validate` do not need it
+
     models = []
     for path in sorted(folder.glob("*.json")):
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +28,8 @@ def demo(
     ] = None,
 ) -> None:
     """Start a local mesh behind a real Envoy and watch meshwatch detect and fix an incident."""
+    import logging
+
     from rich.console import Console
 
     from meshwatch.demo.run import DemoOptions, run_demo

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import errno
-import logging
-import socket
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from meshwatch.cli.app import app, exits_on_error
 from meshwatch.errors import MeshwatchError
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    import socket
+
+# logging, socket and errno are imported where they are used, not when the CLI starts: every
+# command (`--help`, `validate`) imports this module to register `serve`.
 
 BACKLOG = 2048  # uvicorn's default
 
@@ -25,6 +26,9 @@ def listen(host: str, port: int) -> socket.socket:
     take the leader lock, evaluate, notify or remediate. SO_REUSEADDR only lets a restart
     reuse a port in TIME_WAIT; a port someone listens on still fails here.
     """
+    import errno
+    import socket
+
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
@@ -54,6 +58,8 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
 ) -> None:
     """Serve the API and run the evaluation loop (embedded defaults: SQLite, no SLOs)."""
+    import logging
+
     import uvicorn
 
     from meshwatch.service import build_service
@@ -66,7 +72,7 @@ def serve(
     sock = listen(host, port)  # before anything acts (see `listen`)
     try:
         bound_host, bound_port = sock.getsockname()[:2]
-        log.info("listening on %s:%s", bound_host, bound_port)
+        logging.getLogger(__name__).info("listening on %s:%s", bound_host, bound_port)
         service = build_service(settings)
         try:
             # uvicorn handles SIGINT/SIGTERM: it stops accepting, finishes in-flight

@@ -6,8 +6,6 @@ model (`meshwatch.spec.native.slo`, `.sli`, `.policy`). Every field's descriptio
 user documentation: docs/spec-reference.md is rendered from it (`meshwatch.spec.reference`).
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +17,7 @@ KIND = "ServiceLevels"
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class RatioSpec(_Spec):
