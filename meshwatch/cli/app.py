@@ -94,6 +94,35 @@ def exits_on_error(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def main() -> None:
+QUICK_EXIT_COMMANDS = frozenset({"validate", "generate"})
+"""Commands that start no thread, keep no temporary file and register no `atexit` handler:
+once they have answered, the process ends without the interpreter's teardown (freeing every
+module and object, about a fifth of `validate`'s CPU time), which nobody waits for."""
+
+
+def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    app()
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args)
+    except SystemExit as exc:
+        if args[:1] and args[0] in QUICK_EXIT_COMMANDS:
+            quick_exit(exc.code)
+        raise
+
+
+def quick_exit(code: object) -> None:
+    """`os._exit(code)` once stdout and stderr are flushed; returns (for a normal exit)
+    when the code is not an exit status or the output cannot be flushed."""
+    import os
+
+    if code is None:
+        code = EXIT_OK
+    if not isinstance(code, int) or isinstance(code, bool):
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: let the normal exit report it
+        return
+    os._exit(code)

@@ -181,3 +181,22 @@ def test_the_cli_spells_the_sloth_default_period_as_the_loader_does() -> None:
     from meshwatch.spec.options import DEFAULT_SLOTH_PERIOD
 
     assert CLI_DEFAULT == DEFAULT_SLOTH_PERIOD
+
+
+def test_quick_exit_keeps_output_and_exit_codes(tmp_path: Path) -> None:
+    """`validate` and `generate` end without the interpreter's teardown (cli.app.quick_exit):
+    what they print, the files they write and their exit codes are those of a normal exit."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: meshwatch/v1\nkind: ServiceLevels\nservice: x\nslos: [{name: a}]\n")
+    failed = _run("validate", str(bad))
+    assert failed.returncode == 1
+    assert failed.stderr.startswith(f"{bad}:4: ") and failed.stderr.endswith("\n")
+    ok = _run("validate", str(SPEC))
+    assert (ok.returncode, ok.stdout) == (0, "1 SLO in 1 file: ok\n")
+    out = tmp_path / "rules"
+    written = _run("generate", "rules", str(SPEC), "-o", str(out))
+    assert written.returncode == 0, written.stderr
+    again = _run("generate", "rules", str(SPEC), "-o", str(out), "--check")
+    assert again.returncode == 0, again.stdout + again.stderr  # every file complete on disk
+    usage = _run("validate")
+    assert usage.returncode == 2 and "Missing argument" in usage.stderr
