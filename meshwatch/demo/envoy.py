@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import yaml
 
+from meshwatch.demo import daemons
 from meshwatch.errors import EnvoyNotFound
 
 ROUTE_CONFIG = "local_route"
@@ -180,14 +181,7 @@ class EnvoyProcess:
         return f"{self.admin_url}/stats/prometheus"
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        daemons.stop(self.process, timeout)
 
 
 def start_envoy(

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import yaml
 
+from meshwatch.demo import daemons
 from meshwatch.errors import PrometheusNotFound
 from meshwatch.model import SLO
 from meshwatch.render.rules import rule_files
@@ -52,14 +53,7 @@ class PrometheusProcess:
     url: str
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        daemons.stop(self.process, timeout)
 
 
 def prometheus_binary() -> str:
