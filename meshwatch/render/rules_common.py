@@ -6,14 +6,14 @@ import math
 from datetime import timedelta
 from functools import lru_cache
 
-from meshwatch import conventions as names
+from meshwatch import conventions as c
 from meshwatch.model import SLO, BurnRateWindow, Matcher, Selector, Severity, format_duration
 from meshwatch.slo.policy import NOISE_FAILURES, failures_factor
 from meshwatch.slo.windows import default_burn_windows
 
 Rule = dict[str, object]
 
-BASE = names.BASE_INTERVAL
+BASE = c.BASE_INTERVAL
 
 
 def burn_windows(slo: SLO) -> tuple[BurnRateWindow, ...]:
@@ -46,19 +46,19 @@ def num(value: float) -> str:
 def series_labels(slo: SLO) -> dict[str, str]:
     """Labels on every recorded series of the SLO: the spec's labels, then meshwatch's."""
     labels = dict(slo.labels)
-    labels[names.LABEL_SERVICE] = slo.service
-    labels[names.LABEL_SLO] = slo.name
+    labels[c.LABEL_SERVICE] = slo.service
+    labels[c.LABEL_SLO] = slo.name
     return dict(sorted(labels.items()))
 
 
 def ref(record: str, slo: SLO, backend: str | None = None) -> str:
     """A selector of one of the SLO's recordings, e.g. `meshwatch:x{meshwatch_service="a",...}`."""
     matchers = [
-        Matcher(names.LABEL_SERVICE, "=", slo.service),
-        Matcher(names.LABEL_SLO, "=", slo.name),
+        Matcher(c.LABEL_SERVICE, "=", slo.service),
+        Matcher(c.LABEL_SLO, "=", slo.name),
     ]
     if backend is not None:
-        matchers.append(Matcher(names.LABEL_BACKEND, "=", backend))
+        matchers.append(Matcher(c.LABEL_BACKEND, "=", backend))
     return Selector(record, tuple(matchers)).promql()
 
 
