@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from meshwatch import conventions as names
+from meshwatch import conventions as c
 from meshwatch.model import SLO, BurnRateWindow, LatencySLI, NativeLatencySLI, Severity
 from meshwatch.render.rules_common import (
     BASE,
@@ -40,16 +40,16 @@ def _guard(slo: SLO, window: BurnRateWindow) -> str:
     long = dur(window.long)
     explicit = min_requests(slo)
     if explicit is not None:
-        return f"{ref(names.rule_requests_increase(long), slo)} >= {explicit}"
-    period = ref(names.rule_requests_increase(dur(slo.window.length)), slo)
-    errors = ref(names.rule_errors_increase(long), slo)
+        return f"{ref(c.rule_requests_increase(long), slo)} >= {explicit}"
+    period = ref(c.rule_requests_increase(dur(slo.window.length)), slo)
+    errors = ref(c.rule_errors_increase(long), slo)
     return f"{errors} >= {min_failures_expr(slo, window, period)}"
 
 
 def _condition(slo: SLO, window: BurnRateWindow) -> str:
     budget, factor = num(slo.error_budget), num(window.factor)
     parts = [
-        f"{ref(names.rule_error_ratio(dur(w)), slo)} / {budget} > {factor}"
+        f"{ref(c.rule_error_ratio(dur(w)), slo)} / {budget} > {factor}"
         for w in (window.long, window.short)
     ]
     if counts_are_events(slo.sli):
@@ -69,19 +69,19 @@ def alert_labels(
     `severity` is `page`/`ticket` unless the spec sets its own - users route on it.
     """
     labels = {**dict(slo.labels), **dict(slo.alerting.labels), **dict(extra)}
-    labels.setdefault(names.USER_SEVERITY, severity)
-    labels[names.LABEL_SEVERITY] = severity
-    labels[names.LABEL_SERVICE] = slo.service
-    labels[names.LABEL_SLO] = slo.name
+    labels.setdefault(c.USER_SEVERITY, severity)
+    labels[c.LABEL_SEVERITY] = severity
+    labels[c.LABEL_SERVICE] = slo.service
+    labels[c.LABEL_SLO] = slo.name
     return dict(sorted(labels.items()))
 
 
 def _links(slo: SLO) -> dict[str, str]:
     links = {}
     if slo.alerting.runbook_url:
-        links[names.ANNOTATION_RUNBOOK] = slo.alerting.runbook_url
+        links[c.ANNOTATION_RUNBOOK] = slo.alerting.runbook_url
     if slo.alerting.dashboard_url:
-        links[names.ANNOTATION_DASHBOARD] = slo.alerting.dashboard_url
+        links[c.ANNOTATION_DASHBOARD] = slo.alerting.dashboard_url
     return links
 
 
@@ -97,17 +97,17 @@ def _burn_alert(slo: SLO, severity: Severity, windows: tuple[BurnRateWindow, ...
             " condition's share of the budget"
         )
     annotations = {
-        names.ANNOTATION_SUMMARY: (
+        c.ANNOTATION_SUMMARY: (
             f"{slo.service} {slo.name}: error budget burning too fast "
             f"({num(slo.objective)}% over {period})"
         ),
-        names.ANNOTATION_DESCRIPTION: (
+        c.ANNOTATION_DESCRIPTION: (
             f"{slo.service} {slo.name} is spending its {period} error budget "
             '{{ printf "%.1f" $value }}x as fast as sustainable over the long window '
             f"(fires when long and short windows are above: {_describe(windows)}{guard})."
         ),
-        names.ANNOTATION_BURN_RATE: '{{ printf "%.2f" $value }}',
-        names.ANNOTATION_BURN_WINDOWS: _describe(windows),
+        c.ANNOTATION_BURN_RATE: '{{ printf "%.2f" $value }}',
+        c.ANNOTATION_BURN_WINDOWS: _describe(windows),
         **_links(slo),
         **dict(slo.alerting.annotations),
     }
@@ -115,7 +115,7 @@ def _burn_alert(slo: SLO, severity: Severity, windows: tuple[BurnRateWindow, ...
     annotations.update(slo.alerting.page_annotations if page else slo.alerting.ticket_annotations)
     extra = slo.alerting.page_labels if page else slo.alerting.ticket_labels
     rule: Rule = {
-        "alert": slo.alerting.name or names.ALERT_BURN,
+        "alert": slo.alerting.name or c.ALERT_BURN,
         "expr": "\nor\n".join(_condition(slo, w) for w in windows),
         "labels": alert_labels(slo, severity.value, extra),
         "annotations": dict(sorted(annotations.items())),
@@ -140,13 +140,13 @@ def _bucket_hint(slo: SLO) -> str:
 def _absent_alert(slo: SLO) -> Rule:
     base = dur(BASE)
     if has_counts(slo.sli):
-        watched = [names.rule_requests_increase(base), names.rule_errors_increase(base)]
+        watched = [c.rule_requests_increase(base), c.rule_errors_increase(base)]
     else:
-        watched = [names.rule_error_ratio(base)]
+        watched = [c.rule_error_ratio(base)]
     expr = " or ".join(f"absent({ref(name, slo)})" for name in watched)
     annotations = {
-        names.ANNOTATION_SUMMARY: f"{slo.service} {slo.name}: no SLI data",
-        names.ANNOTATION_DESCRIPTION: (
+        c.ANNOTATION_SUMMARY: f"{slo.service} {slo.name}: no SLI data",
+        c.ANNOTATION_DESCRIPTION: (
             f"The SLI series of {slo.service} {slo.name} have been missing for "
             f"{dur(slo.alerting.absent_for)}: the service, its metrics or the selector is "
             f"gone{_bucket_hint(slo)}, and burn-rate alerts cannot fire without data."
@@ -154,10 +154,10 @@ def _absent_alert(slo: SLO) -> Rule:
         **_links(slo),
     }
     return {
-        "alert": names.ALERT_ABSENT,
+        "alert": c.ALERT_ABSENT,
         "expr": expr,
         "for": dur(slo.alerting.absent_for),
-        "labels": alert_labels(slo, names.SEVERITY_TICKET, slo.alerting.ticket_labels),
+        "labels": alert_labels(slo, c.SEVERITY_TICKET, slo.alerting.ticket_labels),
         "annotations": dict(sorted(annotations.items())),
     }
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from meshwatch import conventions as names
+from meshwatch import conventions as c
 from meshwatch.model import SLO, BurnRateWindow, Matcher, Selector, format_duration
 from meshwatch.slo.policy import NOISE_FAILURES, alert_windows, condition_windows, failures_factor
 
 Rule = dict[str, object]
 
-BASE = names.BASE_INTERVAL
+BASE = c.BASE_INTERVAL
 
 
 burn_windows = alert_windows  # the enabled conditions; defined once, in slo.policy
@@ -34,19 +34,19 @@ def num(value: float) -> str:
 def series_labels(slo: SLO) -> dict[str, str]:
     """Labels on every recorded series of the SLO: the spec's labels, then meshwatch's."""
     labels = dict(slo.labels)
-    labels[names.LABEL_SERVICE] = slo.service
-    labels[names.LABEL_SLO] = slo.name
+    labels[c.LABEL_SERVICE] = slo.service
+    labels[c.LABEL_SLO] = slo.name
     return dict(sorted(labels.items()))
 
 
 def ref(record: str, slo: SLO, backend: str | None = None) -> str:
     """A selector of one of the SLO's recordings, e.g. `meshwatch:x{meshwatch_service="a",...}`."""
     matchers = [
-        Matcher(names.LABEL_SERVICE, "=", slo.service),
-        Matcher(names.LABEL_SLO, "=", slo.name),
+        Matcher(c.LABEL_SERVICE, "=", slo.service),
+        Matcher(c.LABEL_SLO, "=", slo.name),
     ]
     if backend is not None:
-        matchers.append(Matcher(names.LABEL_BACKEND, "=", backend))
+        matchers.append(Matcher(c.LABEL_BACKEND, "=", backend))
     return Selector(record, tuple(matchers)).promql()
 
 

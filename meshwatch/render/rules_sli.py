@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from meshwatch import conventions as names
+from meshwatch import conventions as c
 from meshwatch.model import SLI, SLO, Backend
 from meshwatch.render.rules_chain import Term, chained_windows
 from meshwatch.render.rules_common import (
@@ -65,12 +65,12 @@ def _counts(
     if terms is None:
         requests, errors = requests_increase(slo.sli, window), errors_increase(slo.sli, window)
     else:
-        requests = _chained(names.rule_requests_increase, slo, terms)
-        errors = _chained(names.rule_errors_increase, slo, terms)
+        requests = _chained(c.rule_requests_increase, slo, terms)
+        errors = _chained(c.rule_errors_increase, slo, terms)
     w = dur(window)
     return [
-        record(names.rule_requests_increase(w), requests, labels),
-        record(names.rule_errors_increase(w), errors, labels),
+        record(c.rule_requests_increase(w), requests, labels),
+        record(c.rule_errors_increase(w), errors, labels),
     ]
 
 
@@ -78,11 +78,11 @@ def _ratio(slo: SLO, window: timedelta, labels: dict[str, str]) -> Rule:
     w = dur(window)
     if has_counts(slo.sli):
         expr = guarded_ratio(
-            ref(names.rule_errors_increase(w), slo), ref(names.rule_requests_increase(w), slo)
+            ref(c.rule_errors_increase(w), slo), ref(c.rule_requests_increase(w), slo)
         )
     else:
         expr = error_ratio(slo.sli, window)
-    return record(names.rule_error_ratio(w), expr, labels)
+    return record(c.rule_error_ratio(w), expr, labels)
 
 
 def _period_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
@@ -90,15 +90,15 @@ def _period_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
     if has_counts(slo.sli):
         p = dur(period)
         ratio = guarded_ratio(
-            ref(names.rule_errors_increase(p), slo), ref(names.rule_requests_increase(p), slo)
+            ref(c.rule_errors_increase(p), slo), ref(c.rule_requests_increase(p), slo)
         )
     else:
-        five = ref(names.rule_error_ratio(dur(BASE)), slo)
+        five = ref(c.rule_error_ratio(dur(BASE)), slo)
         ratio = f"avg(avg_over_time({five}[{dur(period)}]))"
-    remaining = f"1 - {ref(names.RULE_PERIOD_ERROR, slo)} / {num(slo.error_budget)}"
+    remaining = f"1 - {ref(c.RULE_PERIOD_ERROR, slo)} / {num(slo.error_budget)}"
     return [
-        record(names.RULE_PERIOD_ERROR, ratio, labels),
-        record(names.RULE_BUDGET_REMAINING, remaining, labels),
+        record(c.RULE_PERIOD_ERROR, ratio, labels),
+        record(c.RULE_BUDGET_REMAINING, remaining, labels),
     ]
 
 
@@ -115,24 +115,24 @@ def sli_rules(slo: SLO) -> list[Rule]:
             rules.extend(_counts(slo, window, plans[window], labels))
         if window in ratios:
             rules.append(_ratio(slo, window, labels))
-    rules.append(record(names.RULE_OBJECTIVE, f"vector({num(slo.target)})", labels))
+    rules.append(record(c.RULE_OBJECTIVE, f"vector({num(slo.target)})", labels))
     rules.extend(_period_rules(slo, labels))
     return rules
 
 
 def _backend_rules(slo: SLO, backend: Backend, window: timedelta) -> list[Rule]:
-    labels = dict(sorted({**series_labels(slo), names.LABEL_BACKEND: backend.name}.items()))
+    labels = dict(sorted({**series_labels(slo), c.LABEL_BACKEND: backend.name}.items()))
     w = dur(window)
     sli: SLI = backend.sli
     if not has_counts(sli):
-        return [record(names.rule_backend_error_ratio(w), error_ratio(sli, window), labels)]
-    requests = names.rule_backend_requests_increase(w)
-    errors = names.rule_backend_errors_increase(w)
+        return [record(c.rule_backend_error_ratio(w), error_ratio(sli, window), labels)]
+    requests = c.rule_backend_requests_increase(w)
+    errors = c.rule_backend_errors_increase(w)
     ratio = guarded_ratio(ref(errors, slo, backend.name), ref(requests, slo, backend.name))
     return [
         record(requests, requests_increase(sli, window), labels),
         record(errors, errors_increase(sli, window), labels),
-        record(names.rule_backend_error_ratio(w), ratio, labels),
+        record(c.rule_backend_error_ratio(w), ratio, labels),
     ]
 
 

@@ -36,7 +36,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from meshwatch import conventions as names
+from meshwatch import conventions as c
 from meshwatch.collectors.base import NO_TRAFFIC
 from meshwatch.collectors.prometheus import PrometheusCollector
 from meshwatch.collectors.prometheus_http import PrometheusQuerier, RetryPolicy, connect
@@ -70,7 +70,7 @@ SLOS = (_slo("bound", BOUND), _slo("inside", INSIDE))
 
 
 def _recorded(prom: PrometheusProcess, record: str, slo: SLO) -> float | None:
-    found = prom.query(f'{record}{{{names.LABEL_SLO}="{slo.name}"}}')
+    found = prom.query(f'{record}{{{c.LABEL_SLO}="{slo.name}"}}')
     return float(found[0]["value"][1]) if found else None
 
 
@@ -104,7 +104,7 @@ def _wait_evaluated_after(prom: PrometheusProcess, at: float) -> None:
     scrape of the final histogram); 30 s for a loaded machine, 1 s evaluations."""
     deadline = time.monotonic() + 30
     for slo in SLOS:
-        query = f'timestamp({names.rule_error_ratio("5m")}{{{names.LABEL_SLO}="{slo.name}"}})'
+        query = f'timestamp({c.rule_error_ratio("5m")}{{{c.LABEL_SLO}="{slo.name}"}})'
         while not (found := prom.query(query)) or float(found[0]["value"][1]) <= at:
             assert time.monotonic() < deadline, f"{slo.name} not evaluated after {at}"
             time.sleep(SCRAPE_S / 2)
@@ -148,7 +148,7 @@ def test_native_latency_slis_on_prometheus_and_embedded(tmp_path: Path) -> None:
                 scraper.scrape_once(datetime.now(UTC))
                 time.sleep(SCRAPE_S / 2)
             scraper.scrape_once(datetime.now(UTC))
-            idle = _wait_recorded(prom, names.rule_errors_increase("5m"), SLOS[0], 30)
+            idle = _wait_recorded(prom, c.rule_errors_increase("5m"), SLOS[0], 30)
             assert idle == 0.0, "no traffic must record 0 errors, not NaN"
             idle_counts = store.counts(SLOS[0].sli, [WINDOW], datetime.now(UTC))[WINDOW]
             assert isinstance(idle_counts, NoDataError) and str(idle_counts) == NO_TRAFFIC
@@ -185,7 +185,7 @@ def test_native_latency_slis_on_prometheus_and_embedded(tmp_path: Path) -> None:
             expected = 1.0 - fast / total
             lower, upper = containing_bucket(sli.threshold, SCHEMA)
             ambiguous = exporter.traffic.between(lower, upper)
-            rule_ratio = _recorded(prom, names.rule_error_ratio("5m"), slo)
+            rule_ratio = _recorded(prom, c.rule_error_ratio("5m"), slo)
             from_prometheus = collector.counts(sli, [WINDOW], now)[WINDOW]
             from_scraper = store.counts(sli, [WINDOW], now)[WINDOW]
             assert isinstance(from_prometheus, Counts), from_prometheus
@@ -213,7 +213,7 @@ def test_native_latency_slis_on_prometheus_and_embedded(tmp_path: Path) -> None:
             assert ratio == pytest.approx(bound_exact, abs=1e-9)  # a bucket boundary: exact
         # 58 % slow against a 1 % budget: the page alert of the native SLO fires
         page = (
-            f'ALERTS{{alertname="{names.ALERT_BURN}",{names.LABEL_SLO}="bound",'
+            f'ALERTS{{alertname="{c.ALERT_BURN}",{c.LABEL_SLO}="bound",'
             'meshwatch_severity="page"}'
         )
         assert prom.wait_for(page, timeout=30), "the page alert of a native SLO never fired"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from meshwatch import conventions as names
+from meshwatch import conventions as c
 from meshwatch.model import SLO, Alerting, Window
 from meshwatch.render.rules import file_name, k8s_name, render_service, rule_files, slo_groups
 from meshwatch.render.rules_common import min_failures_expr, min_requests, ratio_windows
@@ -40,8 +40,8 @@ def _alerts(slo: SLO) -> list[dict[str, Any]]:
 def test_every_series_and_alert_carries_service_and_slo_labels() -> None:
     for slo in all_slos():
         for rule in _rules(slo):
-            assert rule["labels"][names.LABEL_SERVICE] == slo.service
-            assert rule["labels"][names.LABEL_SLO] == slo.name
+            assert rule["labels"][c.LABEL_SERVICE] == slo.service
+            assert rule["labels"][c.LABEL_SLO] == slo.name
 
 
 def test_names_follow_the_contract_for_a_30d_slo() -> None:
@@ -50,9 +50,9 @@ def test_names_follow_the_contract_for_a_30d_slo() -> None:
         assert f"meshwatch:sli_error:ratio_rate{window}" in records
         assert f"meshwatch:sli_requests:increase{window}" in records
         assert f"meshwatch:sli_errors:increase{window}" in records
-    for generic in (names.RULE_OBJECTIVE, names.RULE_PERIOD_ERROR, names.RULE_BUDGET_REMAINING):
+    for generic in (c.RULE_OBJECTIVE, c.RULE_PERIOD_ERROR, c.RULE_BUDGET_REMAINING):
         assert generic in records
-    assert records[names.RULE_OBJECTIVE]["expr"] == "vector(0.999)"
+    assert records[c.RULE_OBJECTIVE]["expr"] == "vector(0.999)"
     assert all(name.startswith("meshwatch:") and name.count(":") == 2 for name in records)
 
 
@@ -80,13 +80,13 @@ def test_every_window_and_the_period_are_in_one_group_before_they_are_read() -> 
     sli = [r["record"] for r in groups[0]["rules"]]  # type: ignore[attr-defined]
     for i, rule in enumerate(groups[0]["rules"]):  # type: ignore[arg-type]
         assert not any(f"{later}{{" in rule["expr"] for later in sli[i:]), rule
-    assert sli[-2:] == [names.RULE_PERIOD_ERROR, names.RULE_BUDGET_REMAINING]
+    assert sli[-2:] == [c.RULE_PERIOD_ERROR, c.RULE_BUDGET_REMAINING]
 
 
 def test_period_ratio_is_errors_over_requests_not_an_average() -> None:
-    period = _records(istio_availability())[names.RULE_PERIOD_ERROR]["expr"]
+    period = _records(istio_availability())[c.RULE_PERIOD_ERROR]["expr"]
     assert "increase30d" in period and "avg" not in period
-    remaining = _records(istio_availability())[names.RULE_BUDGET_REMAINING]["expr"]
+    remaining = _records(istio_availability())[c.RULE_BUDGET_REMAINING]["expr"]
     assert remaining.startswith("1 - meshwatch:slo_period_error:ratio{") and remaining.endswith(
         "/ 0.001"
     )
@@ -95,20 +95,20 @@ def test_period_ratio_is_errors_over_requests_not_an_average() -> None:
 def test_raw_sli_period_is_time_weighted_and_has_no_counts() -> None:
     records = _records(raw_probe())
     assert not any("increase" in name for name in records)
-    assert records[names.RULE_PERIOD_ERROR]["expr"] == (
+    assert records[c.RULE_PERIOD_ERROR]["expr"] == (
         "avg(avg_over_time(meshwatch:sli_error:ratio_rate5m"
         '{meshwatch_service="catalog",meshwatch_slo="probe"}[30d]))'
     )
-    absent = next(r for r in _alerts(raw_probe()) if r["alert"] == names.ALERT_ABSENT)
+    absent = next(r for r in _alerts(raw_probe()) if r["alert"] == c.ALERT_ABSENT)
     assert "meshwatch:sli_error:ratio_rate5m" in absent["expr"] and absent["for"] == "30m"
 
 
 def test_one_alert_per_severity_with_every_condition_ored() -> None:
     alerts = _alerts(istio_availability())
-    assert [(a["alert"], a["labels"][names.LABEL_SEVERITY]) for a in alerts] == [
-        (names.ALERT_BURN, "page"),
-        (names.ALERT_BURN, "ticket"),
-        (names.ALERT_ABSENT, "ticket"),
+    assert [(a["alert"], a["labels"][c.LABEL_SEVERITY]) for a in alerts] == [
+        (c.ALERT_BURN, "page"),
+        (c.ALERT_BURN, "ticket"),
+        (c.ALERT_ABSENT, "ticket"),
     ]
     page = alerts[0]["expr"]
     assert page.count("\nor\n") == 1 and page.count("and") == 4
@@ -173,8 +173,8 @@ def test_spec_min_requests_overrides_the_default() -> None:
 
 def test_disabled_ticket_leaves_only_page_windows() -> None:
     slo = linkerd_calendar()
-    assert [a["labels"][names.LABEL_SEVERITY] for a in _alerts(slo)] == ["page", "ticket"]
-    assert _alerts(slo)[1]["alert"] == names.ALERT_ABSENT
+    assert [a["labels"][c.LABEL_SEVERITY] for a in _alerts(slo)] == ["page", "ticket"]
+    assert _alerts(slo)[1]["alert"] == c.ALERT_ABSENT
     assert ratio_windows(slo) == tuple(timedelta(minutes=m) for m in (5, 30, 60, 360))
 
 
@@ -186,7 +186,7 @@ def test_28d_period_scales_the_factors() -> None:
 def test_sloth_alert_name_is_kept() -> None:
     assert {a["alert"] for a in _alerts(sloth_query())} == {
         "CatalogHighErrorRate",
-        names.ALERT_ABSENT,
+        c.ALERT_ABSENT,
     }
 
 
@@ -194,7 +194,7 @@ def test_backend_series_have_their_own_names_group_and_interval() -> None:
     groups = {g["name"]: g for g in slo_groups(istio_availability())}
     backends = groups["meshwatch-checkout-availability-backends"]
     assert backends["interval"] == "5s"
-    records = [(r["record"], r["labels"][names.LABEL_BACKEND]) for r in backends["rules"]]  # type: ignore[index]
+    records = [(r["record"], r["labels"][c.LABEL_BACKEND]) for r in backends["rules"]]  # type: ignore[index]
     assert records[:3] == [
         ("meshwatch:backend_requests:increase1m", "v1"),
         ("meshwatch:backend_errors:increase1m", "v1"),
@@ -233,7 +233,7 @@ def test_files_are_per_service_sorted_and_independent_of_input_order() -> None:
     assert list(files) == ["catalog.yaml", "checkout.yaml", "inventory.yaml", "web.yaml"]
     assert rule_files(list(reversed(slos))) == files
     for text in files.values():
-        assert text.startswith(names.GENERATED_HEADER + "\n")
+        assert text.startswith(c.GENERATED_HEADER + "\n")
         assert "DO NOT EDIT" in text.splitlines()[0]
 
 
@@ -293,17 +293,17 @@ def test_every_alert_off_means_no_absent_alert_either() -> None:
         slo, alerting=dataclasses.replace(slo.alerting, page=False, ticket=False, absent=False)
     )
     assert _alerts(off) == []
-    assert names.RULE_PERIOD_ERROR in _records(off)  # the SLI is still recorded
+    assert c.RULE_PERIOD_ERROR in _records(off)  # the SLI is still recorded
 
 
 def test_alert_after_holds_the_burn_alert_for_that_long() -> None:
     """OpenSLO `alertAfter` is the burn alert's `for:`; without it the alert fires at once."""
     slo = istio_availability()
-    assert all("for" not in a for a in _alerts(slo) if a["alert"] == names.ALERT_BURN)
+    assert all("for" not in a for a in _alerts(slo) if a["alert"] == c.ALERT_BURN)
     windows = tuple(
         dataclasses.replace(w, alert_after=timedelta(minutes=5))
         for w in default_burn_windows(slo.window.length)
     )
     held = dataclasses.replace(slo, alerting=dataclasses.replace(slo.alerting, windows=windows))
-    burns = [a for a in _alerts(held) if a["alert"] == names.ALERT_BURN]
+    burns = [a for a in _alerts(held) if a["alert"] == c.ALERT_BURN]
     assert [a["for"] for a in burns] == ["5m", "5m"]
