@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -25,23 +25,15 @@ from tests.support.backfill import (
     CODE_LABEL,
     REQUESTS,
     SERVICE_LABEL,
-    History,
 )
 from tests.support.backfilled import Backfilled
-from tests.support.prometheus_run import PrometheusProcess
 
 pytestmark = pytest.mark.integration
 
 
 @dataclass(frozen=True)
-class Stack:
-    prometheus: PrometheusProcess
-    history: History
+class Stack(Backfilled):
     store: Store
-
-    @property
-    def end(self) -> datetime:
-        return datetime.fromtimestamp(self.history.end_ts, UTC)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +44,7 @@ def stack(backfilled: Backfilled, tmp_path_factory: pytest.TempPathFactory) -> I
     upgrade(url)
     store = Store(make_engine(url))
     try:
-        yield Stack(backfilled.prometheus, backfilled.history, store)
+        yield Stack(backfilled.prometheus, backfilled.history, backfilled.live, store)
     finally:
         store.close()
 
