@@ -76,25 +76,30 @@ def slice_counts(per_slice: Iterable[Counts | None], budgeting: Timeslices) -> C
 
 
 def slice_ends(window: timedelta, slice_length: timedelta, now: datetime) -> tuple[datetime, ...]:
-    """Ends of the complete slices inside `(now - window, now]`, oldest first.
+    """Ends of the `window // slice_length` latest complete slices at `now`, oldest first.
 
     Slices are aligned to multiples of `slice_length` since the epoch; the slice in progress
-    at `now` is not complete and not included. Raises ValueError unless both lengths are
-    positive and `now` is timezone-aware.
+    at `now` is not complete and not included, so a window is measured on the whole slices
+    that closed last (up to one slice behind `now`) - as the generated rules, which read the
+    W / s latest slice samples. For a calendar period so far (`now - start`, the start
+    aligned) that is every complete slice since the start. Raises ValueError unless both
+    lengths are positive and `now` is timezone-aware.
     """
     if slice_length <= timedelta(0) or window <= timedelta(0):
         raise ValueError("window and slice must be positive")
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    return tuple(
+        last_slice_end(now, slice_length) - k * slice_length
+        for k in reversed(range(window // slice_length))
+    )
+
+
+def last_slice_end(now: datetime, slice_length: timedelta) -> datetime:
+    """End of the latest complete slice at `now` (`now` itself when it is on a boundary)."""
     step = slice_length // timedelta(microseconds=1)
-    last = ((now - EPOCH) // timedelta(microseconds=1)) // step * step
-    first_start = now - window
-    ends = []
-    end = EPOCH + timedelta(microseconds=last)
-    while end - slice_length >= first_start:
-        ends.append(end)
-        end -= slice_length
-    return tuple(reversed(ends))
+    elapsed = (now - EPOCH) // timedelta(microseconds=1)
+    return EPOCH + timedelta(microseconds=elapsed // step * step)
 
 
 def slices_in(period: timedelta, slice_length: timedelta) -> int:

@@ -34,12 +34,19 @@ def parse_slice(text: str, doc: Document, path: FieldPath, problems: Problems) -
     return length
 
 
+MISSING_TARGET = "Timeslices budgeting needs a slice_target, e.g. 95 (percent)"
+
+
 def check_slice_target(
-    target: float | None, doc: Document, path: FieldPath, problems: Problems
+    target: float | None,
+    doc: Document,
+    path: FieldPath,
+    problems: Problems,
+    missing: str = MISSING_TARGET,
 ) -> bool:
     """A slice target is a percentage in (0, 100]."""
     if target is None:
-        problems.error(doc, path, "Timeslices budgeting needs a slice target, e.g. 95 (percent)")
+        problems.error(doc, path, missing)
         return False
     if not 0 < target <= 100:
         problems.error(
@@ -93,12 +100,13 @@ def timeslices(
     slice_path: FieldPath,
     target_path: FieldPath,
     problems: Problems,
+    missing_target: str = MISSING_TARGET,
 ) -> Timeslices | None:
     """The budgeting of a Timeslices (`ratio=False`) or RatioTimeslices SLO, or None after
     reporting every problem."""
     ok = slice_length is not None
     if not ratio:
-        ok = check_slice_target(target, doc, target_path, problems) and ok
+        ok = check_slice_target(target, doc, target_path, problems, missing_target) and ok
     elif target is not None:
         problems.error(
             doc,

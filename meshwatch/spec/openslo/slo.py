@@ -143,6 +143,7 @@ def _budgeting(
         slice_path=slice_path,
         target_path=target_path,
         problems=problems,
+        missing_target="budgetingMethod Timeslices needs a timeSliceTarget, e.g. 0.95 (a ratio)",
     )
 
 
