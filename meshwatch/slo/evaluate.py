@@ -71,7 +71,7 @@ def _maps(
     return sli, burn, requests
 
 
-def _throughput(counts_by_window: Mapping[timedelta, Counts | None]) -> float | None:
+def throughput_of(counts_by_window: Mapping[timedelta, Counts | None]) -> float | None:
     """Requests per second over the shortest window (0 is a measurement; no series is None)."""
     if not counts_by_window:
         return None
@@ -160,7 +160,7 @@ def evaluate(
         state=State.UNKNOWN,
         reason="no series",
         objective=target,
-        throughput=None if raw else _throughput(counts_by_window),
+        throughput=None if raw else throughput_of(counts_by_window),
         sli=sli,
         burn_rate=burn,
         latency=dict(latency or {}),
