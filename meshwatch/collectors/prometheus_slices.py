@@ -36,8 +36,8 @@ def parse_slices(
     """Counts in slices per window from the answer of `slices_query`."""
     parts: dict[str, dict[str, float]] = {}
     for sample in samples:
-        window = sample.labels.get(names.LABEL_WINDOW, "")
-        parts.setdefault(window, {})[sample.labels.get(PART_LABEL, "")] = sample.value
+        seconds = sample.labels.get(names.LABEL_WINDOW, "")
+        parts.setdefault(seconds, {})[sample.labels.get(PART_LABEL, "")] = sample.value
     out: dict[timedelta, Counts | CollectorError] = {}
     for window in windows:
         found: Mapping[str, float] = parts.get(f"{window.total_seconds():.0f}", {})

@@ -60,7 +60,9 @@ def slice_rules(slo: SLO) -> list[Rule]:
     else:
         rules.append(record(names.rule_slice_traffic(s), f"{ratio} >= bool 0", labels))
         rules.append(
-            record(names.rule_slice_bad(s), f"{ratio} > bool {num(budgeting.allowed_error)}", labels)
+            record(
+                names.rule_slice_bad(s), f"{ratio} > bool {num(budgeting.allowed_error)}", labels
+            )
         )
     bad = ref(names.rule_slice_bad(s), slo)
     traffic = ref(names.rule_slice_traffic(s), slo)

@@ -132,10 +132,11 @@ def evaluate(
     `p99` from `histogram_quantile`). `stale` or a `source_error` message make it `unknown`
     whatever the counts say; the per-window numbers given are still reported.
 
-    Timeslices SLOs (`slo.timeslices`) pass counts in slices (`meshwatch.slo.timeslices.slice_counts`):
-    errors = bad slices, total = slices counted, and `period_requests` the slices of the
-    whole period; SLIs are then good-slice shares and burn rates are in slices, and the
-    minimum-traffic guard does not apply (a slice is only bad when it had traffic).
+    Timeslices SLOs (`slo.timeslices`) pass counts in slices
+    (`meshwatch.slo.timeslices.slice_counts`): errors = bad slices, total = slices counted,
+    and `period_requests` the slices of the whole period; SLIs are then good-slice shares,
+    burn rates are in slices, and the minimum-traffic guard does not apply (a slice is only
+    bad when it had traffic).
 
     Raw SLIs (an error ratio, no counts) pass `budget.ratio_counts(ratio)` per window: their
     requests, throughput and budget in requests are left None and `min_requests` is not

@@ -64,7 +64,7 @@ class SliceOracle:
         return float(requests > 0 and errors / requests > 1 - SLICE_TARGET / 100)
 
     def share(self, t: int, w: int) -> float | None:
-        slices = [m for m in range(max(1, t - w + 1), t + 1)]
+        slices = list(range(max(1, t - w + 1), t + 1))
         if not any(self.traffic.requests[m - 1] > 0 for m in slices):
             return None
         values = [self.bad(m) or 0.0 for m in slices]
@@ -123,7 +123,14 @@ def scenario(
         promtool,
         folder,
         [slo],
-        [{"name": "timeslices", "interval": "1m", "input_series": traffic_series(traffic), **tests}],
+        [
+            {
+                "name": "timeslices",
+                "interval": "1m",
+                "input_series": traffic_series(traffic),
+                **tests,
+            }
+        ],
     )
     assert_passes(proc)
 
@@ -186,9 +193,7 @@ def test_idle_slices_are_not_bad_and_an_idle_window_has_no_share(
 ) -> None:
     # 30 min busy, 20 min idle, 2 bad minutes, 3 idle, 40 idle: the 5m window at minute 55
     # holds 2 bad and 3 idle slices (40 % bad); at minute 95 it is idle throughout: no share.
-    traffic = (
-        Traffic().add(30, 600, 0).add(20, 0, 0).add(2, 10, 10).add(3, 0, 0).add(40, 0, 0)
-    )
+    traffic = Traffic().add(30, 600, 0).add(20, 0, 0).add(2, 10, 10).add(3, 0, 0).add(40, 0, 0)
     oracle = SliceOracle(traffic)
     assert oracle.share(55, 5) == pytest.approx(0.4)
     assert oracle.share(95, 5) is None

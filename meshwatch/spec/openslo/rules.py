@@ -2,7 +2,8 @@
 
 They hold whether or not the rest of the document is valid, so they are read from the
 data as written: a document with a shape error still gets these problems reported, and
-features meshwatch does not have yet (time-zoned calendar windows: issue 16) are named as such next to every other problem.
+features meshwatch does not have yet (time-zoned calendar windows: issue 16) are named as
+such next to every other problem.
 """
 
 from __future__ import annotations

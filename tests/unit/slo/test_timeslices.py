@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,7 +38,9 @@ NOW = datetime(2026, 11, 16, 12, 0, 30, tzinfo=UTC)
         pytest.param(Counts(0, 0), RATIO, None, id="ratio-idle-left-out"),
     ],
 )
-def test_slice_badness(counts: Counts | None, budgeting: Timeslices, expected: float | None) -> None:
+def test_slice_badness(
+    counts: Counts | None, budgeting: Timeslices, expected: float | None
+) -> None:
     assert slice_badness(counts, budgeting) == expected
 
 
@@ -86,7 +89,7 @@ def test_slice_ends_tile_the_window(seconds: int, window: int, step: int) -> Non
     now = NOW + timedelta(seconds=seconds, microseconds=seconds % 7)
     length = timedelta(seconds=step)
     ends = slice_ends(window * length, length, now)
-    assert all(b - a == length for a, b in zip(ends, ends[1:], strict=False))
+    assert all(b - a == length for a, b in itertools.pairwise(ends))
     assert all((e - datetime(1970, 1, 1, tzinfo=UTC)) % length == timedelta(0) for e in ends)
     assert all(now - length < ends[-1] <= now for _ in ends)
     assert len(ends) == window
@@ -101,8 +104,13 @@ def test_budget_in_slices_follows_openslo_example() -> None:
 def minutes_slo() -> SLO:
     sli = RatioSLI(total=Selector("requests_total"), bad=Selector("errors_total"))
     return SLO(
-        "checkout", "minutes", 99.0, Window.rolling(timedelta(days=30)), sli,
-        alerting=Alerting(), timeslices=TS,
+        "checkout",
+        "minutes",
+        99.0,
+        Window.rolling(timedelta(days=30)),
+        sli,
+        alerting=Alerting(),
+        timeslices=TS,
     )
 
 

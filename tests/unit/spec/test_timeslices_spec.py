@@ -38,7 +38,10 @@ spec:
     spec:
       ratioMetric:
         counter: true
-        bad: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total{{code=~"5.."}}'}}}}}}
+        bad:
+          metricSource:
+            type: Prometheus
+            spec: {{query: 'http_requests_total{{code=~"5.."}}'}}
         total: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total'}}}}}}
 """
 
@@ -124,7 +127,9 @@ def test_native_budgeting_problems(extra: str, expected: list[str]) -> None:
 
 
 def test_calendar_windows_need_a_slice_that_divides_a_day() -> None:
-    text = native("    budgeting: timeslices\n    slice: 7m\n    slice_target: 95\n", "calendar-month")
+    text = native(
+        "    budgeting: timeslices\n    slice: 7m\n    slice_target: 95\n", "calendar-month"
+    )
     assert problems(text)[0] == (
         "s.yaml:9: slos[0].slice: slice 7m does not divide a day into whole slices"
     )
@@ -154,7 +159,9 @@ def test_openslo_timeslices_map(method: str, objective: str, expected: Timeslice
 
 
 def test_openslo_timeslices_problems_all_at_once() -> None:
-    found = problems(openslo("Timeslices", "{target: 0.99, timeSliceTarget: 95, timeSliceWindow: 1x}"))
+    found = problems(
+        openslo("Timeslices", "{target: 0.99, timeSliceTarget: 95, timeSliceWindow: 1x}")
+    )
     assert found == [
         "s.yaml:8: spec.objectives[0].timeSliceWindow: slice: invalid duration '1x'; use e.g. "
         "30d, 6h, 5m",
