@@ -10,20 +10,27 @@ from meshwatch import conventions as names
 from meshwatch.collectors.base import NO_SERIES, NO_TRAFFIC, SLOPlan, WindowCounts
 from meshwatch.collectors.prometheus_http import PrometheusQuerier, Sample
 from meshwatch.errors import CollectorError, NoDataError
-from meshwatch.model import Counts
+from meshwatch.model import SLO, Counts
 from meshwatch.sli.slices import PART_LABEL, slices_query
 from meshwatch.slo.timeslices import last_slice_end
 
 
 def measure_slices(querier: PrometheusQuerier, plan: SLOPlan, now: datetime) -> WindowCounts:
-    """Every count window of a Timeslices plan in slices, ending at the latest complete
-    slice; {} for other plans. A failing query makes every window that failure."""
-    budgeting = plan.slo.timeslices
+    """Every count window of a Timeslices plan in slices; {} for other plans."""
+    return slices_at(querier, plan.slo, plan.count_windows, now)
+
+
+def slices_at(
+    querier: PrometheusQuerier, slo: SLO, windows: Sequence[timedelta], now: datetime
+) -> dict[timedelta, Counts | CollectorError]:
+    """Counts in slices of each window ending at the latest complete slice at `now`, in one
+    query; {} unless `slo` budgets in slices. A failing query makes every window that
+    failure."""
+    budgeting = slo.timeslices
     if budgeting is None:
         return {}
-    windows = plan.count_windows
     try:
-        query = slices_query(plan.slo.sli, budgeting, windows)
+        query = slices_query(slo.sli, budgeting, windows)
         samples = querier.instant(query, last_slice_end(now, budgeting.slice)) if query else []
     except CollectorError as exc:
         return dict.fromkeys(windows, exc)

@@ -21,7 +21,7 @@ from markupsafe import Markup
 from meshwatch import conventions
 from meshwatch.api.deps import ServicesDep
 from meshwatch.api.rollups import Rollup, rollup
-from meshwatch.model import SLO, SLOStatus, State, parse_duration
+from meshwatch.model import SLO, SLOStatus, State, format_duration, parse_duration
 from meshwatch.render import reports_text as fmt
 from meshwatch.render import units
 from meshwatch.render.reports_build import slices_from_statuses
@@ -49,6 +49,7 @@ def environment() -> Environment:
     )
     env.filters.update(pct=fmt.pct, count=fmt.count, rate=fmt.rate, minutes=fmt.minutes)
     env.filters.update(latency=units.latency, throughput=units.throughput, span=units.span)
+    env.filters.update(duration=format_duration)
     return env
 
 
