@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from meshwatch.collectors.base import NO_SERIES, SLICollector, WindowCounts
 from meshwatch.errors import CollectorError, NoDataError
 from meshwatch.model import SLI, Counts, Timeslices
-from meshwatch.slo.timeslices import last_slice_end, slice_counts, slice_ends
+from meshwatch.slo.timeslices import last_slice_end, slice_badness, slice_ends
 
 SliceValue = Counts | None
 
@@ -41,12 +41,24 @@ def window_slices(
     per_slice: Sequence[SliceValue], budgeting: Timeslices, windows: Sequence[timedelta]
 ) -> dict[timedelta, Counts | CollectorError]:
     """Each window's counts in slices from the per-slice counts (oldest first, ending with
-    the latest complete slice)."""
+    the latest complete slice): `slice_counts` of each window's tail, from running sums so
+    that a 30-day window of 1-minute slices costs one pass, not one per window."""
+    seen, traffic, counted, bad = [0], [0], [0], [0.0]
+    for value in reversed(per_slice):  # newest first: a window is a prefix
+        badness = slice_badness(value, budgeting)
+        seen.append(seen[-1] + (value is not None))
+        traffic.append(traffic[-1] + (value is not None and value.total > 0))
+        counted.append(counted[-1] + (badness is not None))
+        bad.append(bad[-1] + (badness or 0.0))
     out: dict[timedelta, Counts | CollectorError] = {}
     for window in windows:
-        count = window // budgeting.slice
-        found = slice_counts(per_slice[len(per_slice) - count :] if count else (), budgeting)
-        out[window] = found if found is not None else NoDataError(NO_SERIES)
+        n = min(window // budgeting.slice, len(per_slice))
+        if not seen[n]:
+            out[window] = NoDataError(NO_SERIES)
+        elif not traffic[n]:
+            out[window] = Counts(0.0, 0.0)
+        else:
+            out[window] = Counts(errors=bad[n], total=float(counted[n]))
     return out
 
 

@@ -89,10 +89,8 @@ def slice_ends(window: timedelta, slice_length: timedelta, now: datetime) -> tup
         raise ValueError("window and slice must be positive")
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    return tuple(
-        last_slice_end(now, slice_length) - k * slice_length
-        for k in reversed(range(window // slice_length))
-    )
+    last = last_slice_end(now, slice_length)
+    return tuple(last - k * slice_length for k in reversed(range(window // slice_length)))
 
 
 def last_slice_end(now: datetime, slice_length: timedelta) -> datetime:

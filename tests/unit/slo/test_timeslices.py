@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from meshwatch.collectors.slices import window_slices
+from meshwatch.errors import NoDataError
 from meshwatch.model import SLO, Alerting, Counts, RatioSLI, Selector, State, Timeslices, Window
 from meshwatch.slo.evaluate import evaluate
 from meshwatch.slo.timeslices import (
@@ -138,3 +140,34 @@ def test_one_bad_slice_pages_without_a_traffic_guard() -> None:
     windows = {timedelta(hours=1): Counts(9.0, 60.0), timedelta(minutes=5): Counts(1.0, 5.0)}
     status = evaluate(slo, windows, NOW, period_counts=Counts(9.0, 1000.0))
     assert status.state is State.WARNING
+
+
+@settings(deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.builds(
+                lambda e, t: Counts(min(e, t), t),
+                st.integers(min_value=0, max_value=50),
+                st.integers(min_value=0, max_value=50),
+            ),
+        ),
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def test_running_sums_agree_with_slice_counts(per_slice: list[Counts | None], ratio: bool) -> None:
+    budgeting = RATIO if ratio else TS
+    windows = [k * M for k in (1, 3, 10, 60)]
+    found = window_slices(per_slice, budgeting, windows)
+    for window in windows:
+        n = window // M
+        expected = slice_counts(per_slice[-n:] if per_slice else [], budgeting)
+        got = found[window]
+        if expected is None:
+            assert isinstance(got, NoDataError)
+        else:
+            assert isinstance(got, Counts)
+            assert got.total == expected.total
+            assert got.errors == pytest.approx(expected.errors)
