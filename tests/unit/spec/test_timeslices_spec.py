@@ -8,6 +8,7 @@ import pytest
 
 from meshwatch.errors import SpecError
 from meshwatch.model import Timeslices
+from meshwatch.render.rules import rule_files
 from meshwatch.spec import load_text
 
 SLI = """    sli:
@@ -176,3 +177,19 @@ def test_openslo_slice_fields_with_occurrences_are_refused() -> None:
         "s.yaml:8: spec.objectives[0].timeSliceWindow: timeSliceWindow needs budgetingMethod "
         "Timeslices or RatioTimeslices"
     ]
+
+
+def test_openslo_and_native_timeslices_generate_the_same_rules() -> None:
+    written = native(
+        "    budgeting: timeslices\n    slice: 1m\n    slice_target: 95\n", "7d"
+    ).replace(
+        'bad: http_requests_total{job="checkout",code=~"5.."}',
+        'bad: http_requests_total{code=~"5.."}',
+    )
+    written = written.replace(
+        'total: http_requests_total{job="checkout"}', "total: http_requests_total"
+    )
+    (mine,) = load_text(written, "n.yaml").slos
+    objective = "{target: 0.99, timeSliceTarget: 0.95, timeSliceWindow: 1m}"
+    (theirs,) = load_text(openslo("Timeslices", objective), "o.yaml").slos
+    assert rule_files([mine]) == rule_files([theirs])
