@@ -60,6 +60,25 @@ def rule_backend_error_ratio(window: str) -> str:
     return f"meshwatch:backend_error:ratio_rate{window}"
 
 
+# Timeslices budgeting (one sample per slice, in the SLO's `-slices` group whose interval is
+# the slice): the slice's error ratio, its badness (0/1, or the error ratio for
+# RatioTimeslices), whether it had traffic, and the bad-slice share over a window.
+def rule_slice_error_ratio(slice_length: str) -> str:
+    return f"meshwatch:slice_error:ratio{slice_length}"
+
+
+def rule_slice_bad(slice_length: str) -> str:
+    return f"meshwatch:slice_bad:ratio{slice_length}"
+
+
+def rule_slice_traffic(slice_length: str) -> str:
+    return f"meshwatch:slice_traffic:bool{slice_length}"
+
+
+def rule_slice_bad_share(window: str) -> str:
+    return f"meshwatch:slice_bad:share{window}"
+
+
 def rule_group(service: str, what: str) -> str:
     """Rule-group name, e.g. `meshwatch-checkout-sli`."""
     return f"meshwatch-{service}-{what}"

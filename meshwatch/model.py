@@ -278,6 +278,35 @@ class RemediationPolicy:
     dry_run: bool = True
 
 
+# --- budgeting --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Timeslices:
+    """Budgeting in time slices (OpenSLO Timeslices / RatioTimeslices) instead of requests.
+
+    The period is cut into consecutive slices of `slice` (aligned to multiples of `slice`
+    since the Unix epoch). With `ratio=False` (Timeslices) a slice is good when its SLI is at
+    least `target` percent, and the objective is the share of good slices; a slice without
+    requests is not bad (OpenSLO counts a slice bad only when its ratio is below the target).
+    With `ratio=True` (RatioTimeslices) the objective is the average of the slices' SLIs, and
+    a slice without requests has no ratio and is left out. See `meshwatch.slo.timeslices`.
+    """
+
+    slice: timedelta
+    target: float = 0.0  # percent, like the objective; unused when `ratio`
+    ratio: bool = False
+
+    @property
+    def allowed_error(self) -> float:
+        """Error ratio above which a slice is bad: 0.05 for a 95 % slice target."""
+        return round(1.0 - self.target / 100.0, 12)
+
+    @property
+    def method(self) -> str:
+        return "ratio_timeslices" if self.ratio else "timeslices"
+
+
 # --- the SLO ------------------------------------------------------------------------
 
 
@@ -307,6 +336,7 @@ class SLO:
     mesh: MeshSource | None = None
     remediation: RemediationPolicy | None = None
     source: SourceRef | None = None
+    timeslices: Timeslices | None = None  # None: budgeting by occurrences (requests)
 
     @property
     def id(self) -> str:

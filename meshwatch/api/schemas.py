@@ -7,7 +7,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from meshwatch.model import SLO, LatencySLI, NativeLatencySLI, QuerySLI, RatioSLI, RawSLI, SLOStatus
+from meshwatch.model import (
+    SLO,
+    LatencySLI,
+    NativeLatencySLI,
+    QuerySLI,
+    RatioSLI,
+    RawSLI,
+    SLOStatus,
+    format_duration,
+)
 from meshwatch.render import units
 from meshwatch.slo.report_periods import check_report_period
 from meshwatch.store import Action, AlertRecord, HistoryPoint, ReportRun
@@ -62,12 +71,23 @@ class StatusOut(Out):
         description="True when the period figures (SLI, budget) rest on less than the "
         "settings' `min_coverage` of the period; null when coverage is unknown.",
     )
+    budget_unit: Literal["requests", "slices"] = Field(
+        default="requests",
+        description="What `sli`, `burn_rate`, `requests` and `budget_remaining_requests` "
+        "count: requests, or slices for Timeslices budgeting (`sli` is then the share of good "
+        "slices, `requests` the slices counted, `budget_remaining_requests` the bad slices the "
+        "budget still allows).",
+    )
+    slice: str | None = Field(
+        default=None, description="Slice length (Timeslices budgeting), e.g. `1m`."
+    )
 
     @classmethod
     def of(cls, status: SLOStatus, slo: SLO | None = None, min_coverage: float = 0.1) -> StatusOut:
         unit = units.latency_unit(slo) if slo is not None else None
         seconds = {k: units.to_seconds(v, unit) for k, v in status.latency.items()} if unit else {}
         coverage = status.coverage
+        sliced = slo.timeslices if slo is not None else None
         return cls(
             slo_id=status.slo_id,
             service=status.service,
@@ -89,6 +109,8 @@ class StatusOut(Out):
             latency_seconds=seconds,
             coverage=coverage,
             low_coverage=None if coverage is None else coverage < min_coverage,
+            budget_unit="slices" if sliced is not None else "requests",
+            slice=None if sliced is None else format_duration(sliced.slice),
         )
 
 
@@ -117,10 +139,18 @@ class SLOOut(Out):
     source: str | None = Field(description="FILE:LINE the SLO was written at.")
     remediation: str | None = Field(description="Actuator and target, when a policy is set.")
     status: StatusOut | None = None
+    budgeting: Literal["occurrences", "timeslices", "ratio_timeslices"] = Field(
+        default="occurrences",
+        description="What the objective counts: requests, or slices (`slice` long; a "
+        "Timeslices slice is good at `slice_target` percent).",
+    )
+    slice: str | None = Field(default=None, examples=["1m"])
+    slice_target: float | None = Field(default=None, description="Percent, e.g. 95.")
 
     @classmethod
     def of(cls, slo: SLO, status: SLOStatus | None, min_coverage: float = 0.1) -> SLOOut:
         policy = slo.remediation
+        sliced = slo.timeslices
         return cls(
             id=slo.id,
             service=slo.service,
@@ -133,6 +163,9 @@ class SLOOut(Out):
             source=f"{slo.source.file}:{slo.source.line}" if slo.source else None,
             remediation=f"{policy.actuator}:{policy.target}" if policy else None,
             status=StatusOut.of(status, slo, min_coverage) if status else None,
+            budgeting="occurrences" if sliced is None else sliced.method,
+            slice=None if sliced is None else format_duration(sliced.slice),
+            slice_target=None if sliced is None or sliced.ratio else sliced.target,
         )
 
 

@@ -89,6 +89,9 @@ class Measured:
     buckets: WindowBuckets = field(default_factory=dict)
     backends: Mapping[str, WindowCounts] = field(default_factory=dict)
     coverage: float | None = None
+    # Timeslices SLOs only: every count window in slices (errors = bad slices, total =
+    # slices counted), see `meshwatch.collectors.slices`
+    slices: WindowCounts = field(default_factory=dict)
 
     def source_error(self) -> str | None:
         """The first failure (not "no data") among the counts, if any: the reason to show."""

@@ -9,7 +9,8 @@
   first cycle also finds where each SLO's recorded data begins (`prometheus_coverage`, up to
   three batched queries once). So a cycle is O(1) queries in the number of SLOs for every
   SLI kind when the rules are loaded; only PromQL-template SLIs without rules cost probes
-  per SLO (batched `chunk` at a time).
+  per SLO (batched `chunk` at a time). Timeslices SLOs cost one more query each
+  (`prometheus_slices`).
 * `counts/buckets(sli, windows, now)` and `fetch(...)` — ad hoc: PromQL built from the
   model, any window and any past `now` (reports), without any rules at all.
 
@@ -44,6 +45,7 @@ from meshwatch.collectors.prometheus_recorded import (
     SLOKey,
     recorded_query,
 )
+from meshwatch.collectors.prometheus_slices import measure_slices
 from meshwatch.errors import CollectorError, NoSeriesError, NoTrafficError
 from meshwatch.model import SLI, Counts, LatencySLI, RatioSLI, RawSLI
 
@@ -169,6 +171,7 @@ class PrometheusCollector:
         pending.run(self, now)
         return {
             plan.slo.id: Measured(
+                slices=measure_slices(self.querier, plan, now),
                 counts=pending.resolve_all(answers[plan.slo.id][0]),
                 buckets=pending.buckets(plan),
                 backends={

@@ -58,6 +58,7 @@ from meshwatch.collectors.scrape_tracks import (
     Track,
     le_key,
 )
+from meshwatch.collectors.slices import SliceLedger
 from meshwatch.errors import CollectorError, NoDataError, NoSeriesError, NoTrafficError
 from meshwatch.model import (
     SLI,
@@ -94,6 +95,7 @@ class ScrapeStore:
         self._generation = 0
         self._native = False  # whether a native histogram is followed (see native_delta)
         self._lock = threading.RLock()
+        self._slices = SliceLedger()
 
     # --- what to follow -------------------------------------------------------------
 
@@ -313,10 +315,18 @@ class ScrapeStore:
             found = measure_each(self, plans, now)
             return {
                 plan.slo.id: replace(
-                    found[plan.slo.id], coverage=self.coverage(plan.slo.sli, plan.period, now)
+                    found[plan.slo.id],
+                    coverage=self.coverage(plan.slo.sli, plan.period, now),
+                    slices=self._measure_slices(plan, now),
                 )
                 for plan in plans
             }
+
+    def _measure_slices(self, plan: SLOPlan, now: datetime) -> WindowCounts:
+        budgeting = plan.slo.timeslices
+        if budgeting is None:
+            return {}
+        return self._slices.measure(self, plan.slo.sli, budgeting, plan.count_windows, now)
 
     def coverage(self, sli: SLI, period: timedelta, now: datetime) -> float | None:
         """Share of (now - period, now] since this store began following `sli`'s requests.

@@ -30,9 +30,10 @@ from meshwatch.model import (
     format_duration,
 )
 from meshwatch.slo.budget import sum_counts
-from meshwatch.slo.evaluate import evaluate, unknown_status
+from meshwatch.slo.evaluate import evaluate, throughput_of, unknown_status
 from meshwatch.slo.histogram import histogram_quantile
-from meshwatch.slo.periods import utc
+from meshwatch.slo.periods import current_period, utc
+from meshwatch.slo.timeslices import slices_in
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +80,26 @@ def evaluate_measured(plan: SLOPlan, measured: Measured, now: datetime) -> SLOSt
     """One SLO's status from what the collector measured for its plan."""
     slo = plan.slo
     errors: list[str] = []
-    by_window = {window: _counts(measured.counts.get(window), errors) for window in plan.windows}
-    period_counts = _counts(measured.counts.get(plan.period), errors)
+    # Timeslices: budget, SLIs and burn rates in slices; throughput still in requests
+    counted = measured.counts if slo.timeslices is None else measured.slices
+    by_window = {window: _counts(counted.get(window), errors) for window in plan.windows}
+    period_counts = _counts(counted.get(plan.period), errors)
+    period_slices = None
+    if slo.timeslices is not None and period_counts is not None:
+        whole = slices_in(current_period(slo.window, now).length, slo.timeslices.slice)
+        period_slices = max(float(whole), period_counts.total)
     status = evaluate(
         slo,
         by_window,
         now,
         period_counts=period_counts,
+        period_requests=period_slices,
         latency=_latency(plan, measured),
         source_error=errors[0] if errors else None,
     )
+    if slo.timeslices is not None:
+        requests = {w: _counts(measured.counts.get(w), []) for w in plan.windows}
+        status = replace(status, throughput=throughput_of(requests))
     return replace(status, coverage=measured.coverage)
 
 

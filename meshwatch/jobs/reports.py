@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from meshwatch.collectors.prometheus import PrometheusCollector
+from meshwatch.collectors.prometheus_slices import slices_at
 from meshwatch.engine.plan import THROUGHPUT_WINDOW
 from meshwatch.errors import CollectorError, MeshwatchError, NoDataError
 from meshwatch.jobs.report_output import report_filename, webhook_body, write_new_report
@@ -231,6 +232,8 @@ class ReportBuilder:
                 raise ReportError(f"Prometheus: {exc}") from exc
             for slo in slos:
                 value = found[slo.sli][step]
+                if slo.timeslices is not None:  # counted in slices, not requests
+                    value = slices_at(self.prometheus.querier, slo, (step,), bucket_end)[step]
                 if isinstance(value, Counts):
                     slices[slo.id].append(
                         Slice(bucket_end - step, bucket_end, value.errors, value.total)
@@ -240,6 +243,8 @@ class ReportBuilder:
         out: dict[str, tuple[list[Slice], Counts | None]] = {}
         for slo in slos:
             total = totals[slo.sli][end - start]
+            if slo.timeslices is not None:
+                total = slices_at(self.prometheus.querier, slo, (end - start,), end)[end - start]
             counts: Counts | None = None
             if isinstance(total, Counts):
                 counts = total

@@ -91,6 +91,12 @@ class SLOReport(_Model):
     )
     requests: float | None = Field(description="Requests (count) in the period.")
     errors: float | None = Field(description="Failed requests (count) in the period.")
+    unit: Literal["requests", "slices"] = Field(
+        default="requests",
+        description="What `requests`, `errors`, the SLIs and the budget count: requests, or "
+        "time slices for Timeslices budgeting (`requests` = slices counted, `errors` = bad "
+        "slices, the budget's requests = slices).",
+    )
     achieved_sli: float | None = Field(
         description="Ratio (0..1), request-weighted over the whole period."
     )

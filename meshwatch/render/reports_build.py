@@ -197,6 +197,7 @@ def slo_report(
         state=_state(budget),
         requests=counts.total if counts.total > 0 else None,
         errors=counts.errors if counts.total > 0 else None,
+        unit="requests" if slo.timeslices is None else "slices",
         achieved_sli=_ratio(counts.errors, counts.total),
         budget=None if budget is None else _budget_out(budget),
         coverage=coverage,

@@ -183,9 +183,10 @@ def _slo_section(slo: SLOReport, report: Report) -> list[str]:
     if slo.description:
         lines += [md(slo.description), ""]
     budget = slo.budget
+    counted, failed = ("slices", "bad") if slo.unit == "slices" else ("requests", "failed")
     lines += [
         f"- objective {slo.objective:g}%, achieved {pct(slo.achieved_sli, 3)} "
-        f"over {count(slo.requests)} requests ({count(slo.errors)} failed); "
+        f"over {count(slo.requests)} {counted} ({count(slo.errors)} {failed}); "
         f"{coverage(slo, report)}",
     ]
     if budget is not None:
@@ -193,7 +194,7 @@ def _slo_section(slo: SLOReport, report: Report) -> list[str]:
             f"- budget consumed {pct(budget.consumed_ratio, 1)}, remaining "
             f"{pct(budget.remaining_ratio, 1)} = {minutes(budget.remaining_minutes)} of "
             f"{minutes(budget.total_minutes)} = {count(budget.remaining_requests)} of "
-            f"{count(budget.total_requests)} failed requests"
+            f"{count(budget.total_requests)} {failed} {counted}"
         )
     if slo.worst_windows:
         lines += [

@@ -5,6 +5,9 @@ Per SLO, in this order (`<svc>-<slo>` below is `meshwatch-<service>-<slo>`):
 - `<svc>-<slo>-sli`      default interval: every window's counts and ratio, the objective,
                          the period error ratio and the budget remaining (all fresh);
 - `<svc>-<slo>-backends` every 5s, only with a remediation policy: per-backend short windows;
+- `<svc>-<slo>-slices`   every slice, only with Timeslices budgeting: per-slice badness, the
+                         bad-slice share per window and the period's generic series
+                         (`rules_slices`; the `-sli` group then leaves those two out);
 - `<svc>-<slo>-alerts`   default interval: page and ticket burn alerts, absent data.
 
 `format="prometheus"` writes a rule file (`groups:`), `"prometheus-operator"` a
@@ -25,6 +28,7 @@ from meshwatch.render import yaml_text
 from meshwatch.render.rules_alerts import alert_rules
 from meshwatch.render.rules_common import Rule
 from meshwatch.render.rules_sli import backend_rules, sli_rules
+from meshwatch.render.rules_slices import slice_rules
 
 RuleFormat = Literal["prometheus", "prometheus-operator"]
 FORMATS: tuple[RuleFormat, ...] = ("prometheus", "prometheus-operator")
@@ -40,6 +44,7 @@ def slo_groups(slo: SLO) -> list[dict[str, object]]:
     groups: list[tuple[str, timedelta | None, list[Rule]]] = [
         ("sli", None, sli_rules(slo)),
         ("backends", BACKEND_INTERVAL, backend_rules(slo)),
+        ("slices", slo.timeslices.slice if slo.timeslices else None, slice_rules(slo)),
         ("alerts", None, alert_rules(slo)),
     ]
     out: list[dict[str, object]] = []

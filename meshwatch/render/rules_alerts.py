@@ -48,11 +48,11 @@ def _guard(slo: SLO, window: BurnRateWindow) -> str:
 
 def _condition(slo: SLO, window: BurnRateWindow) -> str:
     budget, factor = num(slo.error_budget), num(window.factor)
-    parts = [
-        f"{ref(c.rule_error_ratio(dur(w)), slo)} / {budget} > {factor}"
-        for w in (window.long, window.short)
-    ]
-    if counts_are_events(slo.sli):
+    # Timeslices: the burn rate in slices (bad-slice share / budget); a bad slice had traffic,
+    # so no traffic guard
+    name = c.rule_error_ratio if slo.timeslices is None else c.rule_slice_bad_share
+    parts = [f"{ref(name(dur(w)), slo)} / {budget} > {factor}" for w in (window.long, window.short)]
+    if counts_are_events(slo.sli) and slo.timeslices is None:
         parts.append(_guard(slo, window))
     return "(\n  " + "\n  and\n  ".join(parts) + "\n)"
 
@@ -88,7 +88,9 @@ def _links(slo: SLO) -> dict[str, str]:
 def _burn_alert(slo: SLO, severity: Severity, windows: tuple[BurnRateWindow, ...]) -> Rule:
     period = slo.window.name
     guard = ""
-    if counts_are_events(slo.sli):
+    if slo.timeslices is not None:
+        guard = f"; counted in {dur(slo.timeslices.slice)} slices"
+    elif counts_are_events(slo.sli):
         explicit = min_requests(slo)
         guard = (
             f"; each long window needs {explicit} requests"

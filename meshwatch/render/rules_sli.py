@@ -116,7 +116,8 @@ def sli_rules(slo: SLO) -> list[Rule]:
         if window in ratios:
             rules.append(_ratio(slo, window, labels))
     rules.append(record(c.RULE_OBJECTIVE, f"vector({num(slo.target)})", labels))
-    rules.extend(_period_rules(slo, labels))
+    if slo.timeslices is None:  # in slices, the period's series come from `rules_slices`
+        rules.extend(_period_rules(slo, labels))
     return rules
 
 

@@ -70,7 +70,7 @@ def _maps(
     return sli, burn, requests
 
 
-def _throughput(counts_by_window: Mapping[timedelta, Counts | None]) -> float | None:
+def throughput_of(counts_by_window: Mapping[timedelta, Counts | None]) -> float | None:
     """Requests per second over the shortest window (0 is a measurement; no series is None)."""
     if not counts_by_window:
         return None
@@ -131,6 +131,12 @@ def evaluate(
     `p99` from `histogram_quantile`). `stale` or a `source_error` message make it `unknown`
     whatever the counts say; the per-window numbers given are still reported.
 
+    Timeslices SLOs (`slo.timeslices`) pass counts in slices
+    (`meshwatch.slo.timeslices.slice_counts`): errors = bad slices, total = slices counted,
+    and `period_requests` the slices of the whole period; SLIs are then good-slice shares,
+    burn rates are in slices, and the minimum-traffic guard does not apply (a slice is only
+    bad when it had traffic).
+
     Raw SLIs (an error ratio, no counts) pass `budget.ratio_counts(ratio)` per window: their
     requests, throughput and budget in requests are left None and `min_requests` is not
     applied, since there is no request count to apply it to.
@@ -154,7 +160,7 @@ def evaluate(
         state=State.UNKNOWN,
         reason=NO_SERIES,
         objective=target,
-        throughput=None if raw else _throughput(counts_by_window),
+        throughput=None if raw else throughput_of(counts_by_window),
         sli=sli,
         burn_rate=burn,
         latency=dict(latency or {}),
@@ -168,14 +174,16 @@ def evaluate(
     budget = ErrorBudget.from_counts(
         period_counts, target, period.length, period_requests=period_requests
     )
-    min_requests = 0.0 if raw else slo.alerting.min_requests
+    # Timeslices counts are in slices; a bad slice already had traffic, so no guard applies
+    unguarded = raw or slo.timeslices is not None
+    min_requests = 0.0 if unguarded else slo.alerting.min_requests
     policy = evaluate_policy(
         alert_windows(slo),
         counts_by_window,
         target,
         min_requests=min_requests,
-        period=None if raw else slo.window.length,
-        period_requests=None if raw else period_counts.total,
+        period=None if unguarded else slo.window.length,
+        period_requests=None if unguarded else period_counts.total,
     )
     state, reason = _decide(budget, policy, warn_below)
     period_name = slo.window.name

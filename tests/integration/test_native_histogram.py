@@ -213,8 +213,7 @@ def test_native_latency_slis_on_prometheus_and_embedded(tmp_path: Path) -> None:
             assert ratio == pytest.approx(bound_exact, abs=1e-9)  # a bucket boundary: exact
         # 58 % slow against a 1 % budget: the page alert of the native SLO fires
         page = (
-            f'ALERTS{{alertname="{c.ALERT_BURN}",{c.LABEL_SLO}="bound",'
-            'meshwatch_severity="page"}'
+            f'ALERTS{{alertname="{c.ALERT_BURN}",{c.LABEL_SLO}="bound",meshwatch_severity="page"}}'
         )
         assert prom.wait_for(page, timeout=30), "the page alert of a native SLO never fired"
         inside_ambiguous = figures["inside"][2]

@@ -17,6 +17,7 @@ when it started, with an error ratio that tests can change while it runs.
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
 import math
 import subprocess
@@ -261,6 +262,13 @@ class LiveExporter(ThreadedServer):
         with self._lock:
             self._advance()
             self._series[service].error_ratio = ratio
+
+    def set_rate(self, service: str, rps: float) -> None:
+        """Serve `rps` requests/s from now on (0: the service is idle, its series stay)."""
+        with self._lock:
+            self._advance()
+            series = self._series[service]
+            series.traffic = dataclasses.replace(series.traffic, rps=rps)
 
     def served(self, service: str) -> tuple[float, float]:
         """(errors, requests) this exporter has served for `service` so far: the traffic

@@ -22,7 +22,7 @@ from meshwatch import conventions as c
 from meshwatch.api.backend_series import chart_series, policy_windows
 from meshwatch.api.deps import ServicesDep
 from meshwatch.api.rollups import Rollup, rollup
-from meshwatch.model import SLO, SLOStatus, State, parse_duration
+from meshwatch.model import SLO, SLOStatus, State, format_duration, parse_duration
 from meshwatch.render import reports_text as fmt
 from meshwatch.render import units
 from meshwatch.render.reports_build import slices_from_statuses
@@ -51,6 +51,7 @@ def environment() -> Environment:
     )
     env.filters.update(pct=fmt.pct, count=fmt.count, rate=fmt.rate, minutes=fmt.minutes)
     env.filters.update(latency=units.latency, throughput=units.throughput, span=units.span)
+    env.filters.update(duration=format_duration)
     return env
 
 

@@ -285,6 +285,24 @@ class SLOSpec(_Spec):
     remediation: RemediationSpec | None = Field(
         default=None, description="Traffic remediation when one backend breaches."
     )
+    budgeting: Literal["occurrences", "timeslices", "ratio_timeslices"] = Field(
+        default="occurrences",
+        description="What the objective counts: `occurrences` (good requests / requests), "
+        "`timeslices` (good slices / slices: a slice is good when its SLI is at least "
+        "`slice_target`; a slice without requests is not bad) or `ratio_timeslices` (the "
+        "average of the slices' SLIs; slices without requests are left out). OpenSLO "
+        "`budgetingMethod`.",
+    )
+    slice: str | None = Field(
+        default=None,
+        description="Slice length for timeslices budgeting, e.g. `1m`; must divide the window "
+        "(a day for calendar windows) and every alerting window. OpenSLO `timeSliceWindow`.",
+    )
+    slice_target: float | None = Field(
+        default=None,
+        description="Timeslices: the SLI in percent a slice needs to be good, 0 < x <= 100 "
+        "(95). OpenSLO `timeSliceTarget` (a ratio there).",
+    )
 
 
 class ServiceLevels(_Spec):

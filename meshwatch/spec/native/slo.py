@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Final
 
-from meshwatch.model import SLO, SourceRef
+from meshwatch.model import SLO, Alerting, SourceRef, Timeslices, Window
+from meshwatch.spec.budgeting import parse_slice, timeslices
 from meshwatch.spec.checks import (
     Found,
     check_labels,
     check_name,
     check_objective,
+    default_windows,
     parse_window,
     slo_warnings,
 )
@@ -68,6 +70,7 @@ def _slo(
         remediation = remediation_from_spec(
             spec.remediation, spec.sli, doc, (*path, "remediation"), problems
         )
+    budgeting = _budgeting(spec, window, alerting, doc, path, problems)
     if problems.error_count > before or alerting is None:
         return None
     slo = SLO(
@@ -82,6 +85,45 @@ def _slo(
         mesh=mesh_source,
         remediation=remediation,
         source=SourceRef(doc.file, doc.line_of(path), FORMAT),
+        timeslices=budgeting,
     )
     slo_warnings(slo, doc, path, problems)
     return slo
+
+
+def _budgeting(
+    spec: native.SLOSpec,
+    window: Window,
+    alerting: Alerting | None,
+    doc: Document,
+    path: FieldPath,
+    problems: Problems,
+) -> Timeslices | None:
+    """`budgeting`, `slice` and `slice_target`, checked together; None for occurrences."""
+    if spec.budgeting == "occurrences":
+        for name in ("slice", "slice_target"):
+            if getattr(spec, name) is not None:
+                problems.error(
+                    doc, (*path, name), f"{name} needs budgeting: timeslices (or ratio_timeslices)"
+                )
+        return None
+    slice_path: FieldPath = (*path, "slice")
+    if spec.slice is None:
+        problems.error(doc, slice_path, f"budgeting: {spec.budgeting} needs a slice, e.g. 1m")
+        length = None
+    else:
+        length = parse_slice(spec.slice, doc, slice_path, problems)
+    burn = None
+    if alerting is not None:
+        burn = alerting.windows or default_windows(window)
+    return timeslices(
+        ratio=spec.budgeting == "ratio_timeslices",
+        slice_length=length,
+        target=spec.slice_target,
+        window=window,
+        burn_windows=burn,
+        doc=doc,
+        slice_path=slice_path,
+        target_path=(*path, "slice_target"),
+        problems=problems,
+    )

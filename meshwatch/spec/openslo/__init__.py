@@ -13,9 +13,10 @@ dropped):
 - `spec.service` -> service, `metadata.name` -> SLO name, `metadata.labels` -> labels
   (a list value is joined with ","), `spec.description`.
 - One objective with `target` (0..1) or `targetPercent` (0..100) -> objective percent.
-  Composite objectives and several objectives are not supported. `budgetingMethod` must be
-  `Occurrences`; `Timeslices` / `RatioTimeslices` (and `timeSliceTarget` /
-  `timeSliceWindow`) are not supported yet (issue 16), reported next to every other problem.
+  Composite objectives and several objectives are not supported. `budgetingMethod`
+  `Occurrences` budgets requests; `Timeslices` (with the objective's `timeSliceWindow` and
+  `timeSliceTarget`, a ratio) and `RatioTimeslices` (`timeSliceWindow`) budget slices, as the
+  native `budgeting: timeslices` / `ratio_timeslices` (`meshwatch.slo.timeslices`).
 - `timeWindow`: `{duration: 28d, isRolling: true}` -> rolling; `{duration: 1M|1w,
   calendar: {timeZone: UTC}}` -> calendar-month / calendar-week; other time zones are not
   supported yet (issue 16).

@@ -2,8 +2,8 @@
 
 They hold whether or not the rest of the document is valid, so they are read from the
 data as written: a document with a shape error still gets these problems reported, and
-features meshwatch does not have yet (Timeslices budgeting, time-zoned calendar windows:
-issue 16) are named as such next to every other problem.
+features meshwatch does not have yet (time-zoned calendar windows: issue 16) are named as
+such next to every other problem.
 """
 
 from __future__ import annotations
@@ -75,14 +75,6 @@ def _check_descriptions(node: Any, doc: Document, path: FieldPath, problems: Pro
 def _check_slo(spec: dict[str, Any], doc: Document, problems: Problems) -> None:
     service = spec.get("service")
     check_name(service, doc, ("spec", "service"), problems)
-    method = spec.get("budgetingMethod")
-    if isinstance(method, str) and method in ("Timeslices", "RatioTimeslices"):
-        problems.error(
-            doc,
-            ("spec", "budgetingMethod"),
-            f"budgetingMethod {method} {NOT_YET}; meshwatch budgets by Occurrences "
-            "(good events / total events, request-weighted)",
-        )
     windows = spec.get("timeWindow")
     for index, window in enumerate(windows if isinstance(windows, list) else []):
         calendar = window.get("calendar") if isinstance(window, dict) else None
@@ -94,14 +86,6 @@ def _check_slo(spec: dict[str, Any], doc: Document, problems: Problems) -> None:
                 f"calendar windows in time zone {zone!r} are not supported yet (planned in "
                 "issue 16); use timeZone: UTC",
             )
-    for index, objective in enumerate(_list(spec.get("objectives"))):
-        for name in ("timeSliceTarget", "timeSliceWindow"):
-            if isinstance(objective, dict) and objective.get(name) is not None:
-                problems.error(
-                    doc,
-                    ("spec", "objectives", index, name),
-                    f"{name} (Timeslices budgeting) {NOT_YET}",
-                )
     for index, item in enumerate(_list(spec.get("alertPolicies"))):
         inline = item.get("spec") if isinstance(item, dict) else None
         if isinstance(inline, dict):

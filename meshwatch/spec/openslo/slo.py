@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from meshwatch.model import SLO, CalendarUnit, SourceRef, Window, parse_duration
-from meshwatch.spec.checks import Found, check_labels, check_objective, slo_warnings
+from meshwatch.model import (
+    SLO,
+    Alerting,
+    CalendarUnit,
+    SourceRef,
+    Timeslices,
+    Window,
+    parse_duration,
+)
+from meshwatch.spec.budgeting import parse_slice, timeslices
+from meshwatch.spec.checks import (
+    Found,
+    check_labels,
+    check_objective,
+    default_windows,
+    slo_warnings,
+)
 from meshwatch.spec.openslo import models as m
 from meshwatch.spec.openslo.alerting import alerting_from_policies, check_policy_refs
 from meshwatch.spec.openslo.indicator import check_unused_sli, sli_from_indicator
 from meshwatch.spec.openslo.registry import FORMAT, Registry
-from meshwatch.spec.openslo.rules import NOT_YET, UTC_ZONES
+from meshwatch.spec.openslo.rules import UTC_ZONES
 from meshwatch.spec.problems import Problems
 from meshwatch.spec.source import Document, FieldPath
 
@@ -48,15 +63,16 @@ def _slo(
         problems.error(
             doc,
             ("spec", "budgetingMethod"),
-            f"unknown budgetingMethod {budgeting!r}; use Occurrences (Timeslices and "
-            f"RatioTimeslices {NOT_YET.removeprefix('is ')})",
+            f"unknown budgetingMethod {budgeting!r}; use Occurrences, Timeslices or "
+            "RatioTimeslices",
         )
     objective = _objective(spec.objectives, doc, problems)
     sli = sli_from_indicator(spec, doc, registry, problems)
     alerting = None
     if window is not None:
         alerting = alerting_from_policies(spec.alert_policies, window, doc, registry, problems)
-    if budgeting != "Occurrences" or problems.error_count > before:
+    sliced = _budgeting(spec, window, alerting, doc, problems)
+    if problems.error_count > before:
         return None
     if None in (window, objective, sli, alerting):
         return None
@@ -72,9 +88,63 @@ def _slo(
         labels=labels,
         alerting=alerting,
         source=SourceRef(doc.file, doc.line, FORMAT),
+        timeslices=sliced,
     )
     slo_warnings(slo, doc, ("spec",), problems)
     return slo
+
+
+def _budgeting(
+    spec: m.SLOSpec,
+    window: Window | None,
+    alerting: Alerting | None,
+    doc: Document,
+    problems: Problems,
+) -> Timeslices | None:
+    """`Timeslices` / `RatioTimeslices` with the objective's `timeSliceWindow` and
+    `timeSliceTarget` (a ratio in (0, 1]); None for Occurrences."""
+    if not spec.objectives:
+        return None
+    objective, at = spec.objectives[0], ("spec", "objectives", 0)
+    method = spec.budgeting_method
+    if method not in ("Timeslices", "RatioTimeslices"):
+        for name, value in (
+            ("timeSliceWindow", objective.time_slice_window),
+            ("timeSliceTarget", objective.time_slice_target),
+        ):
+            if value is not None and method == "Occurrences":
+                problems.error(
+                    doc, (*at, name), f"{name} needs budgetingMethod Timeslices or RatioTimeslices"
+                )
+        return None
+    slice_path: FieldPath = (*at, "timeSliceWindow")
+    length = None
+    if objective.time_slice_window is None:
+        problems.error(doc, slice_path, f"budgetingMethod {method} needs a timeSliceWindow")
+    else:
+        length = parse_slice(objective.time_slice_window, doc, slice_path, problems)
+    target = objective.time_slice_target
+    target_path: FieldPath = (*at, "timeSliceTarget")
+    if target is not None and not 0 < target <= 1:
+        problems.error(
+            doc, target_path, f"timeSliceTarget {target:g} is outside (0, 1]; it is a ratio"
+        )
+        return None
+    burn = None
+    if window is not None and alerting is not None:
+        burn = alerting.windows or default_windows(window)
+    return timeslices(
+        ratio=method == "RatioTimeslices",
+        slice_length=length,
+        target=None if target is None else round(target * 100, 10),
+        window=window,
+        burn_windows=burn,
+        doc=doc,
+        slice_path=slice_path,
+        target_path=target_path,
+        problems=problems,
+        missing_target="budgetingMethod Timeslices needs a timeSliceTarget, e.g. 0.95 (a ratio)",
+    )
 
 
 def _labels(metadata: m.Metadata, doc: Document, problems: Problems) -> tuple[tuple[str, str], ...]:
