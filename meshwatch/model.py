@@ -8,59 +8,19 @@ I/O. Objectives are percentages (99.9), ratios are fractions (0.999); durations 
 from __future__ import annotations
 
 import enum
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from types import MappingProxyType
+from datetime import timedelta
 from typing import Literal
 
 from meshwatch.durations import format_duration as format_duration
 from meshwatch.durations import parse_duration as parse_duration
-
-MatchOp = Literal["=", "!=", "=~", "!~"]
-
-
-@dataclass(frozen=True, slots=True)
-class Matcher:
-    """One PromQL label matcher, e.g. `code=~"5.."`."""
-
-    label: str
-    op: MatchOp
-    value: str
-
-    def promql(self) -> str:
-        escaped = self.value.replace("\\", "\\\\").replace('"', '\\"')
-        escaped = escaped.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-        return f'{self.label}{self.op}"{escaped}"'
-
-    def matches(self, value: str) -> bool:
-        """Whether a label value (empty string when the label is absent) matches, PromQL-style."""
-        if self.op == "=":
-            return value == self.value
-        if self.op == "!=":
-            return value != self.value
-        full = re.fullmatch(self.value, value) is not None
-        return full if self.op == "=~" else not full
-
-
-@dataclass(frozen=True, slots=True)
-class Selector:
-    """A PromQL instant-vector selector of a counter: a metric name and label matchers."""
-
-    metric: str
-    matchers: tuple[Matcher, ...] = ()
-
-    def promql(self, extra: tuple[Matcher, ...] = ()) -> str:
-        parts = [m.promql() for m in (*self.matchers, *extra)]
-        return f"{self.metric}{{{','.join(parts)}}}" if parts else self.metric
-
-    def with_matchers(self, *extra: Matcher) -> Selector:
-        return Selector(self.metric, (*self.matchers, *extra))
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        return all(m.matches(labels.get(m.label, "")) for m in self.matchers)
-
+from meshwatch.selector import Matcher as Matcher
+from meshwatch.selector import MatchOp as MatchOp
+from meshwatch.selector import Selector as Selector
+from meshwatch.status import STATE_SEVERITY as STATE_SEVERITY
+from meshwatch.status import Counts as Counts
+from meshwatch.status import SLOStatus as SLOStatus
+from meshwatch.status import State as State
 
 # --- SLI kinds --------------------------------------------------------------------
 
@@ -351,60 +311,3 @@ class SLO:
     def error_budget(self) -> float:
         """The allowed error ratio (0.001 for 99.9 %)."""
         return 1.0 - self.objective / 100.0
-
-
-# --- status ----------------------------------------------------------------------------
-
-
-class State(enum.StrEnum):
-    OK = "ok"
-    WARNING = "warning"  # budget burning faster than sustainable, or mostly spent
-    BREACHED = "breached"  # budget exhausted
-    UNKNOWN = "unknown"  # no series, no traffic, stale data or a failing source
-
-
-STATE_SEVERITY: Mapping[State, int] = MappingProxyType(
-    {State.OK: 0, State.UNKNOWN: 1, State.WARNING: 2, State.BREACHED: 3}
-)
-"""How bad a state is, to pick the worst: an aggregate's state, a downsampled bucket's."""
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """Events of one SLI over one window: `errors` bad events out of `total` requests.
-
-    Counts (not ratios) so that longer windows and aggregates are request-weighted sums.
-    """
-
-    errors: float
-    total: float
-
-
-@dataclass(frozen=True, slots=True)
-class SLOStatus:
-    """What meshwatch knows about one SLO at `at`; `None` means unknown (never 100 %).
-
-    Maps are keyed by window name (`5m`, `1h`, `30d`, ...) or percentile (`p50`, `p90`,
-    `p99`). Ratios are fractions; `budget_remaining` is 1 at the start of the period, 0 when
-    spent and negative when overspent. Latency is in the histogram's own unit.
-    """
-
-    slo_id: str
-    service: str
-    slo: str
-    at: datetime
-    state: State
-    reason: str
-    objective: float  # ratio, 0.999
-    period_sli: float | None = None
-    budget_remaining: float | None = None
-    budget_remaining_seconds: float | None = None
-    budget_remaining_requests: float | None = None
-    throughput: float | None = None  # requests/s over the shortest window
-    sli: Mapping[str, float | None] = field(default_factory=dict)
-    burn_rate: Mapping[str, float | None] = field(default_factory=dict)
-    latency: Mapping[str, float | None] = field(default_factory=dict)
-    requests: Mapping[str, float | None] = field(default_factory=dict)
-    # Share of the SLO period (ending at `at`) that actually has samples, 0..1; None when the
-    # source could not measure it. A period figure resting on little data must say so.
-    coverage: float | None = None

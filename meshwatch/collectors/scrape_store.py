@@ -37,8 +37,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from meshwatch.collectors.base import (
-    NEEDS_PROMETHEUS,
-    BucketCounts,
     Measurements,
     SLICollector,
     SLOPlan,
@@ -48,6 +46,7 @@ from meshwatch.collectors.base import (
 )
 from meshwatch.collectors.exposition import Labels, Sample
 from meshwatch.collectors.exposition_proto import is_native_name, native_delta, native_selectors
+from meshwatch.collectors.scrape_counts import counts_or_error, window_buckets
 from meshwatch.collectors.scrape_history import DEFAULT_TIERS, Tier
 from meshwatch.collectors.scrape_snapshot import encode, load_into
 from meshwatch.collectors.scrape_tracks import (
@@ -56,18 +55,15 @@ from meshwatch.collectors.scrape_tracks import (
     SeriesState,
     TargetState,
     Track,
-    le_key,
 )
 from meshwatch.collectors.slices import SliceLedger
-from meshwatch.errors import CollectorError, NoDataError, NoSeriesError, NoTrafficError
+from meshwatch.errors import CollectorError, NoSeriesError
 from meshwatch.model import (
     SLI,
     Counts,
     LatencySLI,
     NativeLatencySLI,
-    QuerySLI,
     RatioSLI,
-    RawSLI,
     Selector,
 )
 
@@ -250,64 +246,13 @@ class ScrapeStore:
     def _counts_or_error(
         self, sli: SLI, window: timedelta, now: datetime
     ) -> Counts | CollectorError:
-        try:
-            if isinstance(sli, RatioSLI):
-                return self._ratio_counts(sli, window, now)
-            if isinstance(sli, LatencySLI):
-                return self._latency_counts(sli, window, now)
-            if isinstance(sli, NativeLatencySLI):  # synthetic counters, see exposition_proto
-                count, fast = native_selectors(sli)
-                total = self._total(count, window, now)
-                good = self._increase_or_zero(fast, window, now)
-                return Counts(errors=min(max(total - good, 0.0), total), total=total)
-        except CollectorError as error:
-            return error
-        assert isinstance(sli, QuerySLI | RawSLI)
-        return CollectorError(NEEDS_PROMETHEUS)
-
-    def _ratio_counts(self, sli: RatioSLI, window: timedelta, now: datetime) -> Counts:
-        total = self._total(sli.total, window, now)
-        if sli.bad is not None:
-            errors = sum(self._increase_or_zero(s, window, now) for s in sli.bad_selectors)
-            return Counts(errors=errors, total=total)
-        assert sli.good is not None
-        good = self._increase_or_zero(sli.good, window, now)
-        return Counts(errors=max(total - good, 0.0), total=total)
-
-    def _latency_counts(self, sli: LatencySLI, window: timedelta, now: datetime) -> Counts:
-        total = self._total(sli.count, window, now)
-        buckets = self.increase_by(sli.bucket, LE, window, now)
-        good = buckets.get(le_key(sli.threshold) or "")
-        if good is None:
-            raise CollectorError(f"{sli.histogram} has no bucket le={sli.threshold:g}")
-        return Counts(errors=max(total - good, 0.0), total=total)
-
-    def _total(self, selector: Selector, window: timedelta, now: datetime) -> float:
-        total = self.increase(selector, window, now)
-        if total <= 0:
-            raise NoTrafficError()
-        return total
-
-    def _increase_or_zero(self, selector: Selector, window: timedelta, now: datetime) -> float:
-        """Missing bad/good series mean zero such events (Envoy creates them lazily)."""
-        try:
-            return self.increase(selector, window, now)
-        except NoDataError:
-            return 0.0
+        return counts_or_error(self, sli, window, now)
 
     def buckets(
         self, sli: LatencySLI, windows: Sequence[timedelta], now: datetime
     ) -> WindowBuckets:
         """`SLICollector.buckets`: bucket increases per bound (`math.inf` for `+Inf`)."""
-        result: dict[timedelta, BucketCounts | CollectorError] = {}
-        for window in windows:
-            try:
-                by_le = self.increase_by(sli.bucket, LE, window, now)
-            except CollectorError as error:
-                result[window] = error
-                continue
-            result[window] = dict(sorted((float(le), value) for le, value in by_le.items()))
-        return result
+        return window_buckets(self, sli, windows, now)
 
     def measure(self, plans: Sequence[SLOPlan], now: datetime) -> Measurements:
         """`SLICollector.measure`: every plan from the in-process history, with coverage."""
