@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from meshwatch import __version__
-from meshwatch.api.admission import WebhookAdmission
+from meshwatch.api.admission import AdmissionState, WebhookAdmission
 from meshwatch.api.deps import AlertListener, ReportTrigger, Services
 from meshwatch.api.limits import BodySizeLimit
 from meshwatch.api.metrics import create_registry
@@ -98,13 +98,13 @@ def create_app(
         per_path={WEBHOOK_PATH: settings.webhook_max_body_bytes},
     )
     # Added last, so it runs first: shed load before any body is read.
-    app.add_middleware(
-        WebhookAdmission,
-        path=WEBHOOK_PATH,
+    admission = AdmissionState(
         max_concurrent=settings.webhook_max_concurrent,
         max_bytes=2 * settings.webhook_max_body_bytes,
         queue_full=lambda: ingest.queued_alerts >= ingest.max_queued_alerts,
     )
+    app.state.webhook_admission = admission  # the server's front door sheds by it too
+    app.add_middleware(WebhookAdmission, path=WEBHOOK_PATH, state=admission)
     routers = (health.router, slos.router, alerts.router, actions.router, remediation_routes.router)
     for router in routers:
         app.include_router(router)
