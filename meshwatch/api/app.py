@@ -18,6 +18,7 @@ from meshwatch import __version__
 from meshwatch.api.admission import AdmissionState, WebhookAdmission
 from meshwatch.api.deps import AlertListener, ReportTrigger, Services
 from meshwatch.api.limits import BodySizeLimit
+from meshwatch.api.memory import release_free_memory
 from meshwatch.api.metrics import create_registry
 from meshwatch.api.probe import StoreProbe
 from meshwatch.api.routes import actions, alerts, health, pages, reports, slos
@@ -32,6 +33,9 @@ from meshwatch.store.alert_ingest import AlertIngest
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/api/v1/alerts/alertmanager"
+IDLE_AFTER_S = 10.0
+"""Quiet webhook seconds before the allocator is trimmed: past uvicorn's keep-alive timeout
+(5 s), so the storm's idle connections are closed and freed by then."""
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -59,7 +63,13 @@ def create_app(
             "is refused with 403, and Alertmanager drops 4xx deliveries without retrying"
         )
 
-    ingest = AlertIngest(store.alerts, clock, max_queued_alerts=settings.webhook_max_queued_alerts)
+    ingest = AlertIngest(
+        store.alerts,
+        clock,
+        max_queued_alerts=settings.webhook_max_queued_alerts,
+        on_idle=release_free_memory,
+        idle_after=IDLE_AFTER_S,
+    )
     probe = StoreProbe(store.ping)
 
     @asynccontextmanager
