@@ -10,7 +10,7 @@ are parsed, inside the socket's read callback:
 
 - `GET /healthz` is answered there and then (the same body as the API's route);
 - a webhook POST that the admission rule (`AdmissionState.busy`) would shed gets its
-  503 + Retry-After there, before its body is read, and the connection is closed;
+  503 + Retry-After there, before its body is read (uvicorn skips it);
 - everything else goes on to the application as usual.
 
 So a probe waits for at most the rest of the current loop pass, and a shed delivery costs
@@ -35,21 +35,20 @@ HEALTH_BODY = json.dumps({"status": "ok"}, separators=(",", ":")).encode()
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A complete response, and whether the connection closes after it."""
+    """A complete response (the connection stays open for the next request)."""
 
     status: int
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes
-    close: bool = False
 
 
-def _json(status: int, body: bytes, *extra: tuple[bytes, bytes], close: bool = False) -> Answer:
+def _json(status: int, body: bytes, *extra: tuple[bytes, bytes]) -> Answer:
     headers = (
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         *extra,
     )
-    return Answer(status, headers, body, close)
+    return Answer(status, headers, body)
 
 
 HEALTHY = _json(200, HEALTH_BODY)
@@ -57,8 +56,10 @@ SHED = _json(
     503,
     json.dumps({"detail": SHED_DETAIL}).encode(),
     (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-    close=True,  # its body was not read: the connection cannot carry another request
 )
+"""Keeps the connection: uvicorn's parser skips the unread body as for any early answer, and
+Alertmanager's retry reuses it (closing made every retry a new connection, and a restarted
+replica's accept queue overflowed with them)."""
 
 
 class FrontDoor:
@@ -89,8 +90,6 @@ class FrontDoorProtocol(HttpToolsProtocol):
         if answer is None or self.flow.write_paused:  # a paused transport: let uvicorn wait
             super()._start_asgi_task(cycle, app)
             return
-        if answer.close:
-            cycle.keep_alive = False
         respond = _respond(cycle, answer)
         try:
             respond.send(None)  # nothing in it waits while writing is not paused

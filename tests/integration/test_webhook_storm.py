@@ -252,6 +252,7 @@ def test_retry_storm(kind: str, kill: bool, tmp_path: Path) -> None:
                 time.sleep(2 * GROUP_INTERVAL_S)  # late retries of already stored groups
                 rows, distinct, deliveries = stored(url)
                 after_rss = settle_rss(serve.pid, SETTLE_S)
+                peak_rss = max(peak_rss, after_rss)
             report = (
                 f"{kind} kill={kill}: {GROUPS} groups stored in {drained:.1f}s; "
                 f"deliveries processed {deliveries} ({deliveries / GROUPS:.3f} per group); "
