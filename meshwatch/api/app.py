@@ -23,6 +23,7 @@ from meshwatch.api.metrics import create_registry
 from meshwatch.api.probe import StoreProbe
 from meshwatch.api.routes import actions, alerts, health, pages, reports, slos
 from meshwatch.api.routes import remediation as remediation_routes
+from meshwatch.api.webhook_fast import WebhookFastPath
 from meshwatch.engine.runtime import Runtime
 from meshwatch.errors import StoreDataError, StoreError
 from meshwatch.remediate.control import RemediationControl
@@ -114,6 +115,12 @@ def create_app(
         queue_full=lambda: ingest.queued_alerts >= ingest.max_queued_alerts,
     )
     app.state.webhook_admission = admission  # the server's front door sheds by it too
+    app.add_middleware(  # inside admission: only admitted deliveries take the fast path
+        WebhookFastPath,
+        path=WEBHOOK_PATH,
+        services=app.state.services,
+        max_bytes=settings.webhook_max_body_bytes,
+    )
     app.add_middleware(WebhookAdmission, path=WEBHOOK_PATH, state=admission)
     routers = (health.router, slos.router, alerts.router, actions.router, remediation_routes.router)
     for router in routers:
