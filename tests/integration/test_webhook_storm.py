@@ -97,6 +97,7 @@ class HealthPoller:
     url: str
     budget: float
     slowest: float = 0.0
+    slowest_after_restart: float = 0.0
     polls: int = 0
     slow: list[tuple[float, float]] = field(default_factory=list)  # (at, seconds) over 0.5 s
     misses: list[str] = field(default_factory=list)
@@ -127,6 +128,8 @@ class HealthPoller:
                     self.slow.append((round(time.monotonic(), 1), round(took, 2)))
                 self.polls += 1
                 self.slowest = max(self.slowest, took)
+                if self.restarted:
+                    self.slowest_after_restart = max(self.slowest_after_restart, took)
                 if self.restarted and (took >= self.budget or not ok):
                     self.after_restart.append(f"status ok={ok} after {took:.2f}s")
                 elif not ok and not self.misses:
@@ -257,7 +260,8 @@ def test_retry_storm(kind: str, kill: bool, tmp_path: Path) -> None:
                 f"{kind} kill={kill}: {GROUPS} groups stored in {drained:.1f}s; "
                 f"deliveries processed {deliveries} ({deliveries / GROUPS:.3f} per group); "
                 f"/healthz slowest {poller.slowest * 1000:.0f} ms over {poller.polls} polls "
-                f"(after the restart, over budget: {poller.after_restart[:5]}) "
+                f"(after the restart: slowest {poller.slowest_after_restart * 1000:.0f} ms, "
+                f"over budget {poller.after_restart[:5]}) "
                 f"(budget {poller.budget:.2f} s at load {os.getloadavg()[0]:.1f}); "
                 f"RSS {baseline_rss >> 20} -> peak {peak_rss >> 20} -> {after_rss >> 20} MiB"
             )
