@@ -88,14 +88,12 @@ class WebhookFastPath:
 
     def _plain(self, scope: Scope) -> bool:
         """A JSON body of a declared size within the limit, and the configured bearer token."""
-        length = content_type = authorization = None
+        first: dict[bytes, bytes] = {}  # the first of repeated headers, as Starlette reads
         for name, value in scope["headers"]:
-            if name == b"content-length":
-                length = value
-            elif name == b"content-type":
-                content_type = value
-            elif name == b"authorization":
-                authorization = value
+            first.setdefault(name, value)
+        length = first.get(b"content-length")
+        content_type = first.get(b"content-type")
+        authorization = first.get(b"authorization")
         if length is None or not length.isdigit() or int(length) > self.max_bytes:
             return False
         if content_type is None or content_type.split(b";")[0].strip().lower() != (
