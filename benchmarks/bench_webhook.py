@@ -12,8 +12,12 @@ value    = acknowledged (2xx) alerts per second; params: p50_ms / p99_ms per del
            found in the database afterwards and must equal `acknowledged` (nothing lost).
 baseline = the same load, same client, against a trivial FastAPI app served by uvicorn the same
            way that validates the same payload model and stores nothing (the cost of
-           the HTTP stack and validation alone). ratio = value / baseline, so < 1 is expected:
-           it is the share of the bare stack's throughput left after auth and the commit.
+           the HTTP stack and validation alone). ratio = value / baseline: the share of the
+           bare stack's throughput left after auth and the commit. A valid delivery takes
+           meshwatch's fast path (`api/webhook_fast.py`: no routing or dependency solving,
+           validation straight from bytes), so the ratio can pass 1 for one-alert deliveries.
+           `server_cpu_ms_per_alert` (and its baseline) is the figure a loaded machine
+           distorts least.
 
 Goal (DESIGN.md): >= 2,000 acknowledged alerts/s with one alert per delivery from 16 clients,
 p99 < 50 ms, 0 lost; `goal_met` is reported on every line, the 10-alert lines for comparison.
@@ -176,6 +180,13 @@ def _measure(kind: str, workdir: Path, alerts: int, baseline: dict[str, float | 
         lost=acknowledged - stored,
         baseline_p50_ms=baseline["p50_ms"],
         baseline_alerts_per_server_cpu_s=baseline["alerts_per_server_cpu_s"],
+        baseline_server_cpu_ms_per_alert=baseline["server_cpu_ms_per_alert"],
+        # > 1: meshwatch spends less server CPU per acknowledged alert than the bare stack
+        cpu_ratio=round(
+            float(baseline["server_cpu_ms_per_alert"])
+            / max(float(measured["server_cpu_ms_per_alert"]), 1e-9),
+            3,
+        ),
         baseline_p99_ms=baseline["p99_ms"],
         cpus=os.cpu_count(),
         load_average_1m=round(os.getloadavg()[0], 2),

@@ -256,10 +256,11 @@ class Settings(BaseSettings):
         "delivery may carry (a real Alertmanager sends a whole group in one body).",
     )
     webhook_max_concurrent: int = Field(
-        default=4096,
+        default=512,
         ge=1,
         description="Webhook deliveries in progress at once (a waiting one holds no thread, "
-        "only its connection); more get 503 + Retry-After. Keep it under the open-files limit.",
+        "only its connection and about 16 KiB); more get 503 + Retry-After. Keep it under "
+        "the open-files limit.",
     )
     webhook_max_queued_alerts: int = Field(
         default=20_000,

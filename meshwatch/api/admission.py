@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,23 +36,14 @@ REGATE = "meshwatch.regate"
 """Scope key of an async callable: wait for the parsing gate again (released on response)."""
 
 
-class WebhookAdmission:
-    """ASGI middleware guarding POSTs to `path` (see the module docstring)."""
+class AdmissionState:
+    """The in-flight counters and the shedding rule, shared by the middleware and the
+    server's front door (`meshwatch.api.front_door`), which applies the same rule before
+    a request becomes a task."""
 
     def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        path: str,
-        max_concurrent: int,
-        max_bytes: int,
-        queue_full: Callable[[], bool],
-        parsing_slots: int = 4,
+        self, *, max_concurrent: int, max_bytes: int, queue_full: Callable[[], bool]
     ) -> None:
-        self.app = app
-        self.parsing_slots = parsing_slots
-        self._gate: asyncio.Semaphore | None = None
-        self.path = path
         self.max_concurrent = max_concurrent
         self.max_bytes = max_bytes
         self.queue_full = queue_full
@@ -59,38 +51,57 @@ class WebhookAdmission:
         self.in_flight_bytes = 0
         self.shed = 0
 
+    def busy(self, declared: int) -> bool:
+        """True when a delivery declaring `declared` body bytes must be answered 503 now."""
+        over = self.in_flight > 0 and (
+            self.in_flight >= self.max_concurrent
+            or self.in_flight_bytes + declared > self.max_bytes
+        )
+        return over or self.queue_full()
+
+    def count_shed(self) -> None:
+        self.shed += 1
+        if self.shed % 1000 == 1:
+            log.warning(
+                "webhook saturated (%s in flight, %s bytes): answering 503, %s so far",
+                self.in_flight,
+                self.in_flight_bytes,
+                self.shed,
+            )
+
+
+SHED_DETAIL = "too many deliveries in progress; retry later"
+
+
+class WebhookAdmission:
+    """ASGI middleware guarding POSTs to `path` (see the module docstring)."""
+
+    def __init__(
+        self, app: ASGIApp, *, path: str, state: AdmissionState, parsing_slots: int = 4
+    ) -> None:
+        self.app = app
+        self.parsing_slots = parsing_slots
+        self._gate: asyncio.Semaphore | None = None
+        self.path = path
+        self.state = state
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
-        busy = self.in_flight > 0 and (
-            self.in_flight >= self.max_concurrent
-            or self.in_flight_bytes + declared > self.max_bytes
-        )
-        if busy or self.queue_full():
-            self.shed += 1
-            if self.shed % 1000 == 1:
-                log.warning(
-                    "webhook saturated (%s in flight, %s bytes): answering 503, %s so far",
-                    self.in_flight,
-                    self.in_flight_bytes,
-                    self.shed,
-                )
-            await reject(
-                send,
-                503,
-                "too many deliveries in progress; retry later",
-                {"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
+        declared = content_length(scope)
+        state = self.state
+        if state.busy(declared):
+            state.count_shed()
+            await reject(send, 503, SHED_DETAIL, {"Retry-After": str(RETRY_AFTER_SECONDS)})
             return
-        self.in_flight += 1
-        self.in_flight_bytes += declared
+        state.in_flight += 1
+        state.in_flight_bytes += declared
         try:
             await self._gated(scope, receive, send)
         finally:
-            self.in_flight -= 1
-            self.in_flight_bytes -= declared
+            state.in_flight -= 1
+            state.in_flight_bytes -= declared
 
     async def _gated(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._gate is None:  # created in the running loop, not at import or construction
@@ -131,7 +142,7 @@ class WebhookAdmission:
             release()
 
 
-def _content_length(scope: Scope) -> int:
+def content_length(scope: Mapping[str, Any]) -> int:
     for name, value in scope.get("headers", []):
         if name == b"content-length":
             try:

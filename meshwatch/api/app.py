@@ -14,13 +14,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from meshwatch import __version__
-from meshwatch.api.admission import WebhookAdmission
+from meshwatch.api.admission import AdmissionState, WebhookAdmission
 from meshwatch.api.deps import AlertListener, ReportTrigger, Services
 from meshwatch.api.limits import BodySizeLimit
+from meshwatch.api.memory import release_free_memory
 from meshwatch.api.metrics import create_registry
 from meshwatch.api.probe import StoreProbe
 from meshwatch.api.routes import actions, alerts, backends, health, pages, reports, slos
 from meshwatch.api.routes import remediation as remediation_routes
+from meshwatch.api.webhook_fast import WebhookFastPath
 from meshwatch.engine.runtime import Runtime
 from meshwatch.errors import StoreDataError, StoreError
 from meshwatch.remediate.control import RemediationControl
@@ -31,6 +33,9 @@ from meshwatch.store.alert_ingest import AlertIngest
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/api/v1/alerts/alertmanager"
+IDLE_AFTER_S = 10.0
+"""Quiet webhook seconds before the allocator is trimmed: past uvicorn's keep-alive timeout
+(5 s), so the storm's idle connections are closed and freed by then."""
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -58,7 +63,13 @@ def create_app(
             "is refused with 403, and Alertmanager drops 4xx deliveries without retrying"
         )
 
-    ingest = AlertIngest(store.alerts, clock, max_queued_alerts=settings.webhook_max_queued_alerts)
+    ingest = AlertIngest(
+        store.alerts,
+        clock,
+        max_queued_alerts=settings.webhook_max_queued_alerts,
+        on_idle=release_free_memory,
+        idle_after=IDLE_AFTER_S,
+    )
     probe = StoreProbe(store.ping)
 
     @asynccontextmanager
@@ -97,13 +108,19 @@ def create_app(
         per_path={WEBHOOK_PATH: settings.webhook_max_body_bytes},
     )
     # Added last, so it runs first: shed load before any body is read.
-    app.add_middleware(
-        WebhookAdmission,
-        path=WEBHOOK_PATH,
+    admission = AdmissionState(
         max_concurrent=settings.webhook_max_concurrent,
         max_bytes=2 * settings.webhook_max_body_bytes,
         queue_full=lambda: ingest.queued_alerts >= ingest.max_queued_alerts,
     )
+    app.state.webhook_admission = admission  # the server's front door sheds by it too
+    app.add_middleware(  # inside admission: only admitted deliveries take the fast path
+        WebhookFastPath,
+        path=WEBHOOK_PATH,
+        services=app.state.services,
+        max_bytes=settings.webhook_max_body_bytes,
+    )
+    app.add_middleware(WebhookAdmission, path=WEBHOOK_PATH, state=admission)
     routers = (health.router, slos.router, alerts.router, actions.router, remediation_routes.router)
     for router in routers:
         app.include_router(router)

@@ -62,6 +62,8 @@ def serve(
 
     import uvicorn
 
+    from meshwatch.api.app import WEBHOOK_PATH
+    from meshwatch.api.front_door import FrontDoor, front_door_protocol
     from meshwatch.service import build_service
     from meshwatch.settings import load_settings
 
@@ -77,9 +79,14 @@ def serve(
         try:
             # uvicorn handles SIGINT/SIGTERM: it stops accepting, finishes in-flight
             # requests, then runs the lifespan shutdown, which waits for running jobs.
-            server = uvicorn.Server(
-                uvicorn.Config(service.app, log_level=log_level, access_log=False)
+            door = FrontDoor(service.app.state.webhook_admission, WEBHOOK_PATH)
+            server_config = uvicorn.Config(
+                service.app,
+                log_level=log_level,
+                access_log=False,
+                http=front_door_protocol(door),  # /healthz and shedding before any task
             )
+            server = uvicorn.Server(server_config)
             server.run(sockets=[sock])
         finally:
             service.close()

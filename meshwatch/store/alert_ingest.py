@@ -9,6 +9,8 @@ resolved only after the commit that holds its alerts, so an acknowledgement stil
 "committed". The queue is bounded (`max_queued_alerts`): when it is full `submit` raises
 `IngestFull` at once, and the webhook answers 503 with Retry-After instead of piling up
 memory. A caller whose client has gone can `abandon` its delivery while it is still waiting.
+When the queue has been empty for `idle_after` seconds after some writes, the writer calls
+`on_idle` once (the app gives the allocator's free memory back there; see api.memory).
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class AlertIngest:
         *,
         max_queued_alerts: int = 20_000,
         max_batch_alerts: int = 5_000,
+        on_idle: Callable[[], None] | None = None,
+        idle_after: float = 1.0,
     ) -> None:
         self._log = log_
         self._clock = clock
@@ -66,6 +70,10 @@ class AlertIngest:
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._on_idle = on_idle
+        self.idle_after = idle_after
+        self._written = False  # since the last quiet period
+        self._idle_due = False
 
     @property
     def queued_alerts(self) -> int:
@@ -118,9 +126,15 @@ class AlertIngest:
             self._closed = False
 
     def _take(self) -> list[Delivery] | None:
+        """The next batch; None when closed; [] when the queue went quiet after writes."""
         with self._cond:
             while not self._queue and not self._closed:
-                self._cond.wait()
+                if not (self._written and self._on_idle is not None):
+                    self._cond.wait()
+                elif not self._cond.wait(self.idle_after) and not self._queue:
+                    self._written = False
+                    self._idle_due = True
+                    return []
             batch: list[Delivery] = []
             size = 0
             while self._queue:
@@ -137,12 +151,16 @@ class AlertIngest:
             self._queued_alerts -= size
             if not batch and self._closed:
                 return None
+            self._written = self._written or bool(batch)
             return batch
 
     def _run(self) -> None:
         while (batch := self._take()) is not None:
             if batch:
                 self._write(batch)
+            elif self._idle_due and self._on_idle is not None:
+                self._idle_due = False
+                self._on_idle()
 
     def _write(self, batch: list[Delivery]) -> None:
         try:

@@ -28,6 +28,11 @@ class AlertLog:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._writer = writer(engine)
+        # PostgreSQL's upsert is one statement, atomic on its own: in autocommit it commits
+        # in the round trip that runs it (no BEGIN, no COMMIT round trips). The statement
+        # returns only after the commit is flushed (synchronous_commit), so an
+        # acknowledgement still follows the commit.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def record_alerts(self, alerts: Sequence[AlertEvent], now: datetime) -> int:
         """Store one delivery's alerts in one transaction; return how many were new."""
@@ -46,17 +51,19 @@ class AlertLog:
         for an alert instance: a late duplicate `firing` delivery does not reopen it
         (Alertmanager gives a re-fired alert a new startsAt). Safe under concurrent
         duplicate deliveries: rows are written with `ON CONFLICT`, in key order so two
-        transactions cannot deadlock (PostgreSQL: one statement, see `alerts_pg`).
+        transactions cannot deadlock (PostgreSQL: one statement in autocommit, see
+        `alerts_pg`).
         """
         unique = _merge_duplicates([alert for alerts in deliveries for alert in alerts])
         if not unique:
             return [0] * len(deliveries)
         carried = Counter(key for alerts in deliveries for key in _keys(alerts))
         rows = [_values(alert, now, carried) for alert in unique]
-        with self._writer.begin() as conn:
-            if conn.dialect.name == "postgresql":
+        if self._engine.dialect.name == "postgresql":
+            with self._autocommit.connect() as conn:
                 new_keys = upsert_alerts(conn, rows)
-            else:
+        else:
+            with self._writer.begin() as conn:
                 new_keys = _upsert_generic(conn, rows)
         log.debug(
             "recorded %s alerts of %s deliveries, %s new", len(rows), len(deliveries), len(new_keys)

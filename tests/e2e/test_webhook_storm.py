@@ -7,7 +7,8 @@ meshwatch answers 503. On SQLite and on PostgreSQL, with and without a kill -9 (
 restart on the same port) in the middle, the test shows:
 
 - `/healthz` answers within `HEALTH_BUDGET` (1 s) every time it is polled while meshwatch
-  runs (the poller starts again when the restarted process listens);
+  runs, the restarted process included (the poller starts again when it listens, and it
+  starts under the full retry storm);
 - every alert is stored exactly once (one row per fingerprint);
 - the deliveries meshwatch processed (the `deliveries` counter of the stored rows) stay close
   to the number of groups sent, i.e. work is not done again for clients that have gone;
@@ -44,7 +45,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 GROUPS = 2_000
 GROUP_INTERVAL_S = 2.0
 HEALTH_GOAL_S = 1.0
-IN_FLIGHT_AT_KILL = GROUPS  # at most every group can be in flight (Settings allow 4096)
+IN_FLIGHT_AT_KILL = GROUPS  # at most every group can be in flight
 REDONE_STEADY = 0.5
 """Share of groups that may be processed twice without a crash: a delivery already in a
 commit when Alertmanager's deadline passes is written, and Alertmanager sends it again.
@@ -64,7 +65,22 @@ def contention() -> float:
 HEALTH_EVERY_S = 0.1
 STORED_WITHIN_S = 40 * GROUP_INTERVAL_S  # the drain, on a loaded 2-core machine
 KILL_AFTER_STORED = 300
-RSS_SLACK_BYTES = 60 * 1024 * 1024
+MAX_IN_FLIGHT = 512  # Settings.webhook_max_concurrent's default
+CONNECTION_BYTES = 10 * 1024
+DELIVERY_BYTES = 16 * 1024
+"""Measured here (diagnostics of a storm: RSS, glibc's mallinfo2, pymalloc's arena stats):
+an open connection costs the server about 10 KiB, an admitted delivery waiting for its
+commit about 16 KiB more; after the storm Python's allocated blocks are back at their
+baseline count (within 1 MB: no leak), what stays is allocator free space (pymalloc pools
+in arenas that still hold a live block; glibc pages the idle-time `malloc_trim` cannot
+return), never more than the peak's growth."""
+RSS_SLACK_BYTES = 2 * (GROUPS * CONNECTION_BYTES + MAX_IN_FLIGHT * DELIVERY_BYTES)
+"""What stays after the storm is bounded by the peak's growth, and the peak by one open
+connection per group and `MAX_IN_FLIGHT` admitted deliveries (the rest are shed before any
+task exists): 27.5 MiB, doubled for the spread between runs. Measured after the storm:
++10 to +16 MiB (the collapse this guards against was +70 MiB to +3.3 GB)."""
+SETTLE_S = 12.0
+"""Past the app's idle trim (10 s without deliveries, after uvicorn's 5 s keep-alive)."""
 
 
 def rss_bytes(pid: int) -> int:
@@ -81,11 +97,12 @@ class HealthPoller:
     url: str
     budget: float
     slowest: float = 0.0
+    slowest_after_restart: float = 0.0
     polls: int = 0
     slow: list[tuple[float, float]] = field(default_factory=list)  # (at, seconds) over 0.5 s
     misses: list[str] = field(default_factory=list)
-    # After a kill -9 the new process starts under the full retry storm; its answers are
-    # reported (`after_restart`), not asserted: /healthz within 1 s there is not met yet.
+    # After a kill -9 the new process starts under the full retry storm: its misses and
+    # answers over budget are listed apart (and held to the same budget).
     after_restart: list[str] = field(default_factory=list)
     restarted: bool = False
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -110,12 +127,12 @@ class HealthPoller:
                 if took > self.budget / 2:
                     self.slow.append((round(time.monotonic(), 1), round(took, 2)))
                 self.polls += 1
-                if self.restarted:
-                    if took >= self.budget:
-                        self.after_restart.append(f"answered after {took:.2f}s")
-                    continue
                 self.slowest = max(self.slowest, took)
-                if not ok and not self.misses:
+                if self.restarted:
+                    self.slowest_after_restart = max(self.slowest_after_restart, took)
+                if self.restarted and (took >= self.budget or not ok):
+                    self.after_restart.append(f"status ok={ok} after {took:.2f}s")
+                elif not ok and not self.misses:
                     self.misses.append(f"status != 200 after {took:.2f}s")
 
     def pause(self) -> None:
@@ -237,12 +254,14 @@ def test_retry_storm(kind: str, kill: bool, tmp_path: Path) -> None:
                 drained = time.monotonic() - began
                 time.sleep(2 * GROUP_INTERVAL_S)  # late retries of already stored groups
                 rows, distinct, deliveries = stored(url)
-                after_rss = settle_rss(serve.pid, 3.0)
+                after_rss = settle_rss(serve.pid, SETTLE_S)
+                peak_rss = max(peak_rss, after_rss)
             report = (
                 f"{kind} kill={kill}: {GROUPS} groups stored in {drained:.1f}s; "
                 f"deliveries processed {deliveries} ({deliveries / GROUPS:.3f} per group); "
                 f"/healthz slowest {poller.slowest * 1000:.0f} ms over {poller.polls} polls "
-                f"(after the restart, over budget: {poller.after_restart[:5]}) "
+                f"(after the restart: slowest {poller.slowest_after_restart * 1000:.0f} ms, "
+                f"over budget {poller.after_restart[:5]}) "
                 f"(budget {poller.budget:.2f} s at load {os.getloadavg()[0]:.1f}); "
                 f"RSS {baseline_rss >> 20} -> peak {peak_rss >> 20} -> {after_rss >> 20} MiB"
             )
@@ -250,6 +269,7 @@ def test_retry_storm(kind: str, kill: bool, tmp_path: Path) -> None:
             assert not poller.misses, f"{poller.misses[:5]}; {report}"
             assert poller.slowest < poller.budget, report
             assert poller.polls > 10, report
+            assert not poller.after_restart, report
             assert rows == distinct == GROUPS, report
             # A kill -9 loses the answers of what was in flight (committed or not): Alertmanager
             # sends those again, at most one per group (all could have been in flight).
