@@ -258,9 +258,8 @@ class Settings(BaseSettings):
     webhook_max_concurrent: int = Field(
         default=512,
         ge=1,
-        description="Webhook deliveries in progress at once (a waiting one holds no thread, "
-        "only its connection and about 16 KiB); more get 503 + Retry-After. Keep it under "
-        "the open-files limit.",
+        description="Webhook deliveries in progress at once (each holds its connection and "
+        "~16 KiB, no thread); more get 503 + Retry-After. Keep it under the open-files limit.",
     )
     webhook_max_queued_alerts: int = Field(
         default=20_000,
