@@ -30,6 +30,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from meshwatch.errors import Problem, SpecError
 from meshwatch.http_config import PrometheusHTTPConfig, resolve_paths
 from meshwatch.model import parse_duration
+from meshwatch.slo.calendar import check_zone
 from meshwatch.slo.report_periods import check_report_period
 from meshwatch.spec.source import Document, FieldPath, format_path, parse_stream
 
@@ -172,11 +173,21 @@ class ScheduledReport(BaseModel):
     format: Literal["html", "md", "json", "csv"] = "html"
     directory: Path | None = None
     webhooks: list[str] = Field(default_factory=list, description="Names of webhook targets.")
+    time_zone: str | None = Field(
+        default=None,
+        description="IANA time zone whose local midnight starts calendar periods "
+        "(`Europe/Berlin`); unset: `report_time_zone`.",
+    )
 
     @field_validator("period")
     @classmethod
     def _valid_period(cls, value: str) -> str:
         return check_report_period(value, allow_interval=False)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _valid_zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_zone(value)
 
 
 class Settings(BaseSettings):
@@ -232,6 +243,11 @@ class Settings(BaseSettings):
         description="Share of an SLO period (ratio) below which budget figures say they rest "
         "on too little data (page, API, reports).",
     )
+    report_time_zone: str = Field(
+        default="UTC",
+        description="IANA time zone whose local midnight starts the calendar-week, "
+        "calendar-month and calendar-quarter report periods (`Europe/Berlin`).",
+    )
     grafana_url: str | None = None
     envoy: EnvoySettings | None = Field(
         default=None, description="Enables the `envoy` actuator for remediation policies."
@@ -274,6 +290,11 @@ class Settings(BaseSettings):
     leader_check_interval: Duration = Field(
         default=timedelta(seconds=2), description="How often followers try to take the lock."
     )
+
+    @field_validator("report_time_zone")
+    @classmethod
+    def _valid_report_zone(cls, value: str) -> str:
+        return check_zone(value)
 
     @field_validator("api_token")
     @classmethod

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from meshwatch.model import SLO, LatencySLI, QuerySLI, RatioSLI, RawSLI, SLOStatus
 from meshwatch.render import units
+from meshwatch.slo.periods import current_period
 from meshwatch.slo.report_periods import check_report_period
 from meshwatch.store import Action, AlertRecord, HistoryPoint, ReportRun
 
@@ -62,12 +63,23 @@ class StatusOut(Out):
         description="True when the period figures (SLI, budget) rest on less than the "
         "settings' `min_coverage` of the period; null when coverage is unknown.",
     )
+    period_start: datetime | None = Field(
+        default=None,
+        description="Start (UTC) of the SLO period the period figures cover: `at` minus the "
+        "rolling length, or local midnight of the calendar period in its time zone.",
+    )
+    period_end: datetime | None = Field(
+        default=None,
+        description="End (UTC) of that period: `at` for rolling windows, the next local "
+        "midnight period start for calendar ones.",
+    )
 
     @classmethod
     def of(cls, status: SLOStatus, slo: SLO | None = None, min_coverage: float = 0.1) -> StatusOut:
         unit = units.latency_unit(slo) if slo is not None else None
         seconds = {k: units.to_seconds(v, unit) for k, v in status.latency.items()} if unit else {}
         coverage = status.coverage
+        period = current_period(slo.window, status.at) if slo is not None else None
         return cls(
             slo_id=status.slo_id,
             service=status.service,
@@ -89,6 +101,8 @@ class StatusOut(Out):
             latency_seconds=seconds,
             coverage=coverage,
             low_coverage=None if coverage is None else coverage < min_coverage,
+            period_start=period.start if period is not None else None,
+            period_end=period.end if period is not None else None,
         )
 
 
@@ -105,6 +119,12 @@ class SLOOut(Out):
     name: str
     objective: float = Field(description="Percent, e.g. 99.9.", examples=[99.9])
     window: str = Field(examples=["30d", "calendar-month"])
+    time_zone: str | None = Field(
+        default=None,
+        description="IANA time zone of a calendar window (its periods start at local "
+        "midnight there); null for rolling windows.",
+        examples=["Europe/Berlin"],
+    )
     sli: str = Field(examples=["ratio", "latency", "mesh:istio"])
     description: str
     labels: dict[str, str]
@@ -121,6 +141,7 @@ class SLOOut(Out):
             name=slo.name,
             objective=slo.objective,
             window=slo.window.name,
+            time_zone=slo.window.time_zone if slo.window.unit is not None else None,
             sli=sli_kind(slo),
             description=slo.description,
             labels=dict(slo.labels),

@@ -125,9 +125,19 @@ class ReportBuilder:
     slos: Callable[[], Sequence[SLO]]
     prometheus: PrometheusCollector | None = None
     min_coverage: float = DEFAULT_MIN_COVERAGE  # settings `min_coverage`
+    time_zone: str = "UTC"  # settings `report_time_zone`: where calendar periods start
 
-    def build(self, period: ReportPeriod, at: datetime, progress: Progress | None = None) -> Report:
-        start, end = report_window(period, utc(at))
+    def build(
+        self,
+        period: ReportPeriod,
+        at: datetime,
+        progress: Progress | None = None,
+        *,
+        time_zone: str | None = None,
+    ) -> Report:
+        """The report of `period` at `at`; calendar periods in `time_zone` (an IANA name,
+        default the builder's `time_zone`)."""
+        start, end = report_window(period, utc(at), time_zone or self.time_zone)
         slos = sorted(self.slos(), key=lambda s: s.id)
         alerts = _alerts_by_slo(self.store.alerts.list_alerts(limit=EVENT_LIMIT))
         actions = _actions_by_slo(self.store.actions.list_actions(limit=EVENT_LIMIT))
@@ -293,8 +303,10 @@ class ReportRunner:
         fmt: ReportFormat,
         at: datetime,
         progress: Progress | None = None,
+        *,
+        time_zone: str | None = None,
     ) -> tuple[Report, str]:
-        report = self.builder.build(period, at, progress)
+        report = self.builder.build(period, at, progress, time_zone=time_zone)
         return report, render_report(report, fmt)
 
     def run(
@@ -307,6 +319,7 @@ class ReportRunner:
         webhooks: Sequence[str] = (),
         name: str | None = None,
         run_id: int | None = None,
+        time_zone: str | None = None,
     ) -> ReportRun:
         """Write one report and record the run (completing `run_id` when it was claimed)."""
         started = self.clock()
@@ -315,7 +328,7 @@ class ReportRunner:
         uri = ""
         status, error = ReportStatus.OK, ""
         try:
-            report, content = self.render(period, fmt, at)
+            report, content = self.render(period, fmt, at, time_zone=time_zone)
             path = write_new_report(
                 folder,
                 content,

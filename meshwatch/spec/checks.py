@@ -16,6 +16,7 @@ from meshwatch.model import (
     format_duration,
     parse_duration,
 )
+from meshwatch.slo.calendar import check_zone
 from meshwatch.slo.windows import default_burn_windows
 from meshwatch.spec.problems import Problems
 from meshwatch.spec.source import Document, FieldPath, format_path
@@ -68,6 +69,25 @@ def parse_window(text: str) -> Window:
     if length < timedelta(hours=1):
         raise ValueError(f"window {text!r} is shorter than 1h; SLO periods are hours to weeks")
     return Window.rolling(length)
+
+
+def zoned_window(
+    window: Window, time_zone: str | None, doc: Document, path: FieldPath, problems: Problems
+) -> Window | None:
+    """`window` in `time_zone` (calendar windows only); None after reporting a problem."""
+    if time_zone is None:
+        return window
+    try:
+        check_zone(time_zone)
+    except ValueError as exc:
+        problems.error(doc, path, str(exc))
+        return None
+    if window.unit is None:
+        problems.error(
+            doc, path, f"time_zone applies to calendar windows only; {window.name} is rolling"
+        )
+        return None
+    return Window.calendar(window.unit, time_zone, window.week_start)
 
 
 def check_objective(objective: float, doc: Document, path: FieldPath, problems: Problems) -> bool:

@@ -2,8 +2,8 @@
 
 They hold whether or not the rest of the document is valid, so they are read from the
 data as written: a document with a shape error still gets these problems reported, and
-features meshwatch does not have yet (Timeslices budgeting, time-zoned calendar windows:
-issue 16) are named as such next to every other problem.
+features meshwatch does not have yet (Timeslices budgeting: issue 16) are named as such
+next to every other problem.
 """
 
 from __future__ import annotations
@@ -83,17 +83,6 @@ def _check_slo(spec: dict[str, Any], doc: Document, problems: Problems) -> None:
             f"budgetingMethod {method} {NOT_YET}; meshwatch budgets by Occurrences "
             "(good events / total events, request-weighted)",
         )
-    windows = spec.get("timeWindow")
-    for index, window in enumerate(windows if isinstance(windows, list) else []):
-        calendar = window.get("calendar") if isinstance(window, dict) else None
-        zone = calendar.get("timeZone") if isinstance(calendar, dict) else None
-        if isinstance(zone, str) and zone not in UTC_ZONES:
-            problems.error(
-                doc,
-                ("spec", "timeWindow", index, "calendar", "timeZone"),
-                f"calendar windows in time zone {zone!r} are not supported yet (planned in "
-                "issue 16); use timeZone: UTC",
-            )
     for index, objective in enumerate(_list(spec.get("objectives"))):
         for name in ("timeSliceTarget", "timeSliceWindow"):
             if isinstance(objective, dict) and objective.get(name) is not None:
