@@ -6,7 +6,13 @@ from datetime import datetime
 
 from meshwatch.model import SLO, CalendarUnit, SourceRef, Window, parse_duration
 from meshwatch.slo.calendar import check_zone
-from meshwatch.spec.checks import Found, check_labels, check_objective, slo_warnings
+from meshwatch.spec.checks import (
+    Found,
+    check_labels,
+    check_objective,
+    check_zone_rule,
+    slo_warnings,
+)
 from meshwatch.spec.openslo import models as m
 from meshwatch.spec.openslo.alerting import alerting_from_policies, check_policy_refs
 from meshwatch.spec.openslo.indicator import check_unused_sli, sli_from_indicator
@@ -121,6 +127,8 @@ def _window(
         check_zone(zone)
     except ValueError as exc:
         problems.error(doc, (*at, "calendar", "timeZone"), str(exc))
+        return None
+    if not check_zone_rule(zone, doc, (*at, "calendar", "timeZone"), problems):
         return None
     start = _check_start(
         spec.calendar.start_time, unit, zone, doc, (*at, "calendar", "startTime"), problems
