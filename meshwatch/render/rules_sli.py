@@ -27,6 +27,7 @@ from datetime import timedelta
 
 from meshwatch import conventions as names
 from meshwatch.model import SLI, SLO, Backend
+from meshwatch.render.rules_calendar import calendar_rules
 from meshwatch.render.rules_chain import Term, chained_windows
 from meshwatch.render.rules_common import (
     BASE,
@@ -87,7 +88,14 @@ def _ratio(slo: SLO, window: timedelta, labels: dict[str, str]) -> Rule:
 
 def _period_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
     period = slo.window.length
-    if has_counts(slo.sli):
+    rules: list[Rule] = []
+    if has_counts(slo.sli) and slo.window.unit is not None:
+        rules = calendar_rules(slo, labels)
+        p = names.PERIOD_SUFFIX
+        ratio = guarded_ratio(
+            ref(names.rule_errors_increase(p), slo), ref(names.rule_requests_increase(p), slo)
+        )
+    elif has_counts(slo.sli):
         p = dur(period)
         ratio = guarded_ratio(
             ref(names.rule_errors_increase(p), slo), ref(names.rule_requests_increase(p), slo)
@@ -97,6 +105,7 @@ def _period_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
         ratio = f"avg(avg_over_time({five}[{dur(period)}]))"
     remaining = f"1 - {ref(names.RULE_PERIOD_ERROR, slo)} / {num(slo.error_budget)}"
     return [
+        *rules,
         record(names.RULE_PERIOD_ERROR, ratio, labels),
         record(names.RULE_BUDGET_REMAINING, remaining, labels),
     ]

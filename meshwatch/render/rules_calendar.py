@@ -1,0 +1,125 @@
+"""Recording rules of a calendar SLO period: where it starts, and its counts so far.
+
+PromQL has no range that starts at a computed instant, so the period is built in steps,
+all in the SLO's `-sli` group after the 5m counts (see docs/rules.md, "Calendar periods"):
+
+    meshwatch:slo_utc_offset:seconds        the zone's UTC offset now (zones with DST only),
+                                            from its yearly rule (`slo.zone_rule`) with
+                                            month(), day_of_month(), day_of_week()
+    meshwatch:slo_period_start:local_timestamp   (zones with DST only) that midnight's
+                                            wall-clock time, read as if it were UTC
+    meshwatch:slo_period_start:timestamp    local midnight of the 1st / the week's first
+                                            day, as a Unix time (UTC)
+    meshwatch:sli_{requests,errors}:increase_period
+        (last_over_time(self[1h] offset 5m) + increase5m)   while in the same period
+        or increase5m x min(1, (time() - start) / 5m)       at the start of a period
+
+The accumulation adds the newest 5m recording to its own value 5 minutes earlier, so it is
+exact (as exact as the 5m windows tile time, see `rules_chain`) when the evaluation interval
+divides 5m; the 5 minutes that straddle the period start are pro-rated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from meshwatch import conventions as names
+from meshwatch.model import SLO
+from meshwatch.render.rules_common import BASE, Rule, dur, record, ref
+from meshwatch.slo.zone_rule import Transition, ZoneRule, zone_rule
+
+DAY = 86400
+RESTART_LOOKBACK = "1h"  # an accumulation older than this (Prometheus down) restarts
+
+
+def _after(rule: Transition, local: str) -> str:
+    """1 when the local standard time `local` (a vector) is at or after the transition in
+    its year, else 0."""
+    day, weekday = f"day_of_month({local})", f"day_of_week({local})"
+    first = f"(1 + ({day} - {weekday} + {rule.weekday + 6}) % 7)"
+    if rule.week < 5:
+        target = f"({first} + {7 * (rule.week - 1)})"
+    else:
+        target = f"({first} + 7 * floor((days_in_month({local}) - {first}) / 7))"
+    instant = f"({local} - {local} % {DAY} - ({day} - {target}) * {DAY} + {rule.time})"
+    month = f"month({local})"
+    return (
+        f"(({month} > bool {rule.month}) + ({month} == bool {rule.month}) "
+        f"* ({local} >= bool {instant}))"
+    )
+
+
+def offset_expr(zone: ZoneRule, instant: str) -> str:
+    """PromQL of the UTC offset (seconds) at `instant`, a vector of Unix times."""
+    if zone.start is None or zone.end is None:
+        return f"({instant} * 0 + {zone.std})"
+    local = f"({instant} + {zone.std})"
+    start = _after(zone.start, local)
+    end_in_std = Transition(
+        zone.end.month, zone.end.week, zone.end.weekday, zone.end.time - (zone.dst - zone.std)
+    )
+    end = _after(end_in_std, local)
+    if zone.start.month < zone.end.month:
+        in_dst = f"({start} * (1 - {end}))"
+    else:  # DST across new year (southern hemisphere, Europe/Dublin's winter time)
+        in_dst = f"(1 - {end} * (1 - {start}))"
+    return f"({in_dst} * {zone.dst - zone.std} + {zone.std})"
+
+
+def _local_midnight(slo: SLO, local: str) -> str:
+    """Local wall time (seconds, read as if UTC) of the period's first midnight."""
+    midnight = f"{local} - {local} % {DAY}"
+    if slo.window.unit is not None and slo.window.unit.value == "week":
+        first = (slo.window.week_start + 1) % 7  # day_of_week() counts from Sunday
+        return f"({midnight} - (day_of_week({local}) + {7 - first}) % 7 * {DAY})"
+    return f"({midnight} - (day_of_month({local}) - 1) * {DAY})"
+
+
+def start_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
+    """The offset (zones with DST) and the period start. The start is midnight read in the
+    earliest offset of the zone, then corrected with the offset in force then: a midnight
+    skipped by DST starts the period at the change, a repeated one at its first time."""
+    zone = zone_rule(slo.window.time_zone)
+    rules: list[Rule] = []
+    if zone.has_dst:
+        rules.append(record(names.RULE_UTC_OFFSET, offset_expr(zone, "vector(time())"), labels))
+        local = f"(time() + sum({ref(names.RULE_UTC_OFFSET, slo)}))"
+    else:
+        local = f"vector(time() + {zone.std})" if zone.std else "vector(time())"
+    wall = _local_midnight(slo, local)
+    if zone.has_dst:
+        rules.append(record(names.RULE_PERIOD_START_LOCAL, wall, labels))
+        wall = f"sum({ref(names.RULE_PERIOD_START_LOCAL, slo)})"
+        earliest = max(zone.std, zone.dst)
+        start = f"{wall} - {offset_expr(zone, f'({wall} - {earliest})')}"
+    else:
+        start = f"{wall} - {zone.std}" if zone.std else wall
+    rules.append(record(names.RULE_PERIOD_START, start, labels))
+    return rules
+
+
+def _accumulated(slo: SLO, name: Callable[[str], str], labels: dict[str, str]) -> Rule:
+    """`previous + newest 5m` while the value 5 minutes ago is of this period, else the
+    newest 5m pro-rated to the time since the start (see the module docstring)."""
+    own = ref(name(names.PERIOD_SUFFIX), slo)
+    start_ref = ref(names.RULE_PERIOD_START, slo)
+    five = f"sum({ref(name(dur(BASE)), slo)})"
+    start = f"sum({start_ref})"
+    back = f"[{RESTART_LOOKBACK}] offset {dur(BASE)}"
+    previous = f"sum(last_over_time({own}{back}))"
+    same_period = f"sum(last_over_time({start_ref}{back})) == {start}"
+    seconds = int(BASE.total_seconds())
+    expr = (
+        f"{previous} + {five} and on() ({same_period})"
+        f" or {five} * clamp_max((time() - {start}) / {seconds}, 1)"
+    )
+    return record(name(names.PERIOD_SUFFIX), expr, labels)
+
+
+def calendar_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
+    """Start, offset and both accumulations of a calendar SLO with counts."""
+    return [
+        *start_rules(slo, labels),
+        _accumulated(slo, names.rule_requests_increase, labels),
+        _accumulated(slo, names.rule_errors_increase, labels),
+    ]
