@@ -75,27 +75,45 @@ def _local_midnight(slo: SLO, local: str) -> str:
     return f"({midnight} - (day_of_month({local}) - 1) * {DAY})"
 
 
-def start_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
-    """The offset (zones with DST) and the period start. The start is midnight read in the
-    earliest offset of the zone, then corrected with the offset in force then: a midnight
-    skipped by DST starts the period at the change, a repeated one at its first time."""
+def _start_of(zone: ZoneRule, wall: str) -> str:
+    """The UTC instant of the local wall time `wall`: read in the zone's earliest offset,
+    then corrected with the offset in force then, so a midnight skipped by DST starts the
+    period at the change and a repeated one at its first time (as `zoneinfo`, fold=0)."""
+    if not zone.has_dst:
+        return f"{wall} - {zone.std}" if zone.std else wall
+    earliest = max(zone.std, zone.dst)
+    return f"{wall} - {offset_expr(zone, f'({wall} - {earliest})')}"
+
+
+def _now_local(zone: ZoneRule, offset: str | None) -> str:
+    if offset is not None:
+        return f"(time() + {offset})"
+    return f"vector(time() + {zone.std})" if zone.std else "vector(time())"
+
+
+def period_start_expr(slo: SLO) -> str:
+    """The period start (Unix seconds) as one expression of `time()`, for ad-hoc queries
+    and tests; the rules record the same in steps (`start_rules`)."""
     zone = zone_rule(slo.window.time_zone)
-    rules: list[Rule] = []
-    if zone.has_dst:
-        rules.append(record(names.RULE_UTC_OFFSET, offset_expr(zone, "vector(time())"), labels))
-        local = f"(time() + sum({ref(names.RULE_UTC_OFFSET, slo)}))"
-    else:
-        local = f"vector(time() + {zone.std})" if zone.std else "vector(time())"
-    wall = _local_midnight(slo, local)
-    if zone.has_dst:
-        rules.append(record(names.RULE_PERIOD_START_LOCAL, wall, labels))
-        wall = f"sum({ref(names.RULE_PERIOD_START_LOCAL, slo)})"
-        earliest = max(zone.std, zone.dst)
-        start = f"{wall} - {offset_expr(zone, f'({wall} - {earliest})')}"
-    else:
-        start = f"{wall} - {zone.std}" if zone.std else wall
-    rules.append(record(names.RULE_PERIOD_START, start, labels))
-    return rules
+    offset = offset_expr(zone, "vector(time())") if zone.has_dst else None
+    return _start_of(zone, _local_midnight(slo, _now_local(zone, offset)))
+
+
+def start_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
+    """The offset and the local start (zones with DST), then the period start."""
+    zone = zone_rule(slo.window.time_zone)
+    if not zone.has_dst:
+        wall = _local_midnight(slo, _now_local(zone, None))
+        return [record(names.RULE_PERIOD_START, _start_of(zone, wall), labels)]
+    offset = f"sum({ref(names.RULE_UTC_OFFSET, slo)})"
+    wall = f"sum({ref(names.RULE_PERIOD_START_LOCAL, slo)})"
+    return [
+        record(names.RULE_UTC_OFFSET, offset_expr(zone, "vector(time())"), labels),
+        record(
+            names.RULE_PERIOD_START_LOCAL, _local_midnight(slo, _now_local(zone, offset)), labels
+        ),
+        record(names.RULE_PERIOD_START, _start_of(zone, wall), labels),
+    ]
 
 
 def _accumulated(slo: SLO, name: Callable[[str], str], labels: dict[str, str]) -> Rule:

@@ -116,7 +116,9 @@ def sli_rules(slo: SLO) -> list[Rule]:
     the budget left - one group, so that each rule reads fresh results of the ones before."""
     labels = series_labels(slo)
     ratios = set(ratio_windows(slo))
-    windows = tuple(sorted({*ratios, slo.window.length}))
+    # a calendar period is accumulated (`rules_calendar`), not a rolling window
+    rolling = {slo.window.length} if slo.window.unit is None or not has_counts(slo.sli) else set()
+    windows = tuple(sorted({*ratios, *rolling}))
     plans = chained_windows(windows) if has_counts(slo.sli) else {}
     rules: list[Rule] = []
     for window in windows:

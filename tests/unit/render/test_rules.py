@@ -20,6 +20,7 @@ from tests.unit.render.rule_fixtures import (
     envoy_good_form,
     istio_availability,
     istio_latency,
+    berlin_week,
     linkerd_calendar,
     raw_probe,
     sloth_query,
@@ -282,10 +283,23 @@ def test_labels_with_quotes_are_escaped_in_selectors() -> None:
     assert 'meshwatch_slo="odd\\"name"' in expr
 
 
-def test_calendar_month_uses_its_nominal_length() -> None:
+def test_calendar_month_accumulates_its_period_instead_of_a_rolling_30d() -> None:
     slo = linkerd_calendar()
     assert slo.window == Window.calendar(slo.window.unit)  # type: ignore[arg-type]
-    assert "meshwatch:sli_errors:increase30d" in _records(slo)
+    records = _records(slo)
+    assert "meshwatch:sli_errors:increase30d" not in records
+    assert "meshwatch:sli_errors:increase_period" in records
+    assert names.RULE_PERIOD_START in records
+    assert names.RULE_UTC_OFFSET not in records  # UTC has no DST: no offset series
+
+
+def test_zone_with_dst_records_its_offset_before_the_start() -> None:
+    records = list(_records(berlin_week()))  # in evaluation order
+    order = [names.RULE_UTC_OFFSET, names.RULE_PERIOD_START_LOCAL, names.RULE_PERIOD_START]
+    assert [r for r in records if r in order] == order
+    assert records.index(names.RULE_PERIOD_START) < records.index(
+        "meshwatch:sli_requests:increase_period"
+    )
 
 
 def test_every_alert_off_means_no_absent_alert_either() -> None:
