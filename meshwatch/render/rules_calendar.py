@@ -66,7 +66,7 @@ def offset_expr(zone: ZoneRule, instant: str) -> str:
     return f"({in_dst} * {zone.dst - zone.std} + {zone.std})"
 
 
-def _local_midnight(slo: SLO, local: str) -> str:
+def local_midnight_expr(slo: SLO, local: str) -> str:
     """Local wall time (seconds, read as if UTC) of the period's first midnight."""
     midnight = f"{local} - {local} % {DAY}"
     if slo.window.unit is not None and slo.window.unit.value == "week":
@@ -75,7 +75,7 @@ def _local_midnight(slo: SLO, local: str) -> str:
     return f"({midnight} - (day_of_month({local}) - 1) * {DAY})"
 
 
-def _start_of(zone: ZoneRule, wall: str) -> str:
+def start_of_expr(zone: ZoneRule, wall: str) -> str:
     """The UTC instant of the local wall time `wall`: read in the zone's earliest offset,
     then corrected with the offset in force then, so a midnight skipped by DST starts the
     period at the change and a repeated one at its first time (as `zoneinfo`, fold=0)."""
@@ -85,34 +85,26 @@ def _start_of(zone: ZoneRule, wall: str) -> str:
     return f"{wall} - {offset_expr(zone, f'({wall} - {earliest})')}"
 
 
-def _now_local(zone: ZoneRule, offset: str | None) -> str:
+def now_local_expr(zone: ZoneRule, offset: str | None) -> str:
     if offset is not None:
         return f"(time() + {offset})"
     return f"vector(time() + {zone.std})" if zone.std else "vector(time())"
-
-
-def period_start_expr(slo: SLO) -> str:
-    """The period start (Unix seconds) as one expression of `time()`, for ad-hoc queries
-    and tests; the rules record the same in steps (`start_rules`)."""
-    zone = zone_rule(slo.window.time_zone)
-    offset = offset_expr(zone, "vector(time())") if zone.has_dst else None
-    return _start_of(zone, _local_midnight(slo, _now_local(zone, offset)))
 
 
 def start_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
     """The offset and the local start (zones with DST), then the period start."""
     zone = zone_rule(slo.window.time_zone)
     if not zone.has_dst:
-        wall = _local_midnight(slo, _now_local(zone, None))
-        return [record(names.RULE_PERIOD_START, _start_of(zone, wall), labels)]
+        wall = local_midnight_expr(slo, now_local_expr(zone, None))
+        return [record(names.RULE_PERIOD_START, start_of_expr(zone, wall), labels)]
     offset = f"sum({ref(names.RULE_UTC_OFFSET, slo)})"
     wall = f"sum({ref(names.RULE_PERIOD_START_LOCAL, slo)})"
     return [
         record(names.RULE_UTC_OFFSET, offset_expr(zone, "vector(time())"), labels),
         record(
-            names.RULE_PERIOD_START_LOCAL, _local_midnight(slo, _now_local(zone, offset)), labels
+            names.RULE_PERIOD_START_LOCAL, local_midnight_expr(slo, now_local_expr(zone, offset)), labels
         ),
-        record(names.RULE_PERIOD_START, _start_of(zone, wall), labels),
+        record(names.RULE_PERIOD_START, start_of_expr(zone, wall), labels),
     ]
 
 

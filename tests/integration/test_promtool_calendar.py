@@ -13,13 +13,22 @@ per second, 1 error per minute, so the period holds exactly `t - start` requests
 
 from __future__ import annotations
 
+import dataclasses
+import subprocess
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from meshwatch.model import SLO, CalendarUnit, Matcher, RatioSLI, Selector, Window
+from meshwatch.model import SLO, Alerting, CalendarUnit, Matcher, RatioSLI, Selector, Window
+from meshwatch.render.rules_calendar import (
+    local_midnight_expr,
+    now_local_expr,
+    offset_expr,
+    start_of_expr,
+)
 from meshwatch.slo.zone_rule import ZoneRule, zone_rule
 from tests.integration.promtool_run import assert_passes, run_promtool
 from tests.support.binaries import require_binary
@@ -96,46 +105,115 @@ def brute_force_start(slo: SLO, moment: datetime) -> datetime:
     return start
 
 
-def _sample(expr: str, slo: SLO, minute: int, value: float) -> dict[str, Any]:
-    labels = f'{{meshwatch_service="checkout",meshwatch_slo="{slo.name}"}}'
+def _sample(expr: str, minute: int, value: float, labels: str = "") -> dict[str, Any]:
     return {
-        "expr": f"{expr}{labels}",
+        "expr": expr,
         "eval_time": f"{minute}m",
-        "exp_samples": [{"labels": f"{expr}{labels}", "value": value}],
+        "exp_samples": [{"labels": labels, "value": value}],
     }
 
 
-def test_period_start_offset_and_counts_follow_local_midnight_across_dst(
+def _minute(moment: datetime) -> int:
+    minute = int((moment - EPOCH) / timedelta(minutes=1))
+    assert minute % 5 == 0  # every check lands on an evaluation
+    return minute
+
+
+def run_suite(
+    promtool: str, folder: Path, tests: list[dict[str, Any]], interval: str
+) -> subprocess.CompletedProcess[str]:
+    """`promtool test rules` of expressions alone (no rule file)."""
+    suite = {"rule_files": [], "evaluation_interval": interval, "tests": tests}
+    (folder / "test.yaml").write_text(yaml.safe_dump(suite, sort_keys=False), encoding="utf-8")
+    return subprocess.run(
+        [promtool, "test", "rules", "test.yaml"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_period_start_and_offset_follow_local_midnight_across_dst(
     promtool: str, tmp_path: Path
 ) -> None:
+    """The three steps the rules record, each at each instant (no rules evaluated: cheap):
+    the offset from `time()`, the local midnight from the offset, the start from it."""
     checks: list[dict[str, Any]] = []
-    last = 0
     for name, text in CASES:
         slo = SLOS[name]
         moment = datetime.fromisoformat(text).replace(tzinfo=UTC)
-        minute = int((moment - EPOCH) / timedelta(minutes=1))
-        assert minute % 5 == 0  # every check lands on an evaluation
+        rule = zone_rule(slo.window.time_zone)
+        start = brute_force_start(slo, moment)
+        offset = rule.offset(moment)
+        wall = start.timestamp() + rule.offset(start)  # local midnight read as if UTC
+        minute = _minute(moment)
+        checks += [
+            _sample(offset_expr(rule, "vector(time())"), minute, offset),
+            _sample(
+                local_midnight_expr(slo, now_local_expr(rule, f"vector({offset})")), minute, wall
+            ),
+            _sample(start_of_expr(rule, f"vector({wall:.0f})"), minute, start.timestamp()),
+        ]
+    # the lengths the brute force finds are the ones the zones' rules give
+    ny = SLOS["ny-month"]
+    march = brute_force_start(ny, datetime(1970, 4, 1, 4, tzinfo=UTC)) - brute_force_start(
+        ny, datetime(1970, 3, 31, tzinfo=UTC)
+    )
+    assert march == timedelta(days=31, hours=-1)
+    tests = [{"interval": "1h", "input_series": [], "promql_expr_test": checks}]
+    assert_passes(run_suite(promtool, tmp_path, tests, "1h"))
+
+
+# a Sunday week in New York: 8 March 1970 00:00 EST to 15 March 00:00 EDT (167 h)
+NY_WEEK = [
+    "1970-03-08T04:55",  # the week before
+    "1970-03-08T05:00",  # 00:00 EST: the period starts, nothing counted yet
+    "1970-03-08T06:55",  # just before spring forward (07:00Z)
+    "1970-03-08T07:05",
+    "1970-03-15T03:55",  # 23:55 EDT on Saturday: 167 h - 5 min of requests
+    "1970-03-15T04:00",  # 00:00 EDT: the next period starts an hour "early" in UTC
+    "1970-03-15T04:30",
+]
+
+
+@pytest.mark.slow  # 21,000 evaluations from the epoch: ~90 s of promtool CPU
+def test_period_counts_accumulate_across_spring_forward_and_reset_at_local_midnight(
+    promtool: str, tmp_path: Path
+) -> None:
+    """The recorded rules of one America/New_York Sunday-week SLO, evaluated every 5m from
+    the epoch (promtool's start) to a week later than the DST change: the period holds the
+    traffic's own count since local midnight, through the 23-hour day."""
+    slo = dataclasses.replace(
+        _slo("ny-week", CalendarUnit.WEEK, "America/New_York"),
+        window=Window.calendar(CalendarUnit.WEEK, "America/New_York", week_start=6),
+        alerting=Alerting(page=False, ticket=False, absent=False),
+    )
+    labels = f'{{meshwatch_service="checkout",meshwatch_slo="{slo.name}"}}'
+    checks: list[dict[str, Any]] = []
+    last = 0
+    for text in NY_WEEK:
+        moment = datetime.fromisoformat(text).replace(tzinfo=UTC)
+        minute = _minute(moment)
         last = max(last, minute)
         start = brute_force_start(slo, moment)
         elapsed = (moment - start).total_seconds()
-        rule = zone_rule(slo.window.time_zone)
-        checks += [
-            _sample("meshwatch:slo_period_start:timestamp", slo, minute, start.timestamp()),
-            _sample("meshwatch:slo_utc_offset:seconds", slo, minute, rule.offset(moment)),
-            _sample("meshwatch:sli_requests:increase_period", slo, minute, elapsed),
-            _sample("meshwatch:sli_errors:increase_period", slo, minute, elapsed / 60),
-        ]
-        if elapsed > 0:
-            checks.append(_sample("meshwatch:slo_period_error:ratio", slo, minute, 1 / 60))
-    # the lengths the brute force found are the ones the zones' rules give
-    assert brute_force_start(SLOS["ny-month"], datetime(1970, 4, 1, 4, tzinfo=UTC)) - (
-        brute_force_start(SLOS["ny-month"], datetime(1970, 3, 31, tzinfo=UTC))
-    ) == timedelta(days=31, hours=-1)
-    minutes = last + 10
-    series = [
-        {"series": 'http_requests_total{job="checkout",code="200"}', "values": f"0+59x{minutes}"},
-        {"series": 'http_requests_total{job="checkout",code="500"}', "values": f"0+1x{minutes}"},
+        for record, value in (
+            ("meshwatch:slo_period_start:timestamp", start.timestamp()),
+            ("meshwatch:sli_requests:increase_period", elapsed),
+            ("meshwatch:sli_errors:increase_period", elapsed / 60),
+        ):
+            checks.append(_sample(f"{record}{labels}", minute, value, f"{record}{labels}"))
+        if elapsed:
+            record = "meshwatch:slo_period_error:ratio"
+            checks.append(_sample(f"{record}{labels}", minute, 1 / 60, f"{record}{labels}"))
+    week = datetime(1970, 3, 15, 4, tzinfo=UTC) - brute_force_start(slo, moment - STEP * 4)
+    assert week == timedelta(hours=167)  # the brute force agrees with the rule: a short week
+    steps = last // 5 + 2
+    series = [  # 1 request/s, 1 error/min, sampled every 5 minutes
+        {"series": 'http_requests_total{job="checkout",code="200"}', "values": f"0+295x{steps}"},
+        {"series": 'http_requests_total{job="checkout",code="500"}', "values": f"0+5x{steps}"},
     ]
-    tests = [{"interval": "1m", "input_series": series, "promql_expr_test": checks}]
-    proc = run_promtool(promtool, tmp_path, list(SLOS.values()), tests, evaluation_interval="5m")
-    assert_passes(proc)
+    tests = [{"interval": "5m", "input_series": series, "promql_expr_test": checks}]
+    assert_passes(run_promtool(promtool, tmp_path, [slo], tests, evaluation_interval="5m"))
