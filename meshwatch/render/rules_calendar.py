@@ -102,7 +102,9 @@ def start_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
     return [
         record(names.RULE_UTC_OFFSET, offset_expr(zone, "vector(time())"), labels),
         record(
-            names.RULE_PERIOD_START_LOCAL, local_midnight_expr(slo, now_local_expr(zone, offset)), labels
+            names.RULE_PERIOD_START_LOCAL,
+            local_midnight_expr(slo, now_local_expr(zone, offset)),
+            labels,
         ),
         record(names.RULE_PERIOD_START, start_of_expr(zone, wall), labels),
     ]

@@ -17,10 +17,10 @@ from meshwatch.render.rules_common import min_failures_expr, min_requests, ratio
 from meshwatch.slo.windows import default_burn_windows
 from tests.unit.render.rule_fixtures import (
     all_slos,
+    berlin_week,
     envoy_good_form,
     istio_availability,
     istio_latency,
-    berlin_week,
     linkerd_calendar,
     raw_probe,
     sloth_query,

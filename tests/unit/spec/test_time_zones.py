@@ -23,19 +23,25 @@ slos:
 OPENSLO = """
 apiVersion: openslo/v1
 kind: SLO
-metadata: {{name: availability}}
+metadata: {name: availability}
 spec:
   service: checkout
   indicator:
-    metadata: {{name: checkout-errors}}
+    metadata: {name: checkout-errors}
     spec:
       ratioMetric:
         counter: true
-        bad: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total{{code=~"5.."}}'}}}}}}
-        total: {{metricSource: {{type: Prometheus, spec: {{query: 'http_requests_total'}}}}}}
-  timeWindow: [{{duration: {duration}, isRolling: false, calendar: {{startTime: "{start}", timeZone: {zone}}}}}]
+        bad:
+          metricSource:
+            type: Prometheus
+            spec: {query: 'http_requests_total{code=~"5.."}'}
+        total: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total'}}}
+  timeWindow:
+    - duration: DURATION
+      isRolling: false
+      calendar: {startTime: "START", timeZone: ZONE}
   budgetingMethod: Occurrences
-  objectives: [{{target: 0.999}}]
+  objectives: [{target: 0.999}]
 """
 
 
@@ -113,7 +119,7 @@ def test_native_problems_are_reported_together() -> None:
 def test_openslo_calendar(
     duration: str, start: str, zone: str, expected: Window, warns: bool
 ) -> None:
-    text = OPENSLO.format(duration=duration, start=start, zone=zone)
+    text = OPENSLO.replace("DURATION", duration).replace("START", start).replace("ZONE", zone)
     result = load_text(text, "slo.yaml")
     assert result.slos[0].window == expected
     assert bool(result.warnings) is warns
