@@ -6,6 +6,9 @@
   it) over 40 days of backfilled history: the period's requests and errors are the
   history's own count since Berlin's local midnight. An incident placed in the hour between
   Berlin's and UTC's midnight is in the Berlin period, not in the UTC one.
+* `meshwatch report --period calendar-month --time-zone Europe/Berlin` from Prometheus:
+  the month before, between Berlin midnights, holds the history's own count; the same
+  report in UTC holds the incident hour, the Berlin one does not.
 * The embedded engine (a real scrape over HTTP, at synthetic scrape times) across the
   Berlin week boundary of 30 March 2026 (00:00 CEST = 22:00 UTC): the period's counts are
   what the traffic generator served after that midnight.
@@ -14,12 +17,16 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from meshwatch.cli import app
 from meshwatch.collectors.prometheus import PrometheusCollector
 from meshwatch.collectors.prometheus_http import PrometheusQuerier, connect
 from meshwatch.collectors.scrape import Scraper, ScrapeTarget
@@ -83,7 +90,7 @@ def _history(now: datetime) -> tuple[History, datetime]:
     history = History(
         end=end,
         traffic=(Traffic("checkout", rps=2.0, error_ratio=0.002, incidents=(incident,)),),
-        length=timedelta(days=40),
+        length=timedelta(days=70),  # the month before is complete: reports
         step=STEP,
     )
     return history, month_start
@@ -96,7 +103,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("calendar-prometheus")
     history, month_start = _history(datetime.now(UTC))
     backfill(history, workdir / "data", promtool, workdir)
-    prom = PrometheusProcess(prometheus_bin, workdir, config=prometheus_config(), retention="45d")
+    prom = PrometheusProcess(prometheus_bin, workdir, config=prometheus_config(), retention="80d")
     prom.start()
     try:
         yield Stack(prom, history, month_start)
@@ -218,3 +225,39 @@ def test_embedded_engine_counts_the_berlin_week_since_local_midnight() -> None:
     # the same traffic in a UTC week: still the previous week, all 2.5 h of it
     utc_status = evaluate_all([_slo("web", CalendarUnit.WEEK, "UTC")], store, now).statuses[0]
     assert utc_status.requests["calendar-week"] == generator.ok + generator.failed
+
+
+def test_cli_report_of_the_berlin_month_from_prometheus(stack: Stack, tmp_path: Path) -> None:
+    spec = tmp_path / "checkout.yaml"
+    spec.write_text(
+        "apiVersion: meshwatch/v1\nkind: ServiceLevels\nservice: checkout\nslos:\n"
+        "  - name: availability\n    objective: 99\n    window: 30d\n    sli:\n"
+        f"      ratio: {{total: '{REQUESTS}{{{SERVICE_LABEL}=\"checkout\"}}', "
+        f'bad: \'{REQUESTS}{{{SERVICE_LABEL}="checkout",{CODE_LABEL}=~"5.."}}\'}}\n'
+    )
+    config = tmp_path / "meshwatch.yaml"
+    config.write_text(
+        f"database_url: sqlite:///{tmp_path / 'cli.db'}\nspecs: [checkout.yaml]\n"
+        f"prometheus_url: {stack.prometheus.url}\n"
+    )
+    at = datetime.fromtimestamp(stack.history.end_ts, UTC)
+    reports = {}
+    for time_zone in (BERLIN, "UTC"):
+        args = ["report", "--period", "calendar-month", "--at", at.isoformat()]
+        args += ["--format", "json", "--config", str(config), "--time-zone", time_zone]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        start, end = calendar_bounds("month", zone(time_zone), at, back=1)
+        assert (report["start"], report["end"]) == (
+            start.isoformat().replace("+00:00", "Z"),
+            end.isoformat().replace("+00:00", "Z"),
+        )
+        errors, total = stack.history.counts("checkout", start, end)
+        assert report["slos"][0]["requests"] == pytest.approx(total, rel=1e-3)
+        assert report["slos"][0]["errors"] == pytest.approx(errors, rel=1e-3)
+        reports[time_zone] = report["slos"][0]
+    # the incident (Berlin's first hour of the month, UTC's last of the month before)
+    assert reports["UTC"]["errors"] > reports[BERLIN]["errors"] + 1000
+    bad = CliRunner().invoke(app, [*args[:-1], "Europe/Berln"])
+    assert bad.exit_code == 2 and "unknown time zone" in bad.output
