@@ -32,17 +32,27 @@ DAY = 86400
 RESTART_LOOKBACK = "1h"  # an accumulation older than this (Prometheus down) restarts
 
 
+def _date(function: str, instant: str) -> str:
+    """A date function of a scalar instant, as a scalar (scalar arithmetic is cheap: no
+    label matching, which vector arithmetic would pay at every operator)."""
+    return f"scalar({function}(vector({instant})))"
+
+
 def _after(rule: Transition, local: str) -> str:
-    """1 when the local standard time `local` (a vector) is at or after the transition in
-    its year, else 0."""
-    day, weekday = f"day_of_month({local})", f"day_of_week({local})"
-    first = f"(1 + ({day} - {weekday} + {rule.weekday + 6}) % 7)"
+    """1 when the local standard time `local` (a scalar) is at or after the transition in
+    its year, else 0. The transition's day D in `local`'s month: the `week`-th `weekday`
+    from the weekday of the 1st, or for the last one, back from the last day's weekday."""
+    day, weekday = _date("day_of_month", local), _date("day_of_week", local)
     if rule.week < 5:
-        target = f"({first} + {7 * (rule.week - 1)})"
+        target = (
+            f"({day} - {weekday} + {rule.weekday + 6 + 7 * rule.week}) % 7 + {7 * rule.week - 6}"
+        )
     else:
-        target = f"({first} + 7 * floor((days_in_month({local}) - {first}) / 7))"
-    instant = f"({local} - {local} % {DAY} - ({day} - {target}) * {DAY} + {rule.time})"
-    month = f"month({local})"
+        last = _date("days_in_month", local)
+        # weekday of the last day = (weekday + last - day) % 7; D = last - (that - wd) % 7
+        target = f"{last} - ({weekday} + {last} - {day} + {7 - rule.weekday}) % 7"
+    instant = f"({local} - {local} % {DAY} + ({target} - {day}) * {DAY} + {rule.time})"
+    month = _date("month", local)
     return (
         f"(({month} > bool {rule.month}) + ({month} == bool {rule.month}) "
         f"* ({local} >= bool {instant}))"
@@ -50,9 +60,9 @@ def _after(rule: Transition, local: str) -> str:
 
 
 def offset_expr(zone: ZoneRule, instant: str) -> str:
-    """PromQL of the UTC offset (seconds) at `instant`, a vector of Unix times."""
+    """PromQL (a scalar) of the UTC offset in seconds at `instant`, a scalar Unix time."""
     if zone.start is None or zone.end is None:
-        return f"({instant} * 0 + {zone.std})"
+        return str(zone.std)
     local = f"({instant} + {zone.std})"
     start = _after(zone.start, local)
     end_in_std = Transition(
@@ -67,18 +77,21 @@ def offset_expr(zone: ZoneRule, instant: str) -> str:
 
 
 def local_midnight_expr(slo: SLO, local: str) -> str:
-    """Local wall time (seconds, read as if UTC) of the period's first midnight."""
+    """Local wall time (a scalar, seconds read as if UTC) of the period's first midnight,
+    from the local wall time `local` (a scalar)."""
     midnight = f"{local} - {local} % {DAY}"
     if slo.window.unit is not None and slo.window.unit.value == "week":
         first = (slo.window.week_start + 1) % 7  # day_of_week() counts from Sunday
-        return f"({midnight} - (day_of_week({local}) + {7 - first}) % 7 * {DAY})"
-    return f"({midnight} - (day_of_month({local}) - 1) * {DAY})"
+        weekday = _date("day_of_week", local)
+        return f"({midnight} - ({weekday} + {7 - first}) % 7 * {DAY})"
+    return f"({midnight} - ({_date('day_of_month', local)} - 1) * {DAY})"
 
 
 def start_of_expr(zone: ZoneRule, wall: str) -> str:
-    """The UTC instant of the local wall time `wall`: read in the zone's earliest offset,
-    then corrected with the offset in force then, so a midnight skipped by DST starts the
-    period at the change and a repeated one at its first time (as `zoneinfo`, fold=0)."""
+    """The UTC instant (a scalar) of the local wall time `wall`: read in the zone's earliest
+    offset, then corrected with the offset in force then, so a midnight skipped by DST
+    starts the period at the change and a repeated one at its first time (`zoneinfo`'s
+    fold=0)."""
     if not zone.has_dst:
         return f"{wall} - {zone.std}" if zone.std else wall
     earliest = max(zone.std, zone.dst)
@@ -86,9 +99,11 @@ def start_of_expr(zone: ZoneRule, wall: str) -> str:
 
 
 def now_local_expr(zone: ZoneRule, offset: str | None) -> str:
+    """Local wall time now (a scalar): `time()` plus `offset` (a scalar), or the zone's
+    fixed offset."""
     if offset is not None:
         return f"(time() + {offset})"
-    return f"vector(time() + {zone.std})" if zone.std else "vector(time())"
+    return f"(time() + {zone.std})" if zone.std else "time()"
 
 
 def start_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
@@ -96,17 +111,14 @@ def start_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
     zone = zone_rule(slo.window.time_zone)
     if not zone.has_dst:
         wall = local_midnight_expr(slo, now_local_expr(zone, None))
-        return [record(names.RULE_PERIOD_START, start_of_expr(zone, wall), labels)]
-    offset = f"sum({ref(names.RULE_UTC_OFFSET, slo)})"
-    wall = f"sum({ref(names.RULE_PERIOD_START_LOCAL, slo)})"
+        return [record(names.RULE_PERIOD_START, f"vector({start_of_expr(zone, wall)})", labels)]
+    offset = f"scalar({ref(names.RULE_UTC_OFFSET, slo)})"
+    wall = f"scalar({ref(names.RULE_PERIOD_START_LOCAL, slo)})"
+    local = local_midnight_expr(slo, now_local_expr(zone, offset))
     return [
-        record(names.RULE_UTC_OFFSET, offset_expr(zone, "vector(time())"), labels),
-        record(
-            names.RULE_PERIOD_START_LOCAL,
-            local_midnight_expr(slo, now_local_expr(zone, offset)),
-            labels,
-        ),
-        record(names.RULE_PERIOD_START, start_of_expr(zone, wall), labels),
+        record(names.RULE_UTC_OFFSET, f"vector({offset_expr(zone, 'time()')})", labels),
+        record(names.RULE_PERIOD_START_LOCAL, f"vector({local})", labels),
+        record(names.RULE_PERIOD_START, f"vector({start_of_expr(zone, wall)})", labels),
     ]
 
 

@@ -142,11 +142,11 @@ def test_rule_expressions_give_zoneinfo_midnight_in_2026(
     rule = zone_rule(BERLIN)
     start, _ = calendar_bounds(unit.value, zone(BERLIN), moment)  # type: ignore[arg-type]
     prom = stack.prometheus
-    offset = _value(prom, offset_expr(rule, "vector(time())"), moment)
+    offset = _value(prom, f"vector({offset_expr(rule, 'time()')})", moment)
     assert offset == moment.astimezone(zone(BERLIN)).utcoffset().total_seconds()  # type: ignore[union-attr]
-    local = now_local_expr(rule, f"vector({offset:.0f})")
-    wall = _value(prom, local_midnight_expr(slo, local), moment)
-    found = _value(prom, start_of_expr(rule, f"vector({wall:.0f})"), moment)
+    local = now_local_expr(rule, f"{offset:.0f}")
+    wall = _value(prom, f"vector({local_midnight_expr(slo, local)})", moment)
+    found = _value(prom, f"vector({start_of_expr(rule, f'{wall:.0f}')})", moment)
     assert datetime.fromtimestamp(found, UTC) == start
 
 

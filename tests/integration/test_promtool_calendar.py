@@ -149,12 +149,11 @@ def test_period_start_and_offset_follow_local_midnight_across_dst(
         offset = rule.offset(moment)
         wall = start.timestamp() + rule.offset(start)  # local midnight read as if UTC
         minute = _minute(moment)
+        local = now_local_expr(rule, str(offset))
         checks += [
-            _sample(offset_expr(rule, "vector(time())"), minute, offset),
-            _sample(
-                local_midnight_expr(slo, now_local_expr(rule, f"vector({offset})")), minute, wall
-            ),
-            _sample(start_of_expr(rule, f"vector({wall:.0f})"), minute, start.timestamp()),
+            _sample(f"vector({offset_expr(rule, 'time()')})", minute, offset),
+            _sample(f"vector({local_midnight_expr(slo, local)})", minute, wall),
+            _sample(f"vector({start_of_expr(rule, f'{wall:.0f}')})", minute, start.timestamp()),
         ]
     # the lengths the brute force finds are the ones the zones' rules give
     ny = SLOS["ny-month"]
