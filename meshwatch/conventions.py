@@ -29,6 +29,11 @@ RULE_REQUESTS_INCREASE = "meshwatch:sli_requests:increase5m"
 RULE_OBJECTIVE = "meshwatch:slo_objective:ratio"
 RULE_PERIOD_ERROR = "meshwatch:slo_period_error:ratio"
 RULE_BUDGET_REMAINING = "meshwatch:slo_error_budget_remaining:ratio"
+# calendar SLO periods (docs/rules.md, "Calendar periods")
+RULE_UTC_OFFSET = "meshwatch:slo_utc_offset:seconds"
+RULE_PERIOD_START = "meshwatch:slo_period_start:timestamp"
+RULE_PERIOD_START_LOCAL = "meshwatch:slo_period_start:local_timestamp"
+PERIOD_SUFFIX = "_period"  # meshwatch:sli_{requests,errors}:increase_period
 
 
 def rule_error_ratio(window: str) -> str:

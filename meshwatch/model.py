@@ -144,20 +144,24 @@ class CalendarUnit(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """The SLO period: rolling (any length) or a calendar week/month (UTC, weeks start Monday)."""
+    """The SLO period: rolling (any length) or a calendar week/month in an IANA time zone
+    (UTC by default; weeks start on `week_start`, 0 = Monday as in ISO 8601)."""
 
     kind: WindowKind
     length: timedelta  # rolling length; for calendar windows the nominal length (7 d, 30 d)
     unit: CalendarUnit | None = None
+    time_zone: str = "UTC"  # IANA name; calendar periods start at local midnight there
+    week_start: int = 0  # first day of a calendar week, `date.weekday()` numbering
 
     @staticmethod
     def rolling(length: timedelta) -> Window:
         return Window(WindowKind.ROLLING, length)
 
     @staticmethod
-    def calendar(unit: CalendarUnit) -> Window:
+    def calendar(unit: CalendarUnit, time_zone: str = "UTC", week_start: int = 0) -> Window:
         nominal = timedelta(days=7) if unit is CalendarUnit.WEEK else timedelta(days=30)
-        return Window(WindowKind.CALENDAR, nominal, unit)
+        start = week_start if unit is CalendarUnit.WEEK else 0
+        return Window(WindowKind.CALENDAR, nominal, unit, time_zone, start)
 
     @property
     def name(self) -> str:

@@ -158,7 +158,9 @@ def report_runner(
         if settings.prometheus_url
         else None
     )
-    builder = ReportBuilder(store, lambda: runtime.slos, prometheus, settings.min_coverage)
+    builder = ReportBuilder(
+        store, lambda: runtime.slos, prometheus, settings.min_coverage, settings.report_time_zone
+    )
     return ReportRunner(
         builder, store, settings.report_directory, clock, webhooks=settings.webhooks
     )

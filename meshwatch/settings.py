@@ -12,92 +12,31 @@ import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
-    TypeAdapter,
     ValidationError,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from meshwatch.errors import Problem, SpecError
 from meshwatch.http_config import PrometheusHTTPConfig, resolve_paths
-from meshwatch.model import parse_duration
+from meshwatch.settings_durations import Duration, Seconds
 from meshwatch.settings_file import in_file_order, problem, read_config
+from meshwatch.slo.calendar import check_zone
 from meshwatch.slo.report_periods import check_report_period
 from meshwatch.spec.source import Document
-
-_ISO_DURATION: TypeAdapter[timedelta] = TypeAdapter(timedelta)
-_SPEC_SHAPE = re.compile(r"^(?:\d+[wdhms])+$")
-
-
-def _duration(value: object) -> timedelta:
-    """A positive duration from `30s`/`5m`/`1h`/`1d`/`1h30m`, plain seconds or ISO 8601."""
-    if isinstance(value, timedelta):
-        delta = value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        delta = timedelta(seconds=value)
-    elif isinstance(value, str):
-        delta = _duration_text(value.strip())
-    else:
-        raise PydanticCustomError(
-            "duration",
-            "expected a duration like 30s, 5m or 1h, got {kind}",
-            {"kind": type(value).__name__},
-        )
-    if delta <= timedelta(0):
-        raise PydanticCustomError(
-            "duration", "duration {value} must be positive", {"value": repr(value)}
-        )
-    return delta
-
-
-def _duration_text(text: str) -> timedelta:
-    if _SPEC_SHAPE.match(text):
-        try:
-            return parse_duration(text)
-        except ValueError:
-            if not any(ch in "123456789" for ch in text):
-                return timedelta(0)  # `0s`: reported as not positive
-    try:
-        return timedelta(seconds=float(text))
-    except ValueError:
-        pass
-    if text[:1].upper() == "P":
-        try:
-            return _ISO_DURATION.validate_python(text)
-        except ValidationError:
-            pass
-    raise PydanticCustomError(
-        "duration",
-        "invalid duration {value}; use e.g. 30s, 5m, 1h30m, 1d, plain seconds or ISO 8601",
-        {"value": repr(text)},
-    )
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-"""Every duration in the settings: the spec syntax (`30s`, `1h30m`), seconds or ISO 8601."""
 
 WEBHOOK_MAX_BODY_BYTES = 32 * 1024 * 1024
 """Default webhook body limit; see tests/integration/test_webhook_limits.py for the measure."""
 
 B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 """RFC 6750 section 2.1: the characters a bearer token may have (ASCII only)."""
-
-
-def _seconds(value: object) -> float:
-    return _duration(value).total_seconds()
-
-
-Seconds = Annotated[float, BeforeValidator(_seconds)]
-"""A duration kept as float seconds (fields named `*_seconds`); same syntax as `Duration`."""
 
 
 class ScrapeTarget(BaseModel):
@@ -173,11 +112,21 @@ class ScheduledReport(BaseModel):
     format: Literal["html", "md", "json", "csv"] = "html"
     directory: Path | None = None
     webhooks: list[str] = Field(default_factory=list, description="Names of webhook targets.")
+    time_zone: str | None = Field(
+        default=None,
+        description="IANA time zone whose local midnight starts calendar periods "
+        "(`Europe/Berlin`); unset: `report_time_zone`.",
+    )
 
     @field_validator("period")
     @classmethod
     def _valid_period(cls, value: str) -> str:
         return check_report_period(value, allow_interval=False)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _valid_zone(cls, value: str | None) -> str | None:
+        return None if value is None else check_zone(value)
 
 
 class Settings(BaseSettings):
@@ -238,6 +187,11 @@ class Settings(BaseSettings):
         description="Share of an SLO period (ratio) below which budget figures say they rest "
         "on too little data (page, API, reports).",
     )
+    report_time_zone: str = Field(
+        default="UTC",
+        description="IANA time zone whose local midnight starts the calendar-week, "
+        "calendar-month and calendar-quarter report periods (`Europe/Berlin`).",
+    )
     grafana_url: str | None = None
     envoy: EnvoySettings | None = Field(
         default=None, description="Enables the `envoy` actuator for remediation policies."
@@ -280,6 +234,11 @@ class Settings(BaseSettings):
     leader_check_interval: Duration = Field(
         default=timedelta(seconds=2), description="How often followers try to take the lock."
     )
+
+    @field_validator("report_time_zone")
+    @classmethod
+    def _valid_report_zone(cls, value: str) -> str:
+        return check_zone(value)
 
     @field_validator("api_token")
     @classmethod

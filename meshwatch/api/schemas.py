@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from meshwatch.model import (
     SLO,
@@ -18,8 +18,8 @@ from meshwatch.model import (
     format_duration,
 )
 from meshwatch.render import units
-from meshwatch.slo.report_periods import check_report_period
-from meshwatch.store import Action, AlertRecord, HistoryPoint, ReportRun
+from meshwatch.slo.periods import current_period
+from meshwatch.store import Action, AlertRecord, HistoryPoint
 
 
 class Out(BaseModel):
@@ -81,6 +81,16 @@ class StatusOut(Out):
     slice: str | None = Field(
         default=None, description="Slice length (Timeslices budgeting), e.g. `1m`."
     )
+    period_start: datetime | None = Field(
+        default=None,
+        description="Start (UTC) of the SLO period the period figures cover: `at` minus the "
+        "rolling length, or local midnight of the calendar period in its time zone.",
+    )
+    period_end: datetime | None = Field(
+        default=None,
+        description="End (UTC) of that period: `at` for rolling windows, the next local "
+        "midnight period start for calendar ones.",
+    )
 
     @classmethod
     def of(cls, status: SLOStatus, slo: SLO | None = None, min_coverage: float = 0.1) -> StatusOut:
@@ -88,6 +98,7 @@ class StatusOut(Out):
         seconds = {k: units.to_seconds(v, unit) for k, v in status.latency.items()} if unit else {}
         coverage = status.coverage
         sliced = slo.timeslices if slo is not None else None
+        period = current_period(slo.window, status.at) if slo is not None else None
         return cls(
             slo_id=status.slo_id,
             service=status.service,
@@ -111,6 +122,8 @@ class StatusOut(Out):
             low_coverage=None if coverage is None else coverage < min_coverage,
             budget_unit="slices" if sliced is not None else "requests",
             slice=None if sliced is None else format_duration(sliced.slice),
+            period_start=period.start if period is not None else None,
+            period_end=period.end if period is not None else None,
         )
 
 
@@ -133,6 +146,12 @@ class SLOOut(Out):
     name: str
     objective: float = Field(description="Percent, e.g. 99.9.", examples=[99.9])
     window: str = Field(examples=["30d", "calendar-month"])
+    time_zone: str | None = Field(
+        default=None,
+        description="IANA time zone of a calendar window (its periods start at local "
+        "midnight there); null for rolling windows.",
+        examples=["Europe/Berlin"],
+    )
     sli: str = Field(examples=["ratio", "latency", "mesh:istio"])
     description: str
     labels: dict[str, str]
@@ -157,6 +176,7 @@ class SLOOut(Out):
             name=slo.name,
             objective=slo.objective,
             window=slo.window.name,
+            time_zone=slo.window.time_zone if slo.window.unit is not None else None,
             sli=sli_kind(slo),
             description=slo.description,
             labels=dict(slo.labels),
@@ -293,55 +313,3 @@ class AggregateOut(Out):
     error_ratio: float | None = Field(
         description="Ratio (0..1) of failed SLO events over 5 minutes, weighted across SLOs."
     )
-
-
-class ReportRunOut(Out):
-    id: int
-    name: str | None = Field(description="Configured report name (scheduled runs only).")
-    period: str = Field(examples=["7d", "30d", "calendar-month"])
-    format: str = Field(examples=["html", "md", "json", "csv"])
-    uri: str = Field(description="Where the report was written.")
-    started_at: datetime
-    finished_at: datetime | None
-    scheduled_at: datetime | None
-    status: str = Field(examples=["running", "ok", "failed"])
-    error: str
-
-    @classmethod
-    def of(cls, run: ReportRun) -> ReportRunOut:
-        return cls(
-            id=run.id,
-            name=run.name,
-            period=run.period,
-            format=run.format,
-            uri=run.uri,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            scheduled_at=run.scheduled_at,
-            status=run.status.value,
-            error=run.error,
-        )
-
-
-class ReportRunDetailOut(ReportRunOut):
-    content: str | None = Field(description="The report itself; null while running or failed.")
-
-
-class ReportRequestIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    period: str = Field(
-        default="7d",
-        description="A duration (`1h`, `7d`, `90d`), `calendar-week`, `calendar-month`, "
-        "`calendar-quarter`, or an ISO 8601 interval `START/END`.",
-        examples=["7d", "calendar-month", "2026-11-01T00:00:00Z/2026-11-08T00:00:00Z"],
-    )
-    format: Literal["html", "md", "json", "csv"] = "json"
-    at: datetime | None = Field(
-        default=None, description="End of the period (rolling) or a moment in the month after."
-    )
-
-    @field_validator("period")
-    @classmethod
-    def _valid_period(cls, value: str) -> str:
-        return check_report_period(value)

@@ -100,6 +100,15 @@ def report(
         Source,
         typer.Option(help="auto: Prometheus when prometheus_url is set, else stored history."),
     ] = Source.AUTO,
+    time_zone: Annotated[
+        str | None,
+        typer.Option(
+            "--time-zone",
+            help="IANA time zone whose local midnight starts a calendar period "
+            "(Europe/Berlin). Default: the report_time_zone setting, UTC.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Write an SLO report: objective, achieved SLI, budget, worst windows, alerts, actions."""
     from meshwatch.collectors.prometheus import PrometheusCollector
@@ -107,9 +116,15 @@ def report(
     from meshwatch.jobs.reports import ReportBuilder, ReportRunner
     from meshwatch.service import load_slos, prometheus_querier
     from meshwatch.settings import load_settings
+    from meshwatch.slo.calendar import check_zone
     from meshwatch.store import ReportStatus, Store, make_engine, upgrade
 
     period_value = report_period(period, start, end)
+    if time_zone is not None:
+        try:
+            check_zone(time_zone)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--time-zone") from exc
     moment = parse_at(at)
     settings = load_settings(config)
     slos = load_slos(settings)
@@ -127,7 +142,13 @@ def report(
             else None
         )
         runtime = Runtime(slos=slos)
-        builder = ReportBuilder(store, lambda: runtime.slos, prometheus, settings.min_coverage)
+        builder = ReportBuilder(
+            store,
+            lambda: runtime.slos,
+            prometheus,
+            settings.min_coverage,
+            time_zone or settings.report_time_zone,
+        )
         runner = ReportRunner(builder, store, settings.report_directory, lambda: datetime.now(UTC))
         started = datetime.now(UTC)
         with progress_bar("report", "SLOs", len(slos)) as advance:

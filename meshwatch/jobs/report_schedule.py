@@ -94,6 +94,7 @@ class ScheduledReports:
             webhooks=report.webhooks,
             name=name,
             run_id=run_id,
+            time_zone=report.time_zone,
         )
 
 
@@ -110,7 +111,8 @@ def run_scheduled(context: str, name: str) -> None:
 
 
 def _signature(report: ScheduledReport) -> str:
-    return f"{report.cron}|{report.period}|{report.format}"
+    zone = f"|{report.time_zone}" if report.time_zone else ""
+    return f"{report.cron}|{report.period}|{report.format}{zone}"
 
 
 def add_report_jobs(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,13 +24,12 @@ from meshwatch.collectors.prometheus import PrometheusCollector
 from meshwatch.collectors.prometheus_slices import slices_at
 from meshwatch.engine.plan import THROUGHPUT_WINDOW
 from meshwatch.errors import CollectorError, MeshwatchError, NoDataError
+from meshwatch.jobs.report_events import actions_by_slo, alerts_by_slo
 from meshwatch.jobs.report_output import report_filename, webhook_body, write_new_report
 from meshwatch.model import SLO, Counts
 from meshwatch.render.reports import Report, ReportFormat, ReportPeriod
 from meshwatch.render.reports_build import (
     DEFAULT_MIN_COVERAGE,
-    ActionInput,
-    AlertInput,
     Slice,
     SLOInput,
     build_report,
@@ -43,7 +42,7 @@ from meshwatch.settings import WebhookTarget
 from meshwatch.slo.periods import utc
 from meshwatch.slo.policy import alert_windows
 from meshwatch.slo.windows import window_name
-from meshwatch.store import Action, AlertRecord, ReportRun, ReportStatus, Store
+from meshwatch.store import ReportRun, ReportStatus, Store
 
 log = logging.getLogger(__name__)
 
@@ -57,40 +56,6 @@ Progress = Callable[[int, int], None]
 
 class ReportError(MeshwatchError):
     """A report could not be built or written (bad period, unwritable folder, source down)."""
-
-
-def _alerts_by_slo(records: Iterable[AlertRecord]) -> dict[str, list[AlertInput]]:
-    out: dict[str, list[AlertInput]] = {}
-    for record in records:
-        event = record.event
-        if event.slo_id is None:
-            continue
-        out.setdefault(event.slo_id, []).append(
-            AlertInput(
-                name=event.alertname,
-                severity=event.labels.get("meshwatch_severity") or event.labels.get("severity", ""),
-                status=event.status.value,
-                starts_at=event.starts_at,
-                ends_at=event.ends_at,
-            )
-        )
-    return out
-
-
-def _actions_by_slo(actions: Iterable[Action]) -> dict[str, list[ActionInput]]:
-    out: dict[str, list[ActionInput]] = {}
-    for action in actions:
-        out.setdefault(action.plan.slo_id, []).append(
-            ActionInput(
-                kind=action.plan.kind,
-                target=action.plan.target,
-                state=action.state.value,
-                created_at=action.created_at,
-                reason=action.plan.reason,
-                dry_run=action.plan.dry_run,
-            )
-        )
-    return out
 
 
 def _period_length(slo: SLO) -> timedelta | None:
@@ -126,12 +91,22 @@ class ReportBuilder:
     slos: Callable[[], Sequence[SLO]]
     prometheus: PrometheusCollector | None = None
     min_coverage: float = DEFAULT_MIN_COVERAGE  # settings `min_coverage`
+    time_zone: str = "UTC"  # settings `report_time_zone`: where calendar periods start
 
-    def build(self, period: ReportPeriod, at: datetime, progress: Progress | None = None) -> Report:
-        start, end = report_window(period, utc(at))
+    def build(
+        self,
+        period: ReportPeriod,
+        at: datetime,
+        progress: Progress | None = None,
+        *,
+        time_zone: str | None = None,
+    ) -> Report:
+        """The report of `period` at `at`; calendar periods in `time_zone` (an IANA name,
+        default the builder's `time_zone`)."""
+        start, end = report_window(period, utc(at), time_zone or self.time_zone)
         slos = sorted(self.slos(), key=lambda s: s.id)
-        alerts = _alerts_by_slo(self.store.alerts.list_alerts(limit=EVENT_LIMIT))
-        actions = _actions_by_slo(self.store.actions.list_actions(limit=EVENT_LIMIT))
+        alerts = alerts_by_slo(self.store.alerts.list_alerts(limit=EVENT_LIMIT))
+        actions = actions_by_slo(self.store.actions.list_actions(limit=EVENT_LIMIT))
         if self.prometheus is not None:
             measured = self._from_prometheus(slos, period, start, end, progress)
             source = "prometheus"
@@ -270,8 +245,10 @@ class ReportRunner:
         fmt: ReportFormat,
         at: datetime,
         progress: Progress | None = None,
+        *,
+        time_zone: str | None = None,
     ) -> tuple[Report, str]:
-        report = self.builder.build(period, at, progress)
+        report = self.builder.build(period, at, progress, time_zone=time_zone)
         return report, render_report(report, fmt)
 
     def run(
@@ -284,6 +261,7 @@ class ReportRunner:
         webhooks: Sequence[str] = (),
         name: str | None = None,
         run_id: int | None = None,
+        time_zone: str | None = None,
     ) -> ReportRun:
         """Write one report and record the run (completing `run_id` when it was claimed)."""
         started = self.clock()
@@ -292,7 +270,7 @@ class ReportRunner:
         uri = ""
         status, error = ReportStatus.OK, ""
         try:
-            report, content = self.render(period, fmt, at)
+            report, content = self.render(period, fmt, at, time_zone=time_zone)
             path = write_new_report(
                 folder,
                 content,

@@ -72,10 +72,12 @@ class SLOInput:
     period_counts: Counts | None = None
 
 
-def report_window(period: ReportPeriod, at: datetime) -> tuple[datetime, datetime]:
-    """`(start, end)` of the report: the span before `at`, the last full calendar unit, or
-    the explicit `START/END` (see `meshwatch.slo.report_periods`)."""
-    return report_bounds(period, at)
+def report_window(
+    period: ReportPeriod, at: datetime, time_zone: str = "UTC"
+) -> tuple[datetime, datetime]:
+    """`(start, end)` of the report: the span before `at`, the last full calendar unit (in
+    `time_zone`), or the explicit `START/END` (see `meshwatch.slo.report_periods`)."""
+    return report_bounds(period, at, time_zone)
 
 
 _STEP_REFERENCE = datetime(2026, 1, 15, tzinfo=UTC)

@@ -41,7 +41,10 @@ def _guard(slo: SLO, window: BurnRateWindow) -> str:
     explicit = min_requests(slo)
     if explicit is not None:
         return f"{ref(c.rule_requests_increase(long), slo)} >= {explicit}"
-    period = ref(c.rule_requests_increase(dur(slo.window.length)), slo)
+    # the period's requests so far, as `policy.min_failures` reads them: the calendar
+    # period's own accumulation, or the whole rolling window
+    so_far = c.PERIOD_SUFFIX if slo.window.unit is not None else dur(slo.window.length)
+    period = ref(c.rule_requests_increase(so_far), slo)
     errors = ref(c.rule_errors_increase(long), slo)
     return f"{errors} >= {min_failures_expr(slo, window, period)}"
 

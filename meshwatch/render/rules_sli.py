@@ -27,6 +27,7 @@ from datetime import timedelta
 
 from meshwatch import conventions as c
 from meshwatch.model import SLI, SLO, Backend
+from meshwatch.render.rules_calendar import calendar_rules
 from meshwatch.render.rules_chain import Term, chained_windows
 from meshwatch.render.rules_common import (
     BASE,
@@ -87,7 +88,14 @@ def _ratio(slo: SLO, window: timedelta, labels: dict[str, str]) -> Rule:
 
 def _period_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
     period = slo.window.length
-    if has_counts(slo.sli):
+    rules: list[Rule] = []
+    if has_counts(slo.sli) and slo.window.unit is not None:
+        rules = calendar_rules(slo, labels)
+        p = c.PERIOD_SUFFIX
+        ratio = guarded_ratio(
+            ref(c.rule_errors_increase(p), slo), ref(c.rule_requests_increase(p), slo)
+        )
+    elif has_counts(slo.sli):
         p = dur(period)
         ratio = guarded_ratio(
             ref(c.rule_errors_increase(p), slo), ref(c.rule_requests_increase(p), slo)
@@ -97,6 +105,7 @@ def _period_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
         ratio = f"avg(avg_over_time({five}[{dur(period)}]))"
     remaining = f"1 - {ref(c.RULE_PERIOD_ERROR, slo)} / {num(slo.error_budget)}"
     return [
+        *rules,
         record(c.RULE_PERIOD_ERROR, ratio, labels),
         record(c.RULE_BUDGET_REMAINING, remaining, labels),
     ]
@@ -107,7 +116,9 @@ def sli_rules(slo: SLO) -> list[Rule]:
     the budget left - one group, so that each rule reads fresh results of the ones before."""
     labels = series_labels(slo)
     ratios = set(ratio_windows(slo))
-    windows = tuple(sorted({*ratios, slo.window.length}))
+    # a calendar period is accumulated (`rules_calendar`), not a rolling window
+    rolling = {slo.window.length} if slo.window.unit is None or not has_counts(slo.sli) else set()
+    windows = tuple(sorted({*ratios, *rolling}))
     plans = chained_windows(windows) if has_counts(slo.sli) else {}
     rules: list[Rule] = []
     for window in windows:

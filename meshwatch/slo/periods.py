@@ -1,9 +1,11 @@
 """Where an SLO period starts and ends at a given moment.
 
 A rolling window always ends now and starts `length` earlier. A calendar window is the
-current UTC calendar week (starting Monday 00:00) or month (starting the 1st at 00:00); its
-length is the real length of that week or month (28 to 31 days for months), not the nominal
-30 days `Window.calendar` stores for choosing burn-rate factors.
+current calendar week (starting on its first day, Monday by default, at 00:00) or month
+(starting the 1st at 00:00) in the window's time zone (UTC by default; see `calendar`); its
+length is the real elapsed length of that week or month (28 to 31 days for months, give or
+take the hour of a DST change), not the nominal 30 days `Window.calendar` stores for
+choosing burn-rate factors.
 
 Every function takes `now` as a timezone-aware datetime; it is converted to UTC.
 """
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from meshwatch.model import CalendarUnit, Window, WindowKind
+from meshwatch.slo.calendar import Unit, calendar_bounds, zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,25 +55,12 @@ def utc(now: datetime) -> datetime:
     return now.astimezone(UTC)
 
 
-def _week_start(now: datetime) -> datetime:
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight - timedelta(days=now.weekday())  # Monday is weekday 0
-
-
-def _month_start(now: datetime) -> datetime:
-    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def _next_month(start: datetime) -> datetime:
-    if start.month == 12:
-        return start.replace(year=start.year + 1, month=1)
-    return start.replace(month=start.month + 1)
-
-
-def _previous_month(start: datetime) -> datetime:
-    if start.month == 1:
-        return start.replace(year=start.year - 1, month=12)
-    return start.replace(month=start.month - 1)
+def _calendar(window: Window, now: datetime, back: int) -> tuple[datetime, datetime]:
+    if window.unit is None:
+        raise ValueError(f"calendar window without a unit: {window!r}")
+    unit: Unit = "week" if window.unit is CalendarUnit.WEEK else "month"
+    tz = zone(window.time_zone)
+    return calendar_bounds(unit, tz, now, week_start=window.week_start, back=back)
 
 
 def current_period(window: Window, now: datetime) -> Period:
@@ -78,13 +68,8 @@ def current_period(window: Window, now: datetime) -> Period:
     now = utc(now)
     if window.kind is WindowKind.ROLLING:
         return Period(now - window.length, now, now)
-    if window.unit is CalendarUnit.WEEK:
-        start = _week_start(now)
-        return Period(start, start + timedelta(days=7), now)
-    if window.unit is CalendarUnit.MONTH:
-        start = _month_start(now)
-        return Period(start, _next_month(start), now)
-    raise ValueError(f"calendar window without a unit: {window!r}")
+    start, end = _calendar(window, now, 0)
+    return Period(start, end, now)
 
 
 def previous_period(window: Window, now: datetime) -> Period:
@@ -93,13 +78,12 @@ def previous_period(window: Window, now: datetime) -> Period:
     For rolling windows that is the window ending `length` before now. Its `now` is its end,
     so `elapsed == length` and `remaining == 0`.
     """
-    current = current_period(window, now)
+    now = utc(now)
     if window.kind is WindowKind.ROLLING:
-        end = current.start
+        end = now - window.length
         return Period(end - window.length, end, end)
-    if window.unit is CalendarUnit.WEEK:
-        return Period(current.start - timedelta(days=7), current.start, current.start)
-    return Period(_previous_month(current.start), current.start, current.start)
+    start, end = _calendar(window, now, 1)
+    return Period(start, end, end)
 
 
 def period_bounds(window: Window, now: datetime) -> tuple[datetime, datetime]:

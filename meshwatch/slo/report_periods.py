@@ -3,9 +3,10 @@
 A report period is written like an SLO window, plus the calendar units reports are owed in:
 
 * a duration (`1h`, `36h`, `7d`, `90d`): the span of that length ending at `at`;
-* `calendar-week`, `calendar-month`, `calendar-quarter`: the last *complete* UTC calendar
+* `calendar-week`, `calendar-month`, `calendar-quarter`: the last *complete* calendar
   week (Monday 00:00), month (the 1st) or quarter (1 January, April, July, October) before
-  `at` — the report a team owes on the 1st is about the month that just ended;
+  `at`, in UTC or the time zone asked for (local midnight, DST included) — the report a
+  team owes on the 1st is about the month that just ended;
 * an explicit ISO 8601 interval `START/END` (`2026-11-01T00:00:00Z/2026-11-08T00:00:00Z`);
   naive times are UTC.
 
@@ -18,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from meshwatch.model import parse_duration
+from meshwatch.slo.calendar import Unit, calendar_bounds, zone
 from meshwatch.slo.periods import utc
 
 CALENDAR_PERIODS: Final = ("calendar-week", "calendar-month", "calendar-quarter")
@@ -65,30 +67,16 @@ def check_report_period(text: str, *, allow_interval: bool = True) -> str:
     return value
 
 
-def _quarter_start(moment: datetime) -> datetime:
-    month = 3 * ((moment.month - 1) // 3) + 1
-    return moment.replace(month=month, day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def _months_back(start: datetime, months: int) -> datetime:
-    index = start.year * 12 + start.month - 1 - months
-    return start.replace(year=index // 12, month=index % 12 + 1)
-
-
-def report_bounds(period: str, at: datetime) -> tuple[datetime, datetime]:
-    """`(start, end)` in UTC of the report `period` seen at `at` (see the module docstring)."""
+def report_bounds(period: str, at: datetime, time_zone: str = "UTC") -> tuple[datetime, datetime]:
+    """`(start, end)` in UTC of the report `period` seen at `at` (see the module docstring);
+    calendar periods are those of `time_zone` (an IANA name), starting at local midnight."""
     at = utc(at)
     value = check_report_period(period)
-    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
-    if value == "calendar-week":
-        end = midnight - timedelta(days=at.weekday())
-        return end - timedelta(days=7), end
-    if value == "calendar-month":
-        end = midnight.replace(day=1)
-        return _months_back(end, 1), end
-    if value == "calendar-quarter":
-        end = _quarter_start(at)
-        return _months_back(end, 3), end
+    if value in CALENDAR_PERIODS:
+        unit: Unit = "week" if value == "calendar-week" else "month"
+        if value == "calendar-quarter":
+            unit = "quarter"
+        return calendar_bounds(unit, zone(time_zone), at, back=1)
     if "/" in value:
         first, _, second = value.partition("/")
         return _moment(first), _moment(second)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from meshwatch.model import (
     SLO,
@@ -16,7 +16,9 @@ from meshwatch.model import (
     format_duration,
     parse_duration,
 )
+from meshwatch.slo.calendar import check_zone
 from meshwatch.slo.windows import default_burn_windows
+from meshwatch.slo.zone_rule import rule_mismatch
 from meshwatch.spec.problems import Problems
 from meshwatch.spec.source import Document, FieldPath, format_path
 
@@ -68,6 +70,49 @@ def parse_window(text: str) -> Window:
     if length < timedelta(hours=1):
         raise ValueError(f"window {text!r} is shorter than 1h; SLO periods are hours to weeks")
     return Window.rolling(length)
+
+
+def zoned_window(
+    window: Window, time_zone: str | None, doc: Document, path: FieldPath, problems: Problems
+) -> Window | None:
+    """`window` in `time_zone` (calendar windows only); None after reporting a problem."""
+    if time_zone is None:
+        return window
+    try:
+        check_zone(time_zone)
+    except ValueError as exc:
+        problems.error(doc, path, str(exc))
+        return None
+    if window.unit is None:
+        problems.error(
+            doc, path, f"time_zone applies to calendar windows only; {window.name} is rolling"
+        )
+        return None
+    if not check_zone_rule(time_zone, doc, path, problems):
+        return None
+    return Window.calendar(window.unit, time_zone, window.week_start)
+
+
+RULE_CHECK_FROM = datetime(2025, 1, 1, tzinfo=UTC)  # fixed, so validation is reproducible
+
+
+def check_zone_rule(time_zone: str, doc: Document, path: FieldPath, problems: Problems) -> bool:
+    """The generated rules follow the zone's yearly DST rule (`slo.zone_rule`): an error
+    when PromQL cannot express it, a warning when the zone does not follow it yet."""
+    try:
+        mismatch = rule_mismatch(time_zone, RULE_CHECK_FROM, years=15)
+    except ValueError as exc:
+        problems.error(doc, path, f"time zone {time_zone!r}: {exc}; the rules cannot follow it")
+        return False
+    if mismatch is not None:
+        problems.warning(
+            doc,
+            path,
+            f"time zone {time_zone!r} changes offset on listed dates (e.g. "
+            f"{mismatch:%Y-%m-%d}) that its yearly rule does not give: meshwatch's own "
+            "period is exact, the generated rules' period start can be off by the difference",
+        )
+    return True
 
 
 def check_objective(objective: float, doc: Document, path: FieldPath, problems: Problems) -> bool:

@@ -29,6 +29,8 @@ from meshwatch.render.reports_build import slices_from_statuses
 from meshwatch.render.svg import Point, budget_chart, sli_chart
 from meshwatch.render.svg_backends import backend_burn_chart, backend_sli_chart
 from meshwatch.render.svg_weights import Move, weights_chart
+from meshwatch.slo.calendar import zone
+from meshwatch.slo.periods import current_period
 from meshwatch.store import ActionState, HistoryPoint
 
 router = APIRouter(include_in_schema=False)
@@ -85,6 +87,19 @@ class Row:
             return "not measured"
         covered = units.span(self.slo.window.length * coverage)
         return f"{covered} of {self.slo.window.name} ({fmt.pct(coverage, 2)})"
+
+    @property
+    def period_note(self) -> str:
+        """Where the period of the figures starts: `period since 2026-12-01 00:00
+        Europe/Berlin (2026-11-30 23:00 UTC)`; empty without a status."""
+        if self.status is None:
+            return ""
+        start = current_period(self.slo.window, self.status.at).start
+        utc_text = f"{start:%Y-%m-%d %H:%M} UTC"
+        if self.slo.window.unit is None or self.slo.window.time_zone == "UTC":
+            return f"period since {utc_text}"
+        local = start.astimezone(zone(self.slo.window.time_zone))
+        return f"period since {local:%Y-%m-%d %H:%M} {self.slo.window.time_zone} ({utc_text})"
 
     @property
     def state(self) -> str:

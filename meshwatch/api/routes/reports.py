@@ -10,7 +10,7 @@ from fastapi import Path as PathParam
 
 from meshwatch.api.deps import ServicesDep, StoreDep, Writer
 from meshwatch.api.moments import api_moment
-from meshwatch.api.schemas import ReportRequestIn, ReportRunDetailOut, ReportRunOut
+from meshwatch.api.schemas_reports import ReportRequestIn, ReportRunDetailOut, ReportRunOut
 from meshwatch.store import ReportStatus
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])

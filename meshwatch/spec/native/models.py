@@ -274,7 +274,14 @@ class SLOSpec(_Spec):
     window: str = Field(
         default="30d",
         description="SLO period: a rolling duration (`30d`, `28d`, `4w`, `7d`) or "
-        "`calendar-week` / `calendar-month` (UTC, weeks start Monday).",
+        "`calendar-week` / `calendar-month` (weeks start Monday, at local midnight in "
+        "`time_zone`).",
+    )
+    time_zone: str | None = Field(
+        default=None,
+        description="IANA time zone of a calendar window (`Europe/Berlin`, "
+        "`America/New_York`); its periods start at local midnight there, DST included. "
+        "Default UTC; calendar windows only.",
     )
     description: str = Field(default="", description="Free text shown in dashboards and reports.")
     labels: dict[str, str] = Field(

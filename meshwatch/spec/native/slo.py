@@ -14,6 +14,7 @@ from meshwatch.spec.checks import (
     default_windows,
     parse_window,
     slo_warnings,
+    zoned_window,
 )
 from meshwatch.spec.native import models as native
 from meshwatch.spec.native.policy import alerting_from_spec, remediation_from_spec
@@ -59,6 +60,8 @@ def _slo(
         window = parse_window(spec.window)
     except ValueError as exc:
         problems.error(doc, (*path, "window"), str(exc))
+    if window is not None:
+        window = zoned_window(window, spec.time_zone, doc, (*path, "time_zone"), problems)
     slo_labels = check_labels(spec.labels, doc, (*path, "labels"), problems)
     sli_and_mesh = sli_from_spec(spec.sli, doc, (*path, "sli"), problems)
     if window is None or sli_and_mesh is None:

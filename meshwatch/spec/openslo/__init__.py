@@ -18,8 +18,9 @@ dropped):
   `timeSliceTarget`, a ratio) and `RatioTimeslices` (`timeSliceWindow`) budget slices, as the
   native `budgeting: timeslices` / `ratio_timeslices` (`meshwatch.slo.timeslices`).
 - `timeWindow`: `{duration: 28d, isRolling: true}` -> rolling; `{duration: 1M|1w,
-  calendar: {timeZone: UTC}}` -> calendar-month / calendar-week; other time zones are not
-  supported yet (issue 16).
+  isRolling: false, calendar: {startTime, timeZone}}` -> calendar-month / calendar-week in
+  that IANA time zone (periods start at local midnight; a week starts on startTime's
+  weekday, a month on the 1st).
 - `ratioMetric` with `good` or `bad` and `total`, each a Prometheus `metricSource.spec.query`:
   counter selectors (`metric{...}` or `sum(metric{...})`, with `counter: true`) -> a ratio
   of counters; PromQL templates with `{{.window}}` -> query SLI (a ratio of counters when

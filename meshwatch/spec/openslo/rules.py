@@ -2,8 +2,7 @@
 
 They hold whether or not the rest of the document is valid, so they are read from the
 data as written: a document with a shape error still gets these problems reported, and
-features meshwatch does not have yet (time-zoned calendar windows: issue 16) are named as
-such next to every other problem.
+features meshwatch does not have yet are named as such next to every other problem.
 """
 
 from __future__ import annotations
@@ -75,17 +74,6 @@ def _check_descriptions(node: Any, doc: Document, path: FieldPath, problems: Pro
 def _check_slo(spec: dict[str, Any], doc: Document, problems: Problems) -> None:
     service = spec.get("service")
     check_name(service, doc, ("spec", "service"), problems)
-    windows = spec.get("timeWindow")
-    for index, window in enumerate(windows if isinstance(windows, list) else []):
-        calendar = window.get("calendar") if isinstance(window, dict) else None
-        zone = calendar.get("timeZone") if isinstance(calendar, dict) else None
-        if isinstance(zone, str) and zone not in UTC_ZONES:
-            problems.error(
-                doc,
-                ("spec", "timeWindow", index, "calendar", "timeZone"),
-                f"calendar windows in time zone {zone!r} are not supported yet (planned in "
-                "issue 16); use timeZone: UTC",
-            )
     for index, item in enumerate(_list(spec.get("alertPolicies"))):
         inline = item.get("spec") if isinstance(item, dict) else None
         if isinstance(inline, dict):

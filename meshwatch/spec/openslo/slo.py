@@ -13,11 +13,13 @@ from meshwatch.model import (
     Window,
     parse_duration,
 )
+from meshwatch.slo.calendar import check_zone
 from meshwatch.spec.budgeting import parse_slice, timeslices
 from meshwatch.spec.checks import (
     Found,
     check_labels,
     check_objective,
+    check_zone_rule,
     default_windows,
     slo_warnings,
 )
@@ -184,29 +186,42 @@ def _window(
             f"unknown window {spec.duration!r}; calendar windows are 1M (month) or 1w (week)",
         )
         return None
-    if spec.calendar.time_zone not in UTC_ZONES:
-        return None  # reported by the OpenSLO rules: not supported yet
-    _check_start(spec.calendar.start_time, unit, doc, (*at, "calendar", "startTime"), problems)
-    return Window.calendar(unit)
+    zone = spec.calendar.time_zone.strip()
+    zone = "UTC" if zone in UTC_ZONES else zone
+    try:
+        check_zone(zone)
+    except ValueError as exc:
+        problems.error(doc, (*at, "calendar", "timeZone"), str(exc))
+        return None
+    if not check_zone_rule(zone, doc, (*at, "calendar", "timeZone"), problems):
+        return None
+    start = _check_start(
+        spec.calendar.start_time, unit, zone, doc, (*at, "calendar", "startTime"), problems
+    )
+    return Window.calendar(unit, zone, start.weekday() if start is not None else 0)
 
 
 def _check_start(
-    text: str, unit: CalendarUnit, doc: Document, path: FieldPath, problems: Problems
-) -> None:
-    """Calendar windows start at 00:00 UTC on the 1st / on Mondays; say so if the file differs."""
+    text: str, unit: CalendarUnit, zone: str, doc: Document, path: FieldPath, problems: Problems
+) -> datetime | None:
+    """The startTime as written (None when invalid). A week starts on its weekday; periods
+    start at local midnight and months on the 1st: say so if the file differs."""
     try:
         start = datetime.fromisoformat(text.strip())
     except ValueError:
         problems.error(doc, path, f"invalid startTime {text!r}; use e.g. 2024-01-01 00:00:00")
-        return
-    aligned = start.hour == start.minute == start.second == 0 and (
-        start.day == 1 if unit is CalendarUnit.MONTH else start.weekday() == 0
-    )
-    if not aligned:
-        begin = "on the 1st of each month" if unit is CalendarUnit.MONTH else "on Mondays"
-        problems.warning(
-            doc, path, f"startTime is not used: calendar windows start at 00:00 UTC {begin}"
+        return None
+    midnight = start.hour == start.minute == start.second == 0
+    if not midnight or (unit is CalendarUnit.MONTH and start.day != 1):
+        begin = (
+            "on the 1st of each month" if unit is CalendarUnit.MONTH else "on startTime's weekday"
         )
+        problems.warning(
+            doc,
+            path,
+            f"startTime is used only for its date: calendar periods start at 00:00 {zone} {begin}",
+        )
+    return start
 
 
 def _objective(objectives: list[m.Objective], doc: Document, problems: Problems) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from meshwatch.jobs.report_schedule import (
     last_fire_time,
 )
 from meshwatch.jobs.reports import ReportBuilder, ReportRunner
-from meshwatch.settings import ScheduledReport, WebhookTarget
+from meshwatch.settings import ScheduledReport, Settings, WebhookTarget
 from meshwatch.store import ReportRun, ReportStatus, Store, make_engine, upgrade
 from tests.support import report_history as h
 
@@ -209,3 +210,30 @@ def test_schedules_take_any_period(period: str) -> None:
 def test_schedules_refuse_bad_periods(period: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ScheduledReport(name="r", cron="0 8 * * MON", period=period)
+
+
+def test_scheduled_calendar_report_in_its_time_zone(db: Path, tmp_path: Path) -> None:
+    fired = datetime(2026, 12, 1, 8, 0, 5, tzinfo=UTC)
+    monthly = ScheduledReport(
+        name="monthly",
+        cron="0 8 1 * *",
+        period="calendar-month",
+        format="json",
+        time_zone="Europe/Berlin",
+    )
+    reports = ScheduledReports(runner_on(db, tmp_path / "out", lambda: fired), [monthly], "tz")
+    run = reports.run("monthly", fired)
+    assert run is not None and run.status is ReportStatus.OK, run
+    body = json.loads(Path(run.uri).read_text(encoding="utf-8"))
+    # November in Berlin: from 00:00 CET on the 1st to 00:00 CET on 1 December
+    assert (body["start"], body["end"]) == ("2026-10-31T23:00:00Z", "2026-11-30T23:00:00Z")
+
+
+def test_schedules_and_settings_refuse_unknown_time_zones() -> None:
+    with pytest.raises(ValueError, match="unknown time zone 'Europe/Berln'"):
+        ScheduledReport(
+            name="r", cron="0 8 1 * *", period="calendar-month", time_zone="Europe/Berln"
+        )
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
+        Settings(report_time_zone="Mars/Olympus")
+    assert Settings(report_time_zone="America/New_York").report_time_zone == "America/New_York"

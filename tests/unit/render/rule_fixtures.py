@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from meshwatch.model import (
@@ -117,6 +118,15 @@ def linkerd_calendar() -> SLO:
     )
 
 
+def berlin_week() -> SLO:
+    """A calendar week in Europe/Berlin: the offset, start and accumulation rules."""
+    return dataclasses.replace(
+        linkerd_calendar(),
+        name="weekly",
+        window=Window.calendar(CalendarUnit.WEEK, "Europe/Berlin"),
+    )
+
+
 def sloth_query() -> SLO:
     return SLO(
         service="catalog",
@@ -154,6 +164,7 @@ def all_slos() -> list[SLO]:
         istio_latency(),
         envoy_good_form(),
         linkerd_calendar(),
+        berlin_week(),
         sloth_query(),
         raw_probe(),
     ]
