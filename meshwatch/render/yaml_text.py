@@ -21,7 +21,8 @@ from functools import lru_cache
 
 Value = str | int | float | bool | None | Mapping[str, "Value"] | Sequence["Value"]
 
-_PLAIN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_./:-]*\Z|(?:[0-9]+[smhdw])+\Z")
+# plain never ends in ":" (`A:` would read as a mapping key)
+_PLAIN_RE = re.compile(r"[A-Za-z_](?:[A-Za-z0-9_./:-]*[A-Za-z0-9_./-])?\Z|(?:[0-9]+[smhdw])+\Z")
 _RESERVED = frozenset({"y", "n", "yes", "no", "true", "false", "on", "off", "null"})
 _NUMBER_RE = re.compile(r"[-+]?(\.[0-9]|[0-9])")
 _BLOCK_BAD_RE = re.compile(r"[^\x20-\x7e\n\u00a0-\ud7ff\ue000-\ufffd]| \n")

@@ -44,6 +44,7 @@ def test_round_trip(document: dict[str, Any]) -> None:
         pytest.param("1:30", '"1:30"', id="sexagesimal"),
         pytest.param("a b", '"a b"', id="space"),
         pytest.param("", '""', id="empty"),
+        pytest.param("A:", '"A:"', id="trailing-colon"),
     ],
 )
 def test_scalar_style(value: str, written: str) -> None:
