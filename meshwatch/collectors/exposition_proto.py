@@ -12,7 +12,10 @@ format a target spoke: counters, gauges and untyped as their name; classic histo
 histogram `h` that an SLO follows becomes two synthetic counters, named with a `#` that no
 metric name can hold: `native_count_name(h)` (its observations) and
 `native_below_name(h, t)` (observations at or under `t`, estimated as Prometheus's
-`histogram_fraction(0, t)` x count, see `meshwatch.slo.native_histogram`).
+`histogram_fraction(0, t)` x count, see `meshwatch.slo.native_histogram`). For latency
+percentiles, `native_bucket_name(h)` is one counter per bucket, labelled `NATIVE_BUCKET` with
+its schema and index (`bucket_key`), from which `meshwatch.collectors.native_buckets` rebuilds
+the histogram's increase over a window.
 """
 
 from __future__ import annotations
@@ -140,6 +143,24 @@ def native_below_name(histogram: str, threshold: float) -> str:
     return f"{histogram}{_NATIVE}le={threshold!r}"
 
 
+def native_bucket_name(histogram: str) -> str:
+    """The synthetic counters of a native histogram's buckets (one per `NATIVE_BUCKET`)."""
+    return f"{histogram}{_NATIVE}bucket"
+
+
+NATIVE_BUCKET = f"{_NATIVE}bucket"  # a label no exposition can hold: the bucket's key
+
+
+def bucket_key(schema: int, sign: str, index: int) -> str:
+    """`NATIVE_BUCKET` of positive (`+`) or negative (`-`) bucket `index` of `schema`, e.g.
+    `3+-15`; the zero bucket is `z` and its threshold (`zero_key`)."""
+    return f"{schema}{sign}{index}"
+
+
+def zero_key(threshold: float) -> str:
+    return f"z{threshold!r}"
+
+
 def native_selectors(sli: NativeLatencySLI) -> tuple[Selector, Selector]:
     """The synthetic counters the store follows for `sli`: (all requests, fast requests)."""
     return (
@@ -152,22 +173,31 @@ def is_native_name(name: str) -> bool:
     return _NATIVE in name
 
 
-def native_delta(sample: Sample, delta: float, resets: set[tuple[str, Labels]]) -> float:
-    """The increase the store takes for a synthetic counter whose value fell to `sample`.
+def native_delta(sample: Sample, previous: float, resets: set[tuple[str, Labels]]) -> float:
+    """The increase the store takes for a counter whose value went from `previous` to `sample`.
 
-    A native histogram's count falls only on a reset (the process restarted), and then
-    `delta` (the new value) is right; it is noted in `resets`, which the caller keeps for one
-    scrape (the count is decoded before the fast counters of its histogram). Its fast counter
-    can also fall without a reset, when the target lowers the histogram's resolution (fewer,
-    wider buckets; client_golang does past its bucket limit) and the bucket holding the
-    threshold widens: then nothing is counted fast for that scrape, instead of the whole
-    history (a reset would count it all again).
+    A plain counter that fell was reset: its new value is the increase. A native histogram's
+    count falls only on a reset (the process restarted); it is noted in `resets`, which the
+    caller keeps for one scrape (the count is decoded before the other counters of its
+    histogram), and then every bucket counter of that histogram counts its whole new value,
+    even one that did not fall. Its fast counter can also fall without a reset, when the target
+    lowers the histogram's resolution (fewer, wider buckets; client_golang does past its
+    bucket limit) and the bucket holding the threshold widens: then nothing is counted fast
+    for that scrape, instead of the whole history (a reset would count it all again).
     """
+    fell = sample.value < previous
+    delta = sample.value if fell else sample.value - previous
     if _NATIVE not in sample.name:
         return delta
     histogram, what = sample.name.split(_NATIVE, 1)
     if what == "count":
-        resets.add((histogram, sample.labels))
+        if fell:
+            resets.add((histogram, sample.labels))
+        return delta
+    if what == "bucket":
+        own = tuple(pair for pair in sample.labels if pair[0] != NATIVE_BUCKET)
+        return sample.value if (histogram, own) in resets else delta
+    if not fell:
         return delta
     return delta if (histogram, sample.labels) in resets else 0.0
 
@@ -182,6 +212,8 @@ def _native_wants(wanted: Iterable[str]) -> dict[str, set[float]]:
         thresholds = out.setdefault(histogram, set())
         if what.startswith("le="):
             thresholds.add(float(what[3:]))
+        elif what == "bucket":
+            thresholds.add(math.nan)  # the buckets themselves are wanted
     return out
 
 
@@ -286,11 +318,24 @@ def _native(family: Any, thresholds: set[float]) -> Iterator[Sample]:
             continue
         labels, ts = _labels(metric), _timestamp(metric)
         yield Sample(native_count_name(name), labels, histogram.count, ts)
-        for threshold in sorted(thresholds):
+        if any(math.isnan(t) for t in thresholds):
+            yield from _bucket_samples(name, labels, histogram, ts)
+        for threshold in sorted(t for t in thresholds if not math.isnan(t)):
             good = observations_between(histogram, 0.0, threshold)
             yield Sample(
                 native_below_name(name, threshold), labels, 0.0 if math.isnan(good) else good, ts
             )
+
+
+def _bucket_samples(
+    name: str, labels: Labels, histogram: NativeHistogram, ts: float | None
+) -> Iterator[Sample]:
+    counter, schema = native_bucket_name(name), histogram.schema
+    keyed = [(zero_key(histogram.zero_threshold), histogram.zero_count)]
+    keyed += [(bucket_key(schema, "+", i), n) for i, n in histogram.positive]
+    keyed += [(bucket_key(schema, "-", i), n) for i, n in histogram.negative]
+    for key, count in keyed:
+        yield Sample(counter, tuple(sorted((*labels, (NATIVE_BUCKET, key)))), count, ts)
 
 
 def native_histogram(histogram: Any) -> NativeHistogram | None:
