@@ -28,6 +28,11 @@ computes it from the decoded buckets. Both must equal Prometheus 2.42's linear i
 recomputed here from the two histograms served, and each must lie in the schema-3 bucket
 that holds the generator's own q-quantile (the `ceil(q n)`-th smallest latency): a relative
 error under 2^(1/8) - 1 = 9 %, the bucket width.
+
+The service dashboard's queries run on the same Prometheus (with the harness of
+tests/integration/test_dashboard_queries.py): all parse and name real series, and the traffic
+row of the native SLOs has data: its request rate over 5m is the generator's count over 300 s
+(up to `rate()`'s extrapolation, as above) and its percentiles are the ones checked above.
 promtool 2.42 cannot write native histograms in test series (`{{schema:...}}` is newer), so
 the rules are checked by `promtool check rules` and run here on the real Prometheus.
 """
@@ -55,12 +60,14 @@ from meshwatch.errors import NoDataError
 from meshwatch.model import SLO, Counts, Matcher, NativeLatencySLI, SLOStatus, Window
 from meshwatch.render.rules import rule_files
 from meshwatch.engine.plan import PERCENTILES
+from meshwatch.render import dashboards
 from meshwatch.slo.native_histogram import (
     NativeHistogram,
     containing_bucket,
     native_quantile,
     observations_between,
 )
+from tests.integration.test_dashboard_queries import bind, check, variable_values
 from tests.support.binaries import require_binary
 from tests.support.native_exporter import SCHEMA, NativeHistogramExporter, latencies
 from tests.support.prometheus_run import PrometheusProcess, prometheus_config
@@ -159,6 +166,31 @@ def _check_percentiles(
                 values[engine] = value
         out[name] = (values, exact, (lower, upper))
     return out
+
+
+def _check_dashboard(prom: PrometheusProcess, rules: list[Path], whole: NativeHistogram) -> float:
+    """The service dashboard of the native SLOs on the real Prometheus; its request rate."""
+    board = next(b for b in dashboards.build(SLOS) if b.uid == c.dashboard_uid_service("shop"))
+    recorded = {
+        line.split("record:", 1)[1].strip()
+        for path in rules
+        for line in path.read_text().splitlines()
+        if "record:" in line
+    }
+    # meshwatch's own action counter is served by `serve`, which this test does not scrape
+    known = set(prom.api("label/__name__/values")) | recorded | {c.METRIC_ACTIONS}
+    values = {**variable_values(board.model), "__rate_interval": "5m"}
+    found = {where: bind(expr, values) for where, expr in dashboards.queries(board.model)}
+    problems = [check(prom, where, expr, known) for where, expr in found.items()]
+    # long burn windows and alerts may have no sample yet; everything must parse and exist
+    assert not [p for p in problems if p and "no series" not in p], problems
+    print("dashboard queries without data yet:", [p.split(":")[0] for p in problems if p])
+    (rate,) = prom.query(found["panel 'Request rate' A"])
+    for ref, (name, q) in zip("ABC", PERCENTILES, strict=True):
+        (value,) = prom.query(found[f"panel 'Latency percentiles' {ref}"])
+        expected = native_quantile(q, whole)
+        assert float(value["value"][1]) == pytest.approx(expected, rel=1e-9), name
+    return float(rate["value"][1])
 
 
 def test_native_latency_slis_on_prometheus_and_embedded(tmp_path: Path) -> None:
@@ -260,6 +292,8 @@ def test_native_latency_slis_on_prometheus_and_embedded(tmp_path: Path) -> None:
             # increase() extrapolates to the window edges: the series began inside it
             assert total <= from_prometheus.total <= total * 1.25, from_prometheus
         percentiles = _check_percentiles(statuses, segments, exporter.traffic.latencies)
+        requests_per_s = _check_dashboard(prom, rules, _merged(segments))
+        assert total <= requests_per_s * 300 <= total * 1.25, (requests_per_s, total)
         bound_ratios, bound_exact, _ = figures["bound"]
         for ratio in bound_ratios.values():
             assert ratio == pytest.approx(bound_exact, abs=1e-9)  # a bucket boundary: exact
