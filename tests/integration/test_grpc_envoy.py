@@ -38,8 +38,8 @@ from meshwatch.meshes import envoy, grpc
 from meshwatch.model import SLO, Counts
 from meshwatch.render import dashboards, dashboards_overview
 from meshwatch.render import dashboards_promql as q
-from tests.integration.test_dashboard_queries import bind, check, variable_values
 from meshwatch.spec import load_text
+from tests.integration.test_dashboard_queries import bind, check, variable_values
 from tests.support.binaries import require_binary
 from tests.support.grpc_envoy import NOT_FOUND, GrpcClient, GrpcEnvoy, run_grpc_envoy
 from tests.support.prometheus_run import PrometheusProcess, prometheus_config

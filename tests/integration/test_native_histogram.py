@@ -56,11 +56,11 @@ from meshwatch.collectors.prometheus_http import PrometheusQuerier, RetryPolicy,
 from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.engine.evaluate import evaluate_all
+from meshwatch.engine.plan import PERCENTILES
 from meshwatch.errors import NoDataError
 from meshwatch.model import SLO, Counts, Matcher, NativeLatencySLI, SLOStatus, Window
-from meshwatch.render.rules import rule_files
-from meshwatch.engine.plan import PERCENTILES
 from meshwatch.render import dashboards
+from meshwatch.render.rules import rule_files
 from meshwatch.slo.native_histogram import (
     NativeHistogram,
     containing_bucket,

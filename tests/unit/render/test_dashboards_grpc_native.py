@@ -36,7 +36,7 @@ def _mesh_queries(kind: str, protocol: str) -> dict[str, str]:
     board = dashboards_overview.mesh(list(slos.slos))
     assert check_dashboard(board.model) == []
     _assert_tiled(board.model["panels"])
-    return {where: expr for where, expr in dashboards.queries(board.model)}
+    return dict(dashboards.queries(board.model))
 
 
 @pytest.mark.parametrize(
