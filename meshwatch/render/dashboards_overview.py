@@ -210,7 +210,7 @@ def grpc_success_targets(
     for slo in slos:
         ratio = q.sli_error_ratio_by(slo, peers)
         if ratio is not None:
-            out.append((f"1 - {ratio}", f"{slo.service}/{slo.name}: {legend}"))
+            out.append((f"1 - ({ratio})", f"{slo.service}/{slo.name}: {legend}"))
     return out
 
 

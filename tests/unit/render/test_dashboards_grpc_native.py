@@ -51,7 +51,7 @@ def _mesh_queries(kind: str, protocol: str) -> dict[str, str]:
 def test_grpc_slos_get_a_grpc_success_rate_per_edge(kind: str, protocol: str, status: str) -> None:
     found = _mesh_queries(kind, protocol)
     (grpc,) = [e for w, e in found.items() if "'gRPC success rate" in w]
-    assert status in grpc and grpc.startswith("1 - ")
+    assert status in grpc and grpc.startswith("1 - (") and grpc.endswith(")")
     (http,) = [e for w, e in found.items() if "'HTTP success rate" in w]
     label = {"istio": "grpc_response_status", "linkerd": "grpc_status"}.get(kind)
     # the HTTP panel leaves gRPC calls out where the mesh labels them
