@@ -62,7 +62,8 @@ class SLOPlan:
     `windows` are the burn-rate and throughput windows; `period` is the part of the SLO
     period that ends at `now` (the whole length of a rolling window, the elapsed part of a
     calendar one); `bucket_windows` are the windows whose histogram buckets give the
-    latency percentiles (latency SLIs only).
+    latency percentiles (latency SLIs only); `quantiles` (native-histogram latency SLIs only)
+    are the percentiles the collector computes itself over the first bucket window.
     """
 
     slo: SLO
@@ -70,6 +71,7 @@ class SLOPlan:
     period: timedelta
     bucket_windows: tuple[timedelta, ...] = ()
     backends: tuple[BackendPlan, ...] = ()
+    quantiles: tuple[float, ...] = ()
 
     @property
     def count_windows(self) -> tuple[timedelta, ...]:
@@ -92,6 +94,9 @@ class Measured:
     # Timeslices SLOs only: every count window in slices (errors = bad slices, total =
     # slices counted), see `meshwatch.collectors.slices`
     slices: WindowCounts = field(default_factory=dict)
+    # native-histogram latency SLIs only: each of `SLOPlan.quantiles` (0..1) over the plan's
+    # first bucket window, or why it is unknown (no series, no traffic, a failed query)
+    quantiles: Mapping[float, float | CollectorError] = field(default_factory=dict)
 
     def source_error(self) -> str | None:
         """The first failure (not "no data") among the counts, if any: the reason to show."""

@@ -12,7 +12,10 @@ format a target spoke: counters, gauges and untyped as their name; classic histo
 histogram `h` that an SLO follows becomes two synthetic counters, named with a `#` that no
 metric name can hold: `native_count_name(h)` (its observations) and
 `native_below_name(h, t)` (observations at or under `t`, estimated as Prometheus's
-`histogram_fraction(0, t)` x count, see `meshwatch.slo.native_histogram`).
+`histogram_fraction(0, t)` x count, see `meshwatch.slo.native_histogram`). For latency
+percentiles, `native_bucket_name(h)` is one counter per bucket, labelled `NATIVE_BUCKET` with
+its schema and index (`bucket_key`), from which `meshwatch.collectors.native_buckets` rebuilds
+the histogram's increase over a window.
 """
 
 from __future__ import annotations
@@ -26,8 +29,20 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError, Message
 
 from meshwatch.collectors.exposition import Labels, Sample
+from meshwatch.collectors.exposition_native import (
+    NATIVE_BUCKET,
+    bucket_key,
+    bucket_samples,
+    is_native_name,
+    native_below_name,
+    native_bucket_name,
+    native_count_name,
+    native_delta,
+    native_selectors,
+    native_wants,
+    zero_key,
+)
 from meshwatch.errors import ExpositionError
-from meshwatch.model import NativeLatencySLI, Selector
 from meshwatch.slo.native_histogram import (
     NativeHistogram,
     deltas_to_counts,
@@ -35,12 +50,28 @@ from meshwatch.slo.native_histogram import (
     spans_to_buckets,
 )
 
+__all__ = [  # the native names are re-exported: callers import them from here
+    "CONTENT_TYPE",
+    "NATIVE_BUCKET",
+    "bucket_key",
+    "is_native_name",
+    "message_class",
+    "native_below_name",
+    "native_bucket_name",
+    "native_count_name",
+    "native_delta",
+    "native_histogram",
+    "native_selectors",
+    "parse_wanted_proto",
+    "read_delimited",
+    "zero_key",
+]
+
 CONTENT_TYPE = (
     "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
 )
 _PACKAGE = "io.prometheus.client"
 _COUNTER, _GAUGE, _SUMMARY, _UNTYPED, _HISTOGRAM, _GAUGE_HISTOGRAM = range(6)
-_NATIVE = "#"
 
 # (message, ((field, number, type, label, message type or ""), ...)); types and labels are
 # descriptor_pb2.FieldDescriptorProto values
@@ -130,61 +161,6 @@ def message_class(name: str) -> type[Message]:
     return message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.{name}"))
 
 
-def native_count_name(histogram: str) -> str:
-    """The synthetic counter of a native histogram's observations."""
-    return f"{histogram}{_NATIVE}count"
-
-
-def native_below_name(histogram: str, threshold: float) -> str:
-    """The synthetic counter of a native histogram's observations at or under `threshold`."""
-    return f"{histogram}{_NATIVE}le={threshold!r}"
-
-
-def native_selectors(sli: NativeLatencySLI) -> tuple[Selector, Selector]:
-    """The synthetic counters the store follows for `sli`: (all requests, fast requests)."""
-    return (
-        Selector(native_count_name(sli.histogram), sli.matchers),
-        Selector(native_below_name(sli.histogram, sli.threshold), sli.matchers),
-    )
-
-
-def is_native_name(name: str) -> bool:
-    return _NATIVE in name
-
-
-def native_delta(sample: Sample, delta: float, resets: set[tuple[str, Labels]]) -> float:
-    """The increase the store takes for a synthetic counter whose value fell to `sample`.
-
-    A native histogram's count falls only on a reset (the process restarted), and then
-    `delta` (the new value) is right; it is noted in `resets`, which the caller keeps for one
-    scrape (the count is decoded before the fast counters of its histogram). Its fast counter
-    can also fall without a reset, when the target lowers the histogram's resolution (fewer,
-    wider buckets; client_golang does past its bucket limit) and the bucket holding the
-    threshold widens: then nothing is counted fast for that scrape, instead of the whole
-    history (a reset would count it all again).
-    """
-    if _NATIVE not in sample.name:
-        return delta
-    histogram, what = sample.name.split(_NATIVE, 1)
-    if what == "count":
-        resets.add((histogram, sample.labels))
-        return delta
-    return delta if (histogram, sample.labels) in resets else 0.0
-
-
-def _native_wants(wanted: Iterable[str]) -> dict[str, set[float]]:
-    """Native histogram name -> thresholds, from the synthetic names in `wanted`."""
-    out: dict[str, set[float]] = {}
-    for name in wanted:
-        if _NATIVE not in name:
-            continue
-        histogram, what = name.split(_NATIVE, 1)
-        thresholds = out.setdefault(histogram, set())
-        if what.startswith("le="):
-            thresholds.add(float(what[3:]))
-    return out
-
-
 def read_delimited(body: bytes) -> Iterator[bytes]:
     """The messages of a varint-length-delimited stream; ExpositionError when truncated."""
     at, end = 0, len(body)
@@ -208,7 +184,7 @@ def read_delimited(body: bytes) -> Iterator[bytes]:
 def parse_wanted_proto(body: bytes, wanted: Iterable[str]) -> list[Sample]:
     """Samples of the families `wanted` needs, from a delimited protobuf exposition."""
     wanted = set(wanted)
-    natives = _native_wants(wanted)
+    natives = native_wants(wanted)
     family_class = message_class("MetricFamily")
     samples: list[Sample] = []
     for raw in read_delimited(body):
@@ -286,7 +262,9 @@ def _native(family: Any, thresholds: set[float]) -> Iterator[Sample]:
             continue
         labels, ts = _labels(metric), _timestamp(metric)
         yield Sample(native_count_name(name), labels, histogram.count, ts)
-        for threshold in sorted(thresholds):
+        if any(math.isnan(t) for t in thresholds):
+            yield from bucket_samples(name, labels, histogram, ts)
+        for threshold in sorted(t for t in thresholds if not math.isnan(t)):
             good = observations_between(histogram, 0.0, threshold)
             yield Sample(
                 native_below_name(name, threshold), labels, 0.0 if math.isnan(good) else good, ts

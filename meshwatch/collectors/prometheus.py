@@ -39,6 +39,7 @@ from meshwatch.collectors.prometheus_batch import DEFAULT_CHUNK, Probe, run_prob
 from meshwatch.collectors.prometheus_coverage import FirstSamples, coverage_of
 from meshwatch.collectors.prometheus_grouped import Answer, GroupedIncreases, Increase
 from meshwatch.collectors.prometheus_http import PrometheusQuerier, Sample
+from meshwatch.collectors.prometheus_quantiles import QuantileProbes
 from meshwatch.collectors.prometheus_recorded import (
     DEFAULT_MAX_AGE,
     Recorded,
@@ -157,6 +158,7 @@ class PrometheusCollector:
             if isinstance(plan.slo.sli, LatencySLI):
                 for window in plan.bucket_windows:
                     pending.wanted.append(Increase(plan.slo.sli.bucket, window, by_le=True))
+            pending.quantiles.ask(plan)
             # the loop acts on these within seconds: a recording older than the shortest
             # window (its group late, Prometheus busy) is replaced by the raw counters
             backends = {
@@ -174,6 +176,7 @@ class PrometheusCollector:
                 slices=measure_slices(self.querier, plan, now),
                 counts=pending.resolve_all(answers[plan.slo.id][0]),
                 buckets=pending.buckets(plan),
+                quantiles=pending.quantiles.answers(plan, pending.found),
                 backends={
                     name: pending.resolve_all(by_window)
                     for name, by_window in answers[plan.slo.id][1].items()
@@ -224,6 +227,7 @@ class _Pending:
         self.grouped: dict[Increase, Answer] = {}
         self.found: dict[str, list[Sample]] = {}
         self.failed: dict[tuple[SLI, timedelta], CollectorError] = {}
+        self.quantiles = QuantileProbes()
 
     def count(self, sli: SLI, window: timedelta) -> tuple[SLI, timedelta]:
         """Ask for `sli` over `window`; the returned token is `resolve`d after `run`."""
@@ -240,7 +244,7 @@ class _Pending:
 
     def run(self, collector: PrometheusCollector, now: datetime) -> None:
         grouped = GroupedIncreases(self.wanted)
-        probes: list[Probe] = list(grouped.probes)
+        probes: list[Probe] = [*grouped.probes, *self.quantiles.probes]
         for (sli, window), tag in self.adhoc.items():
             try:
                 probes.extend(adhoc.count_probes(tag, sli, window))

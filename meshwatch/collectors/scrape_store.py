@@ -45,7 +45,13 @@ from meshwatch.collectors.base import (
     measure_each,
 )
 from meshwatch.collectors.exposition import Labels, Sample
-from meshwatch.collectors.exposition_proto import is_native_name, native_delta, native_selectors
+from meshwatch.collectors.exposition_proto import (
+    NATIVE_BUCKET,
+    is_native_name,
+    native_delta,
+    native_selectors,
+)
+from meshwatch.collectors.native_buckets import bucket_selector, native_quantiles
 from meshwatch.collectors.scrape_counts import counts_or_error, window_buckets
 from meshwatch.collectors.scrape_history import DEFAULT_TIERS, Tier
 from meshwatch.collectors.scrape_snapshot import encode, load_into
@@ -119,6 +125,7 @@ class ScrapeStore:
         elif isinstance(sli, NativeLatencySLI):
             for selector in native_selectors(sli):
                 self.track(selector)
+            self.track(bucket_selector(sli), group_by=NATIVE_BUCKET)  # for percentiles
 
     @property
     def wanted(self) -> frozenset[str]:
@@ -169,9 +176,10 @@ class ScrapeStore:
                     series.sinks = self._sinks(sample, target_labels)
                     series.generation = self._generation
                 previous = series.value
-                delta = sample.value - previous if sample.value >= previous else sample.value
-                if sample.value < previous and resets is not None:  # a reset, or see native_delta
-                    delta = native_delta(sample, delta, resets)
+                if resets is None:  # a counter that fell was reset
+                    delta = sample.value - previous if sample.value >= previous else sample.value
+                else:  # a reset, or a native histogram's counters (see native_delta)
+                    delta = native_delta(sample, previous, resets)
                 series.value = sample.value
                 series.last_seen = t
             for track, group in series.sinks:
@@ -263,9 +271,16 @@ class ScrapeStore:
                     found[plan.slo.id],
                     coverage=self.coverage(plan.slo.sli, plan.period, now),
                     slices=self._measure_slices(plan, now),
+                    quantiles=self._quantiles(plan, now),
                 )
                 for plan in plans
             }
+
+    def _quantiles(self, plan: SLOPlan, now: datetime) -> dict[float, float | CollectorError]:
+        sli = plan.slo.sli
+        if not isinstance(sli, NativeLatencySLI) or not plan.quantiles or not plan.bucket_windows:
+            return {}
+        return native_quantiles(self, sli, plan.quantiles, plan.bucket_windows[0], now)
 
     def _measure_slices(self, plan: SLOPlan, now: datetime) -> WindowCounts:
         budgeting = plan.slo.timeslices

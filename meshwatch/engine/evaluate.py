@@ -18,13 +18,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from meshwatch.collectors.base import Measured, SLICollector, SLOPlan
-from meshwatch.engine.plan import PERCENTILE_WINDOW, THROUGHPUT_WINDOW, build_plan
+from meshwatch.engine.plan import PERCENTILE_WINDOW, PERCENTILES, THROUGHPUT_WINDOW, build_plan
 from meshwatch.errors import CollectorError, NoDataError, NoSeriesError
 from meshwatch.model import (
     SLO,
     STATE_SEVERITY,
     Counts,
     LatencySLI,
+    NativeLatencySLI,
     SLOStatus,
     State,
     format_duration,
@@ -36,8 +37,6 @@ from meshwatch.slo.periods import current_period, utc
 from meshwatch.slo.timeslices import slices_in
 
 log = logging.getLogger(__name__)
-
-PERCENTILES: tuple[tuple[str, float], ...] = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +115,9 @@ def _counts(value: Counts | CollectorError | None, errors: list[str]) -> Counts 
 
 
 def _latency(plan: SLOPlan, measured: Measured) -> dict[str, float | None]:
+    if isinstance(plan.slo.sli, NativeLatencySLI):
+        found = {name: measured.quantiles.get(q) for name, q in PERCENTILES}
+        return {name: v if isinstance(v, float) else None for name, v in found.items()}
     if not isinstance(plan.slo.sli, LatencySLI):
         return {}
     buckets = measured.buckets.get(PERCENTILE_WINDOW)

@@ -15,12 +15,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from meshwatch.collectors.base import BackendPlan, SLOPlan
-from meshwatch.model import SLO, LatencySLI
+from meshwatch.model import SLO, LatencySLI, NativeLatencySLI
 from meshwatch.slo.periods import current_period
 from meshwatch.slo.policy import condition_windows
 
 THROUGHPUT_WINDOW = timedelta(minutes=5)
 PERCENTILE_WINDOW = THROUGHPUT_WINDOW  # percentiles are read over the throughput window
+PERCENTILES: tuple[tuple[str, float], ...] = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 
 
 def windows_for(slo: SLO, now: datetime) -> tuple[tuple[timedelta, ...], timedelta]:
@@ -37,8 +38,11 @@ def plan_for(slo: SLO, now: datetime) -> SLOPlan:
         if policy is not None
         else ()
     )
-    buckets = (PERCENTILE_WINDOW,) if isinstance(slo.sli, LatencySLI) else ()
-    return SLOPlan(slo, windows, period, buckets, backends)
+    latency = isinstance(slo.sli, LatencySLI | NativeLatencySLI)
+    buckets = (PERCENTILE_WINDOW,) if latency else ()
+    # a native histogram's percentiles are computed by the collector (PromQL or its buckets)
+    quantiles = tuple(q for _, q in PERCENTILES) if isinstance(slo.sli, NativeLatencySLI) else ()
+    return SLOPlan(slo, windows, period, buckets, backends, quantiles)
 
 
 def build_plan(slos: Iterable[SLO], now: datetime) -> tuple[SLOPlan, ...]:

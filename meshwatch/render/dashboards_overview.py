@@ -12,6 +12,7 @@ from meshwatch.model import (
     SLO,
     Matcher,
     MeshKind,
+    RatioSLI,
     Selector,
 )
 from meshwatch.render import dashboards_promql as q
@@ -130,36 +131,87 @@ def overview(slos: Sequence[SLO]) -> Rendered:
 # --- mesh ----------------------------------------------------------------------------
 
 
-def _mesh_rows(grid: Grid, kind: MeshKind) -> g.Template:
+def _mesh_rows(grid: Grid, kind: MeshKind, slos: Sequence[SLO] = ()) -> g.Template:
+    """One mesh's edges: requests, success rate and p99 latency per pair of peers.
+
+    With gRPC SLOs (`protocol: grpc` or `auto`) on this mesh, a gRPC call answered with HTTP
+    200 and a failing `grpc-status` is not a success: a panel shows each such SLO's own
+    success rate (its server-error statuses) per edge, and the HTTP panel leaves gRPC calls
+    out where the mesh labels them (Istio, Linkerd: an empty gRPC status on HTTP requests).
+    """
     mesh = meshes.mesh(kind)
     var = mesh.dashboard_variable
     selector = Selector(mesh.requests, (*mesh.edge, Matcher(mesh.peers[-1], "=~", f"${var}")))
     peers = mesh.peers
     legend = " → ".join("{{" + p + "}}" for p in peers)
     between = "between services" if len(peers) > 1 else "per upstream cluster"
+    grpc = _grpc_slos(slos, kind)
+    width, http = (6, "HTTP success rate") if grpc else (8, "Success rate")
+    http_selector = selector
+    if grpc and mesh.grpc_code_label is not None:  # HTTP requests have no gRPC status
+        http_selector = selector.with_matchers(Matcher(mesh.grpc_code_label, "=", ""))
     grid.add_row(f"{mesh.title}: traffic {between}")
     grid.add(timeseries(f"Requests/s {between}", targets((q.rate_by(selector, peers), legend)),
-                        unit="reqps"), 8, 8)  # fmt: skip
+                        unit="reqps"), width, 8)  # fmt: skip
     grid.add(
         timeseries(
-            f"Success rate {between}",
-            targets((f"1 - {q.failure_ratio(selector, mesh.bad, peers)}", legend)),
+            f"{http} {between}",
+            targets((f"1 - {q.failure_ratio(http_selector, mesh.bad, peers)}", legend)),
             unit=PERCENT,
             steps=((RED, None), (ORANGE, 0.99), (GREEN, 0.999)),
         ),
-        8,
+        width,
         8,
     )
+    if grpc:
+        grid.add(
+            timeseries(
+                f"gRPC success rate {between}",
+                targets(*grpc_success_targets(grpc, peers, legend)),
+                unit=PERCENT,
+                description=(
+                    "Per gRPC SLO, the share of its calls (on this mesh's series, per edge) "
+                    "answered with no server-error gRPC status; HTTP 200 is not enough."
+                ),
+                steps=((RED, None), (ORANGE, 0.99), (GREEN, 0.999)),
+            ),
+            width,
+            8,
+        )
     grid.add(
         timeseries(
             f"p99 latency {between}",
             targets((q.latency_quantile(0.99, mesh.duration_ms, selector.matchers, peers), legend)),
             unit="ms",
         ),
-        8,
+        width,
         8,
     )
     return query_variable(var, var.capitalize(), f"label_values({mesh.requests}, {peers[-1]})")
+
+
+def _grpc_slos(slos: Sequence[SLO], kind: MeshKind) -> list[SLO]:
+    """The availability SLOs of mesh `kind` that count gRPC statuses."""
+    return [
+        slo
+        for slo in sorted(slos, key=lambda s: (s.service, s.name))
+        if slo.mesh is not None
+        and slo.mesh.kind == kind
+        and slo.mesh.protocol in ("grpc", "auto")
+        and isinstance(slo.sli, RatioSLI)
+    ]
+
+
+def grpc_success_targets(
+    slos: Sequence[SLO], peers: tuple[str, ...], legend: str
+) -> list[tuple[str, str]]:
+    """`1 - error ratio` of each gRPC SLO's own SLI per edge, legend `service/slo: edge`."""
+    out = []
+    for slo in slos:
+        ratio = q.sli_error_ratio_by(slo, peers)
+        if ratio is not None:
+            out.append((f"1 - ({ratio})", f"{slo.service}/{slo.name}: {legend}"))
+    return out
 
 
 def mesh(slos: Sequence[SLO]) -> Rendered:
@@ -168,7 +220,7 @@ def mesh(slos: Sequence[SLO]) -> Rendered:
     grid = Grid()
     variables = [datasource_variable()]
     for kind in kinds:
-        variables.append(_mesh_rows(grid, kind))
+        variables.append(_mesh_rows(grid, kind, slos))
     route_var = "route"
     weights = f'{c.METRIC_ROUTE_WEIGHT}{{{c.LABEL_ROUTE}=~"${route_var}"}}'
     by_route = (c.LABEL_ROUTE, c.LABEL_ROUTE_BACKEND)

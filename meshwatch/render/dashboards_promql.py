@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from meshwatch import conventions as c
 from meshwatch import meshes
-from meshwatch.model import SLO, LatencySLI, Matcher, RatioSLI, Selector
+from meshwatch.model import SLO, LatencySLI, Matcher, NativeLatencySLI, RatioSLI, Selector
 from meshwatch.sli import le_matcher
 
 RATE = "$__rate_interval"
@@ -122,6 +122,7 @@ class RawSeries:
     code_label: str | None
     version_label: str | None
     code_ok: str = HTTP_OK  # regex of the `code_label` values that are not errors
+    native: bool = False  # `requests` and `histogram` name one native histogram
 
 
 def _base_matchers(sli: RatioSLI | LatencySLI) -> tuple[Matcher, ...]:
@@ -140,6 +141,9 @@ def histogram_unit(histogram: str) -> str:
 def raw_series(slo: SLO) -> RawSeries:
     """Which raw series the service dashboard can break down for `slo`."""
     sli = slo.sli
+    if isinstance(sli, NativeLatencySLI):  # one series: its count is the requests
+        unit = histogram_unit(sli.histogram)
+        return RawSeries(sli.selector, sli.histogram, sli.matchers, unit, None, None, native=True)
     if not isinstance(sli, RatioSLI | LatencySLI):
         return RawSeries(None, None, (), "none", None, None)
     if slo.mesh is not None:
@@ -166,6 +170,21 @@ def raw_series(slo: SLO) -> RawSeries:
 def rate_by(selector: Selector, by: tuple[str, ...] = ()) -> str:
     grouping = f" by ({', '.join(by)})" if by else ""
     return f"sum{grouping} (rate({selector.promql()}[{RATE}]))"
+
+
+def requests_rate(raw: RawSeries, requests: Selector) -> str:
+    """Requests/s of raw series: a counter's rate, or the count of a native histogram's."""
+    return f"histogram_count({rate_by(requests)})" if raw.native else rate_by(requests)
+
+
+def raw_latency_quantile(quantile: float, raw: RawSeries) -> str | None:
+    """A latency percentile of the raw histogram: classic (`by (le)`) or native."""
+    if raw.histogram is None:
+        return None
+    if raw.native:  # Prometheus >= 2.40 with native histograms: a float per instant
+        native = Selector(raw.histogram, raw.histogram_matchers)
+        return f"histogram_quantile({quantile}, {rate_by(native)})"
+    return latency_quantile(quantile, raw.histogram, raw.histogram_matchers)
 
 
 def code_share(selector: Selector, code_label: str, ok: str = HTTP_OK) -> str:

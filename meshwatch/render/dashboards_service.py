@@ -166,7 +166,7 @@ def _traffic_panels(
     """Request rate, response codes, latency and versions of one set of raw series."""
     grid.add_row(f"Traffic: {title}", collapsed=collapsed)
     grid.add(
-        timeseries("Request rate", targets((q.rate_by(requests), "requests/s")),
+        timeseries("Request rate", targets((q.requests_rate(raw, requests), "requests/s")),
                    unit="reqps"),
         8, 8,
     )  # fmt: skip
@@ -190,8 +190,9 @@ def _traffic_panels(
         )
     if raw.histogram is not None:
         quantiles = [
-            (q.latency_quantile(p, raw.histogram, raw.histogram_matchers), f"p{p * 100:g}")
+            (expr, f"p{p * 100:g}")
             for p in q.PERCENTILES
+            if (expr := q.raw_latency_quantile(p, raw)) is not None
         ]
         grid.add(timeseries("Latency percentiles", targets(*quantiles), unit=raw.latency_unit),
                  8, 8)  # fmt: skip

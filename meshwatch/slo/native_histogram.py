@@ -129,3 +129,37 @@ def containing_bucket(threshold: float, schema: int) -> tuple[float, float]:
     `lower`; `upper / lower` is `2 ** (2 ** -schema)` (1.09 for schema 3)."""
     index = bucket_index(threshold, schema)
     return upper_bound(index - 1, schema), upper_bound(index, schema)
+
+
+def native_quantile(q: float, h: NativeHistogram) -> float | None:
+    """`histogram_quantile(q, h)` of Prometheus 2.42 on a native histogram; None when empty.
+
+    The bucket where the running count first reaches `q x count` holds the quantile, which is
+    interpolated *linearly* between its bounds (2.42; later versions interpolate
+    exponentially). A zero bucket of a histogram with only positive buckets starts at 0. If
+    the buckets never reach the rank (observations of NaN), the highest upper bound is given.
+    Raises ValueError for `q` outside [0, 1].
+    """
+    if not 0.0 <= q <= 1.0 or math.isnan(q):
+        raise ValueError(f"quantile must be between 0 and 1, got {q!r}")
+    if h.count <= 0:
+        return None
+    rank, seen = q * h.count, 0.0
+    bucket: tuple[float, float, float] | None = None
+    for bucket in _buckets(h):
+        seen += bucket[2]
+        if seen >= rank:
+            break
+    if bucket is None:
+        return None
+    lower, upper, count = bucket
+    seen = min(seen, h.count)
+    if seen < rank or count <= 0:
+        return upper
+    return lower + (upper - lower) * ((rank - (seen - count)) / count)
+
+
+def reduce_index(index: int, by: int) -> int:
+    """The index of the bucket holding positive bucket `index` once the schema is lowered by
+    `by` (each bucket merges with its `2 ** by - 1` neighbours), as Prometheus merges them."""
+    return ((index - 1) >> by) + 1

@@ -12,6 +12,9 @@ HTTP 200), which is why the gRPC preset exists.
   rules. Its `increase()` extrapolates each series by up to 1.1 scrape intervals at both ends
   of what it sampled, so counts match within `2.2 S / sampled`; ratios of series scraped
   together are within the same bound (in practice nearly exact).
+* The mesh dashboard on that Prometheus: every query parses and names real series; its gRPC
+  success-rate panel gives each cluster's share of calls without a server-error status (the
+  client's count, same bound) while the HTTP panel reads 100 % for both (all HTTP 200).
 """
 
 from __future__ import annotations
@@ -25,14 +28,18 @@ from pathlib import Path
 import httpx
 import pytest
 
+from meshwatch import conventions as c
 from meshwatch.collectors.prometheus import PrometheusCollector
 from meshwatch.collectors.prometheus_http import PrometheusQuerier, RetryPolicy, connect
 from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.engine.evaluate import evaluate_all
+from meshwatch.meshes import envoy, grpc
 from meshwatch.model import SLO, Counts
+from meshwatch.render import dashboards, dashboards_overview
 from meshwatch.render import dashboards_promql as q
 from meshwatch.spec import load_text
+from tests.integration.test_dashboard_queries import bind, check, variable_values
 from tests.support.binaries import require_binary
 from tests.support.grpc_envoy import NOT_FOUND, GrpcClient, GrpcEnvoy, run_grpc_envoy
 from tests.support.prometheus_run import PrometheusProcess, prometheus_config
@@ -143,6 +150,28 @@ def _value(prom: PrometheusProcess, expr: str) -> float:
     return float(result[0]["value"][1])
 
 
+def _mesh_dashboard(
+    prom: PrometheusProcess, slos: list[SLO], window: str
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The mesh dashboard's queries on the real Prometheus; its gRPC and HTTP success rates
+    per cluster of the service (`window` as Grafana's $__rate_interval)."""
+    board = dashboards_overview.mesh(slos)
+    values = {**variable_values(board.model), "__rate_interval": window}
+    found = {where: bind(expr, values) for where, expr in dashboards.queries(board.model)}
+    # meshwatch's own metrics are served by `serve`, which this test does not run; Envoy
+    # creates a status counter at the first call answered with that status
+    known = set(prom.api("label/__name__/values")) | {c.METRIC_ROUTE_WEIGHT, c.METRIC_ACTIONS}
+    known |= {envoy.grpc_status_counter(code) for code in grpc.CODES.values()}
+    problems = [check(prom, where, expr, known) for where, expr in found.items()]
+    assert not [p for p in problems if p and "no series" not in p], problems
+    rates = []
+    for panel in ("gRPC success rate", "HTTP success rate"):
+        result = prom.query(found[f"panel '{panel} per upstream cluster' A"])
+        by_cluster = {r["metric"].get("envoy_cluster_name"): float(r["value"][1]) for r in result}
+        rates.append({name: by_cluster[name] for name in VERSIONS})
+    return rates[0], rates[1]
+
+
 def test_prometheus_rules_count_grpc_failures_per_slo_and_per_backend(
     mesh: GrpcEnvoy, tmp_path: Path
 ) -> None:
@@ -201,6 +230,7 @@ def test_prometheus_rules_count_grpc_failures_per_slo_and_per_backend(
             assert per_version is not None
             window = f"{int(sampled + 5 * S)}s"
             dashboard = prom.query(per_version.replace("$__rate_interval", window))
+            edges = _mesh_dashboard(prom, slos, window)
             # meshwatch's Prometheus engine, as `serve` runs it, on the same data
             collector = PrometheusCollector(
                 PrometheusQuerier(connect(prom.url), policy=RetryPolicy(timeout=30.0))
@@ -228,6 +258,10 @@ def test_prometheus_rules_count_grpc_failures_per_slo_and_per_backend(
     assert by_version["greeter_v1"] == 0.0
     v2 = _expected(seen, "greeter_v2")
     assert by_version["greeter_v2"] == pytest.approx(v2.errors / v2.total, rel=rel)
+    grpc_edges, http_edges = edges
+    assert grpc_edges["greeter_v1"] == 1.0 and http_edges["greeter_v1"] == 1.0
+    assert 1 - grpc_edges["greeter_v2"] == pytest.approx(v2.errors / v2.total, rel=rel)
+    assert http_edges["greeter_v2"] == 1.0  # every failure was answered with HTTP 200
     status = next(st for st in engine.statuses if st.slo_id == "greeter-grpc")
     sli_5m = status.sli["5m"]
     assert sli_5m is not None

@@ -5,6 +5,11 @@ minute, so a 5m `increase()` at minute 10 spans exactly its window (no extrapola
 recorded counts are the counts written here, by hand, from what each mesh's labels mean:
 gRPC calls OK, UNAVAILABLE (server error), NOT_FOUND (the caller's) and DEADLINE_EXCEEDED,
 HTTP requests 200 and 503 on the same service.
+
+The mesh dashboard's edge panels are evaluated by the same promtool on the same series: the
+gRPC success rate of each gRPC SLO is `1 -` its error share above, and Istio's HTTP success
+rate leaves the gRPC calls out (only the HTTP 200 and 503 count, not the gRPC call that got a
+504). Values are compared rounded to 1e-6 (promtool compares floats exactly).
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from meshwatch.model import SLO
+from meshwatch.render import dashboards_overview
+from meshwatch.render.dashboards import iter_panels
 from meshwatch.spec import load_text
 from tests.integration.promtool_run import assert_passes, run_promtool
 from tests.support.binaries import require_binary
@@ -94,9 +102,67 @@ def test_grpc_preset_rules_count_what_each_mesh_means(tmp_path: Path) -> None:
                     "exp_samples": [{"labels": _labels(rule, labels), "value": value}],
                 }
             )
+    samples += _edge_samples(list(slos))
     tests = [{"interval": "1m", "input_series": series, "promql_expr_test": samples}]
     assert_passes(run_promtool(promtool, tmp_path, slos, tests))
 
 
 def _labels(name: str, labels: dict[str, str]) -> str:
     return name + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+
+
+# (panel, legend prefix) -> (labels of the edge, success rate)
+EDGES = {
+    ("gRPC success rate between services", "greeter/istio-grpc:"): (
+        '{destination_service_name="greeter"}',
+        1 - 4 / 16,
+    ),
+    ("gRPC success rate between services", "greeter/istio-auto:"): (
+        '{destination_service_name="greeter"}',
+        1 - 5 / 21,
+    ),
+    ("gRPC success rate between services", "greeter/istio-grpc-unavailable-only:"): (
+        '{destination_service_name="greeter"}',
+        1 - 3 / 16,
+    ),
+    ("gRPC success rate between services", "greeter/linkerd-grpc:"): (
+        '{deployment="web"}',
+        1 - 4 / 16,
+    ),
+    ("gRPC success rate between services", "greeter/linkerd-auto:"): (
+        '{deployment="web"}',
+        1 - 5 / 21,
+    ),
+    ("gRPC success rate per upstream cluster", "greeter/envoy-grpc:"): (
+        '{envoy_cluster_name="greeter"}',
+        1 - 4 / 16,
+    ),
+    # Istio's HTTP panel: 4 x 200 and 1 x 503; the gRPC calls (one answered 504) are left out
+    ("HTTP success rate between services", "{{source_workload}}"): (
+        '{destination_service_name="greeter"}',
+        1 - 1 / 5,
+    ),
+}
+
+
+def _edge_samples(slos: list[SLO]) -> list[dict[str, object]]:
+    """promtool cases for the mesh dashboard's edge panels, at minute 10 over 5m."""
+    board = dashboards_overview.mesh(slos)
+    panels: dict[str, list[dict[str, str]]] = {}
+    for panel in iter_panels(board.model):
+        panels.setdefault(panel["title"], []).extend(panel.get("targets", []))
+    cases = []
+    for (title, legend), (labels, value) in EDGES.items():
+        matching = [t for t in panels[title] if t["legendFormat"].startswith(legend)]
+        (target,) = matching
+        expr = target["expr"].replace("$__rate_interval", "5m")
+        for variable in ("$service", "$deployment", "$cluster"):
+            expr = expr.replace(variable, ".+")
+        cases.append(
+            {
+                "expr": f"round(1e6 * ({expr}))",
+                "eval_time": "10m",
+                "exp_samples": [{"labels": labels, "value": round(1e6 * value)}],
+            }
+        )
+    return cases

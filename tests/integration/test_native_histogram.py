@@ -21,12 +21,25 @@ scraped it: a counter reset, which both must count across (the expected figures 
 over the two histograms served). No traffic yet: the recorded errors are 0, not NaN (NaN
 would poison every longer window). With 58 % of requests slower than 0.25 s against a 1 %
 budget, the generated page alert of `bound` fires.
+
+Latency percentiles (p50/p90/p99 over the 5m window, which holds every request): the
+Prometheus collector asks `histogram_quantile(q, sum(rate(h[5m])))`, the embedded engine
+computes it from the decoded buckets. Both must equal Prometheus 2.42's linear interpolation
+recomputed here from the two histograms served, and each must lie in the schema-3 bucket
+that holds the generator's own q-quantile (the `ceil(q n)`-th smallest latency): a relative
+error under 2^(1/8) - 1 = 9 %, the bucket width.
+
+The service dashboard's queries run on the same Prometheus (with the harness of
+tests/integration/test_dashboard_queries.py): all parse and name real series, and the traffic
+row of the native SLOs has data: its request rate over 5m is the generator's count over 300 s
+(up to `rate()`'s extrapolation, as above) and its percentiles are the ones checked above.
 promtool 2.42 cannot write native histograms in test series (`{{schema:...}}` is newer), so
 the rules are checked by `promtool check rules` and run here on the real Prometheus.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import subprocess
 import time
@@ -43,10 +56,18 @@ from meshwatch.collectors.prometheus_http import PrometheusQuerier, RetryPolicy,
 from meshwatch.collectors.scrape import Scraper, ScrapeTarget
 from meshwatch.collectors.scrape_store import ScrapeStore
 from meshwatch.engine.evaluate import evaluate_all
+from meshwatch.engine.plan import PERCENTILES
 from meshwatch.errors import NoDataError
-from meshwatch.model import SLO, Counts, Matcher, NativeLatencySLI, Window
+from meshwatch.model import SLO, Counts, Matcher, NativeLatencySLI, SLOStatus, Window
+from meshwatch.render import dashboards
 from meshwatch.render.rules import rule_files
-from meshwatch.slo.native_histogram import containing_bucket, observations_between
+from meshwatch.slo.native_histogram import (
+    NativeHistogram,
+    containing_bucket,
+    native_quantile,
+    observations_between,
+)
+from tests.integration.test_dashboard_queries import bind, check, variable_values
 from tests.support.binaries import require_binary
 from tests.support.native_exporter import SCHEMA, NativeHistogramExporter, latencies
 from tests.support.prometheus_run import PrometheusProcess, prometheus_config
@@ -108,6 +129,68 @@ def _wait_evaluated_after(prom: PrometheusProcess, at: float) -> None:
         while not (found := prom.query(query)) or float(found[0]["value"][1]) <= at:
             assert time.monotonic() < deadline, f"{slo.name} not evaluated after {at}"
             time.sleep(SCRAPE_S / 2)
+
+
+def _merged(histograms: list[NativeHistogram]) -> NativeHistogram:
+    """The sum of the histograms served before and after the restart: what rate() adds up."""
+    buckets: dict[int, float] = {}
+    for h in histograms:
+        for index, count in h.positive:
+            buckets[index] = buckets.get(index, 0.0) + count
+    positive = tuple(sorted(buckets.items()))
+    return NativeHistogram(SCHEMA, sum(n for _, n in positive), 0.0, 0.0, positive)
+
+
+def _check_percentiles(
+    statuses: dict[str, dict[str, SLOStatus]],
+    segments: list[NativeHistogram],
+    observed: list[float],
+) -> dict[str, object]:
+    """Each engine's p50/p90/p99 against Prometheus's interpolation and the generator's own
+    quantile (its bucket bounds the error); returns the figures for the log."""
+    ordered = sorted(observed)
+    whole = _merged(segments)
+    out: dict[str, object] = {}
+    for name, q in PERCENTILES:
+        exact = ordered[math.ceil(q * len(ordered)) - 1]
+        lower, upper = containing_bucket(exact, SCHEMA)
+        interpolated = native_quantile(q, whole)
+        assert interpolated is not None
+        values = {}
+        for engine, by_slo in statuses.items():
+            for slo in SLOS:  # the same histogram: the same percentiles for both SLOs
+                value = by_slo[slo.name].latency.get(name)
+                assert value is not None, (engine, slo.name, name, by_slo[slo.name].reason)
+                assert value == pytest.approx(interpolated, rel=1e-9), (engine, name)
+                assert lower <= value <= upper, (engine, name, value, exact)
+                values[engine] = value
+        out[name] = (values, exact, (lower, upper))
+    return out
+
+
+def _check_dashboard(prom: PrometheusProcess, rules: list[Path], whole: NativeHistogram) -> float:
+    """The service dashboard of the native SLOs on the real Prometheus; its request rate."""
+    board = next(b for b in dashboards.build(SLOS) if b.uid == c.dashboard_uid_service("shop"))
+    recorded = {
+        line.split("record:", 1)[1].strip()
+        for path in rules
+        for line in path.read_text().splitlines()
+        if "record:" in line
+    }
+    # meshwatch's own action counter is served by `serve`, which this test does not scrape
+    known = set(prom.api("label/__name__/values")) | recorded | {c.METRIC_ACTIONS}
+    values = {**variable_values(board.model), "__rate_interval": "5m"}
+    found = {where: bind(expr, values) for where, expr in dashboards.queries(board.model)}
+    problems = [check(prom, where, expr, known) for where, expr in found.items()]
+    # long burn windows and alerts may have no sample yet; everything must parse and exist
+    assert not [p for p in problems if p and "no series" not in p], problems
+    print("dashboard queries without data yet:", [p.split(":")[0] for p in problems if p])
+    (rate,) = prom.query(found["panel 'Request rate' A"])
+    for ref, (name, q) in zip("ABC", PERCENTILES, strict=True):
+        (value,) = prom.query(found[f"panel 'Latency percentiles' {ref}"])
+        expected = native_quantile(q, whole)
+        assert float(value["value"][1]) == pytest.approx(expected, rel=1e-9), name
+    return float(rate["value"][1])
 
 
 def test_native_latency_slis_on_prometheus_and_embedded(tmp_path: Path) -> None:
@@ -208,6 +291,9 @@ def test_native_latency_slis_on_prometheus_and_embedded(tmp_path: Path) -> None:
             assert from_scraper.errors == pytest.approx(total * expected, abs=1e-6)
             # increase() extrapolates to the window edges: the series began inside it
             assert total <= from_prometheus.total <= total * 1.25, from_prometheus
+        percentiles = _check_percentiles(statuses, segments, exporter.traffic.latencies)
+        requests_per_s = _check_dashboard(prom, rules, _merged(segments))
+        assert total <= requests_per_s * 300 <= total * 1.25, (requests_per_s, total)
         bound_ratios, bound_exact, _ = figures["bound"]
         for ratio in bound_ratios.values():
             assert ratio == pytest.approx(bound_exact, abs=1e-9)  # a bucket boundary: exact
@@ -219,6 +305,7 @@ def test_native_latency_slis_on_prometheus_and_embedded(tmp_path: Path) -> None:
         inside_ambiguous = figures["inside"][2]
         assert inside_ambiguous > 0.02, "the test must put traffic in the interpolated bucket"
         print("native SLIs (engine ratios, exact, ambiguous share):", figures)
+        print("native percentiles (engine values, generator's, bucket):", percentiles)
     finally:
         prom.stop()
         exporter.stop()

@@ -16,7 +16,9 @@ from meshwatch.slo.native_histogram import (
     bucket_index,
     containing_bucket,
     deltas_to_counts,
+    native_quantile,
     observations_between,
+    reduce_index,
     spans_to_buckets,
     upper_bound,
 )
@@ -123,3 +125,53 @@ def test_the_estimate_of_an_increase_is_the_increase_of_the_estimates(
     first = observations_between(h0, 0.0, threshold) if h0.count else 0.0
     increase = observations_between(h1, 0.0, threshold) - first
     assert increase == pytest.approx(observations_between(delta, 0.0, threshold), abs=1e-6)
+
+
+# --- histogram_quantile (2.42: linear inside the bucket) -------------------------------------
+
+_TWO_BUCKETS = NativeHistogram(0, 6.0, positive=((-1, 2.0), (0, 4.0)))  # (1/4,1/2]: 2, (1/2,1]: 4
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        pytest.param(0.5, 0.5 + 0.5 * (1.0 / 4.0), id="rank-3-one-into-the-second-bucket"),
+        pytest.param(1.0 / 3.0, 0.5, id="rank-on-a-boundary"),
+        pytest.param(1.0, 1.0, id="the-top"),
+        pytest.param(0.25, 0.25 + 0.25 * 0.75, id="inside-the-first"),
+    ],
+)
+def test_native_quantile_interpolates_linearly_in_its_bucket(q: float, expected: float) -> None:
+    assert native_quantile(q, _TWO_BUCKETS) == pytest.approx(expected, rel=1e-15)
+
+
+def test_a_quantile_in_the_zero_bucket_of_a_positive_histogram_starts_at_zero() -> None:
+    h = NativeHistogram(0, 4.0, zero_threshold=0.001, zero_count=2.0, positive=((0, 2.0),))
+    assert native_quantile(0.25, h) == pytest.approx(0.0005)
+
+
+def test_an_empty_histogram_has_no_quantile_and_q_is_checked() -> None:
+    assert native_quantile(0.5, NativeHistogram(3, 0.0)) is None
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        native_quantile(1.5, _TWO_BUCKETS)
+
+
+def test_reduce_index_merges_buckets_as_a_lower_schema_bounds_them() -> None:
+    # schema 1 buckets 1, 2 are (1, 1.41], (1.41, 2]: both in schema 0 bucket 1, (1, 2]
+    assert [reduce_index(i, 1) for i in (-1, 0, 1, 2, 3)] == [0, 0, 1, 1, 2]
+    for index in range(-20, 20):
+        assert upper_bound(index, 3) <= upper_bound(reduce_index(index, 2), 1)
+        assert upper_bound(index - 1, 3) >= upper_bound(reduce_index(index, 2) - 1, 1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.floats(0.001, 100.0), min_size=1, max_size=200), st.floats(0.01, 1.0))
+def test_the_quantile_lies_in_the_bucket_of_the_exact_one(values: list[float], q: float) -> None:
+    counts: dict[int, float] = {}
+    for value in values:
+        counts[bucket_index(value, 3)] = counts.get(bucket_index(value, 3), 0.0) + 1.0
+    h = NativeHistogram(3, float(len(values)), positive=tuple(sorted(counts.items())))
+    exact = sorted(values)[math.ceil(q * len(values)) - 1]  # the rank Prometheus takes
+    lower, upper = containing_bucket(exact, 3)
+    found = native_quantile(q, h)
+    assert found is not None and lower <= found <= upper
