@@ -1,0 +1,96 @@
+"""`{{.window}}` templates as typed parts: PromQL text and window placeholders.
+
+A template (Sloth, OpenSLO, a native `query`) is not PromQL until each placeholder is a
+duration, so it is kept as the user's text split at its placeholders (the Go-template
+syntax `{{ .window }}`, spaces allowed). Rendering joins the parts around a duration, so
+everything else stays byte for byte what the user wrote. A template is valid when, with a
+probe duration in every placeholder, the parser accepts it and finds that duration exactly
+once per placeholder among the ranges, steps and offsets of the tree: a placeholder inside
+a string, or standing where a number goes, is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+
+import promql_parser as pp
+
+from meshwatch.errors import PromQLError
+from meshwatch.promql import diagnose, expr
+
+WINDOW = re.compile(r"\{\{\s*\.window\s*\}\}")
+# slo-generator's own placeholder in a filter or expression: `metric{...}[window]`.
+SLO_GENERATOR_WINDOW = re.compile(r"\[\s*window\s*\]")
+# A duration no user writes (11d10h20m54s321ms), so each one found in the tree is a placeholder.
+_PROBE = "987654321ms"
+PROBE_DURATION = timedelta(milliseconds=987654321)
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """The text between placeholders: `texts[0] W texts[1] W ... texts[-1]`."""
+
+    texts: tuple[str, ...]
+
+    @property
+    def windows(self) -> int:
+        """How many placeholders there are."""
+        return len(self.texts) - 1
+
+    def render(self, window: str) -> str:
+        """The text with every placeholder replaced by `window` (a Prometheus duration)."""
+        return window.join(self.texts)
+
+
+@lru_cache(maxsize=4096)
+def split(text: str, placeholder: re.Pattern[str] = WINDOW) -> Template:
+    """`text` split at its placeholders (cached: rules render each template per window)."""
+    return Template(tuple(placeholder.split(text)))
+
+
+def render(text: str, window: str) -> str:
+    """`text` with every `{{.window}}` replaced by `window` (a Prometheus duration)."""
+    return split(text).render(window)
+
+
+def has_window(text: str) -> bool:
+    return split(text).windows > 0
+
+
+@lru_cache(maxsize=4096)
+def probe(text: str) -> pp.Expr:
+    """The tree of the template with the probe duration in every placeholder (checked)."""
+    template = split(text)
+    rendered = template.render(_PROBE)
+    try:
+        node = pp.parse(rendered)
+    except ValueError as exc:
+        diagnose.brackets(text)
+        raise PromQLError(f"invalid PromQL: {exc} in {text!r}") from exc
+    placed = sum(1 for d in expr.durations(node) if d == PROBE_DURATION)
+    if placed != template.windows:
+        raise PromQLError(
+            f"{{{{.window}}}} stands where PromQL takes no duration in {text!r}; "
+            "write it as a range, e.g. rate(x[{{.window}}])"
+        )
+    return node
+
+
+def check(query: str, *, window_required: bool = True) -> None:
+    """Raise PromQLError unless `query` is a valid template (see the module docstring)."""
+    if not query.strip():
+        raise PromQLError("query is empty")
+    if window_required and not has_window(query):
+        raise PromQLError(
+            "query has no {{.window}} placeholder; it is replaced by each rule window "
+            "(e.g. rate(x[{{.window}}]))"
+        )
+    probe(query)
+
+
+def calls(text: str) -> frozenset[str]:
+    """The functions a template calls (PromQLError when it is not a valid template)."""
+    return expr.calls(probe(text))
