@@ -103,20 +103,16 @@ def range_of_counter(node: pp.Expr, functions: frozenset[str]) -> tuple[Selector
     return None if found is None else (found, matrix.range)
 
 
-def durations(node: pp.Expr) -> list[timedelta]:
-    """Every duration written in the tree: ranges, subquery ranges and steps, offsets."""
-    found: list[timedelta] = []
+def numbers(node: pp.Expr) -> frozenset[float]:
+    """The number literals anywhere in the tree."""
+    found: set[float] = set()
 
     def visit(child: pp.Expr) -> None:
-        if isinstance(child, pp.MatrixSelector):
-            found.append(child.range)  # its selector's offset is visited as a VectorSelector
-        elif isinstance(child, pp.SubqueryExpr):
-            found.extend(d for d in (child.range, child.step, child.offset) if d is not None)
-        elif isinstance(child, pp.VectorSelector) and child.offset is not None:
-            found.append(child.offset)
+        if isinstance(child, pp.NumberLiteral):
+            found.add(child.val)
 
     pp.walk(node, pre_visit=visit)
-    return found
+    return frozenset(found)
 
 
 def calls(node: pp.Expr) -> frozenset[str]:

@@ -3,10 +3,12 @@
 A template (Sloth, OpenSLO, a native `query`) is not PromQL until each placeholder is a
 duration, so it is kept as the user's text split at its placeholders (the Go-template
 syntax `{{ .window }}`, spaces allowed). Rendering joins the parts around a duration, so
-everything else stays byte for byte what the user wrote. A template is valid when, with a
-probe duration in every placeholder, the parser accepts it and finds that duration exactly
-once per placeholder among the ranges, steps and offsets of the tree: a placeholder inside
-a string, or standing where a number goes, is refused.
+everything else stays byte for byte what the user wrote; like Sloth's Go templates, a
+placeholder inside a string is replaced too. A template is valid when the parser accepts it
+with a probe duration in every placeholder: a placeholder where PromQL takes a number
+(`x > {{.window}}`), an unknown function or a range where a vector goes is refused.
+The parser follows PromQL as of Prometheus 2.45 and reads durations where numbers go (as
+Prometheus 3 does); apart from the placeholder, that leniency is left to promtool.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from meshwatch.promql import diagnose, expr
 WINDOW = re.compile(r"\{\{\s*\.window\s*\}\}")
 # slo-generator's own placeholder in a filter or expression: `metric{...}[window]`.
 SLO_GENERATOR_WINDOW = re.compile(r"\[\s*window\s*\]")
-# A duration no user writes (11d10h20m54s321ms), so each one found in the tree is a placeholder.
+# A duration no user writes (11d10h20m54s321ms): a range of this length is a placeholder.
 _PROBE = "987654321ms"
 PROBE_DURATION = timedelta(milliseconds=987654321)
 
@@ -70,11 +72,12 @@ def probe(text: str) -> pp.Expr:
     except ValueError as exc:
         diagnose.brackets(text)
         raise PromQLError(f"invalid PromQL: {exc} in {text!r}") from exc
-    placed = sum(1 for d in expr.durations(node) if d == PROBE_DURATION)
-    if placed != template.windows:
+    # The parser reads a duration where a number goes as seconds (newer PromQL); Prometheus 2
+    # refuses it, and a window as a threshold is a mistake either way.
+    if PROBE_DURATION.total_seconds() in expr.numbers(node):
         raise PromQLError(
-            f"{{{{.window}}}} stands where PromQL takes no duration in {text!r}; "
-            "write it as a range, e.g. rate(x[{{.window}}])"
+            f"{{{{.window}}}} stands where PromQL takes a number in {text!r}; "
+            "it is a duration, e.g. rate(x[{{.window}}])"
         )
     return node
 
