@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import lru_cache
 
 import promql_parser as pp
 
@@ -127,6 +128,7 @@ def calls(node: pp.Expr) -> frozenset[str]:
     return frozenset(found)
 
 
+@lru_cache(maxsize=8192)  # the engine asks for the same SLOs' queries every cycle
 def is_operand(text: str) -> bool:
     """Whether `text` is one term that binds tighter than any binary operator.
 
