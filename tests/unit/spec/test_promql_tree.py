@@ -6,6 +6,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from meshwatch.errors import PromQLError
 from meshwatch.model import Matcher, QuerySLI, Selector
@@ -141,3 +143,29 @@ def test_label_filter_without_metric_may_match_the_empty_value() -> None:
         "", (Matcher("code", "=", ""),)
     )
     assert parse_selector("  {}", metric_required=False) == Selector("")
+
+
+_label = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,8}", fullmatch=True)
+_selector = st.builds(
+    Selector,
+    metric=st.from_regex(r"[a-zA-Z_:][a-zA-Z0-9_:]{0,12}", fullmatch=True),
+    matchers=st.lists(
+        st.builds(
+            Matcher,
+            label=_label,
+            op=st.sampled_from(["=", "!=", "=~", "!~"]),
+            value=st.sampled_from(["", "a", '"q"', "5..", "a|b", "\\d+", "x\ny", "{{.window}}"]),
+        ),
+        max_size=3,
+    ).map(tuple),
+)
+
+
+@given(selector=_selector, function=st.sampled_from(["rate", "increase"]))
+def test_any_written_counter_in_rate_reads_back(selector: Selector, function: str) -> None:
+    query = f"sum({function}({selector.promql()}[{{{{.window}}}}]))"
+    if "{{.window}}" in query.replace("[{{.window}}]", ""):  # a value holding the placeholder
+        assert counter_in_rate(query) is None
+    else:
+        assert counter_in_rate(query) == selector
+        check_template(query)
