@@ -31,7 +31,6 @@ Conventions, per SLI kind (`W` is the window):
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from meshwatch.model import (
@@ -44,11 +43,9 @@ from meshwatch.model import (
     Selector,
     format_duration,
 )
+from meshwatch.promql import expr as promql_expr
+from meshwatch.promql import template as promql_template
 from meshwatch.sli.buckets import le_matcher
-
-_WINDOW_RE = re.compile(r"\{\{\s*\.window\s*\}\}")
-_RATE_RE = re.compile(r"(?<![A-Za-z0-9_])rate\s*\(")
-_INCREASE_RE = re.compile(r"(?<![A-Za-z0-9_])increase\s*\(")
 
 
 def has_counts(sli: SLI) -> bool:
@@ -58,7 +55,7 @@ def has_counts(sli: SLI) -> bool:
 
 def render_template(template: str, window: timedelta) -> str:
     """Substitute `{{.window}}` (spaces allowed) with a Prometheus duration."""
-    return _WINDOW_RE.sub(format_duration(window), template)
+    return promql_template.render(template, format_duration(window))
 
 
 def _increase(selector: Selector, window: timedelta) -> str:
@@ -69,9 +66,13 @@ def _native_sum(sli: NativeLatencySLI, window: timedelta) -> str:
     return f"sum(increase({sli.selector.promql()}[{format_duration(window)}]))"
 
 
+def _calls(sli: QuerySLI) -> list[frozenset[str]]:
+    """The functions each template calls, read from its syntax tree."""
+    return [promql_template.calls(t) for t in (sli.total, sli.good, sli.bad) if t is not None]
+
+
 def _is_rate_based(sli: QuerySLI) -> bool:
-    templates = [t for t in (sli.total, sli.good, sli.bad) if t is not None]
-    return all(_RATE_RE.search(t) and not _INCREASE_RE.search(t) for t in templates)
+    return all("rate" in f and "increase" not in f for f in _calls(sli))
 
 
 def counts_are_events(sli: SLI) -> bool:
@@ -83,8 +84,7 @@ def counts_are_events(sli: SLI) -> bool:
     if isinstance(sli, RawSLI):
         return False
     if isinstance(sli, QuerySLI):
-        templates = [t for t in (sli.total, sli.good, sli.bad) if t is not None]
-        return _is_rate_based(sli) or all(_INCREASE_RE.search(t) for t in templates)
+        return _is_rate_based(sli) or all("increase" in f for f in _calls(sli))
     return True
 
 
@@ -95,46 +95,10 @@ def _query(template: str, sli: QuerySLI, window: timedelta) -> str:
     return expr
 
 
-_NAME_RE = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
-_SIMPLE_RE = re.compile(
-    r'[A-Za-z_:][A-Za-z0-9_:]*(?:\{(?:[A-Za-z_]\w*(?:=|!=|=~|!~)"[^"\\{}()]*",?)*\})?'
-)
-
-
-def _closing(expr: str, start: int) -> int:
-    """Index of the bracket closing the one at `start` (PromQL strings are skipped)."""
-    depth, quote, i = 0, "", start
-    while i < len(expr):
-        char = expr[i]
-        if quote:
-            if char == "\\":
-                i += 1
-            elif char == quote:
-                quote = ""
-        elif char in "\"'`":
-            quote = char
-        elif char in "({[":
-            depth += 1
-        elif char in ")}]":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
-
-
 def atom(expr: str) -> str:
     """`expr` safe to use as an operand: parenthesised unless it already is one term."""
     expr = expr.strip()
-    if _SIMPLE_RE.fullmatch(expr):  # a metric or selector, e.g. a recording rule reference
-        return expr
-    name = _NAME_RE.match(expr)
-    start = name.end() if name else 0
-    if start == len(expr):
-        return expr
-    if expr[start] in "({" and _closing(expr, start) == len(expr) - 1:
-        return expr
-    return f"({expr})"
+    return expr if promql_expr.is_operand(expr) else f"({expr})"
 
 
 def requests_increase(sli: SLI, window: timedelta) -> str:

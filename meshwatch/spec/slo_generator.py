@@ -14,13 +14,23 @@ Refused by name: backends other than prometheus, `good_below_threshold: false`.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from meshwatch.errors import PromQLError
-from meshwatch.model import SLI, SLO, Alerting, QuerySLI, RatioSLI, RawSLI, SourceRef, Window
+from meshwatch.model import (
+    SLI,
+    SLO,
+    Alerting,
+    QuerySLI,
+    RatioSLI,
+    RawSLI,
+    Selector,
+    SourceRef,
+    Window,
+)
+from meshwatch.promql.template import SLO_GENERATOR_WINDOW, split
 from meshwatch.spec.checks import (
     Found,
     check_labels,
@@ -40,7 +50,6 @@ from meshwatch.spec.source import Document, FieldPath
 API_VERSION: Final = "sre.google.com/v2"
 FORMAT: Final = "slo-generator"
 PERIOD = "28d"
-_WINDOW = re.compile(r"\[\s*window\s*\]")
 _OWN_LABELS = ("service_name", "feature_name", "slo_name")
 
 
@@ -153,22 +162,27 @@ def _sli(spec: Spec, doc: Document, path: FieldPath, problems: Problems) -> SLI 
         return None
 
 
-def _selector(text: str) -> str:
+def _without_window(text: str, window: str = "") -> str:
+    """slo-generator's `[window]` placeholder replaced (by `window`)."""
+    return split(text, SLO_GENERATOR_WINDOW).render(window).strip()
+
+
+def _selector(text: str) -> Selector:
     """A filter as written (`metric{...}[window]`) -> the selector, checked."""
-    return parse_selector(_WINDOW.sub("", text).strip()).promql()
+    return parse_selector(_without_window(text))
 
 
 def _ratio(sli: Indicator, doc: Document, path: FieldPath, problems: Problems) -> SLI | None:
     good, bad, valid = sli.filter_good, sli.filter_bad, sli.filter_valid
     if valid is not None and (good is None) != (bad is None):
-        total = parse_selector(_selector(valid))
+        total = _selector(valid)
         if good is not None:
-            return RatioSLI(total=total, good=parse_selector(_selector(good)))
+            return RatioSLI(total=total, good=_selector(good))
         assert bad is not None
-        return RatioSLI(total=total, bad=parse_selector(_selector(bad)))
+        return RatioSLI(total=total, bad=_selector(bad))
     if valid is None and good is not None and bad is not None:
         rate = "sum(rate({}[{{{{.window}}}}]))"
-        good_q, bad_q = rate.format(_selector(good)), rate.format(_selector(bad))
+        good_q, bad_q = rate.format(_selector(good).promql()), rate.format(_selector(bad).promql())
         return QuerySLI(total=f"{good_q} + {bad_q}", bad=bad_q)
     problems.error(
         doc, path, "set filter_valid with one of filter_good, filter_bad (or filter_good and "
@@ -181,7 +195,7 @@ def _query(sli: Indicator, doc: Document, path: FieldPath, problems: Problems) -
     if sli.expression is None:
         problems.error(doc, (*path, "expression"), "required field is missing")
         return None
-    template = _WINDOW.sub("[{{.window}}]", sli.expression).strip()
+    template = _without_window(sli.expression, "[{{.window}}]")
     check_template(template)
     return RawSLI(error_ratio=f"1 - ({template})")
 
@@ -199,4 +213,4 @@ def _distribution(sli: Indicator, doc: Document, path: FieldPath, problems: Prob
             "under the threshold as good",
         )
         return None
-    return bucket_sli(_WINDOW.sub("", sli.expression).strip(), sli.threshold_bucket)
+    return bucket_sli(_without_window(sli.expression), sli.threshold_bucket)

@@ -7,7 +7,7 @@ from meshwatch.model import SLI, RatioSLI, RawSLI, Selector
 from meshwatch.spec.openslo import models as m
 from meshwatch.spec.openslo.registry import Entry, Registry
 from meshwatch.spec.problems import Problems
-from meshwatch.spec.promql import WINDOW_RE, parse_counter
+from meshwatch.spec.promql import has_window, parse_counter
 from meshwatch.spec.source import Document, FieldPath
 from meshwatch.spec.templates import checked_query, events_sli, raw_sli
 
@@ -78,7 +78,7 @@ def _sli(
         return None
     total_at: FieldPath = (*at, "total", "metricSource", "spec", "query")
     part_at: FieldPath = (*at, part_name, "metricSource", "spec", "query")
-    templated = [WINDOW_RE.search(q) is not None for q in (total_query, part_query)]
+    templated = [has_window(q) for q in (total_query, part_query)]
     if all(templated):
         return events_sli(
             doc,
