@@ -11,7 +11,8 @@ Per SLO, in this order (`<svc>-<slo>` below is `meshwatch-<service>-<slo>`):
 - `<svc>-<slo>-alerts`   default interval: page and ticket burn alerts, absent data.
 
 `format="prometheus"` writes a rule file (`groups:`), `"prometheus-operator"` a
-`monitoring.coreos.com/v1` `PrometheusRule` with the same groups under `spec`.
+`monitoring.coreos.com/v1` `PrometheusRule` with the same groups under `spec`. The builders
+return typed rules (`rule_types`: `RuleGroup` of `RecordingRule` / `AlertingRule`).
 """
 
 from __future__ import annotations
