@@ -10,6 +10,8 @@ and ~50 ms on a 2-core machine shared with eight CPU-bound jobs, so 5 s fails on
 or a pathological input, never on the load. `too_slow` is not checked: it measures how long
 data generation takes in wall-clock time, which on a shared machine is the load, not the
 strategy.
+
+`--update-golden` rewrites every golden file (tests/support/golden.py) instead of comparing.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.support.golden import UPDATE_VARIABLE
 
 PROFILE_ENV = "MESHWATCH_HYPOTHESIS_PROFILE"
 DEADLINE = timedelta(seconds=5)
@@ -44,6 +48,8 @@ def hypothesis_profile(environ: dict[str, str] | os._Environ[str]) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--update-golden"):  # one switch for every golden (tests/support/golden)
+        os.environ[UPDATE_VARIABLE] = "1"
     settings.load_profile(hypothesis_profile(os.environ))
 
 

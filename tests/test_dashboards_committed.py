@@ -1,23 +1,23 @@
 """dashboards/ and the README's panel list are generated from rules/slos and must not drift.
 
-Regenerate with: MESHWATCH_UPDATE_GOLDEN=1 python -m pytest tests/test_dashboards_committed.py
+Regenerate with: python -m pytest tests/test_dashboards_committed.py --update-golden
+(or MESHWATCH_UPDATE_GOLDEN=1)
 (or `meshwatch generate dashboards rules/slos -o dashboards` for the JSON alone).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from meshwatch.render import dashboards, files
 from meshwatch.spec import load_paths
+from tests.support.golden import updating
 from tests.support.grafana_model import check_dashboard
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "dashboards"
 README = ROOT / "README.md"
-UPDATE = os.environ.get("MESHWATCH_UPDATE_GOLDEN") == "1"
 
 
 def _boards() -> list[dashboards.Rendered]:
@@ -26,7 +26,7 @@ def _boards() -> list[dashboards.Rendered]:
 
 def test_committed_dashboards_match_the_example_specs() -> None:
     rendered = {board.filename: board.text() for board in _boards()}
-    if UPDATE:
+    if updating():
         files.write(FOLDER, rendered, ".json")
     diffs = files.drift(FOLDER, rendered, ".json")
     assert not diffs, (
@@ -43,10 +43,10 @@ def test_committed_dashboards_fit_grafanas_model() -> None:
 def test_readme_lists_the_panels_of_every_dashboard() -> None:
     text = README.read_text(encoding="utf-8")
     expected = dashboards.replace_readme_section(text, _boards())
-    if UPDATE and expected != text:
+    if updating() and expected != text:
         README.write_text(expected, encoding="utf-8")
         text = expected
     assert text == expected, (
         "README's dashboard list is stale; regenerate: "
-        "MESHWATCH_UPDATE_GOLDEN=1 python -m pytest tests/test_dashboards_committed.py"
+        "python -m pytest tests/test_dashboards_committed.py --update-golden"
     )

@@ -22,9 +22,9 @@ from datetime import timedelta
 
 from meshwatch import conventions as c
 from meshwatch.model import SLO, BurnRateWindow, LatencySLI, NativeLatencySLI, Severity
+from meshwatch.render.rule_types import AlertingRule
 from meshwatch.render.rules_common import (
     BASE,
-    Rule,
     burn_windows,
     dur,
     min_failures_expr,
@@ -88,7 +88,7 @@ def _links(slo: SLO) -> dict[str, str]:
     return links
 
 
-def _burn_alert(slo: SLO, severity: Severity, windows: tuple[BurnRateWindow, ...]) -> Rule:
+def _burn_alert(slo: SLO, severity: Severity, windows: tuple[BurnRateWindow, ...]) -> AlertingRule:
     period = slo.window.name
     guard = ""
     if slo.timeslices is not None:
@@ -119,16 +119,14 @@ def _burn_alert(slo: SLO, severity: Severity, windows: tuple[BurnRateWindow, ...
     page = severity is Severity.PAGE
     annotations.update(slo.alerting.page_annotations if page else slo.alerting.ticket_annotations)
     extra = slo.alerting.page_labels if page else slo.alerting.ticket_labels
-    rule: Rule = {
-        "alert": slo.alerting.name or c.ALERT_BURN,
-        "expr": "\nor\n".join(_condition(slo, w) for w in windows),
-        "labels": alert_labels(slo, severity.value, extra),
-        "annotations": dict(sorted(annotations.items())),
-    }
     hold = max(w.alert_after for w in windows)  # OpenSLO alertAfter: the condition must hold
-    if hold > timedelta(0):
-        rule["for"] = dur(hold)
-    return rule
+    return AlertingRule(
+        alert=slo.alerting.name or c.ALERT_BURN,
+        expr="\nor\n".join(_condition(slo, w) for w in windows),
+        labels=alert_labels(slo, severity.value, extra),
+        annotations=dict(sorted(annotations.items())),
+        for_=dur(hold) if hold > timedelta(0) else None,
+    )
 
 
 def _bucket_hint(slo: SLO) -> str:
@@ -142,7 +140,7 @@ def _bucket_hint(slo: SLO) -> str:
     return ""
 
 
-def _absent_alert(slo: SLO) -> Rule:
+def _absent_alert(slo: SLO) -> AlertingRule:
     base = dur(BASE)
     if has_counts(slo.sli):
         watched = [c.rule_requests_increase(base), c.rule_errors_increase(base)]
@@ -158,16 +156,16 @@ def _absent_alert(slo: SLO) -> Rule:
         ),
         **_links(slo),
     }
-    return {
-        "alert": c.ALERT_ABSENT,
-        "expr": expr,
-        "for": dur(slo.alerting.absent_for),
-        "labels": alert_labels(slo, c.SEVERITY_TICKET, slo.alerting.ticket_labels),
-        "annotations": dict(sorted(annotations.items())),
-    }
+    return AlertingRule(
+        alert=c.ALERT_ABSENT,
+        expr=expr,
+        labels=alert_labels(slo, c.SEVERITY_TICKET, slo.alerting.ticket_labels),
+        annotations=dict(sorted(annotations.items())),
+        for_=dur(slo.alerting.absent_for),
+    )
 
 
-def alert_rules(slo: SLO) -> list[Rule]:
+def alert_rules(slo: SLO) -> list[AlertingRule]:
     """Page and ticket burn alerts (when enabled and any condition applies), then absent data
     (unless the spec turned every alert off)."""
     windows = burn_windows(slo)

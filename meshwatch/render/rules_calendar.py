@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from meshwatch import conventions as c
 from meshwatch.model import SLO
-from meshwatch.render.rules_common import BASE, Rule, dur, record, ref
+from meshwatch.render.rules_common import BASE, RecordingRule, dur, record, ref
 from meshwatch.slo.zone_rule import Transition, ZoneRule, zone_rule
 
 DAY = 86400
@@ -106,7 +106,7 @@ def now_local_expr(zone: ZoneRule, offset: str | None) -> str:
     return f"(time() + {zone.std})" if zone.std else "time()"
 
 
-def start_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
+def start_rules(slo: SLO, labels: dict[str, str]) -> list[RecordingRule]:
     """The offset and the local start (zones with DST), then the period start."""
     zone = zone_rule(slo.window.time_zone)
     if not zone.has_dst:
@@ -122,7 +122,7 @@ def start_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
     ]
 
 
-def _accumulated(slo: SLO, name: Callable[[str], str], labels: dict[str, str]) -> Rule:
+def _accumulated(slo: SLO, name: Callable[[str], str], labels: dict[str, str]) -> RecordingRule:
     """`previous + newest 5m` while the value 5 minutes ago is of this period, else the
     newest 5m pro-rated to the time since the start (see the module docstring)."""
     own = ref(name(c.PERIOD_SUFFIX), slo)
@@ -140,7 +140,7 @@ def _accumulated(slo: SLO, name: Callable[[str], str], labels: dict[str, str]) -
     return record(name(c.PERIOD_SUFFIX), expr, labels)
 
 
-def calendar_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
+def calendar_rules(slo: SLO, labels: dict[str, str]) -> list[RecordingRule]:
     """Start, offset and both accumulations of a calendar SLO with counts."""
     return [
         *start_rules(slo, labels),

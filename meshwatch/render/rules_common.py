@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from meshwatch import conventions as c
 from meshwatch.model import SLO, BurnRateWindow, Matcher, Selector, format_duration
+from meshwatch.render.rule_types import RecordingRule, Rule
 from meshwatch.slo.policy import NOISE_FAILURES, alert_windows, condition_windows, failures_factor
 
-Rule = dict[str, object]
+__all__ = ["RecordingRule", "Rule"]  # the rule builders' types, re-exported
 
 BASE = c.BASE_INTERVAL
 
@@ -50,8 +51,8 @@ def ref(record: str, slo: SLO, backend: str | None = None) -> str:
     return Selector(record, tuple(matchers)).promql()
 
 
-def record(name: str, expr: str, labels: dict[str, str]) -> Rule:
-    return {"record": name, "expr": expr, "labels": labels}
+def record(name: str, expr: str, labels: dict[str, str]) -> RecordingRule:
+    return RecordingRule(name, expr, labels)
 
 
 def min_requests(slo: SLO) -> int | None:

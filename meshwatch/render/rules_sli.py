@@ -31,7 +31,7 @@ from meshwatch.render.rules_calendar import calendar_rules
 from meshwatch.render.rules_chain import Term, chained_windows
 from meshwatch.render.rules_common import (
     BASE,
-    Rule,
+    RecordingRule,
     dur,
     num,
     ratio_windows,
@@ -62,7 +62,7 @@ def _chained(name: Callable[[str], str], slo: SLO, terms: tuple[Term, ...]) -> s
 
 def _counts(
     slo: SLO, window: timedelta, terms: tuple[Term, ...] | None, labels: dict[str, str]
-) -> list[Rule]:
+) -> list[RecordingRule]:
     if terms is None:
         requests, errors = requests_increase(slo.sli, window), errors_increase(slo.sli, window)
     else:
@@ -75,7 +75,7 @@ def _counts(
     ]
 
 
-def _ratio(slo: SLO, window: timedelta, labels: dict[str, str]) -> Rule:
+def _ratio(slo: SLO, window: timedelta, labels: dict[str, str]) -> RecordingRule:
     w = dur(window)
     if has_counts(slo.sli):
         expr = guarded_ratio(
@@ -86,9 +86,9 @@ def _ratio(slo: SLO, window: timedelta, labels: dict[str, str]) -> Rule:
     return record(c.rule_error_ratio(w), expr, labels)
 
 
-def _period_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
+def _period_rules(slo: SLO, labels: dict[str, str]) -> list[RecordingRule]:
     period = slo.window.length
-    rules: list[Rule] = []
+    rules: list[RecordingRule] = []
     if has_counts(slo.sli) and slo.window.unit is not None:
         rules = calendar_rules(slo, labels)
         p = c.PERIOD_SUFFIX
@@ -111,7 +111,7 @@ def _period_rules(slo: SLO, labels: dict[str, str]) -> list[Rule]:
     ]
 
 
-def sli_rules(slo: SLO) -> list[Rule]:
+def sli_rules(slo: SLO) -> list[RecordingRule]:
     """Every window's counts and ratio (shortest first), the objective, the period ratio and
     the budget left - one group, so that each rule reads fresh results of the ones before."""
     labels = series_labels(slo)
@@ -120,7 +120,7 @@ def sli_rules(slo: SLO) -> list[Rule]:
     rolling = {slo.window.length} if slo.window.unit is None or not has_counts(slo.sli) else set()
     windows = tuple(sorted({*ratios, *rolling}))
     plans = chained_windows(windows) if has_counts(slo.sli) else {}
-    rules: list[Rule] = []
+    rules: list[RecordingRule] = []
     for window in windows:
         if has_counts(slo.sli):
             rules.extend(_counts(slo, window, plans[window], labels))
@@ -132,7 +132,7 @@ def sli_rules(slo: SLO) -> list[Rule]:
     return rules
 
 
-def _backend_rules(slo: SLO, backend: Backend, window: timedelta) -> list[Rule]:
+def _backend_rules(slo: SLO, backend: Backend, window: timedelta) -> list[RecordingRule]:
     labels = dict(sorted({**series_labels(slo), c.LABEL_BACKEND: backend.name}.items()))
     w = dur(window)
     sli: SLI = backend.sli
@@ -148,7 +148,7 @@ def _backend_rules(slo: SLO, backend: Backend, window: timedelta) -> list[Rule]:
     ]
 
 
-def backend_rules(slo: SLO) -> list[Rule]:
+def backend_rules(slo: SLO) -> list[RecordingRule]:
     """Per-backend short-window counts and ratios for the remediation loop (fast group)."""
     policy = slo.remediation
     if policy is None:

@@ -26,7 +26,15 @@ from datetime import timedelta
 
 from meshwatch import conventions as c
 from meshwatch.model import SLO
-from meshwatch.render.rules_common import Rule, dur, num, ratio_windows, record, ref, series_labels
+from meshwatch.render.rules_common import (
+    RecordingRule,
+    dur,
+    num,
+    ratio_windows,
+    record,
+    ref,
+    series_labels,
+)
 from meshwatch.sli import error_ratio
 
 _ONE_MS = timedelta(milliseconds=1)
@@ -46,7 +54,7 @@ def share_windows(slo: SLO) -> tuple[timedelta, ...]:
     return tuple(sorted({*ratio_windows(slo), slo.window.length}))
 
 
-def slice_rules(slo: SLO) -> list[Rule]:
+def slice_rules(slo: SLO) -> list[RecordingRule]:
     """The `-slices` group's rules; empty unless the SLO budgets in slices."""
     budgeting = slo.timeslices
     if budgeting is None:

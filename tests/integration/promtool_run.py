@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from meshwatch.model import SLO
+from meshwatch.render.rule_types import AlertingRule
 from meshwatch.render.rules import rule_files, slo_groups
 from tests.integration.burn_oracle import Oracle, Traffic, series_values
 
@@ -26,17 +27,16 @@ def write_rules(folder: Path, slos: Sequence[SLO]) -> list[Path]:
 
 def group_order(slos: Iterable[SLO]) -> list[str]:
     """Evaluate each SLO's groups in file order: promtool otherwise picks a random order."""
-    return [str(g["name"]) for slo in slos for g in slo_groups(slo)]
+    return [g.name for slo in slos for g in slo_groups(slo)]
 
 
-def alert_rule(slo: SLO, severity: str) -> dict[str, Any]:
+def alert_rule(slo: SLO, severity: str) -> AlertingRule:
     for group in slo_groups(slo):
-        for rule in group["rules"]:  # type: ignore[attr-defined]
-            labels = rule.get("labels", {})
-            if rule.get("alert") not in (None, "MeshwatchSLIAbsent") and (
-                labels.get("meshwatch_severity") == severity
+        for rule in group.alerts():
+            if rule.alert != "MeshwatchSLIAbsent" and (
+                rule.labels.get("meshwatch_severity") == severity
             ):
-                return rule  # type: ignore[no-any-return]
+                return rule
     raise AssertionError(f"no {severity} alert for {slo.id}")
 
 
@@ -44,12 +44,12 @@ def expected_burn_alert(slo: SLO, severity: str, burn: float) -> dict[str, Any]:
     """The alert promtool must report: rule labels over series labels, templates rendered."""
     rule = alert_rule(slo, severity)
     labels = {**dict(slo.labels), "meshwatch_service": slo.service, "meshwatch_slo": slo.name}
-    labels.update(rule["labels"])
+    labels.update(rule.labels)
     annotations = {
         key: value.replace('{{ printf "%.2f" $value }}', f"{burn:.2f}").replace(
             '{{ printf "%.1f" $value }}', f"{burn:.1f}"
         )
-        for key, value in rule["annotations"].items()
+        for key, value in rule.annotations.items()
     }
     return {"exp_labels": labels, "exp_annotations": annotations}
 
@@ -61,7 +61,7 @@ def burn_checks(
     are firing (every SLO here sees the same traffic)."""
     by_name: dict[str, list[SLO]] = {}
     for slo in slos:
-        by_name.setdefault(str(alert_rule(slo, "page")["alert"]), []).append(slo)
+        by_name.setdefault(alert_rule(slo, "page").alert, []).append(slo)
     checks = []
     for t in minutes:
         for name, named in by_name.items():

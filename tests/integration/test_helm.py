@@ -31,6 +31,7 @@ from meshwatch.settings import Settings
 from meshwatch.spec import load_paths
 from tests.support.binaries import require_binary
 from tests.support.chart_files import CHART
+from tests.support.golden import assert_golden
 from tests.support.helm_chart import (
     CASE_PARAMS,
     CASES,
@@ -102,14 +103,8 @@ def test_lint(helm: list[str], case: str) -> None:
 
 
 @pytest.mark.parametrize("case", CASE_PARAMS)
-def test_render_matches_golden(
-    renders: dict[str, str], case: str, request: pytest.FixtureRequest
-) -> None:
-    golden = GOLDEN / f"{case}.yaml"
-    if request.config.getoption("--update-golden"):
-        golden.write_text(renders[case])
-    assert golden.exists(), f"{golden} missing: run pytest --update-golden"
-    assert renders[case] == golden.read_text()
+def test_render_matches_golden(renders: dict[str, str], case: str) -> None:
+    assert_golden(GOLDEN / f"{case}.yaml", renders[case])
 
 
 @pytest.mark.parametrize("case", CASE_PARAMS)

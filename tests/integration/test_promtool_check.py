@@ -22,10 +22,11 @@ from meshwatch.model import (
     Selector,
     Window,
 )
-from meshwatch.render.files import drift
+from meshwatch.render.files import drift, write
 from meshwatch.render.rules import FORMATS, SUFFIX, RuleFormat, rule_files
 from meshwatch.spec import load_paths
 from tests.support.binaries import require_binary
+from tests.support.golden import updating
 from tests.unit.render.rule_fixtures import all_slos
 
 pytestmark = pytest.mark.integration
@@ -65,10 +66,12 @@ def test_generated_rules_pass_promtool_check(fmt: RuleFormat, tmp_path: Path) ->
 def test_example_rules_are_up_to_date_and_pass_promtool_check() -> None:
     promtool = require_binary("promtool")
     files = rule_files(load_paths([EXAMPLES / "slos"]).slos)
+    if updating():  # rules/ is regenerated with the golden files
+        write(EXAMPLES, files, SUFFIX)
     diffs = drift(EXAMPLES, files, SUFFIX)
     assert not diffs, (
-        "rules/ is out of date; run: meshwatch generate rules rules/slos -o rules\n"
-        + "".join(diffs)
+        "rules/ is out of date; run: meshwatch generate rules rules/slos -o rules"
+        " (or pytest --update-golden)\n" + "".join(diffs)
     )
     _check(promtool, sorted(EXAMPLES.glob(f"*{SUFFIX}")))
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from meshwatch.model import SLO, LatencySLI, Matcher, RatioSLI, Selector
+from meshwatch.render.rule_types import AlertingRule
 from meshwatch.spec import load_paths
 from tests.integration.burn_oracle import Oracle, Traffic, series_values
 from tests.integration.promtool_run import (
@@ -47,18 +48,18 @@ def _no_alerts(name: str, minutes: range) -> list[dict[str, Any]]:
     return [{"eval_time": f"{t}m", "alertname": name, "exp_alerts": []} for t in minutes]
 
 
-def _absent_rule(slo: SLO) -> dict[str, Any]:
+def _absent_rule(slo: SLO) -> AlertingRule:
     for group in slo_groups(slo):
-        for rule in group["rules"]:  # type: ignore[attr-defined]
-            if rule.get("alert") == "MeshwatchSLIAbsent":
-                return rule  # type: ignore[no-any-return]
+        for rule in group.alerts():
+            if rule.alert == "MeshwatchSLIAbsent":
+                return rule
     raise AssertionError("no absent alert")
 
 
 def _absent(slo: SLO) -> dict[str, Any]:
     rule = _absent_rule(slo)
-    labels = {"meshwatch_service": slo.service, "meshwatch_slo": slo.name, **rule["labels"]}
-    return {"exp_labels": labels, "exp_annotations": rule["annotations"]}
+    labels = {"meshwatch_service": slo.service, "meshwatch_slo": slo.name, **rule.labels}
+    return {"exp_labels": labels, "exp_annotations": dict(rule.annotations)}
 
 
 def test_no_traffic_is_unknown_and_raises_nothing(promtool: str, tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ breached, with an alert and a remediation action) from uvicorn on 127.0.0.1; Chr
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -24,12 +23,11 @@ from tests.support import png
 from tests.support import report_history as h
 from tests.support.app_thread import serving
 from tests.support.binaries import require_binary
+from tests.support.golden import updating
 
 pytestmark = pytest.mark.integration
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-# the README's screenshots are refreshed with the golden files
-UPDATE_DOCS = os.environ.get("MESHWATCH_UPDATE_GOLDEN") == "1"
 BREACHED_BADGE = (220, 38, 38)  # #dc2626, the breached state colour
 BREACHED_ROW = (254, 242, 242)  # #fef2f2, the breached row background
 
@@ -106,7 +104,7 @@ def test_overview_screenshots(chromium: Chromium, base_url: str, tmp_path: Path)
     assert png.size(wide) == (1280, 2000)
     assert png.size(narrow) == (390, 1600)
     assert wide.stat().st_size > 30_000 and narrow.stat().st_size > 20_000
-    if UPDATE_DOCS:
+    if updating():  # the README's screenshots are refreshed with the golden files
         shutil.copyfile(wide, DOCS / "status-page.png")
     assert png.size(DOCS / "status-page.png") == (1280, 2000)  # the README's screenshot
 
@@ -145,7 +143,7 @@ def test_slo_page_charts_have_their_points(
     url = f"{base_url}/slos/checkout-availability"
     shot = chromium.screenshot(url, tmp_path / "slo.png", 1280, 2000)
     assert png.size(shot) == (1280, 2000) and shot.stat().st_size > 30_000
-    if UPDATE_DOCS:
+    if updating():  # the README's screenshots are refreshed with the golden files
         shutil.copyfile(shot, DOCS / "status-page-slo.png")
     narrow = chromium.screenshot(url, tmp_path / "slo-narrow.png", 390, 1600)
     assert png.size(narrow) == (390, 1600)

@@ -19,6 +19,7 @@ import yaml
 
 from tests.support.binaries import require_binary
 from tests.support.chart_files import CHART, ROOT, sync_all
+from tests.support.golden import updating
 
 GOLDEN = ROOT / "tests" / "golden" / "helm"
 CASES = sorted(p.stem for p in (GOLDEN / "values").glob("*.yaml"))
@@ -62,9 +63,9 @@ def template(helm: list[str], values: Path | None, *sets: str) -> subprocess.Com
 
 
 @pytest.fixture(scope="session")
-def renders(helm: list[str], request: pytest.FixtureRequest) -> dict[str, str]:
+def renders(helm: list[str]) -> dict[str, str]:
     if not _RENDERS:
-        if request.config.getoption("--update-golden"):
+        if updating():
             sync_all()  # the chart's copies of rules/dashboards first, then the renders
         for case in CASES:
             result = template(helm, GOLDEN / "values" / f"{case}.yaml")

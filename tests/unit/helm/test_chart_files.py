@@ -12,6 +12,7 @@ import yaml
 import meshwatch
 from meshwatch.settings import Settings
 from tests.support.chart_files import CHART, COPIES, ROOT, sync
+from tests.support.golden import updating
 
 VALUE_SETS = sorted((ROOT / "tests" / "golden" / "helm" / "values").glob("*.yaml"))
 
@@ -74,9 +75,7 @@ def _same_files(source: Path, pattern: str, copy: Path) -> None:
     ("source", "pattern", "copy"),
     [pytest.param(*copy, id=copy[0]) for copy in COPIES],
 )
-def test_files_in_the_chart_match_the_generated_ones(
-    source: str, pattern: str, copy: str, request: pytest.FixtureRequest
-) -> None:
-    if request.config.getoption("--update-golden"):
+def test_files_in_the_chart_match_the_generated_ones(source: str, pattern: str, copy: str) -> None:
+    if updating():
         sync(ROOT / source, pattern, CHART / copy)
     _same_files(ROOT / source, pattern, CHART / copy)

@@ -24,11 +24,6 @@ SCHEMA = GOLDEN.parent.parent / "docs" / "report.schema.json"
 EXAMPLE = GOLDEN.parent.parent / "docs" / "example-report.md"
 
 
-@pytest.fixture
-def update(request: pytest.FixtureRequest) -> bool:
-    return bool(request.config.getoption("--update-golden"))
-
-
 def fixed_report() -> Report:
     alerts, actions = h.alerts(), h.actions()
     items = [
@@ -52,18 +47,18 @@ def fixed_report() -> Report:
         pytest.param("csv", id="csv"),
     ],
 )
-def test_report_matches_golden(fmt: str, update: bool) -> None:
+def test_report_matches_golden(fmt: str) -> None:
     text = render_report(fixed_report(), fmt)  # type: ignore[arg-type]
-    assert_golden(GOLDEN / "reports" / f"fixed-7d.{fmt}", text, update)
+    assert_golden(GOLDEN / "reports" / f"fixed-7d.{fmt}", text)
 
 
 def test_rendering_is_deterministic() -> None:
     assert render_report(fixed_report(), "html") == render_report(fixed_report(), "html")
 
 
-def test_committed_schema_matches_the_model(update: bool) -> None:
+def test_committed_schema_matches_the_model() -> None:
     rendered = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
-    assert_golden(SCHEMA, rendered, update)
+    assert_golden(SCHEMA, rendered)
 
 
 def test_json_report_validates_against_the_committed_schema() -> None:
@@ -73,8 +68,8 @@ def test_json_report_validates_against_the_committed_schema() -> None:
     assert Report.model_validate(document) == fixed_report()
 
 
-def test_readme_example_is_the_markdown_report(update: bool) -> None:
-    assert_golden(EXAMPLE, render_report(fixed_report(), "md"), update)
+def test_readme_example_is_the_markdown_report() -> None:
+    assert_golden(EXAMPLE, render_report(fixed_report(), "md"))
 
 
 def test_csv_has_one_row_per_slo_and_parses() -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import yaml
 
 from meshwatch import conventions as c
 from meshwatch.model import SLO, Alerting, Window
+from meshwatch.render.rule_types import AlertingRule, RecordingRule, Rule
 from meshwatch.render.rules import file_name, k8s_name, render_service, rule_files, slo_groups
 from meshwatch.render.rules_common import min_failures_expr, min_requests, ratio_windows
 from meshwatch.slo.windows import default_burn_windows
@@ -27,23 +27,23 @@ from tests.unit.render.rule_fixtures import (
 )
 
 
-def _rules(slo: SLO) -> list[dict[str, Any]]:
-    return [rule for group in slo_groups(slo) for rule in group["rules"]]  # type: ignore[attr-defined]
+def _rules(slo: SLO) -> list[Rule]:
+    return [rule for group in slo_groups(slo) for rule in group.rules]
 
 
-def _records(slo: SLO) -> dict[str, dict[str, Any]]:
-    return {r["record"]: r for r in _rules(slo) if "record" in r}
+def _records(slo: SLO) -> dict[str, RecordingRule]:
+    return {r.record: r for group in slo_groups(slo) for r in group.recorded()}
 
 
-def _alerts(slo: SLO) -> list[dict[str, Any]]:
-    return [r for r in _rules(slo) if "alert" in r]
+def _alerts(slo: SLO) -> list[AlertingRule]:
+    return [r for group in slo_groups(slo) for r in group.alerts()]
 
 
 def test_every_series_and_alert_carries_service_and_slo_labels() -> None:
     for slo in all_slos():
         for rule in _rules(slo):
-            assert rule["labels"][c.LABEL_SERVICE] == slo.service
-            assert rule["labels"][c.LABEL_SLO] == slo.name
+            assert rule.labels[c.LABEL_SERVICE] == slo.service
+            assert rule.labels[c.LABEL_SLO] == slo.name
 
 
 def test_names_follow_the_contract_for_a_30d_slo() -> None:
@@ -54,41 +54,41 @@ def test_names_follow_the_contract_for_a_30d_slo() -> None:
         assert f"meshwatch:sli_errors:increase{window}" in records
     for generic in (c.RULE_OBJECTIVE, c.RULE_PERIOD_ERROR, c.RULE_BUDGET_REMAINING):
         assert generic in records
-    assert records[c.RULE_OBJECTIVE]["expr"] == "vector(0.999)"
+    assert records[c.RULE_OBJECTIVE].expr == "vector(0.999)"
     assert all(name.startswith("meshwatch:") and name.count(":") == 2 for name in records)
 
 
 def test_only_5m_reads_raw_counters_and_longer_windows_chain_shorter_recordings() -> None:
     records = _records(istio_availability())
     sel = '{meshwatch_service="checkout",meshwatch_slo="availability"}'
-    assert records["meshwatch:sli_requests:increase5m"]["expr"].startswith(
+    assert records["meshwatch:sli_requests:increase5m"].expr.startswith(
         "sum(increase(istio_requests_total{"
     )
-    assert records["meshwatch:sli_requests:increase1h"]["expr"] == (
+    assert records["meshwatch:sli_requests:increase1h"].expr == (
         f"sum(meshwatch:sli_requests:increase30m{sel})"
         f" + (sum(meshwatch:sli_requests:increase30m{sel} offset 30m) or vector(0))"
     )
-    day = records["meshwatch:sli_errors:increase1d"]["expr"]
+    day = records["meshwatch:sli_errors:increase1d"].expr
     assert day.count("meshwatch:sli_errors:increase6h") == 4
     assert day.endswith("offset 18h) or vector(0))")
-    period = records["meshwatch:sli_errors:increase30d"]["expr"]
+    period = records["meshwatch:sli_errors:increase30d"].expr
     assert period.count("meshwatch:sli_errors:increase3d") == 10 and "offset 27d)" in period
     chained = [r for n, r in records.items() if n.startswith("meshwatch:sli_") and n[-2:] != "5m"]
-    assert not any("[" in r["expr"] for r in chained)
+    assert not any("[" in r.expr for r in chained)
 
 
 def test_every_window_and_the_period_are_in_one_group_before_they_are_read() -> None:
     groups = slo_groups(istio_availability())
-    sli = [r["record"] for r in groups[0]["rules"]]  # type: ignore[attr-defined]
-    for i, rule in enumerate(groups[0]["rules"]):  # type: ignore[arg-type]
-        assert not any(f"{later}{{" in rule["expr"] for later in sli[i:]), rule
+    sli = [r.record for r in groups[0].recorded()]
+    for i, rule in enumerate(groups[0].rules):
+        assert not any(f"{later}{{" in rule.expr for later in sli[i:]), rule
     assert sli[-2:] == [c.RULE_PERIOD_ERROR, c.RULE_BUDGET_REMAINING]
 
 
 def test_period_ratio_is_errors_over_requests_not_an_average() -> None:
-    period = _records(istio_availability())[c.RULE_PERIOD_ERROR]["expr"]
+    period = _records(istio_availability())[c.RULE_PERIOD_ERROR].expr
     assert "increase30d" in period and "avg" not in period
-    remaining = _records(istio_availability())[c.RULE_BUDGET_REMAINING]["expr"]
+    remaining = _records(istio_availability())[c.RULE_BUDGET_REMAINING].expr
     assert remaining.startswith("1 - meshwatch:slo_period_error:ratio{") and remaining.endswith(
         "/ 0.001"
     )
@@ -97,31 +97,31 @@ def test_period_ratio_is_errors_over_requests_not_an_average() -> None:
 def test_raw_sli_period_is_time_weighted_and_has_no_counts() -> None:
     records = _records(raw_probe())
     assert not any("increase" in name for name in records)
-    assert records[c.RULE_PERIOD_ERROR]["expr"] == (
+    assert records[c.RULE_PERIOD_ERROR].expr == (
         "avg(avg_over_time(meshwatch:sli_error:ratio_rate5m"
         '{meshwatch_service="catalog",meshwatch_slo="probe"}[30d]))'
     )
-    absent = next(r for r in _alerts(raw_probe()) if r["alert"] == c.ALERT_ABSENT)
-    assert "meshwatch:sli_error:ratio_rate5m" in absent["expr"] and absent["for"] == "30m"
+    absent = next(r for r in _alerts(raw_probe()) if r.alert == c.ALERT_ABSENT)
+    assert "meshwatch:sli_error:ratio_rate5m" in absent.expr and absent.for_ == "30m"
 
 
 def test_one_alert_per_severity_with_every_condition_ored() -> None:
     alerts = _alerts(istio_availability())
-    assert [(a["alert"], a["labels"][c.LABEL_SEVERITY]) for a in alerts] == [
+    assert [(a.alert, a.labels[c.LABEL_SEVERITY]) for a in alerts] == [
         (c.ALERT_BURN, "page"),
         (c.ALERT_BURN, "ticket"),
         (c.ALERT_ABSENT, "ticket"),
     ]
-    page = alerts[0]["expr"]
+    page = alerts[0].expr
     assert page.count("\nor\n") == 1 and page.count("and") == 4
     assert "ratio_rate1h" in page and "ratio_rate5m" in page and "/ 0.001 > 14.4" in page
     assert "ratio_rate6h" in page and "ratio_rate30m" in page and "/ 0.001 > 6" in page
-    assert "for" not in alerts[0]
+    assert alerts[0].for_ is None
 
 
 def test_alert_labels_and_annotations() -> None:
     page, ticket, absent = _alerts(istio_availability())
-    assert page["labels"] == {
+    assert page.labels == {
         "meshwatch_service": "checkout",
         "meshwatch_severity": "page",
         "meshwatch_slo": "availability",
@@ -129,21 +129,21 @@ def test_alert_labels_and_annotations() -> None:
         "severity": "page",
         "team": "payments",
     }
-    assert "route" not in ticket["labels"] and ticket["labels"]["severity"] == "ticket"
-    annotations = page["annotations"]
+    assert "route" not in ticket.labels and ticket.labels["severity"] == "ticket"
+    annotations = page.annotations
     assert annotations["burn_windows"] == "1h/5m>14.4x 6h/30m>6x"
     assert annotations["burn_rate"] == '{{ printf "%.2f" $value }}'
     assert annotations["runbook_url"] == "https://runbooks.example/checkout"
     assert annotations["dashboard_url"].endswith("meshwatch-svc-checkout")
     assert annotations["owner"] == "payments-oncall"
     assert "needs 2 failed requests" in annotations["description"]
-    assert absent["annotations"]["runbook_url"] == annotations["runbook_url"]
+    assert absent.annotations["runbook_url"] == annotations["runbook_url"]
 
 
 def test_a_severity_label_from_the_spec_wins_but_meshwatch_severity_stays() -> None:
     page = _alerts(istio_latency())[0]
-    assert page["labels"]["severity"] == "critical"
-    assert page["labels"]["meshwatch_severity"] == "page"
+    assert page.labels["severity"] == "critical"
+    assert page.labels["meshwatch_severity"] == "page"
 
 
 @pytest.mark.parametrize(
@@ -170,60 +170,60 @@ def test_default_guard_needs_failed_requests_that_spend_the_budget_share(
 
 def test_spec_min_requests_overrides_the_default() -> None:
     page = _alerts(istio_latency())[0]
-    assert ">= 500" in page["expr"] and ">= 70" not in page["expr"]
+    assert ">= 500" in page.expr and ">= 70" not in page.expr
 
 
 def test_disabled_ticket_leaves_only_page_windows() -> None:
     slo = linkerd_calendar()
-    assert [a["labels"][c.LABEL_SEVERITY] for a in _alerts(slo)] == ["page", "ticket"]
-    assert _alerts(slo)[1]["alert"] == c.ALERT_ABSENT
+    assert [a.labels[c.LABEL_SEVERITY] for a in _alerts(slo)] == ["page", "ticket"]
+    assert _alerts(slo)[1].alert == c.ALERT_ABSENT
     assert ratio_windows(slo) == tuple(timedelta(minutes=m) for m in (5, 30, 60, 360))
 
 
 def test_28d_period_scales_the_factors() -> None:
-    page = _alerts(envoy_good_form())[0]["expr"]
+    page = _alerts(envoy_good_form())[0].expr
     assert "> 13.44" in page and "> 5.6" in page
 
 
 def test_sloth_alert_name_is_kept() -> None:
-    assert {a["alert"] for a in _alerts(sloth_query())} == {
+    assert {a.alert for a in _alerts(sloth_query())} == {
         "CatalogHighErrorRate",
         c.ALERT_ABSENT,
     }
 
 
 def test_backend_series_have_their_own_names_group_and_interval() -> None:
-    groups = {g["name"]: g for g in slo_groups(istio_availability())}
+    groups = {g.name: g for g in slo_groups(istio_availability())}
     backends = groups["meshwatch-checkout-availability-backends"]
-    assert backends["interval"] == "5s"
-    records = [(r["record"], r["labels"][c.LABEL_BACKEND]) for r in backends["rules"]]  # type: ignore[index]
+    assert backends.interval == "5s"
+    records = [(r.record, r.labels[c.LABEL_BACKEND]) for r in backends.recorded()]
     assert records[:3] == [
         ("meshwatch:backend_requests:increase1m", "v1"),
         ("meshwatch:backend_errors:increase1m", "v1"),
         ("meshwatch:backend_error:ratio_rate1m", "v1"),
     ]
     assert {b for _, b in records} == {"v1", "v2"}
-    assert 'destination_version="v2"' in backends["rules"][-1 - 5]["expr"]  # type: ignore[index]
+    assert 'destination_version="v2"' in backends.rules[-1 - 5].expr
     assert "meshwatch-checkout-latency-backends" not in {
-        g["name"] for g in slo_groups(istio_latency())
+        g.name for g in slo_groups(istio_latency())
     }
 
 
 def test_raw_counters_are_read_over_at_most_5m_except_backends_and_raw_templates() -> None:
     for slo in all_slos():
         for group in slo_groups(slo):
-            if str(group["name"]).endswith("-backends"):
+            if group.name.endswith("-backends"):
                 continue
-            for rule in group["rules"]:  # type: ignore[attr-defined]
+            for rule in group.rules:
                 # a calendar period's accumulation reads its own recording back (not raw)
-                expr = re.sub(r"last_over_time\(meshwatch:[^\[]*\[\w+\]", "", rule["expr"])
+                expr = re.sub(r"last_over_time\(meshwatch:[^\[]*\[\w+\]", "", rule.expr)
                 for window in ("[30m]", "[1h]", "[2h]", "[6h]", "[1d]", "[3d]", "[28d]"):
                     assert window not in expr or "probe_success" in expr, (rule, window)
 
 
 def test_group_order_and_intervals() -> None:
     groups = slo_groups(istio_availability())
-    assert [(g["name"], g.get("interval")) for g in groups] == [
+    assert [(g.name, g.interval) for g in groups] == [
         ("meshwatch-checkout-availability-sli", None),
         ("meshwatch-checkout-availability-backends", "5s"),
         ("meshwatch-checkout-availability-alerts", None),
@@ -254,7 +254,7 @@ def test_prometheus_operator_wraps_the_same_groups() -> None:
 def test_written_yaml_is_what_was_built() -> None:
     slo = istio_availability()
     parsed = yaml.safe_load(render_service(slo.service, [slo]))
-    assert parsed["groups"] == slo_groups(slo)
+    assert parsed["groups"] == [g.document() for g in slo_groups(slo)]
 
 
 @pytest.mark.parametrize(
@@ -279,7 +279,7 @@ def test_two_services_mapping_to_one_file_is_an_error() -> None:
 
 def test_labels_with_quotes_are_escaped_in_selectors() -> None:
     slo = dataclasses.replace(envoy_good_form(), name='odd"name', alerting=Alerting())
-    expr = _records(slo)["meshwatch:sli_error:ratio_rate5m"]["expr"]
+    expr = _records(slo)["meshwatch:sli_error:ratio_rate5m"].expr
     assert 'meshwatch_slo="odd\\"name"' in expr
 
 
@@ -315,11 +315,11 @@ def test_every_alert_off_means_no_absent_alert_either() -> None:
 def test_alert_after_holds_the_burn_alert_for_that_long() -> None:
     """OpenSLO `alertAfter` is the burn alert's `for:`; without it the alert fires at once."""
     slo = istio_availability()
-    assert all("for" not in a for a in _alerts(slo) if a["alert"] == c.ALERT_BURN)
+    assert all(a.for_ is None for a in _alerts(slo) if a.alert == c.ALERT_BURN)
     windows = tuple(
         dataclasses.replace(w, alert_after=timedelta(minutes=5))
         for w in default_burn_windows(slo.window.length)
     )
     held = dataclasses.replace(slo, alerting=dataclasses.replace(slo.alerting, windows=windows))
-    burns = [a for a in _alerts(held) if a["alert"] == c.ALERT_BURN]
-    assert [a["for"] for a in burns] == ["5m", "5m"]
+    burns = [a for a in _alerts(held) if a.alert == c.ALERT_BURN]
+    assert [a.for_ for a in burns] == ["5m", "5m"]
