@@ -20,7 +20,9 @@ differently per edge. With 1 s scrapes, 10 s/20 s windows and the phases below (
   computed from) within 7 % relative, error ratios and latency error ratios within 0.015
   absolute (measured here: <= 3 % and <= 0.004);
 * against the exact traffic the exporter served (minus the events a restart hides from any
-  scraper): counts within 1 %, ratios within 0.002 (measured: < 0.1 % and < 0.0003);
+  scraper): counts within 1 % or the traffic of the longest scrape at each window edge (the
+  scraper stamps a scrape before the exporter answers it), ratios within 0.002 (measured:
+  < 0.1 % and < 0.0003 on an idle machine);
 * "no series" on both sides for a selector that matches nothing.
 """
 
@@ -133,9 +135,11 @@ def test_scraper_and_prometheus_agree_on_every_sli(tmp_path: Path) -> None:
             _wait_for_first_scrape(prom)  # Prometheus's scrape manager starts ~5 s late
             origin[0] = time.time()
             scraped: list[float] = []
+            lag = 0.0  # the longest scrape: stamp taken before the request, body made later
             while time.time() - origin[0] < RUN_S:
                 scraped.append(time.time())
                 health = scraper.scrape_once(datetime.fromtimestamp(scraped[-1], UTC))
+                lag = max(lag, time.time() - scraped[-1])
                 assert all(h.up for h in health.values()), health
                 time.sleep(max(0.0, 1.0 - (time.time() - scraped[-1])))
             time.sleep(1.5)  # let Prometheus ingest its scrapes up to the last one
@@ -144,9 +148,15 @@ def test_scraper_and_prometheus_agree_on_every_sli(tmp_path: Path) -> None:
             rows = _compare(prom, store, at, origin[0], scraped)
     for row in rows:
         print(row)
+    # The scraper stamps a scrape before it asks; the exporter counts when it answers, up to
+    # `lag` later (on a loaded machine, tenths of a second). Each window edge can therefore
+    # hold up to `lag` of traffic more or less than the exact count at the stamps, plus one
+    # event per counter for the exposition's integer floors.
+    edge_slack = 2 * (RATE * lag + 1)
+    print(f"longest scrape {lag * 1000:.0f} ms: counts within 1 % or {edge_slack:.0f} events")
     for at, window, what, ours, theirs, exact in rows:
         if not what.endswith("ratio"):  # requests and bucket counts
-            assert ours == pytest.approx(exact, rel=0.01), (at, window, what)
+            assert abs(ours - exact) <= max(0.01 * exact, edge_slack), (at, window, what)
             assert ours == pytest.approx(theirs, rel=0.07), (at, window, what)
         else:
             assert ours == pytest.approx(exact, abs=0.002), (at, window, what)
