@@ -16,10 +16,10 @@ from meshwatch.sli.promql import (
     error_ratio,
     errors_increase,
     guarded_ratio,
+    has_counts,
     render_template,
     requests_increase,
 )
-from meshwatch.slo.kinds import has_counts
 
 __all__ = [
     "counts_are_events",

@@ -46,6 +46,7 @@ from meshwatch.model import (
     format_duration,
 )
 from meshwatch.sli.buckets import le_matcher
+from meshwatch.slo.kinds import has_counts as has_counts  # decided in the pure core
 
 _WINDOW_RE = re.compile(r"\{\{\s*\.window\s*\}\}")
 _RATE_RE = re.compile(r"(?<![A-Za-z0-9_])rate\s*\(")
