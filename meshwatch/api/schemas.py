@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, assert_never
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -130,14 +130,20 @@ class StatusOut(Out):
 def sli_kind(slo: SLO) -> str:
     if slo.mesh is not None:
         return f"mesh:{slo.mesh.kind}"
-    kinds = {
-        RatioSLI: "ratio",
-        LatencySLI: "latency",
-        NativeLatencySLI: "latency-native",
-        QuerySLI: "query",
-        RawSLI: "raw",
-    }
-    return kinds[type(slo.sli)]
+    sli = slo.sli
+    match sli:
+        case RatioSLI():
+            return "ratio"
+        case LatencySLI():
+            return "latency"
+        case NativeLatencySLI():
+            return "latency-native"
+        case QuerySLI():
+            return "query"
+        case RawSLI():
+            return "raw"
+        case _:
+            assert_never(sli)
 
 
 class SLOOut(Out):

@@ -24,11 +24,20 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, assert_never
 
 from meshwatch import errors
 from meshwatch.errors import CollectorError, NoDataError
-from meshwatch.model import SLI, SLO, Counts, LatencySLI
+from meshwatch.model import (
+    SLI,
+    SLO,
+    Counts,
+    LatencySLI,
+    NativeLatencySLI,
+    QuerySLI,
+    RatioSLI,
+    RawSLI,
+)
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +150,15 @@ def measure_each(collector: SLICollector, plans: Sequence[SLOPlan], now: datetim
     for plan in plans:
         try:
             buckets: WindowBuckets = {}
-            if isinstance(plan.slo.sli, LatencySLI) and plan.bucket_windows:
-                buckets = collector.buckets(plan.slo.sli, plan.bucket_windows, now)
+            sli = plan.slo.sli
+            match sli:
+                case LatencySLI():
+                    if plan.bucket_windows:
+                        buckets = collector.buckets(sli, plan.bucket_windows, now)
+                case NativeLatencySLI() | RatioSLI() | QuerySLI() | RawSLI():
+                    pass  # only a classic histogram has per-bound buckets
+                case _:
+                    assert_never(sli)
             found[plan.slo.id] = Measured(
                 counts=collector.counts(plan.slo.sli, plan.count_windows, now),
                 buckets=buckets,

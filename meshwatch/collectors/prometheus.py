@@ -24,6 +24,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import assert_never
 
 from meshwatch.collectors import prometheus_adhoc as adhoc
 from meshwatch.collectors.base import (
@@ -36,6 +37,7 @@ from meshwatch.collectors.base import (
     WindowCounts,
 )
 from meshwatch.collectors.prometheus_batch import DEFAULT_CHUNK, Probe, run_probes
+from meshwatch.collectors.prometheus_counts import selector_counts
 from meshwatch.collectors.prometheus_coverage import FirstSamples, coverage_of
 from meshwatch.collectors.prometheus_grouped import Answer, GroupedIncreases, Increase
 from meshwatch.collectors.prometheus_http import PrometheusQuerier, Sample
@@ -48,7 +50,8 @@ from meshwatch.collectors.prometheus_recorded import (
 )
 from meshwatch.collectors.prometheus_slices import measure_slices
 from meshwatch.errors import CollectorError, NoSeriesError, NoTrafficError
-from meshwatch.model import SLI, Counts, LatencySLI, RatioSLI, RawSLI
+from meshwatch.model import SLI, Counts, LatencySLI, NativeLatencySLI, QuerySLI, RatioSLI, RawSLI
+from meshwatch.slo.kinds import has_counts
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +140,7 @@ class PrometheusCollector:
         recorded = self.recorded(
             now,
             {w for p in plans for b in p.backends for w in b.windows},
-            {p.slo.name for p in plans if isinstance(p.slo.sli, RawSLI)},
+            {p.slo.name for p in plans if not has_counts(p.slo.sli)},  # recorded as ratios
         )
         coverage = self._coverage(plans, recorded, now)
         pending = _Pending()
@@ -149,15 +152,21 @@ class PrometheusCollector:
                 w: recorded.lookup(key, w) or pending.count(plan.slo.sli, w)
                 for w in plan.count_windows
             }
-            if isinstance(plan.slo.sli, RawSLI):
-                raw = {
-                    w: recorded.lookup_ratio(key, w, period=plan.slo.window.length)
-                    for w in plan.count_windows
-                }
-                counts.update({w: v for w, v in raw.items() if v is not None})
-            if isinstance(plan.slo.sli, LatencySLI):
-                for window in plan.bucket_windows:
-                    pending.wanted.append(Increase(plan.slo.sli.bucket, window, by_le=True))
+            sli = plan.slo.sli
+            match sli:
+                case RawSLI():
+                    raw = {
+                        w: recorded.lookup_ratio(key, w, period=plan.slo.window.length)
+                        for w in plan.count_windows
+                    }
+                    counts.update({w: v for w, v in raw.items() if v is not None})
+                case LatencySLI():
+                    for window in plan.bucket_windows:
+                        pending.wanted.append(Increase(sli.bucket, window, by_le=True))
+                case RatioSLI() | NativeLatencySLI() | QuerySLI():
+                    pass  # native percentiles: `pending.quantiles`
+                case _:
+                    assert_never(sli)
             pending.quantiles.ask(plan)
             # the loop acts on these within seconds: a recording older than the shortest
             # window (its group late, Prometheus busy) is replaced by the raw counters
@@ -231,15 +240,18 @@ class _Pending:
 
     def count(self, sli: SLI, window: timedelta) -> tuple[SLI, timedelta]:
         """Ask for `sli` over `window`; the returned token is `resolve`d after `run`."""
-        if isinstance(sli, RatioSLI):
-            self.wanted.extend(
-                Increase(s, window) for s in (sli.total, sli.good, sli.bad) if s is not None
-            )
-            self.wanted.extend(Increase(s, window) for s in sli.more_bad)
-        elif isinstance(sli, LatencySLI):
-            self.wanted += [Increase(sli.count, window), Increase(sli.bucket, window, True)]
-        else:
-            self.adhoc.setdefault((sli, window), f"q{len(self.adhoc)}")
+        match sli:
+            case RatioSLI():
+                self.wanted.extend(
+                    Increase(s, window) for s in (sli.total, sli.good, sli.bad) if s is not None
+                )
+                self.wanted.extend(Increase(s, window) for s in sli.more_bad)
+            case LatencySLI():
+                self.wanted += [Increase(sli.count, window), Increase(sli.bucket, window, True)]
+            case NativeLatencySLI() | QuerySLI() | RawSLI():
+                self.adhoc.setdefault((sli, window), f"q{len(self.adhoc)}")
+            case _:
+                assert_never(sli)
         return (sli, window)
 
     def run(self, collector: PrometheusCollector, now: datetime) -> None:
@@ -276,7 +288,7 @@ class _Pending:
             except CollectorError as exc:
                 return exc
         try:
-            return _selector_counts(sli, window, self.grouped)
+            return selector_counts(sli, window, self.grouped)
         except CollectorError as exc:
             return exc
 
@@ -297,44 +309,6 @@ def _buckets(answer: Answer) -> BucketCounts | CollectorError:
     if answer.get(math.inf, max(answer.values())) <= 0:
         return NoTrafficError()
     return dict(sorted(answer.items()))
-
-
-def _total(answer: Answer) -> float:
-    if answer is None:
-        raise NoSeriesError()
-    assert isinstance(answer, float)
-    if math.isnan(answer) or answer <= 0:
-        raise NoTrafficError()
-    return answer
-
-
-def _events(answer: Answer) -> float:
-    """Bad or good events: no series means none happened (Envoy creates them lazily)."""
-    if answer is None or (isinstance(answer, float) and math.isnan(answer)):
-        return 0.0
-    assert isinstance(answer, float)
-    return answer
-
-
-def _selector_counts(sli: SLI, window: timedelta, answers: dict[Increase, Answer]) -> Counts:
-    """Counts of a ratio or latency SLI from grouped increases (same rules as the PromQL)."""
-    if isinstance(sli, RatioSLI):
-        total = _total(answers.get(Increase(sli.total, window)))
-        if sli.bad is not None:
-            errors = sum(_events(answers.get(Increase(s, window))) for s in sli.bad_selectors)
-        else:
-            assert sli.good is not None
-            errors = total - _events(answers.get(Increase(sli.good, window)))
-    elif isinstance(sli, LatencySLI):
-        total = _total(answers.get(Increase(sli.count, window)))
-        buckets = answers.get(Increase(sli.bucket, window, True))
-        good = buckets.get(sli.threshold) if isinstance(buckets, dict) else None
-        if good is None:
-            raise CollectorError(f"{sli.histogram} has no bucket le={sli.threshold:g}")
-        errors = total - good
-    else:
-        raise CollectorError(f"not a selector-based SLI: {type(sli).__name__}")
-    return Counts(errors=min(max(errors, 0.0), total), total=total)
 
 
 def _check_protocol(collector: PrometheusCollector) -> None:

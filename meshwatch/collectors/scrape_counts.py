@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, assert_never
 
 from meshwatch.collectors.base import NEEDS_PROMETHEUS, BucketCounts, WindowBuckets
 from meshwatch.collectors.exposition_proto import native_selectors
@@ -41,19 +41,22 @@ def counts_or_error(
     store: Increases, sli: SLI, window: timedelta, now: datetime
 ) -> Counts | CollectorError:
     try:
-        if isinstance(sli, RatioSLI):
-            return _ratio_counts(store, sli, window, now)
-        if isinstance(sli, LatencySLI):
-            return _latency_counts(store, sli, window, now)
-        if isinstance(sli, NativeLatencySLI):  # synthetic counters, see exposition_proto
-            count, fast = native_selectors(sli)
-            total = _total(store, count, window, now)
-            good = _increase_or_zero(store, fast, window, now)
-            return Counts(errors=min(max(total - good, 0.0), total), total=total)
+        match sli:
+            case RatioSLI():
+                return _ratio_counts(store, sli, window, now)
+            case LatencySLI():
+                return _latency_counts(store, sli, window, now)
+            case NativeLatencySLI():  # synthetic counters, see exposition_proto
+                count, fast = native_selectors(sli)
+                total = _total(store, count, window, now)
+                good = _increase_or_zero(store, fast, window, now)
+                return Counts(errors=min(max(total - good, 0.0), total), total=total)
+            case QuerySLI() | RawSLI():
+                return CollectorError(NEEDS_PROMETHEUS)
+            case _:
+                assert_never(sli)
     except CollectorError as error:
         return error
-    assert isinstance(sli, QuerySLI | RawSLI)
-    return CollectorError(NEEDS_PROMETHEUS)
 
 
 def _ratio_counts(store: Increases, sli: RatioSLI, window: timedelta, now: datetime) -> Counts:

@@ -34,7 +34,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
 from meshwatch.collectors.base import (
     Measurements,
@@ -69,7 +69,9 @@ from meshwatch.model import (
     Counts,
     LatencySLI,
     NativeLatencySLI,
+    QuerySLI,
     RatioSLI,
+    RawSLI,
     Selector,
 )
 
@@ -115,17 +117,22 @@ class ScrapeStore:
 
     def track_sli(self, sli: SLI) -> None:
         """Follow what `counts`/`buckets` need for `sli` (nothing for PromQL-only SLIs)."""
-        if isinstance(sli, RatioSLI):
-            for selector in (sli.total, sli.good, *sli.bad_selectors):
-                if selector is not None:
+        match sli:
+            case RatioSLI():
+                for selector in (sli.total, sli.good, *sli.bad_selectors):
+                    if selector is not None:
+                        self.track(selector)
+            case LatencySLI():
+                self.track(sli.count)
+                self.track(sli.bucket, group_by=LE)
+            case NativeLatencySLI():
+                for selector in native_selectors(sli):
                     self.track(selector)
-        elif isinstance(sli, LatencySLI):
-            self.track(sli.count)
-            self.track(sli.bucket, group_by=LE)
-        elif isinstance(sli, NativeLatencySLI):
-            for selector in native_selectors(sli):
-                self.track(selector)
-            self.track(bucket_selector(sli), group_by=NATIVE_BUCKET)  # for percentiles
+                self.track(bucket_selector(sli), group_by=NATIVE_BUCKET)  # for percentiles
+            case QuerySLI() | RawSLI():
+                pass  # measured by Prometheus only
+            case _:
+                assert_never(sli)
 
     @property
     def wanted(self) -> frozenset[str]:
@@ -294,14 +301,17 @@ class ScrapeStore:
         The history begins at the first scrape that had a matching series (its baseline);
         a history thinned past its last tier covers any period. None for PromQL-only SLIs.
         """
-        if isinstance(sli, RatioSLI):
-            selector = sli.total
-        elif isinstance(sli, LatencySLI):
-            selector = sli.count
-        elif isinstance(sli, NativeLatencySLI):
-            selector = native_selectors(sli)[0]
-        else:
-            return None
+        match sli:
+            case RatioSLI():
+                selector = sli.total
+            case LatencySLI():
+                selector = sli.count
+            case NativeLatencySLI():
+                selector = native_selectors(sli)[0]
+            case QuerySLI() | RawSLI():
+                return None
+            case _:
+                assert_never(sli)
         end = now.timestamp()
         length = period.total_seconds()
         with self._lock:

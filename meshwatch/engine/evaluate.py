@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import assert_never
 
 from meshwatch.collectors.base import Measured, SLICollector, SLOPlan
 from meshwatch.engine.plan import PERCENTILE_WINDOW, PERCENTILES, THROUGHPUT_WINDOW, build_plan
@@ -26,6 +27,9 @@ from meshwatch.model import (
     Counts,
     LatencySLI,
     NativeLatencySLI,
+    QuerySLI,
+    RatioSLI,
+    RawSLI,
     SLOStatus,
     State,
     format_duration,
@@ -115,16 +119,21 @@ def _counts(value: Counts | CollectorError | None, errors: list[str]) -> Counts 
 
 
 def _latency(plan: SLOPlan, measured: Measured) -> dict[str, float | None]:
-    if isinstance(plan.slo.sli, NativeLatencySLI):
-        found = {name: measured.quantiles.get(q) for name, q in PERCENTILES}
-        return {name: v if isinstance(v, float) else None for name, v in found.items()}
-    if not isinstance(plan.slo.sli, LatencySLI):
-        return {}
-    buckets = measured.buckets.get(PERCENTILE_WINDOW)
-    if buckets is None or isinstance(buckets, CollectorError):
-        return {name: None for name, _ in PERCENTILES}
-    pairs = sorted(buckets.items())
-    return {name: histogram_quantile(q, pairs) for name, q in PERCENTILES}
+    sli = plan.slo.sli
+    match sli:
+        case NativeLatencySLI():
+            found = {name: measured.quantiles.get(q) for name, q in PERCENTILES}
+            return {name: v if isinstance(v, float) else None for name, v in found.items()}
+        case LatencySLI():
+            buckets = measured.buckets.get(PERCENTILE_WINDOW)
+            if buckets is None or isinstance(buckets, CollectorError):
+                return {name: None for name, _ in PERCENTILES}
+            pairs = sorted(buckets.items())
+            return {name: histogram_quantile(q, pairs) for name, q in PERCENTILES}
+        case RatioSLI() | QuerySLI() | RawSLI():
+            return {}
+        case _:
+            assert_never(sli)
 
 
 def _backends(

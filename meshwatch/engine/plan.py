@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import assert_never
 
 from meshwatch.collectors.base import BackendPlan, SLOPlan
-from meshwatch.model import SLO, LatencySLI, NativeLatencySLI
+from meshwatch.model import SLI, SLO, LatencySLI, NativeLatencySLI, QuerySLI, RatioSLI, RawSLI
 from meshwatch.slo.periods import current_period
 from meshwatch.slo.policy import condition_windows
 
@@ -38,11 +39,21 @@ def plan_for(slo: SLO, now: datetime) -> SLOPlan:
         if policy is not None
         else ()
     )
-    latency = isinstance(slo.sli, LatencySLI | NativeLatencySLI)
-    buckets = (PERCENTILE_WINDOW,) if latency else ()
-    # a native histogram's percentiles are computed by the collector (PromQL or its buckets)
-    quantiles = tuple(q for _, q in PERCENTILES) if isinstance(slo.sli, NativeLatencySLI) else ()
+    buckets, quantiles = _latency_plan(slo.sli)
     return SLOPlan(slo, windows, period, buckets, backends, quantiles)
+
+
+def _latency_plan(sli: SLI) -> tuple[tuple[timedelta, ...], tuple[float, ...]]:
+    """The bucket windows and collector-computed quantiles a kind's percentiles need."""
+    match sli:
+        case LatencySLI():
+            return (PERCENTILE_WINDOW,), ()
+        case NativeLatencySLI():  # percentiles computed by the collector (PromQL or buckets)
+            return (PERCENTILE_WINDOW,), tuple(q for _, q in PERCENTILES)
+        case RatioSLI() | QuerySLI() | RawSLI():
+            return (), ()
+        case _:
+            assert_never(sli)
 
 
 def build_plan(slos: Iterable[SLO], now: datetime) -> tuple[SLOPlan, ...]:

@@ -32,6 +32,7 @@ Conventions, per SLI kind (`W` is the window):
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import assert_never
 
 from meshwatch.model import (
     SLI,
@@ -46,11 +47,7 @@ from meshwatch.model import (
 from meshwatch.promql import expr as promql_expr
 from meshwatch.promql import template as promql_template
 from meshwatch.sli.buckets import le_matcher
-
-
-def has_counts(sli: SLI) -> bool:
-    """Whether the SLI yields error and request counts (every kind but a raw ratio)."""
-    return not isinstance(sli, RawSLI)
+from meshwatch.slo.kinds import has_counts as has_counts  # decided in the pure core
 
 
 def render_template(template: str, window: timedelta) -> str:
@@ -81,11 +78,15 @@ def counts_are_events(sli: SLI) -> bool:
     False for raw ratios and for templates that are neither `rate()` nor `increase()` (e.g. a
     sum of recorded rates): their counts are in the template's own units.
     """
-    if isinstance(sli, RawSLI):
-        return False
-    if isinstance(sli, QuerySLI):
-        return _is_rate_based(sli) or all("increase" in f for f in _calls(sli))
-    return True
+    match sli:
+        case RawSLI():
+            return False
+        case QuerySLI():
+            return _is_rate_based(sli) or all("increase" in f for f in _calls(sli))
+        case RatioSLI() | LatencySLI() | NativeLatencySLI():
+            return True
+        case _:
+            assert_never(sli)
 
 
 def _query(template: str, sli: QuerySLI, window: timedelta) -> str:
@@ -103,41 +104,52 @@ def atom(expr: str) -> str:
 
 def requests_increase(sli: SLI, window: timedelta) -> str:
     """Requests (events) in `window`, one series without labels; raise ValueError for raw SLIs."""
-    if isinstance(sli, RatioSLI):
-        return _increase(sli.total, window)
-    if isinstance(sli, LatencySLI):
-        return _increase(sli.count, window)
-    if isinstance(sli, NativeLatencySLI):
-        return f"histogram_count({_native_sum(sli, window)})"
-    if isinstance(sli, QuerySLI):
-        return _query(sli.total, sli, window)
-    raise ValueError("a raw error-ratio SLI has no request count")
+    match sli:
+        case RatioSLI():
+            return _increase(sli.total, window)
+        case LatencySLI():
+            return _increase(sli.count, window)
+        case NativeLatencySLI():
+            return f"histogram_count({_native_sum(sli, window)})"
+        case QuerySLI():
+            return _query(sli.total, sli, window)
+        case RawSLI():
+            raise ValueError("a raw error-ratio SLI has no request count")
+        case _:
+            assert_never(sli)
 
 
 def errors_increase(sli: SLI, window: timedelta) -> str:
     """Bad events in `window`, one series without labels; raise ValueError for raw SLIs."""
-    if isinstance(sli, RatioSLI):
-        if sli.bad is not None:
-            return " + ".join(f"({_increase(s, window)} or vector(0))" for s in sli.bad_selectors)
-        if sli.good is None:
-            raise ValueError("a ratio SLI needs `good` or `bad`")
-        good = f"({_increase(sli.good, window)} or vector(0))"
-        return f"clamp_min({_increase(sli.total, window)} - {good}, 0)"
-    if isinstance(sli, LatencySLI):
-        fast = _increase(sli.bucket.with_matchers(le_matcher(sli.threshold)), window)
-        return f"clamp_min({_increase(sli.count, window)} - {fast}, 0)"
-    if isinstance(sli, NativeLatencySLI):
-        hist = _native_sum(sli, window)
-        slow = f"histogram_count({hist}) * (1 - histogram_fraction(0, {sli.threshold!r}, {hist}))"
-        return f"({slow} >= 0 or histogram_count({hist}) * 0)"
-    if isinstance(sli, QuerySLI):
-        if sli.bad is not None:
-            return f"({_query(sli.bad, sli, window)} or vector(0))"
-        if sli.good is None:
-            raise ValueError("a query SLI needs `good` or `bad`")
-        good = f"({_query(sli.good, sli, window)} or vector(0))"
-        return f"clamp_min({_query(sli.total, sli, window)} - {good}, 0)"
-    raise ValueError("a raw error-ratio SLI has no error count")
+    match sli:
+        case RatioSLI():
+            if sli.bad is not None:
+                return " + ".join(
+                    f"({_increase(s, window)} or vector(0))" for s in sli.bad_selectors
+                )
+            if sli.good is None:
+                raise ValueError("a ratio SLI needs `good` or `bad`")
+            good = f"({_increase(sli.good, window)} or vector(0))"
+            return f"clamp_min({_increase(sli.total, window)} - {good}, 0)"
+        case LatencySLI():
+            fast = _increase(sli.bucket.with_matchers(le_matcher(sli.threshold)), window)
+            return f"clamp_min({_increase(sli.count, window)} - {fast}, 0)"
+        case NativeLatencySLI():
+            hist = _native_sum(sli, window)
+            fraction = f"histogram_fraction(0, {sli.threshold!r}, {hist})"
+            slow = f"histogram_count({hist}) * (1 - {fraction})"
+            return f"({slow} >= 0 or histogram_count({hist}) * 0)"
+        case QuerySLI():
+            if sli.bad is not None:
+                return f"({_query(sli.bad, sli, window)} or vector(0))"
+            if sli.good is None:
+                raise ValueError("a query SLI needs `good` or `bad`")
+            good = f"({_query(sli.good, sli, window)} or vector(0))"
+            return f"clamp_min({_query(sli.total, sli, window)} - {good}, 0)"
+        case RawSLI():
+            raise ValueError("a raw error-ratio SLI has no error count")
+        case _:
+            assert_never(sli)
 
 
 def guarded_ratio(errors: str, requests: str) -> str:
@@ -153,6 +165,10 @@ def guarded_ratio(errors: str, requests: str) -> str:
 
 def error_ratio(sli: SLI, window: timedelta) -> str:
     """Error ratio (0..1) over `window`; NaN without traffic, no result without series."""
-    if isinstance(sli, RawSLI):
-        return f"({render_template(sli.error_ratio, window)})"
-    return guarded_ratio(errors_increase(sli, window), requests_increase(sli, window))
+    match sli:
+        case RawSLI():
+            return f"({render_template(sli.error_ratio, window)})"
+        case RatioSLI() | LatencySLI() | NativeLatencySLI() | QuerySLI():
+            return guarded_ratio(errors_increase(sli, window), requests_increase(sli, window))
+        case _:
+            assert_never(sli)

@@ -18,8 +18,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from meshwatch.errors import NO_SERIES, NoDataError
-from meshwatch.model import SLO, Counts, RawSLI, Severity, SLOStatus, State, format_duration
+from meshwatch.model import SLO, Counts, Severity, SLOStatus, State, format_duration
 from meshwatch.slo.budget import ErrorBudget, allowed_error_ratio, error_ratio
+from meshwatch.slo.kinds import has_counts
 from meshwatch.slo.periods import current_period, utc
 from meshwatch.slo.policy import PolicyResult, alert_windows, evaluate_policy
 
@@ -148,7 +149,7 @@ def evaluate(
         raise ValueError(f"warn_below must be a ratio between 0 and 1, got {warn_below!r}")
     now = utc(now)
     target = slo.target
-    raw = isinstance(slo.sli, RawSLI)
+    raw = not has_counts(slo.sli)
     sli, burn, requests = _maps(counts_by_window, target)
     if raw:
         requests = dict.fromkeys(requests)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import assert_never
 
 from meshwatch.model import SLO, LatencySLI, NativeLatencySLI, QuerySLI, RatioSLI, RawSLI, Selector
 
@@ -42,16 +43,19 @@ def stream_key(slo: SLO) -> StreamKey:
     if slo.mesh is not None:
         return StreamKey(f"mesh:{slo.mesh.kind}", slo.mesh.target)
     sli = slo.sli
-    if isinstance(sli, RatioSLI):
-        return _series(sli.total)
-    if isinstance(sli, LatencySLI):
-        return _series(sli.count)
-    if isinstance(sli, NativeLatencySLI):  # the same requests as its classic `_count`
-        return _series(Selector(f"{sli.histogram}_count", sli.matchers))
-    if isinstance(sli, QuerySLI):
-        return StreamKey("query", sli.total)
-    assert isinstance(sli, RawSLI)
-    return StreamKey("raw", sli.error_ratio)
+    match sli:
+        case RatioSLI():
+            return _series(sli.total)
+        case LatencySLI():
+            return _series(sli.count)
+        case NativeLatencySLI():  # the same requests as its classic `_count`
+            return _series(Selector(f"{sli.histogram}_count", sli.matchers))
+        case QuerySLI():
+            return StreamKey("query", sli.total)
+        case RawSLI():
+            return StreamKey("raw", sli.error_ratio)
+        case _:
+            assert_never(sli)
 
 
 def disjoint(a: StreamKey, b: StreamKey) -> bool:
