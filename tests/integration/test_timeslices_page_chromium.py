@@ -4,6 +4,9 @@ The status is computed by the engine's pure core from counts in slices (12 bad o
 slices of the 43,200 of 30 days, at 99 %); the page must say that the objective counts
 slices and show the budget left in slices, and the API must tell the unit.
 
+A calendar-month SLO in Europe/Berlin on the same page: the page must say where its period
+starts, in local time and in UTC (local midnight on the 1st, an hour before UTC's in November).
+
 A native-histogram latency SLO on the same page: its status is the embedded engine's, from
 two protobuf expositions of a native histogram (tests/support/native_exporter.py) decoded by
 the scraper's parser; the page must show p50 / p90 / p99 in milliseconds, each inside the
@@ -32,6 +35,7 @@ from meshwatch.engine.runtime import Runtime
 from meshwatch.model import (
     SLO,
     Alerting,
+    CalendarUnit,
     Counts,
     Matcher,
     NativeLatencySLI,
@@ -62,6 +66,15 @@ SLO_ = SLO(
     timeslices=Timeslices(timedelta(minutes=1), 95.0),
 )
 
+BERLIN = SLO(
+    "checkout",
+    "monthly",
+    99.0,
+    Window.calendar(CalendarUnit.MONTH, "Europe/Berlin"),
+    RatioSLI(total=Selector("requests_total"), bad=Selector("errors_total")),
+    alerting=Alerting(),
+)
+
 NATIVE_SLI = NativeLatencySLI("app_request_duration_seconds", 0.5, (Matcher("job", "=", "app"),))
 NATIVE = SLO("checkout", "latency", 99.0, Window.rolling(timedelta(days=30)), NATIVE_SLI)
 TRAFFIC = NativeHistogramExporter(NATIVE_SLI.histogram)  # served as parsed bodies, no socket
@@ -88,8 +101,9 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     status = evaluate(
         SLO_, windows, NOW, period_counts=Counts(12.0, 43200.0), period_requests=43200.0
     )
-    store.history.save_statuses([status, _native_status()])
-    runtime = Runtime(slos=(SLO_, NATIVE))
+    monthly = evaluate(BERLIN, windows, NOW, period_counts=Counts(3.0, 9000.0))
+    store.history.save_statuses([status, _native_status(), monthly])
+    runtime = Runtime(slos=(SLO_, NATIVE, BERLIN))
     app = create_app(Settings(), store=store, runtime=runtime, clock=lambda: NOW)
     with serving(app) as served:
         yield served
@@ -154,3 +168,10 @@ def test_native_slo_page_shows_its_percentiles_with_units_in_chromium(
         value = float(text.removesuffix(" ms")) / 1000  # 3 significant digits on the page
         assert lower * (1 - 5e-3) <= value <= upper * (1 + 5e-3), (name, text, exact)
     print("native percentiles on the page:", shown)
+
+
+def test_calendar_slo_page_shows_its_local_period_start_in_chromium(
+    base_url: str, tmp_path: Path
+) -> None:
+    dom = _dom(f"{base_url}/slos/{BERLIN.id}", tmp_path)
+    assert "period since 2026-11-01 00:00 Europe/Berlin (2026-10-31 23:00 UTC)" in dom, dom
