@@ -51,7 +51,7 @@ from meshwatch.collectors.prometheus_recorded import (
 from meshwatch.collectors.prometheus_slices import measure_slices
 from meshwatch.errors import CollectorError, NoSeriesError, NoTrafficError
 from meshwatch.model import SLI, Counts, LatencySLI, NativeLatencySLI, QuerySLI, RatioSLI, RawSLI
-from meshwatch.slo.kinds import has_counts
+from meshwatch.slo.kinds import classic_latency, has_counts
 
 logger = logging.getLogger(__name__)
 
@@ -293,8 +293,8 @@ class _Pending:
             return exc
 
     def buckets(self, plan: SLOPlan) -> WindowBuckets:
-        sli = plan.slo.sli
-        if not isinstance(sli, LatencySLI):
+        sli = classic_latency(plan.slo.sli)
+        if sli is None:
             return {}
         out: dict[timedelta, BucketCounts | CollectorError] = {}
         for window in plan.bucket_windows:

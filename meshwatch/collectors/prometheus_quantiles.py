@@ -16,6 +16,7 @@ from meshwatch.collectors.prometheus_batch import Probe
 from meshwatch.collectors.prometheus_http import Sample
 from meshwatch.errors import CollectorError, NoSeriesError, NoTrafficError
 from meshwatch.model import NativeLatencySLI, format_duration
+from meshwatch.slo.kinds import native_latency
 
 
 def quantile_expr(q: float, sli: NativeLatencySLI, window: str) -> str:
@@ -31,8 +32,8 @@ class QuantileProbes:
         self._keys: dict[str, dict[float, str]] = {}
 
     def ask(self, plan: SLOPlan) -> None:
-        sli = plan.slo.sli
-        if not isinstance(sli, NativeLatencySLI) or not plan.quantiles or not plan.bucket_windows:
+        sli = native_latency(plan.slo.sli)
+        if sli is None or not plan.quantiles or not plan.bucket_windows:
             return
         window = format_duration(plan.bucket_windows[0])
         keys = self._keys.setdefault(plan.slo.id, {})

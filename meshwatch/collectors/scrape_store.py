@@ -74,6 +74,7 @@ from meshwatch.model import (
     RawSLI,
     Selector,
 )
+from meshwatch.slo.kinds import native_latency
 
 log = logging.getLogger(__name__)
 
@@ -284,8 +285,8 @@ class ScrapeStore:
             }
 
     def _quantiles(self, plan: SLOPlan, now: datetime) -> dict[float, float | CollectorError]:
-        sli = plan.slo.sli
-        if not isinstance(sli, NativeLatencySLI) or not plan.quantiles or not plan.bucket_windows:
+        sli = native_latency(plan.slo.sli)
+        if sli is None or not plan.quantiles or not plan.bucket_windows:
             return {}
         return native_quantiles(self, sli, plan.quantiles, plan.bucket_windows[0], now)
 

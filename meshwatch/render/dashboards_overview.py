@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import assert_never
 
 from grafanalib import core as g
 
 from meshwatch import conventions as c
 from meshwatch import meshes
 from meshwatch.model import (
+    SLI,
     SLO,
+    LatencySLI,
     Matcher,
     MeshKind,
+    NativeLatencySLI,
+    QuerySLI,
     RatioSLI,
+    RawSLI,
     Selector,
 )
 from meshwatch.render import dashboards_promql as q
@@ -198,8 +204,19 @@ def _grpc_slos(slos: Sequence[SLO], kind: MeshKind) -> list[SLO]:
         if slo.mesh is not None
         and slo.mesh.kind == kind
         and slo.mesh.protocol in ("grpc", "auto")
-        and isinstance(slo.sli, RatioSLI)
+        and _counts_statuses(slo.sli)
     ]
+
+
+def _counts_statuses(sli: SLI) -> bool:
+    """Whether a mesh SLI is an availability ratio of requests (not a latency objective)."""
+    match sli:
+        case RatioSLI():
+            return True
+        case LatencySLI() | NativeLatencySLI() | QuerySLI() | RawSLI():
+            return False
+        case _:
+            assert_never(sli)
 
 
 def grpc_success_targets(

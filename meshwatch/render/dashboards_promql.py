@@ -15,10 +15,21 @@ Two kinds of query:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import assert_never
 
 from meshwatch import conventions as c
 from meshwatch import meshes
-from meshwatch.model import SLO, LatencySLI, Matcher, NativeLatencySLI, RatioSLI, Selector
+from meshwatch.model import (
+    SLO,
+    LatencySLI,
+    Matcher,
+    MeshSource,
+    NativeLatencySLI,
+    QuerySLI,
+    RatioSLI,
+    RawSLI,
+    Selector,
+)
 from meshwatch.sli import le_matcher
 
 RATE = "$__rate_interval"
@@ -126,7 +137,13 @@ class RawSeries:
 
 
 def _base_matchers(sli: RatioSLI | LatencySLI) -> tuple[Matcher, ...]:
-    return sli.total.matchers if isinstance(sli, RatioSLI) else sli.matchers
+    match sli:
+        case RatioSLI():
+            return sli.total.matchers
+        case LatencySLI():
+            return sli.matchers
+        case _:
+            assert_never(sli)
 
 
 def histogram_unit(histogram: str) -> str:
@@ -141,30 +158,40 @@ def histogram_unit(histogram: str) -> str:
 def raw_series(slo: SLO) -> RawSeries:
     """Which raw series the service dashboard can break down for `slo`."""
     sli = slo.sli
-    if isinstance(sli, NativeLatencySLI):  # one series: its count is the requests
-        unit = histogram_unit(sli.histogram)
-        return RawSeries(sli.selector, sli.histogram, sli.matchers, unit, None, None, native=True)
-    if not isinstance(sli, RatioSLI | LatencySLI):
-        return RawSeries(None, None, (), "none", None, None)
-    if slo.mesh is not None:
-        mesh = meshes.mesh(slo.mesh.kind)
-        matchers = _base_matchers(sli)
-        grpc = slo.mesh.protocol == "grpc"
-        return RawSeries(
-            requests=Selector(mesh.requests, matchers),
-            histogram=mesh.duration_ms,
-            # the gRPC status is not known when latency is recorded (Linkerd: no such label)
-            histogram_matchers=tuple(m for m in matchers if m.label != mesh.grpc_code_label),
-            latency_unit="ms",
-            code_label=mesh.grpc_code_label if grpc else mesh.code_label,
-            version_label=slo.mesh.version_label,
-            code_ok=GRPC_OK if grpc else HTTP_OK,
-        )
-    if isinstance(sli, LatencySLI):
-        return RawSeries(
-            sli.count, sli.histogram, sli.matchers, histogram_unit(sli.histogram), None, None
-        )
-    return RawSeries(sli.total, None, (), "none", None, None)
+    match sli:
+        case NativeLatencySLI():  # one series: its count is the requests
+            unit = histogram_unit(sli.histogram)
+            return RawSeries(
+                sli.selector, sli.histogram, sli.matchers, unit, None, None, native=True
+            )
+        case RatioSLI() | LatencySLI() if slo.mesh is not None:
+            return _mesh_series(slo.mesh, _base_matchers(sli))
+        case LatencySLI():
+            return RawSeries(
+                sli.count, sli.histogram, sli.matchers, histogram_unit(sli.histogram), None, None
+            )
+        case RatioSLI():
+            return RawSeries(sli.total, None, (), "none", None, None)
+        case QuerySLI() | RawSLI():
+            return RawSeries(None, None, (), "none", None, None)
+        case _:
+            assert_never(sli)
+
+
+def _mesh_series(source: MeshSource, matchers: tuple[Matcher, ...]) -> RawSeries:
+    """The mesh's own request counter and duration histogram, on the SLI's matchers."""
+    mesh = meshes.mesh(source.kind)
+    grpc = source.protocol == "grpc"
+    return RawSeries(
+        requests=Selector(mesh.requests, matchers),
+        histogram=mesh.duration_ms,
+        # the gRPC status is not known when latency is recorded (Linkerd: no such label)
+        histogram_matchers=tuple(m for m in matchers if m.label != mesh.grpc_code_label),
+        latency_unit="ms",
+        code_label=mesh.grpc_code_label if grpc else mesh.code_label,
+        version_label=source.version_label,
+        code_ok=GRPC_OK if grpc else HTTP_OK,
+    )
 
 
 def rate_by(selector: Selector, by: tuple[str, ...] = ()) -> str:
@@ -201,20 +228,25 @@ def sli_error_ratio_by(slo: SLO, by: tuple[str, ...]) -> str | None:
     free PromQL, which cannot be split.
     """
     sli = slo.sli
-    if isinstance(sli, RatioSLI):
-        total = rate_by(sli.total, by)
-        if sli.bad is not None and not sli.more_bad:
-            return f"({rate_by(sli.bad, by)} or {total} * 0) / {total}"
-        if sli.bad is not None:
-            bad = " + ".join(f"({rate_by(s, by)} or {total} * 0)" for s in sli.bad_selectors)
-            return f"({bad}) / {total}"
-        if sli.good is not None:
-            return f"1 - ({rate_by(sli.good, by)} or {total} * 0) / {total}"
-    if isinstance(sli, LatencySLI):
-        fast = rate_by(sli.bucket.with_matchers(le_matcher(sli.threshold)), by)
-        total = rate_by(sli.count, by)
-        return f"1 - ({fast} or {total} * 0) / {total}"
-    return None
+    match sli:
+        case RatioSLI():
+            total = rate_by(sli.total, by)
+            if sli.bad is not None and not sli.more_bad:
+                return f"({rate_by(sli.bad, by)} or {total} * 0) / {total}"
+            if sli.bad is not None:
+                bad = " + ".join(f"({rate_by(s, by)} or {total} * 0)" for s in sli.bad_selectors)
+                return f"({bad}) / {total}"
+            if sli.good is not None:
+                return f"1 - ({rate_by(sli.good, by)} or {total} * 0) / {total}"
+            return None
+        case LatencySLI():
+            fast = rate_by(sli.bucket.with_matchers(le_matcher(sli.threshold)), by)
+            total = rate_by(sli.count, by)
+            return f"1 - ({fast} or {total} * 0) / {total}"
+        case NativeLatencySLI() | QuerySLI() | RawSLI():
+            return None
+        case _:
+            assert_never(sli)
 
 
 def latency_quantile(

@@ -9,7 +9,6 @@ from grafanalib import core as g
 from meshwatch import conventions as c
 from meshwatch.model import (
     SLO,
-    RawSLI,
     Selector,
     format_duration,
 )
@@ -35,6 +34,7 @@ from meshwatch.render.dashboards_panels import (
     targets,
     timeseries,
 )
+from meshwatch.sli import has_counts
 
 # --- service dashboards ----------------------------------------------------------------
 
@@ -57,7 +57,7 @@ def _slo_panels(grid: Grid, slo: SLO, *, collapsed: bool) -> None:
                   steps=((GREEN, None),)), 6, 4)  # fmt: skip
     grid.add(stat("Error budget remaining", q.recorded(c.RULE_BUDGET_REMAINING, own),
                   unit=PERCENT, decimals=1, steps=BUDGET_STEPS), 6, 4)  # fmt: skip
-    if not isinstance(slo.sli, RawSLI):  # a raw error-ratio SLI has no request counts
+    if has_counts(slo.sli):  # a raw error-ratio SLI has no request counts
         grid.add(stat(f"Requests/s ({short})", q.request_rate(own), unit="reqps",
                       steps=((GREEN, None),)), 6, 4)  # fmt: skip
     grid.add(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, assert_never
 
-from meshwatch.model import SLO, LatencySLI, NativeLatencySLI
+from meshwatch.model import SLO, LatencySLI, NativeLatencySLI, QuerySLI, RatioSLI, RawSLI
 
 LatencyUnit = Literal["ms", "s"]
 _TO_SECONDS: dict[str, float] = {"ms": 0.001, "s": 1.0}
@@ -21,9 +21,13 @@ def latency_unit(slo: SLO) -> LatencyUnit | None:
     """The unit of `SLOStatus.latency` for `slo`, when it can be known."""
     if slo.mesh is not None:
         return "ms"  # Istio, Envoy and Linkerd histograms are in milliseconds
-    if not isinstance(slo.sli, LatencySLI | NativeLatencySLI):
-        return None
-    name = slo.sli.histogram.lower()
+    match slo.sli:
+        case LatencySLI() | NativeLatencySLI():
+            name = slo.sli.histogram.lower()
+        case RatioSLI() | QuerySLI() | RawSLI():
+            return None
+        case _:
+            assert_never(slo.sli)
     if name.endswith(("_milliseconds", "_ms")):
         return "ms"
     if name.endswith("_seconds"):

@@ -20,3 +20,25 @@ def has_counts(sli: SLI) -> bool:
             return False
         case _:
             assert_never(sli)
+
+
+def classic_latency(sli: SLI) -> LatencySLI | None:
+    """The SLI when its percentiles come from classic `le` buckets, else None."""
+    match sli:
+        case LatencySLI():
+            return sli
+        case RatioSLI() | NativeLatencySLI() | QuerySLI() | RawSLI():
+            return None
+        case _:
+            assert_never(sli)
+
+
+def native_latency(sli: SLI) -> NativeLatencySLI | None:
+    """The SLI when its percentiles come from a native histogram, else None."""
+    match sli:
+        case NativeLatencySLI():
+            return sli
+        case RatioSLI() | LatencySLI() | QuerySLI() | RawSLI():
+            return None
+        case _:
+            assert_never(sli)

@@ -14,12 +14,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.expression import bindparam
 
 from meshwatch.model import Counts
-from meshwatch.store.compaction import compact_tier
+from meshwatch.store.compaction import BucketMerge, compact_tier
 from meshwatch.store.engine import Writer
 from meshwatch.store.errors import store_errors
 from meshwatch.store.records import BackendPoint
@@ -28,7 +27,7 @@ from meshwatch.store.tables import BackendRow
 from meshwatch.store.types import from_micros, to_micros
 
 MAX_POINTS = 11_000  # per backend, like the status history
-_US = 1_000_000
+_MERGE = BucketMerge(BackendRow, (BackendRow.slo_id, BackendRow.backend))  # last row per bucket
 
 
 def row_values(point: BackendPoint) -> dict[str, Any]:
@@ -137,44 +136,10 @@ class BackendHistory:
     def prune(self, plan: PrunePlan) -> tuple[int, int]:
         """Apply the status history's prune plan to backend rows: (compacted, expired)."""
         compacted = sum(
-            compact_tier(self._engine, self._writer, BackendRow, step, _merge_slice)
-            for step in plan.compactions
+            compact_tier(self._engine, self._writer, _MERGE, step) for step in plan.compactions
         )
         with self._writer.begin() as conn:
             expired = conn.execute(
                 delete(BackendRow).where(BackendRow.at_us < plan.delete_before_us)
             ).rowcount
         return compacted, expired
-
-
-def _merge_slice(conn: Connection, step_s: int, lo: int, hi: int) -> int:
-    """Keep the last row per (SLO, backend, bucket) of [lo, hi), with the bucket's samples."""
-    bucket = BackendRow.at_us // (step_s * _US)
-    partition = (BackendRow.slo_id, BackendRow.backend, bucket)
-    ranked = conn.execute(
-        select(
-            BackendRow.id,
-            BackendRow.step_s,
-            func.row_number()
-            .over(partition_by=partition, order_by=(BackendRow.at_us.desc(), BackendRow.id.desc()))
-            .label("rn"),
-            func.count().over(partition_by=partition).label("rows"),
-            func.sum(BackendRow.samples).over(partition_by=partition).label("samples"),
-        ).where(BackendRow.at_us >= lo, BackendRow.at_us < hi, BackendRow.step_s <= step_s)
-    ).all()
-    keepers = [
-        {"keeper_id": row.id, "keeper_samples": int(row.samples)}
-        for row in ranked
-        if row.rn == 1 and (row.rows > 1 or row.step_s < step_s)
-    ]
-    losers = [{"loser_id": row.id} for row in ranked if row.rn > 1]
-    if keepers:
-        conn.execute(
-            update(BackendRow)
-            .where(BackendRow.id == bindparam("keeper_id"))
-            .values(step_s=step_s, samples=bindparam("keeper_samples")),
-            keepers,
-        )
-    if losers:
-        conn.execute(delete(BackendRow).where(BackendRow.id == bindparam("loser_id")), losers)
-    return len(losers)

@@ -1,16 +1,23 @@
-"""Walk one retention tier of a history table in slices of one bucket width.
+"""Compaction of the history tables: merge each bucket's rows into its last one.
 
-Shared by status history and backend history: each table merges its own rows (what a bucket
-keeps differs), this finds where to start and bounds each transaction to one bucket width of
-rows, so writers are never blocked for long.
+Shared by status history and backend history. Both keep, per bucket of one tier's width
+(and per SLO, or per SLO and backend), the newest row with the bucket's summed `samples`;
+a table may carry more per-bucket aggregates onto that row (status history: the worst
+state). `compact_tier` finds where to start and bounds each transaction to one bucket width
+of rows, so writers are never blocked for long.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.expression import bindparam
+from sqlalchemy.sql.functions import FunctionElement
 
 from meshwatch.store.engine import Writer
 from meshwatch.store.retention import Compaction
@@ -18,18 +25,27 @@ from meshwatch.store.tables import BackendRow, StatusRow
 
 _US = 1_000_000
 
-MergeSlice = Callable[[Connection, int, int, int], int]
-"""(conn, step_s, lo_us, hi_us) -> rows removed by merging [lo, hi) into buckets of step_s."""
+
+@dataclass(frozen=True, slots=True)
+class Carry:
+    """A per-bucket aggregate written onto the bucket's kept row."""
+
+    aggregate: FunctionElement[Any]  # e.g. `func.max(rank)`, taken over the bucket's rows
+    value: Callable[[Any], object]  # the aggregate's value -> the column's value
 
 
-def compact_tier(
-    engine: Engine,
-    writer: Writer,
-    table: type[StatusRow] | type[BackendRow],
-    compaction: Compaction,
-    merge: MergeSlice,
-) -> int:
-    """Merge `table`'s rows finer than the tier, older than its boundary; rows removed."""
+@dataclass(frozen=True, slots=True)
+class BucketMerge:
+    """How one history table merges a bucket's rows: its table, its series key, what it carries."""
+
+    table: type[StatusRow] | type[BackendRow]
+    key: tuple[InstrumentedAttribute[Any], ...]  # the columns naming one series
+    carry: Mapping[str, Carry] = field(default_factory=dict)  # column name -> aggregate
+
+
+def compact_tier(engine: Engine, writer: Writer, merge: BucketMerge, compaction: Compaction) -> int:
+    """Merge the table's rows finer than the tier, older than its boundary; rows removed."""
+    table = merge.table
     step_us = compaction.step_s * _US
     with engine.connect() as conn:
         oldest = conn.execute(
@@ -44,6 +60,59 @@ def compact_tier(
     while lo < compaction.before_us:
         hi = min(lo + step_us, compaction.before_us)
         with writer.begin() as conn:
-            removed += merge(conn, compaction.step_s, lo, hi)
+            removed += merge_slice(conn, merge, compaction.step_s, lo, hi)
         lo = hi
     return removed
+
+
+def merge_slice(conn: Connection, merge: BucketMerge, step_s: int, lo: int, hi: int) -> int:
+    """Merge rows in [lo, hi) into buckets of `step_s` seconds: keep each bucket's last.
+
+    One ranking query; the keepers are updated and the others deleted by primary key
+    (executemany), which is much cheaper than re-ranking inside a DELETE. A bucket already
+    merged at this step (one row of `step_s`) is left alone. Returns the rows deleted.
+    """
+    table = merge.table
+    partition = (*merge.key, table.at_us // (step_s * _US))
+    ranked = conn.execute(
+        select(
+            table.id,
+            table.step_s,
+            func.row_number()
+            .over(partition_by=partition, order_by=(table.at_us.desc(), table.id.desc()))
+            .label("rn"),
+            func.count().over(partition_by=partition).label("rows"),
+            func.sum(table.samples).over(partition_by=partition).label("samples"),
+            *(
+                carry.aggregate.over(partition_by=partition).label(f"carry_{name}")
+                for name, carry in merge.carry.items()
+            ),
+        ).where(table.at_us >= lo, table.at_us < hi, table.step_s <= step_s)
+    ).all()
+    keepers = [
+        {
+            "keeper_id": row.id,
+            "keeper_samples": int(row.samples),
+            **{
+                f"keeper_{name}": carry.value(row._mapping[f"carry_{name}"])
+                for name, carry in merge.carry.items()
+            },
+        }
+        for row in ranked
+        if row.rn == 1 and (row.rows > 1 or row.step_s < step_s)
+    ]
+    losers = [{"loser_id": row.id} for row in ranked if row.rn > 1]
+    if keepers:
+        conn.execute(
+            update(table)
+            .where(table.id == bindparam("keeper_id"))
+            .values(
+                step_s=step_s,
+                samples=bindparam("keeper_samples"),
+                **{name: bindparam(f"keeper_{name}") for name in merge.carry},
+            ),
+            keepers,
+        )
+    if losers:
+        conn.execute(delete(table).where(table.id == bindparam("loser_id")), losers)
+    return len(losers)

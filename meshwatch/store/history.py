@@ -7,15 +7,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, case, delete, func, insert, select, update
+from sqlalchemy import Engine, case, delete, func, insert, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.expression import ColumnElement, bindparam
+from sqlalchemy.sql.expression import ColumnElement
 
 from meshwatch.model import STATE_SEVERITY, SLOStatus, State
 from meshwatch.store import tiling
 from meshwatch.store.backend_history import BackendHistory
 from meshwatch.store.codec import status_from_values, status_values
-from meshwatch.store.compaction import compact_tier
+from meshwatch.store.compaction import BucketMerge, Carry, compact_tier
 from meshwatch.store.engine import upsert, writer
 from meshwatch.store.errors import store_errors
 from meshwatch.store.records import HistoryPoint, PruneResult, WindowSum
@@ -26,7 +26,6 @@ from meshwatch.store.types import from_micros, to_micros
 log = logging.getLogger(__name__)
 
 MAX_POINTS = 11_000  # like Prometheus' range query limit
-_US = 1_000_000
 _STATE_BY_RANK = {rank: state for state, rank in STATE_SEVERITY.items()}
 
 
@@ -36,6 +35,14 @@ def _worst_rank() -> ColumnElement[int]:
         value=StatusRow.worst_state,
         else_=STATE_SEVERITY[State.UNKNOWN],
     )
+
+
+# a bucket keeps its last status, with the worst state any of its rows had
+_MERGE = BucketMerge(
+    StatusRow,
+    (StatusRow.slo_id,),
+    {"worst_state": Carry(func.max(_worst_rank()), lambda rank: _STATE_BY_RANK[int(rank)].value)},
+)
 
 
 class StatusHistory:
@@ -195,55 +202,7 @@ class StatusHistory:
         return PruneResult(compacted, expired, backend_compacted, backend_expired)
 
     def _compact(self, compaction: Compaction) -> int:
-        return compact_tier(self._engine, self._writer, StatusRow, compaction, self._compact_slice)
-
-    @staticmethod
-    def _compact_slice(conn: Connection, step_s: int, lo: int, hi: int) -> int:
-        """Merge rows in [lo, hi) into buckets of `step_s` seconds: keep each bucket's last.
-
-        One ranking query; the keepers are updated and the others deleted by primary key
-        (executemany), which is much cheaper than re-ranking inside a DELETE.
-        """
-        bucket = StatusRow.at_us // (step_s * _US)
-        partition = (StatusRow.slo_id, bucket)
-        ranked = conn.execute(
-            select(
-                StatusRow.id,
-                StatusRow.step_s,
-                func.row_number()
-                .over(
-                    partition_by=partition, order_by=(StatusRow.at_us.desc(), StatusRow.id.desc())
-                )
-                .label("rn"),
-                func.count().over(partition_by=partition).label("rows"),
-                func.sum(StatusRow.samples).over(partition_by=partition).label("samples"),
-                func.max(_worst_rank()).over(partition_by=partition).label("worst"),
-            ).where(StatusRow.at_us >= lo, StatusRow.at_us < hi, StatusRow.step_s <= step_s)
-        ).all()
-        keepers = [
-            {
-                "keeper_id": row.id,
-                "keeper_samples": int(row.samples),
-                "keeper_worst": _STATE_BY_RANK[int(row.worst)].value,
-            }
-            for row in ranked
-            if row.rn == 1 and (row.rows > 1 or row.step_s < step_s)
-        ]
-        losers = [{"loser_id": row.id} for row in ranked if row.rn > 1]
-        if keepers:
-            conn.execute(
-                update(StatusRow)
-                .where(StatusRow.id == bindparam("keeper_id"))
-                .values(
-                    step_s=step_s,
-                    samples=bindparam("keeper_samples"),
-                    worst_state=bindparam("keeper_worst"),
-                ),
-                keepers,
-            )
-        if losers:
-            conn.execute(delete(StatusRow).where(StatusRow.id == bindparam("loser_id")), losers)
-        return len(losers)
+        return compact_tier(self._engine, self._writer, _MERGE, compaction)
 
 
 def write_statuses(conn: Connection, statuses: Sequence[SLOStatus]) -> None:
