@@ -194,14 +194,7 @@ def _actuators(
         if slo.remediation is not None and slo.remediation.actuator == "noop"
     }
     noop = NoopActuator(noop_routes) if noop_routes else None
-    registry = build_registry(
-        envoy=envoy,
-        istio=kube.get("istio"),
-        gateway=kube.get("gateway"),
-        linkerd=kube.get("linkerd"),
-        noop=noop,
-    )
-    return registry, closers
+    return build_registry(envoy=envoy, kube=kube, noop=noop), closers
 
 
 def _refuse_unconfigured(settings: Settings, slos: Sequence[SLO]) -> None:

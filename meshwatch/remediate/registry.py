@@ -7,7 +7,7 @@ policy whose actuator the settings do not configure is refused before anything r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from meshwatch.errors import Problem
 from meshwatch.model import SLO
@@ -37,17 +37,17 @@ _SETTING = {
 def build_registry(
     *,
     envoy: EnvoyActuator | None = None,
-    istio: KubeRouteActuator | None = None,
-    gateway: KubeRouteActuator | None = None,
-    linkerd: KubeRouteActuator | None = None,
+    kube: Mapping[str, KubeRouteActuator] | None = None,
     noop: NoopActuator | None = None,
 ) -> dict[str, Actuator]:
-    """Only the data planes configured; `base.select` names the missing ones in its error."""
+    """Only the data planes configured; `base.select` names the missing ones in its error.
+
+    `kube` holds the Kubernetes route actuators by name (see `kube_actuators`).
+    """
+    kube = kube or {}
     candidates: dict[str, Actuator | None] = {
         "envoy": envoy,
-        "istio": istio,
-        "gateway": gateway,
-        "linkerd": linkerd,
+        **{name: kube.get(name) for name in KUBE_ACTUATORS},
         "noop": noop,
     }
     return {name: actuator for name, actuator in candidates.items() if actuator is not None}

@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.engine import Connection
 
 from meshwatch.model import Counts
-from meshwatch.store.compaction import BucketMerge, compact_tier
+from meshwatch.store.compaction import BucketMerge, compact_tier, last_per_bucket, step_micros
 from meshwatch.store.engine import Writer
 from meshwatch.store.errors import store_errors
 from meshwatch.store.records import BackendPoint
@@ -26,7 +26,6 @@ from meshwatch.store.retention import PrunePlan
 from meshwatch.store.tables import BackendRow
 from meshwatch.store.types import from_micros, to_micros
 
-MAX_POINTS = 11_000  # per backend, like the status history
 _MERGE = BucketMerge(BackendRow, (BackendRow.slo_id, BackendRow.backend))  # last row per bucket
 
 
@@ -105,32 +104,8 @@ class BackendHistory:
                     .order_by(BackendRow.backend, BackendRow.at_us, BackendRow.id)
                 )
                 return [_point(row._mapping) for row in rows]
-            step_us = int(step / timedelta(microseconds=1))
-            if step_us <= 0:
-                raise ValueError("step must be positive")
-            if (end_us - start_us) // step_us > MAX_POINTS:
-                raise ValueError(f"more than {MAX_POINTS} points; use a longer step")
-            bucket = BackendRow.at_us // step_us
-            partition = (BackendRow.backend, bucket)
-            ranked = (
-                select(
-                    BackendRow,
-                    func.row_number()
-                    .over(
-                        partition_by=partition,
-                        order_by=(BackendRow.at_us.desc(), BackendRow.id.desc()),
-                    )
-                    .label("rn"),
-                    func.sum(BackendRow.samples)
-                    .over(partition_by=partition)
-                    .label("bucket_samples"),
-                )
-                .where(*where)
-                .subquery()
-            )
-            rows = conn.execute(
-                select(ranked).where(ranked.c.rn == 1).order_by(ranked.c.backend, ranked.c.at_us)
-            )
+            step_us = step_micros(start_us, end_us, step)
+            rows = conn.execute(last_per_bucket(_MERGE, step_us, where))
             return [_point(row._mapping, int(row.bucket_samples)) for row in rows]
 
     def prune(self, plan: PrunePlan) -> tuple[int, int]:

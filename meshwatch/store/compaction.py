@@ -1,22 +1,24 @@
-"""Compaction of the history tables: merge each bucket's rows into its last one.
+"""Buckets of the history tables: each bucket is represented by its last row.
 
-Shared by status history and backend history. Both keep, per bucket of one tier's width
-(and per SLO, or per SLO and backend), the newest row with the bucket's summed `samples`;
-a table may carry more per-bucket aggregates onto that row (status history: the worst
-state). `compact_tier` finds where to start and bounds each transaction to one bucket width
-of rows, so writers are never blocked for long.
+Shared by status history and backend history, for reading (`last_per_bucket`: one point
+per bucket of a requested step) and for pruning (`compact_tier`: rows merged for good).
+Both keep, per bucket (and per SLO, or per SLO and backend), the newest row with the
+bucket's summed `samples`; a table may carry more per-bucket aggregates onto that row
+(status history: the worst state). `compact_tier` finds where to start and bounds each
+transaction to one bucket width of rows, so writers are never blocked for long.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, Select, delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.sql.expression import bindparam
+from sqlalchemy.sql.expression import ColumnElement, bindparam
 from sqlalchemy.sql.functions import FunctionElement
 
 from meshwatch.store.engine import Writer
@@ -24,6 +26,7 @@ from meshwatch.store.retention import Compaction
 from meshwatch.store.tables import BackendRow, StatusRow
 
 _US = 1_000_000
+MAX_POINTS = 11_000  # buckets per series a read may ask for, like Prometheus' range limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,46 @@ class BucketMerge:
     table: type[StatusRow] | type[BackendRow]
     key: tuple[InstrumentedAttribute[Any], ...]  # the columns naming one series
     carry: Mapping[str, Carry] = field(default_factory=dict)  # column name -> aggregate
+
+
+def step_micros(start_us: int, end_us: int, step: timedelta) -> int:
+    """`step` in microseconds; ValueError unless positive and [start, end) has at most
+    MAX_POINTS buckets of it."""
+    step_us = int(step / timedelta(microseconds=1))
+    if step_us <= 0:
+        raise ValueError("step must be positive")
+    if (end_us - start_us) // step_us > MAX_POINTS:
+        raise ValueError(f"more than {MAX_POINTS} points; use a longer step")
+    return step_us
+
+
+def last_per_bucket(
+    merge: BucketMerge, step_us: int, where: Iterable[ColumnElement[bool]]
+) -> Select[Any]:
+    """Per series, the last row of each bucket of `step_us` among the rows `where` selects,
+    by series then time. Besides the row's columns: `bucket` (its number since the epoch),
+    `bucket_samples` and each carried aggregate as `carry_<column>`."""
+    table = merge.table
+    bucket = table.at_us // step_us
+    partition = (*merge.key, bucket)
+    ranked = (
+        select(
+            table,
+            bucket.label("bucket"),
+            func.row_number()
+            .over(partition_by=partition, order_by=(table.at_us.desc(), table.id.desc()))
+            .label("rn"),
+            func.sum(table.samples).over(partition_by=partition).label("bucket_samples"),
+            *(
+                carry.aggregate.over(partition_by=partition).label(f"carry_{name}")
+                for name, carry in merge.carry.items()
+            ),
+        )
+        .where(*where)
+        .subquery()
+    )
+    series = (ranked.c[column.key] for column in merge.key)
+    return select(ranked).where(ranked.c.rn == 1).order_by(*series, ranked.c.at_us)
 
 
 def compact_tier(engine: Engine, writer: Writer, merge: BucketMerge, compaction: Compaction) -> int:

@@ -15,7 +15,13 @@ from meshwatch.model import STATE_SEVERITY, SLOStatus, State
 from meshwatch.store import tiling
 from meshwatch.store.backend_history import BackendHistory
 from meshwatch.store.codec import status_from_values, status_values
-from meshwatch.store.compaction import BucketMerge, Carry, compact_tier
+from meshwatch.store.compaction import (
+    BucketMerge,
+    Carry,
+    compact_tier,
+    last_per_bucket,
+    step_micros,
+)
 from meshwatch.store.engine import upsert, writer
 from meshwatch.store.errors import store_errors
 from meshwatch.store.records import HistoryPoint, PruneResult, WindowSum
@@ -25,7 +31,6 @@ from meshwatch.store.types import from_micros, to_micros
 
 log = logging.getLogger(__name__)
 
-MAX_POINTS = 11_000  # like Prometheus' range query limit
 _STATE_BY_RANK = {rank: state for state, rank in STATE_SEVERITY.items()}
 
 
@@ -107,28 +112,8 @@ class StatusHistory:
                 raw = select(StatusRow).where(*where).order_by(StatusRow.at_us, StatusRow.id)
                 rows: Iterable[Any] = conn.execute(raw if limit is None else raw.limit(limit))
                 return [self._point(row._mapping, None) for row in rows]
-            step_us = int(step / timedelta(microseconds=1))
-            if step_us <= 0:
-                raise ValueError("step must be positive")
-            if (end_us - start_us) // step_us > MAX_POINTS:
-                raise ValueError(f"more than {MAX_POINTS} points; use a longer step")
-            bucket = StatusRow.at_us // step_us
-            ranked = (
-                select(
-                    StatusRow,
-                    bucket.label("bucket"),
-                    func.row_number()
-                    .over(
-                        partition_by=bucket, order_by=(StatusRow.at_us.desc(), StatusRow.id.desc())
-                    )
-                    .label("rn"),
-                    func.sum(StatusRow.samples).over(partition_by=bucket).label("bucket_samples"),
-                    func.max(_worst_rank()).over(partition_by=bucket).label("bucket_worst"),
-                )
-                .where(*where)
-                .subquery()
-            )
-            rows = conn.execute(select(ranked).where(ranked.c.rn == 1).order_by(ranked.c.bucket))
+            step_us = step_micros(start_us, end_us, step)
+            rows = conn.execute(last_per_bucket(_MERGE, step_us, where))
             return [self._point(row._mapping, step_us) for row in rows]
 
     @store_errors
@@ -172,7 +157,7 @@ class StatusHistory:
         return HistoryPoint(
             at=from_micros(values["bucket"] * step_us),
             status=status,
-            worst_state=_STATE_BY_RANK[int(values["bucket_worst"])],
+            worst_state=_STATE_BY_RANK[int(values["carry_worst_state"])],
             samples=int(values["bucket_samples"]),
         )
 
