@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from meshwatch.render import units
 from meshwatch.render.reports import Bucket, Report, SLOReport, Summary
@@ -161,21 +161,45 @@ def md(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", value)
 
 
+def _table(columns: Sequence[str], align: str, rows: Iterable[Sequence[object]]) -> list[str]:
+    """A Markdown table: one `align` letter per column, `l` left or `r` right."""
+    rules = "".join("|---:" if a == "r" else "|---" for a in align)
+
+    def line(cells: Sequence[object]) -> str:
+        return f"| {' | '.join(str(cell) for cell in cells)} |"
+
+    return [line(columns), f"{rules}|", *(line(row) for row in rows)]
+
+
 def _summary_rows(summaries: Sequence[Summary]) -> list[str]:
+    columns = (
+        "scope",
+        "SLOs",
+        "breached",
+        "warning",
+        "unknown",
+        "achieved",
+        "distinct requests",
+        "lowest budget left",
+        "alerts",
+        "actions",
+    )
     rows = [
-        "| scope | SLOs | breached | warning | unknown | achieved | distinct requests "
-        "| lowest budget left "
-        "| alerts | actions |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for s in summaries:
-        rows.append(
-            f"| {s.name} | {s.slos} | {s.by_state.get('breached', 0)} "
-            f"| {s.by_state.get('warning', 0)} | {s.by_state.get('unknown', 0)} "
-            f"| {pct(s.achieved_sli, 3)} | {requests_total(s)} "
-            f"| {pct(s.lowest_budget_remaining, 1)} | {s.alerts} | {s.actions} |"
+        (
+            s.name,
+            s.slos,
+            s.by_state.get("breached", 0),
+            s.by_state.get("warning", 0),
+            s.by_state.get("unknown", 0),
+            pct(s.achieved_sli, 3),
+            requests_total(s),
+            pct(s.lowest_budget_remaining, 1),
+            s.alerts,
+            s.actions,
         )
-    return rows
+        for s in summaries
+    ]
+    return _table(columns, "lrrrrrrrrr", rows)
 
 
 def _slo_section(slo: SLOReport, report: Report) -> list[str]:
@@ -197,30 +221,38 @@ def _slo_section(slo: SLOReport, report: Report) -> list[str]:
             f"{count(budget.total_requests)} {failed} {counted}"
         )
     if slo.worst_windows:
-        lines += [
-            "",
-            "| worst windows | requests | failed | SLI | burn rate |",
-            "|---|---:|---:|---:|---:|",
-        ]
-        lines += [
-            f"| {when(b)} | {count(b.requests)} | {count(b.errors)} | {pct(b.sli, 3)} "
-            f"| {rate(b.burn_rate)} |"
+        worst = [
+            (when(b), count(b.requests), count(b.errors), pct(b.sli, 3), rate(b.burn_rate))
             for b in slo.worst_windows
         ]
-    if slo.alerts:
-        lines += ["", "| alert | severity | status | started | ended |", "|---|---|---|---|---|"]
         lines += [
-            f"| {md(a.name)} | {md(a.severity)} | {md(a.status)} | {a.starts_at:%Y-%m-%d %H:%M} "
-            f"| {a.ends_at.strftime('%Y-%m-%d %H:%M') if a.ends_at else '—'} |"
+            "",
+            *_table(("worst windows", "requests", "failed", "SLI", "burn rate"), "lrrrr", worst),
+        ]
+    if slo.alerts:
+        alerts = [
+            (
+                md(a.name),
+                md(a.severity),
+                md(a.status),
+                f"{a.starts_at:%Y-%m-%d %H:%M}",
+                a.ends_at.strftime("%Y-%m-%d %H:%M") if a.ends_at else "—",
+            )
             for a in slo.alerts
         ]
+        lines += ["", *_table(("alert", "severity", "status", "started", "ended"), "lllll", alerts)]
     if slo.actions:
-        lines += ["", "| action | target | outcome | at | reason |", "|---|---|---|---|---|"]
-        lines += [
-            f"| {md(a.kind)}{' (dry run)' if a.dry_run else ''} | {md(a.target)} | {md(a.state)} "
-            f"| {a.created_at:%Y-%m-%d %H:%M} | {md(a.reason)} |"
+        actions = [
+            (
+                f"{md(a.kind)}{' (dry run)' if a.dry_run else ''}",
+                md(a.target),
+                md(a.state),
+                f"{a.created_at:%Y-%m-%d %H:%M}",
+                md(a.reason),
+            )
             for a in slo.actions
         ]
+        lines += ["", *_table(("action", "target", "outcome", "at", "reason"), "lllll", actions)]
     return [*lines, ""]
 
 
@@ -238,21 +270,34 @@ def to_markdown(report: Report) -> str:
         "",
         "## SLOs",
         "",
-        "| SLO | objective | achieved | budget consumed | budget left | left (min) "
-        "| left (requests) | state |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
+    columns = (
+        "SLO",
+        "objective",
+        "achieved",
+        "budget consumed",
+        "budget left",
+        "left (min)",
+        "left (requests)",
+        "state",
+    )
+    rows = []
     for slo in report.slos:
         b = slo.budget
         low = " (low coverage)" if slo.low_coverage else ""
-        lines.append(
-            f"| {slo.slo_id} | {slo.objective:g}% | {pct(slo.achieved_sli, 3)} "
-            f"| {pct(b.consumed_ratio if b else None, 1)} "
-            f"| {pct(b.remaining_ratio if b else None, 1)}{low} "
-            f"| {minutes(b.remaining_minutes if b else None)} "
-            f"| {count(b.remaining_requests if b else None)} | **{slo.state}** |"
+        rows.append(
+            (
+                slo.slo_id,
+                f"{slo.objective:g}%",
+                pct(slo.achieved_sli, 3),
+                pct(b.consumed_ratio if b else None, 1),
+                f"{pct(b.remaining_ratio if b else None, 1)}{low}",
+                minutes(b.remaining_minutes if b else None),
+                count(b.remaining_requests if b else None),
+                f"**{slo.state}**",
+            )
         )
-    lines += ["", "## Details", ""]
+    lines += [*_table(columns, "lrrrrrrl", rows), "", "## Details", ""]
     for slo in report.slos:
         lines += _slo_section(slo, report)
     return "\n".join(lines).rstrip("\n") + "\n"
