@@ -30,6 +30,7 @@ from meshwatch.model import (
     RawSLI,
     Selector,
 )
+from meshwatch.render import units
 from meshwatch.sli import le_matcher
 
 RATE = "$__rate_interval"
@@ -147,12 +148,8 @@ def _base_matchers(sli: RatioSLI | LatencySLI) -> tuple[Matcher, ...]:
 
 
 def histogram_unit(histogram: str) -> str:
-    """Grafana unit of a histogram from its name (Prometheus naming: base unit suffix)."""
-    if histogram.endswith(("_milliseconds", "_ms")):
-        return "ms"
-    if histogram.endswith("_seconds"):
-        return "s"
-    return "none"
+    """Grafana unit of a histogram from its name; `none` when the name tells no unit."""
+    return units.histogram_unit(histogram) or "none"
 
 
 def raw_series(slo: SLO) -> RawSeries:

@@ -23,11 +23,16 @@ def latency_unit(slo: SLO) -> LatencyUnit | None:
         return "ms"  # Istio, Envoy and Linkerd histograms are in milliseconds
     match slo.sli:
         case LatencySLI() | NativeLatencySLI():
-            name = slo.sli.histogram.lower()
+            return histogram_unit(slo.sli.histogram)
         case RatioSLI() | QuerySLI() | RawSLI():
             return None
         case _:
             assert_never(slo.sli)
+
+
+def histogram_unit(histogram: str) -> LatencyUnit | None:
+    """The unit of a histogram's bounds from its name (Prometheus naming: base unit suffix)."""
+    name = histogram.lower()
     if name.endswith(("_milliseconds", "_ms")):
         return "ms"
     if name.endswith("_seconds"):

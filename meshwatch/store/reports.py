@@ -34,19 +34,21 @@ class ReportRuns:
         error: str = "",
     ) -> int:
         """Record one run (usually once it finished); return its id."""
+        return self._insert(
+            period=period,
+            format=format,
+            uri=uri,
+            started_at=started,
+            finished_at=finished,
+            status=ReportStatus(status).value,
+            error=error,
+        )
+
+    def _insert(self, **values: Any) -> int:
+        """Insert one run row in its own transaction; its id. IntegrityError passes through."""
         with self._writer.begin() as conn:
             run_id = conn.execute(
-                insert(ReportRunRow)
-                .values(
-                    period=period,
-                    format=format,
-                    uri=uri,
-                    started_at=started,
-                    finished_at=finished,
-                    status=ReportStatus(status).value,
-                    error=error,
-                )
-                .returning(ReportRunRow.id)
+                insert(ReportRunRow).values(**values).returning(ReportRunRow.id)
             ).scalar_one()
         return int(run_id)
 
@@ -108,25 +110,19 @@ class ReportRuns:
         replicas firing the same schedule decide who runs it: the first insert wins.
         """
         try:
-            with self._writer.begin() as conn:
-                run_id = conn.execute(
-                    insert(ReportRunRow)
-                    .values(
-                        period=period,
-                        format=format,
-                        uri="",
-                        started_at=started,
-                        finished_at=None,
-                        status=ReportStatus.RUNNING.value,
-                        error="",
-                        name=name,
-                        scheduled_at=scheduled_at,
-                    )
-                    .returning(ReportRunRow.id)
-                ).scalar_one()
+            return self._insert(
+                period=period,
+                format=format,
+                uri="",
+                started_at=started,
+                finished_at=None,
+                status=ReportStatus.RUNNING.value,
+                error="",
+                name=name,
+                scheduled_at=scheduled_at,
+            )
         except IntegrityError:
             return None
-        return int(run_id)
 
     @store_errors
     def get_report_run(self, run_id: int) -> ReportRun | None:
