@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select
 
-from meshwatch.errors import StoreError
+from meshwatch.store.completion import complete_once
 from meshwatch.store.engine import upsert, writer
 from meshwatch.store.errors import store_errors
 from meshwatch.store.records import (
@@ -69,19 +69,19 @@ class ActionLog:
         state = ActionState(state)
         if state not in FINAL_ACTION_STATES:
             raise ValueError(f"{state.value!r} is not a final action state")
+        values = {"state": state.value, "detail": detail, "completed_at": now}
         with self._writer.begin() as conn:
-            changed = conn.execute(
-                update(ActionRow)
-                .where(ActionRow.id == action_id, ActionRow.state == ActionState.PLANNED.value)
-                .values(state=state.value, detail=detail, completed_at=now)
-            ).rowcount
-            row = conn.execute(select(ActionRow).where(ActionRow.id == action_id)).first()
-        if row is None:
-            raise StoreError(f"no remediation action with id {action_id}")
-        if not changed:
-            raise StoreError(f"remediation action {action_id} is already {row.state}")
+            row = complete_once(
+                conn,
+                ActionRow,
+                action_id,
+                ActionRow.state,
+                ActionState.PLANNED.value,
+                values,
+                "remediation action",
+            )
         log.info("action %s %s: %s", action_id, state.value, detail)
-        return _action(row._mapping)
+        return _action(row)
 
     @store_errors
     def get_action(self, action_id: int) -> Action | None:

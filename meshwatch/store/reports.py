@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from meshwatch.errors import StoreError
+from meshwatch.store.completion import complete_once
 from meshwatch.store.engine import writer
 from meshwatch.store.errors import store_errors
 from meshwatch.store.records import ReportRun, ReportStatus
@@ -79,26 +79,20 @@ class ReportRuns:
         status = ReportStatus(status)
         if status is ReportStatus.RUNNING:
             raise ValueError("a report run finishes as ok or failed")
+        values = {"status": status.value, "finished_at": finished, "error": error}
+        if uri is not None:
+            values["uri"] = uri
         with self._writer.begin() as conn:
-            changed = conn.execute(
-                update(ReportRunRow)
-                .where(
-                    ReportRunRow.id == run_id,
-                    ReportRunRow.status == ReportStatus.RUNNING.value,
-                )
-                .values(
-                    status=status.value,
-                    finished_at=finished,
-                    error=error,
-                    **({} if uri is None else {"uri": uri}),
-                )
-            ).rowcount
-            row = conn.execute(select(ReportRunRow).where(ReportRunRow.id == run_id)).first()
-        if row is None:
-            raise StoreError(f"no report run with id {run_id}")
-        if not changed:
-            raise StoreError(f"report run {run_id} is already {row.status}")
-        return _run(row._mapping)
+            row = complete_once(
+                conn,
+                ReportRunRow,
+                run_id,
+                ReportRunRow.status,
+                ReportStatus.RUNNING.value,
+                values,
+                "report run",
+            )
+        return _run(row)
 
     @store_errors
     def claim_report_run(
