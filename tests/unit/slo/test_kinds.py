@@ -15,7 +15,7 @@ from meshwatch.model import (
     RawSLI,
     Selector,
 )
-from meshwatch.slo.kinds import has_counts
+from meshwatch.slo.kinds import classic_latency, has_counts, native_latency
 
 EXAMPLES: dict[type, tuple[SLI, bool]] = {
     RatioSLI: (RatioSLI(total=Selector("req_total"), bad=Selector("err_total")), True),
@@ -35,3 +35,12 @@ def test_only_a_raw_ratio_has_no_counts(kind: type) -> None:
     sli, expected = EXAMPLES[kind]
 
     assert has_counts(sli) is expected
+
+
+@pytest.mark.parametrize("kind", list(EXAMPLES), ids=lambda kind: kind.__name__)
+def test_percentiles_come_from_classic_buckets_or_a_native_histogram_only(kind: type) -> None:
+    sli, _ = EXAMPLES[kind]
+
+    assert (classic_latency(sli) is sli) is (kind is LatencySLI)
+    assert (native_latency(sli) is sli) is (kind is NativeLatencySLI)
+    assert classic_latency(sli) in (sli, None) and native_latency(sli) in (sli, None)
