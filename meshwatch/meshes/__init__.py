@@ -1,7 +1,10 @@
 """The mesh registry: one module per mesh, and the lookups everything else goes through.
 
 Adding a mesh is one module building a `Mesh`, its word in `model.MeshKind`, and its case
-in `mesh()` (mypy's exhaustiveness check fails until it is there).
+in `mesh()` (mypy's exhaustiveness check fails until it is there); the spec, its reference,
+the rules and the dashboards follow from the registry. A mesh with an actuator of its own
+adds `remediate/<mesh>.py`, its word in `model.ActuatorName` and its line in
+`remediate.registry.KUBE_ACTUATORS` (settings check and wiring follow from that table).
 """
 
 from __future__ import annotations
