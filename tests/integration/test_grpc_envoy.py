@@ -41,7 +41,14 @@ from meshwatch.render import dashboards_promql as q
 from meshwatch.spec import load_text
 from tests.integration.test_dashboard_queries import bind, check, variable_values
 from tests.support.binaries import require_binary
-from tests.support.grpc_envoy import NOT_FOUND, GrpcClient, GrpcEnvoy, run_grpc_envoy
+from tests.support.grpc_envoy import (
+    NOT_FOUND,
+    VERSIONS,
+    GrpcClient,
+    GrpcEnvoy,
+    greeter_spec,
+    run_grpc_envoy,
+)
 from tests.support.prometheus_run import PrometheusProcess, prometheus_config
 from tests.support.slo_kinds import write_rules
 from tests.support.stats import assert_share
@@ -50,23 +57,13 @@ pytestmark = pytest.mark.integration
 
 S = 1.0  # Prometheus scrape and rule evaluation interval, seconds
 QUIET_S = 20 * S  # sampled before the traffic, so the extrapolation bound is about 10 %
-VERSIONS = ("greeter_v1", "greeter_v2")
-SPEC = """\
-apiVersion: meshwatch/v1
-kind: ServiceLevels
-service: greeter
-slos:
-  - name: grpc
-    objective: 99
-    sli: {mesh: {kind: envoy, clusters: [greeter_v1, greeter_v2], protocol: grpc}}
-    remediation:
-      actuator: envoy
-      target: local_route/svc/main
-      backends: [{name: greeter_v1}, {name: greeter_v2}]
+SPEC = greeter_spec(
+    more_slos="""\
   - name: http
     objective: 99
     sli: {mesh: {kind: envoy, clusters: [greeter_v1, greeter_v2]}}
 """
+)
 CALLS, OUTAGE_CALLS = 400, 200  # greeter_v2 fails during the last OUTAGE_CALLS calls
 SERVER_ERRORS = {"UNAVAILABLE"}  # what the service answers here that the default set counts
 

@@ -28,25 +28,15 @@ from meshwatch.remediate.envoy import EnvoyActuator
 from meshwatch.remediate.policy import DecisionKind, LoopState, Measurement, plan
 from meshwatch.remediate.run import execute, planned_action
 from meshwatch.spec import load_text
-from tests.support.grpc_envoy import TARGET, GrpcEnvoy, run_grpc_envoy
+from tests.support.grpc_envoy import TARGET, VERSIONS, GrpcEnvoy, greeter_spec, run_grpc_envoy
 from tests.support.stats import assert_share
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 EVERY = 0.25  # seconds between evaluations (and scrapes)
 BUDGET = 0.01  # a 99 % objective
-SPEC = """\
-apiVersion: meshwatch/v1
-kind: ServiceLevels
-service: greeter
-slos:
-  - name: grpc
-    objective: 99
-    sli: {mesh: {kind: envoy, clusters: [greeter_v1, greeter_v2], protocol: grpc}}
-    remediation:
-      actuator: envoy
-      target: local_route/svc/main
-      backends: [{name: greeter_v1, weight: 50}, {name: greeter_v2, weight: 50}]
+SPEC = greeter_spec(
+    """\
       short_windows: [1s, 3s]
       step: 50
       min_healthy_weight: 10
@@ -55,7 +45,7 @@ slos:
       recovery_window: 2s
       dry_run: false
 """
-VERSIONS = ("greeter_v1", "greeter_v2")
+)
 
 
 def _policy() -> RemediationPolicy:
