@@ -35,6 +35,7 @@ from tests.support.closed_loop import (
 )
 from tests.support.envoy import TARGET, EnvoyHarness, run_envoy
 from tests.support.prometheus_run import PrometheusProcess
+from tests.support.stats import assert_share
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -106,7 +107,7 @@ def test_fault_in_v2_moves_its_traffic_and_it_comes_back(
         at_floor = time.monotonic()
         time.sleep(3)
         split = traffic.split(at_floor + 0.5, time.monotonic())
-        assert split["v2"] / sum(split.values()) < 0.2, split  # ~10 % of real requests
+        assert_share(split["v2"], sum(split.values()), FLOOR["v2"] / 100, f"v2 {split}")
         errors_before, total_before = traffic.errors_between(broke, broke + to_first)
 
         envoy.upstreams["v2"].failing = False

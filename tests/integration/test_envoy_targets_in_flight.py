@@ -25,7 +25,7 @@ from meshwatch.loop.remediation import RemediationLoop
 from meshwatch.model import SLO, Backend, Counts, RatioSLI, RemediationPolicy, Selector, Window
 from meshwatch.remediate.envoy import EnvoyActuator
 from meshwatch.settings import Settings
-from meshwatch.store import ActionState, Store, make_engine, upgrade
+from meshwatch.store import ActionState, Store
 from tests.support.envoy import TARGET, EnvoyHarness, run_envoy
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -61,15 +61,6 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 def envoy(tmp_path: Path) -> Iterator[EnvoyHarness]:
     with run_envoy(tmp_path / "envoy") as running:
         yield running
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    url = f"sqlite:///{tmp_path / 'meshwatch.db'}"
-    upgrade(url)
-    store = Store(make_engine(url))
-    yield store
-    store.close()
 
 
 def v2_failing() -> Evaluation:

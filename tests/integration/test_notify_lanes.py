@@ -12,15 +12,13 @@ leaves the rest due (untouched, not lost) for the next run.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
 
 from meshwatch.notify.sender import Endpoint, deliver_due
-from meshwatch.store import Store, make_engine, upgrade
+from meshwatch.store import Store
 from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.integration
@@ -28,15 +26,6 @@ pytestmark = pytest.mark.integration
 TIMEOUT_S = 1.0
 ITEMS = 10
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    url = f"sqlite:///{tmp_path / 'meshwatch.db'}"
-    upgrade(url)
-    store = Store(make_engine(url))
-    yield store
-    store.close()
 
 
 def test_hung_receiver_does_not_block_the_healthy_one(store: Store) -> None:

@@ -33,6 +33,7 @@ from tests.support.backfill import (
 )
 from tests.support.binaries import require_binary
 from tests.support.prometheus_run import PrometheusProcess, prometheus_config
+from tests.support.sampled import edges, evaluated_at
 
 pytestmark = pytest.mark.integration
 
@@ -60,6 +61,7 @@ class Recorded:
     idle: SLO
     latency: SLO
     unruled: SLO
+    prom: PrometheusProcess
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +95,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
     collector = PrometheusCollector(querier, max_age=timedelta(seconds=30))
     try:
         _wait_for_traffic(collector, live)
-        yield Recorded(collector, live, idle, latency, unruled)
+        yield Recorded(collector, live, idle, latency, unruled, prom)
     finally:
         prom.stop()
         exporter.stop()
@@ -145,17 +147,27 @@ def test_recorded_counts_match_ad_hoc_promql(recorded: Recorded) -> None:
 
     assert isinstance(adhoc, Counts) and isinstance(from_rules, Counts)
     # How far the two may be apart, in requests, is a matter of time, not of a share of the
-    # total (the series began seconds ago, so a 5 m increase() is young and small):
-    # - the recording was evaluated before `now`: up to one evaluation interval, two when
-    #   the busy Prometheus missed one, while the ad-hoc query ends at `now`;
-    # - each increase() extrapolates from its first and last samples towards the window's
-    #   edges (half an average scrape interval, or the whole gap when it is under 1.1
-    #   intervals), so each of the two queries may place up to one scrape interval of
-    #   traffic differently from the other.
-    # At a steady WEB_RPS that is WEB_RPS * (2 * EVAL_S + 2 * SCRAPE_S) requests.
-    tolerance = WEB_RPS * (2 * EVAL_S + 2 * SCRAPE_S)
-    apart_s = (adhoc.total - from_rules.total) / WEB_RPS
-    assert from_rules.total == pytest.approx(adhoc.total, abs=tolerance), f"{apart_s:+.2f} s"
+    # total (the series began seconds ago, so a 5 m increase() is young and small), and the
+    # times are read back from Prometheus rather than assumed (one EVAL_S, one SCRAPE_S; a
+    # busy Prometheus misses evaluations and scrapes, and this failed at two of each):
+    # - the recording is the rule's last evaluation at or before `now` (`lag` earlier),
+    #   while the ad-hoc query ends at `now`;
+    # - each increase() estimates the slivers at its window's edges that no sample covers
+    #   (tests.support.sampled.edges, a scrape's render time included).
+    # The exporter's counters grow with wall-clock time at WEB_RPS, so that is WEB_RPS times
+    # those seconds.
+    at = now.timestamp()
+    keys = f'meshwatch_service="{recorded.live.service}",meshwatch_slo="{recorded.live.name}"'
+    evaluated = evaluated_at(recorded.prom, f"meshwatch:sli_requests:increase5m{{{keys}}}", at)
+    raw = f'{REQUESTS}{{{SERVICE_LABEL}="{recorded.live.service}"}}'
+    window = FIVE.total_seconds()
+    by_rule, ad_hoc = (edges(recorded.prom, raw, window, t, "live") for t in (evaluated, at))
+    apart_s = at - evaluated + by_rule.estimated_s + ad_hoc.estimated_s
+    tolerance = WEB_RPS * apart_s
+    assert from_rules.total == pytest.approx(adhoc.total, abs=tolerance), (
+        f"{(adhoc.total - from_rules.total) / WEB_RPS:+.2f} s apart, allowed {apart_s:.2f} s: "
+        f"evaluated {at - evaluated:.2f} s before, edges {by_rule} / {ad_hoc}"
+    )
     assert from_rules.errors / from_rules.total == pytest.approx(
         adhoc.errors / adhoc.total, abs=0.01
     )

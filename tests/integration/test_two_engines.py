@@ -16,7 +16,9 @@ Tolerance, and why it is not zero. Both engines count events between their own s
 (S = 1 s apart, not at the same instants); Prometheus extrapolates `increase()` to the
 window edges and its rules ran up to E = 1 s before `now`; Envoy flushes histograms every
 F = 1 s here (`stats_flush_interval`), counters are live. So each engine may place up to
-S + F of traffic differently at each edge of a window, plus E at its end: a count over a
+S + F of traffic differently at each edge of a window (S as it really was: the longest gap
+between the scraper's scrapes or Prometheus's samples, read back, since a busy machine
+delays scrapes), plus E at its end: a count over a
 window that saw T seconds of traffic may differ by (2 (S + F) + E) / T relative; an error
 ratio by that times the ratio, plus one request in the smallest window (errors are every
 5th request, so any window edge cuts the pattern by at most one). Budgets are 1 - ratio /
@@ -28,6 +30,7 @@ tolerance adds the age those recordings had at `now`, read from their own timest
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -47,6 +50,7 @@ from meshwatch.spec import load_paths
 from tests.support.binaries import require_binary
 from tests.support.envoy import EnvoyHarness, run_envoy
 from tests.support.prometheus_run import PrometheusProcess, prometheus_config
+from tests.support.sampled import Edges, edges
 from tests.support.slo_kinds import write_rules
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -106,38 +110,53 @@ def _traffic(envoy: EnvoyHarness, stop: threading.Event) -> None:
         time.sleep(0.02)
 
 
-def _scrape(envoy: EnvoyHarness, store: ScrapeStore, stop: threading.Event) -> None:
+def _scrape(
+    envoy: EnvoyHarness, store: ScrapeStore, stop: threading.Event, scraped: list[float]
+) -> None:
     with httpx.Client() as client:
         scraper = Scraper(store, [ScrapeTarget(f"{envoy.admin_url}/stats/prometheus")], client)
         while not stop.is_set():
-            scraper.scrape_once(datetime.now(UTC))
+            scraped.append(time.time())
+            scraper.scrape_once(datetime.fromtimestamp(scraped[-1], UTC))
             time.sleep(S)
 
 
-def _rel(window_traffic_s: float) -> float:
-    return (2 * (S + F) + E) / window_traffic_s
+def _scrape_s(scraped: list[float], prometheus: Edges) -> float:
+    """The scrape interval as it was: the longest gap between the scraper's scrapes or
+    Prometheus's samples, or the end of its window that no sample covers (S when
+    idle, more when a busy machine delayed a scrape)."""
+    ours = max((b - a for a, b in itertools.pairwise(scraped)), default=S)
+    return max(S, ours, prometheus.gap, prometheus.end)
 
 
-def _compare(ours: SLOStatus, theirs: SLOStatus, traffic_s: float) -> None:
+def _rel(window_traffic_s: float, scrape_s: float) -> float:
+    """The relative tolerance of a count over `window_traffic_s` of traffic (docstring), with
+    the scrape interval as it was (`_scrape_s`)."""
+    return (2 * (scrape_s + F) + E) / window_traffic_s
+
+
+def _compare(ours: SLOStatus, theirs: SLOStatus, traffic_s: float, scrape_s: float) -> None:
     assert ours.state is theirs.state, (ours.reason, theirs.reason)
     for window, requests in ours.requests.items():
         seen = min(traffic_s, _seconds(window))
         other = theirs.requests[window]
         assert requests is not None and other is not None, window
-        assert other == pytest.approx(requests, rel=_rel(seen)), window
+        assert other == pytest.approx(requests, rel=_rel(seen, scrape_s)), window
         smallest = 1.0 / requests
-        ratio_tol = _rel(seen) * 0.2 + smallest
+        ratio_tol = _rel(seen, scrape_s) * 0.2 + smallest
         assert theirs.sli[window] == pytest.approx(ours.sli[window], abs=ratio_tol), window
         budget = 1 - ours.objective
         assert theirs.burn_rate[window] == pytest.approx(
             ours.burn_rate[window], abs=ratio_tol / budget
         ), window
-    period_tol = _rel(traffic_s) * 0.2 + 1.0 / (ours.requests["1h"] or 1.0)
+    period_tol = _rel(traffic_s, scrape_s) * 0.2 + 1.0 / (ours.requests["1h"] or 1.0)
     assert theirs.period_sli == pytest.approx(ours.period_sli, abs=period_tol)
     assert theirs.budget_remaining == pytest.approx(
         ours.budget_remaining, abs=period_tol / (1 - ours.objective)
     )
-    assert theirs.throughput == pytest.approx(ours.throughput, rel=_rel(min(traffic_s, 300)))
+    assert theirs.throughput == pytest.approx(
+        ours.throughput, rel=_rel(min(traffic_s, 300), scrape_s)
+    )
     for name, value in ours.latency.items():
         assert value is not None and theirs.latency[name] is not None, name
         assert theirs.latency[name] == pytest.approx(value, rel=0.1), name
@@ -170,7 +189,8 @@ def test_prometheus_and_embedded_engines_agree_on_every_field(
     store = ScrapeStore()
     for slo in slos:
         store.track_sli(slo.sli)
-    scraping = threading.Thread(target=_scrape, args=(envoy, store, stop), daemon=True)
+    scraped: list[float] = []
+    scraping = threading.Thread(target=_scrape, args=(envoy, store, stop, scraped), daemon=True)
     try:
         collector = PrometheusCollector(
             PrometheusQuerier(connect(prom.url), policy=RetryPolicy(timeout=30.0))
@@ -194,6 +214,10 @@ def test_prometheus_and_embedded_engines_agree_on_every_field(
             now.timestamp() - (recorded.entries[("shop", "route", b)].updated or 0.0)
             for b in ("v1", "v2")
         )
+        window_s = min(TRAFFIC_S - 2, 3600.0)
+        prometheus_edges = edges(
+            prom, "envoy_cluster_upstream_rq", window_s, now.timestamp(), "live"
+        )
     finally:
         stop.set()
         generator.join(timeout=10)
@@ -201,6 +225,8 @@ def test_prometheus_and_embedded_engines_agree_on_every_field(
             scraping.join(timeout=10)
         prom.stop()
     traffic_s = TRAFFIC_S - 2
+    scrape_s = _scrape_s(scraped, prometheus_edges)
+    print(f"scrape interval as it was: {scrape_s:.2f} s (Prometheus {prometheus_edges})")
     # the remediation loop's per-backend counts: Prometheus from `meshwatch:backend_*` rules
     assert isinstance(recorded_backend, Counts)  # read from the recorded series
     for ours_b, theirs_b in zip(embedded.backends, prometheus.backends, strict=True):
@@ -209,11 +235,11 @@ def test_prometheus_and_embedded_engines_agree_on_every_field(
             other = theirs_b.counts[window]
             assert isinstance(counts, Counts) and isinstance(other, Counts), window
             seen = min(window.total_seconds(), traffic_s)
-            rel = (2 * (S + F) + backend_age + E) / seen
+            rel = (2 * (scrape_s + F) + backend_age + E) / seen
             assert other.total == pytest.approx(counts.total, rel=rel), window
             assert other.errors / other.total == pytest.approx(
                 counts.errors / counts.total, abs=rel * 0.2 + 1 / counts.total
             ), window
     for ours, theirs in zip(embedded.statuses, prometheus.statuses, strict=True):
         assert ours.slo_id == theirs.slo_id
-        _compare(ours, theirs, traffic_s)
+        _compare(ours, theirs, traffic_s, scrape_s)

@@ -37,6 +37,7 @@ HCM_TYPE = (
     ".HttpConnectionManager"
 )
 TARGET = f"{ROUTE_CONFIG}/svc/main"
+ROUTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 
 
 def envoy_binary() -> str:
@@ -97,8 +98,9 @@ class Upstream:
         stop_server(self.server)
 
 
-def initial_rds(version: str = "1") -> str:
-    """Two routes: `other` (must never change) and `main` (meshwatch's target)."""
+def rds_document(version: str, routes: str) -> str:
+    """An RDS file: the route configuration `local_route` with one virtual host `svc` (any
+    domain) holding `routes` (YAML list items indented by four spaces)."""
     return f"""\
 version_info: "{version}"
 resources:
@@ -108,19 +110,60 @@ resources:
   - name: svc
     domains: ["*"]
     routes:
+{routes}"""
+
+
+def initial_rds(version: str = "1") -> str:
+    """Two routes: `other` (must never change) and `main` (meshwatch's target)."""
+    return rds_document(
+        version,
+        """\
     - name: other
-      match: {{prefix: "/other"}}
+      match: {prefix: "/other"}
       route:
         weighted_clusters:
-          clusters: [{{name: v1, weight: 30}}, {{name: v2, weight: 70}}]
+          clusters: [{name: v1, weight: 30}, {name: v2, weight: 70}]
     - name: main
-      match: {{prefix: "/"}}
+      match: {prefix: "/"}
       request_headers_to_add:
-      - header: {{key: x-user-owned, value: kept}}
+      - header: {key: x-user-owned, value: kept}
       route:
         timeout: 3s
         weighted_clusters:
-          clusters: [{{name: v1, weight: 50}}, {{name: v2, weight: 50}}]
+          clusters: [{name: v1, weight: 50}, {name: v2, weight: 50}]
+""",
+    )
+
+
+def listener(name: str, stat_prefix: str, rds_path: Path, http_filters: str) -> str:
+    """A static listener on a free port (`enable_reuse_port: false`) whose HTTP connection
+    manager reads `ROUTE_CONFIG` from the watched file `rds_path`; `http_filters` are YAML
+    list items indented by ten spaces (the router last)."""
+    return f"""\
+  - name: {name}
+    address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}
+    enable_reuse_port: false
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": {HCM_TYPE}
+          stat_prefix: {stat_prefix}
+          codec_type: AUTO
+          rds:
+            route_config_name: {ROUTE_CONFIG}
+            config_source:
+              resource_api_version: V3
+              path_config_source:
+                path: {rds_path}
+                watched_directory: {{path: {rds_path.parent}}}
+          http_filters:
+{http_filters}"""
+
+
+ROUTER_FILTER = f"""\
+          - name: envoy.filters.http.router
+            typed_config: {{"@type": {ROUTER_TYPE}}}
 """
 
 
@@ -147,27 +190,7 @@ admin:
   address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}
 static_resources:
   listeners:
-  - name: listener_0
-    address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}
-    enable_reuse_port: false
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": {HCM_TYPE}
-          stat_prefix: ingress_http
-          rds:
-            route_config_name: {ROUTE_CONFIG}
-            config_source:
-              resource_api_version: V3
-              path_config_source:
-                path: {rds_dir / rds_name}
-                watched_directory: {{path: {rds_dir}}}
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config:
-              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
-  clusters:
+{listener("listener_0", "ingress_http", rds_dir / rds_name, ROUTER_FILTER)}  clusters:
 {clusters}
 """
 
@@ -247,6 +270,38 @@ class EnvoyHarness:
         return {s["name"]: int(s["value"]) for s in body.get("stats", []) if "value" in s}
 
 
+STARTUP_S = 30.0  # a cold Envoy on a loaded 2-core machine; it only delays a real failure
+
+
+def start_envoy(config: Path, name: str) -> tuple[subprocess.Popen[bytes], str, int]:
+    """Envoy with `config` in its own session (a distinct `--base-id`, logs in `<name>.out`
+    beside the config): its process, admin URL and first listener's port, once `/ready`.
+    Stopped by its pid if it does not get there."""
+    workdir = config.parent
+    address_file = workdir / f"{name}-admin-address"
+    log = workdir / f"{name}.out"
+    command = [envoy_binary(), "-c", str(config), "--concurrency", "1"]
+    command += ["--base-id", str(random.randint(10_000, 1_000_000))]
+    command += ["--admin-address-path", str(address_file), "-l", "warning"]
+    process = spawn(command, log, cwd=workdir)
+    try:
+        wait_for(
+            lambda: address_file.exists() and address_file.read_text().strip(),
+            STARTUP_S,
+            "admin address",
+            0.02,
+        )
+        admin_url = f"http://{address_file.read_text().strip()}"
+        with httpx.Client(base_url=admin_url, timeout=5.0) as client:
+            wait_for(lambda: client.get("/ready").status_code == 200, STARTUP_S, "/ready", 0.02)
+            listeners = client.get("/listeners", params={"format": "json"}).json()
+        socket = listeners["listener_statuses"][0]["local_address"]["socket_address"]
+        return process, admin_url, int(socket["port_value"])
+    except (TimeoutError, KeyError, httpx.HTTPError):
+        stop_process(process)
+        raise RuntimeError(f"envoy did not start:\n{log.read_text()}") from None
+
+
 @contextlib.contextmanager
 def run_envoy(
     workdir: Path, rds_name: str = "rds.yaml", *, stats_flush: str | None = None
@@ -254,7 +309,6 @@ def run_envoy(
     """Start the upstreams and Envoy; stop them (by pid) on exit. `rds_name` ending in
     `.json` makes the RDS file JSON (Envoy picks the parser by the file's suffix);
     `stats_flush` sets how often Envoy flushes histograms into its stats (default 5 s)."""
-    binary = envoy_binary()
     upstreams = {name: Upstream(name) for name in ("v1", "v2")}
     for upstream in upstreams.values():
         upstream.start()
@@ -263,49 +317,14 @@ def run_envoy(
     if rds_name.endswith(".json"):
         first = json.dumps(yaml.safe_load(first), indent=2)
     (workdir / "rds" / rds_name).write_text(first)
-    (workdir / "bootstrap.yaml").write_text(_bootstrap(workdir, upstreams, rds_name, stats_flush))
-    address_file = workdir / "admin-address"
-    process = spawn(
-        [
-            binary,
-            "-c",
-            str(workdir / "bootstrap.yaml"),
-            "--concurrency",
-            "1",
-            "--base-id",
-            str(random.randint(10_000, 1_000_000)),
-            "--admin-address-path",
-            str(address_file),
-            "-l",
-            "warning",
-        ],
-        workdir / "envoy.out",
-        cwd=workdir,
-    )
-
-    def stop() -> None:
-        stop_process(process)
+    config = workdir / "bootstrap.yaml"
+    config.write_text(_bootstrap(workdir, upstreams, rds_name, stats_flush))
+    try:
+        process, admin_url, port = start_envoy(config, "envoy")
+        try:
+            yield EnvoyHarness(workdir, process, admin_url, port, upstreams, rds_name)
+        finally:
+            stop_process(process)
+    finally:
         for upstream in upstreams.values():
             upstream.stop()
-
-    try:
-        wait_for(
-            lambda: address_file.exists() and address_file.read_text().strip(),
-            10,
-            "admin address",
-            0.02,
-        )
-        admin_url = f"http://{address_file.read_text().strip()}"
-        with httpx.Client(base_url=admin_url, timeout=5.0) as client:
-            wait_for(lambda: client.get("/ready").status_code == 200, 10, "envoy /ready", 0.02)
-            listeners = client.get("/listeners", params={"format": "json"}).json()
-        socket = listeners["listener_statuses"][0]["local_address"]["socket_address"]
-        port = int(socket["port_value"])
-        harness = EnvoyHarness(workdir, process, admin_url, port, upstreams, rds_name)
-    except (TimeoutError, KeyError, httpx.HTTPError):
-        stop()
-        raise RuntimeError(f"envoy did not start:\n{(workdir / 'envoy.out').read_text()}") from None
-    try:
-        yield harness
-    finally:
-        stop()

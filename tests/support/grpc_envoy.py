@@ -14,7 +14,6 @@ runs in its own process session with a distinct `--base-id` and is stopped by it
 from __future__ import annotations
 
 import contextlib
-import random
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -23,15 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-import httpx
 
-from tests.support.envoy import HCM_TYPE, envoy_binary
-from tests.support.process import spawn, stop_process, wait_for
+from tests.support.envoy import ROUTER_FILTER, TARGET, listener, rds_document, start_envoy
+from tests.support.process import stop_process
 
+VERSIONS = ("greeter_v1", "greeter_v2")
 METHOD = "/greeter.Greeter/Say"
 NOT_FOUND = b"not-found"  # request body asking for a NOT_FOUND answer
 _GRPC_STATS = "type.googleapis.com/envoy.extensions.filters.http.grpc_stats.v3.FilterConfig"
-_ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 _HTTP2 = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 
 
@@ -75,30 +73,18 @@ class GrpcVersion:
             self.server.stop(grace=None).wait(5)
 
 
-ROUTE_CONFIG = "local_route"
-TARGET = f"{ROUTE_CONFIG}/svc/main"  # the route the Envoy actuator changes
-
-
 def routes_rds(names: tuple[str, ...], version: str = "1") -> str:
     """The route configuration as an RDS file: one route per version by header, then `main`
     splitting the rest evenly (the Envoy actuator's target)."""
-    by_header = "\n".join(
+    by_header = "".join(
         f"""\
     - match: {{prefix: "/", headers: [{{name: x-version, string_match: {{exact: {n}}}}}]}}
-      route: {{cluster: {n}, timeout: 5s}}"""
+      route: {{cluster: {n}, timeout: 5s}}
+"""
         for n in names
     )
     split = ", ".join(f"{{name: {n}, weight: 50}}" for n in names)
-    return f"""\
-version_info: "{version}"
-resources:
-- "@type": type.googleapis.com/envoy.config.route.v3.RouteConfiguration
-  name: {ROUTE_CONFIG}
-  virtual_hosts:
-  - name: svc
-    domains: ["*"]
-    routes:
-{by_header}
+    main = f"""\
     - name: main
       match: {{prefix: "/"}}
       route:
@@ -106,6 +92,7 @@ resources:
         weighted_clusters:
           clusters: [{split}]
 """
+    return rds_document(version, by_header + main)
 
 
 def _bootstrap(versions: dict[str, GrpcVersion], rds_dir: Path) -> str:
@@ -125,37 +112,40 @@ def _bootstrap(versions: dict[str, GrpcVersion], rds_dir: Path) -> str:
         - endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {v.port}}}}}}}"""
         for n, v in versions.items()
     )
+    grpc_stats = f"""\
+          - name: envoy.filters.http.grpc_stats
+            typed_config: {{"@type": {_GRPC_STATS}}}
+"""
+    http_filters = grpc_stats + ROUTER_FILTER
     return f"""\
 node: {{id: meshwatch-grpc-test, cluster: meshwatch}}
 admin:
   address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}
 static_resources:
   listeners:
-  - name: grpc_listener
-    address: {{socket_address: {{address: 127.0.0.1, port_value: 0}}}}
-    enable_reuse_port: false
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": {HCM_TYPE}
-          stat_prefix: grpc_ingress
-          codec_type: AUTO
-          rds:
-            route_config_name: {ROUTE_CONFIG}
-            config_source:
-              resource_api_version: V3
-              path_config_source:
-                path: {rds_dir / "rds.yaml"}
-                watched_directory: {{path: {rds_dir}}}
-          http_filters:
-          - name: envoy.filters.http.grpc_stats
-            typed_config: {{"@type": {_GRPC_STATS}}}
-          - name: envoy.filters.http.router
-            typed_config: {{"@type": {_ROUTER}}}
-  clusters:
+{listener("grpc_listener", "grpc_ingress", rds_dir / "rds.yaml", http_filters)}  clusters:
 {clusters}
 """
+
+
+def greeter_spec(policy: str = "", more_slos: str = "") -> str:
+    """The greeter's spec: the SLO `grpc` (99 %) on the Envoy preset with `protocol: grpc`
+    over both versions, remediated on `TARGET` (50/50) with the extra `policy` lines (six
+    spaces in), then `more_slos` (list items two spaces in)."""
+    backends = ", ".join(f"{{name: {v}, weight: 50}}" for v in VERSIONS)
+    return f"""\
+apiVersion: meshwatch/v1
+kind: ServiceLevels
+service: greeter
+slos:
+  - name: grpc
+    objective: 99
+    sli: {{mesh: {{kind: envoy, clusters: [{", ".join(VERSIONS)}], protocol: grpc}}}}
+    remediation:
+      actuator: envoy
+      target: {TARGET}
+      backends: [{backends}]
+{policy}{more_slos}"""
 
 
 @dataclass
@@ -200,42 +190,20 @@ class GrpcClient:
 @contextlib.contextmanager
 def run_grpc_envoy(workdir: Path, names: tuple[str, ...]) -> Iterator[GrpcEnvoy]:
     """Start the versions and Envoy; stop them (Envoy by its pid) on exit."""
-    binary = envoy_binary()
     versions = {name: GrpcVersion(name) for name in names}
     for version in versions.values():
         version.start()
-    rds_dir = workdir / "grpc-rds"
-    rds_dir.mkdir(parents=True, exist_ok=True)
-    (rds_dir / "rds.yaml").write_text(routes_rds(names))
-    config = workdir / "grpc-envoy.yaml"
-    config.write_text(_bootstrap(versions, rds_dir))
-    address_file = workdir / "grpc-admin-address"
-    process = spawn(
-        [
-            binary,
-            "-c",
-            str(config),
-            "--concurrency",
-            "1",
-            "--base-id",
-            str(random.randint(10_000, 1_000_000)),
-            "--admin-address-path",
-            str(address_file),
-            "-l",
-            "warning",
-        ],
-        workdir / "grpc-envoy.out",
-        cwd=workdir,
-    )
     try:
-        wait_for(lambda: address_file.exists() and address_file.read_text().strip(), 20, "admin")
-        admin_url = f"http://{address_file.read_text().strip()}"
-        with httpx.Client(base_url=admin_url, timeout=5.0) as admin:
-            wait_for(lambda: admin.get("/ready").status_code == 200, 20, "envoy /ready")
-            listeners = admin.get("/listeners", params={"format": "json"}).json()
-        socket = listeners["listener_statuses"][0]["local_address"]["socket_address"]
-        yield GrpcEnvoy(admin_url, int(socket["port_value"]), versions, rds_dir / "rds.yaml")
+        rds_dir = workdir / "grpc-rds"
+        rds_dir.mkdir(parents=True, exist_ok=True)
+        (rds_dir / "rds.yaml").write_text(routes_rds(names))
+        config = workdir / "grpc-envoy.yaml"
+        config.write_text(_bootstrap(versions, rds_dir))
+        process, admin_url, port = start_envoy(config, "grpc-envoy")
+        try:
+            yield GrpcEnvoy(admin_url, port, versions, rds_dir / "rds.yaml")
+        finally:
+            stop_process(process)
     finally:
-        stop_process(process)
         for version in versions.values():
             version.stop()

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +11,7 @@ from meshwatch.api.app import create_app
 from meshwatch.engine.runtime import Runtime
 from meshwatch.model import SLO, RatioSLI, Selector, SLOStatus, State, Window
 from meshwatch.settings import Settings
-from meshwatch.store import Store, make_engine, upgrade
+from meshwatch.store import Store
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 TOKEN = "t0ken"
@@ -44,15 +43,6 @@ def make_status(slo: SLO, state: State, at: datetime = NOW) -> SLOStatus:
         burn_rate={"5m": 1.0, "1h": 0.5},
         requests={"5m": 3750.0},
     )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    url = f"sqlite:///{tmp_path / 'meshwatch.db'}"
-    upgrade(url)
-    store = Store(make_engine(url))
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ the state and queues its notification.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -23,7 +22,7 @@ from meshwatch.errors import StoreError
 from meshwatch.jobs.tasks import EvaluationJob
 from meshwatch.model import SLI, SLO, Counts, RatioSLI, Selector, Window
 from meshwatch.settings import WebhookTarget
-from meshwatch.store import Store, make_engine, upgrade
+from meshwatch.store import Store
 
 pytestmark = pytest.mark.integration
 
@@ -53,12 +52,9 @@ class AllFailing:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    url = f"sqlite:///{tmp_path / 'meshwatch.db'}"
-    upgrade(url)
-    store = Store(make_engine(url))
-    yield store
-    store.close()
+def store(sqlite_store: Store) -> Store:
+    """SQLite only: this is about one transaction, not about the database underneath."""
+    return sqlite_store
 
 
 def test_status_and_notification_commit_together(store: Store) -> None:
