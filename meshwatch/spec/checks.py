@@ -16,9 +16,7 @@ from meshwatch.model import (
     format_duration,
     parse_duration,
 )
-from meshwatch.slo.calendar import check_zone
 from meshwatch.slo.windows import default_burn_windows
-from meshwatch.slo.zone_rule import rule_mismatch
 from meshwatch.spec.problems import Problems
 from meshwatch.spec.source import Document, FieldPath, format_path
 
@@ -78,6 +76,8 @@ def zoned_window(
     """`window` in `time_zone` (calendar windows only); None after reporting a problem."""
     if time_zone is None:
         return window
+    from meshwatch.slo.calendar import check_zone  # the zone database, only for a time zone
+
     try:
         check_zone(time_zone)
     except ValueError as exc:
@@ -99,6 +99,8 @@ RULE_CHECK_FROM = datetime(2025, 1, 1, tzinfo=UTC)  # fixed, so validation is re
 def check_zone_rule(time_zone: str, doc: Document, path: FieldPath, problems: Problems) -> bool:
     """The generated rules follow the zone's yearly DST rule (`slo.zone_rule`): an error
     when PromQL cannot express it, a warning when the zone does not follow it yet."""
+    from meshwatch.slo.zone_rule import rule_mismatch  # reads TZif files: only for a zone
+
     try:
         mismatch = rule_mismatch(time_zone, RULE_CHECK_FROM, years=15)
     except ValueError as exc:
