@@ -9,27 +9,11 @@ import typer
 from typer.testing import CliRunner
 
 from meshwatch.cli import app, plain
+from tests.unit.cli.test_validate import GOOD
+from tests.unit.spec.test_formats import SLOTH_RATIO
 
 ROOT = Path(__file__).resolve().parents[3]
 SPECS = ROOT / "rules" / "slos"
-GOOD = """apiVersion: meshwatch/v1
-kind: ServiceLevels
-service: checkout
-slos:
-  - name: availability
-    objective: {objective}
-    sli: {{mesh: {{kind: istio, service: checkout}}}}
-"""
-SLOTH = """version: prometheus/v1
-service: checkout
-slos:
-  - name: availability
-    objective: 99.9
-    sli:
-      events:
-        error_query: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
-        total_query: sum(rate(http_requests_total[{{.window}}]))
-"""
 
 
 @pytest.fixture
@@ -37,7 +21,7 @@ def tree(tmp_path: Path) -> Path:
     (tmp_path / "good.yaml").write_text(GOOD.format(objective=99.9))
     (tmp_path / "ratio.yaml").write_text(GOOD.format(objective=0.999).replace("checkout", "c2"))
     (tmp_path / "bad.yaml").write_text(GOOD.format(objective=100).replace("checkout", "c3"))
-    (tmp_path / "sloth.yaml").write_text(SLOTH)
+    (tmp_path / "sloth.yaml").write_text(SLOTH_RATIO.replace("checkout", "c4"))
     (tmp_path / "empty.yaml").write_text("# nothing yet\n")
     return tmp_path
 
