@@ -46,8 +46,9 @@ def validate_specs(paths: Sequence[Path], options: LoadOptions) -> None:
     print(f"{len(result.slos)} {noun} in {files} file{'' if files == 1 else 's'}: ok{warned}")
 
 
-def parse(args: Sequence[str]) -> tuple[list[Path], LoadOptions] | None:
-    """The paths and options of a plain `validate` call, else None (see the module)."""
+def parse(args: Sequence[str]) -> tuple[list[Path], str | None, bool] | None:
+    """The paths, `--sloth-period` (None: not given) and `--allow-empty` of a plain
+    `validate` call, else None (see the module). The period is checked by `run`."""
     if not args or args[0] != COMMAND or _completing():
         return None
     paths: list[Path] = []
@@ -67,28 +68,39 @@ def parse(args: Sequence[str]) -> tuple[list[Path], LoadOptions] | None:
             return None
         else:
             paths.append(Path(arg))
-    options = _options(period, allow_empty)
-    return (paths, options) if paths and options is not None else None
+    return (paths, period, allow_empty) if paths else None
 
 
 def run(args: Sequence[str]) -> int | None:
-    """The exit code of a plain `validate` call, run; None when `args` are not plain."""
+    """The exit code of a plain `validate` call, run; None when `args` are not plain.
+
+    The cyclic garbage collector is paused for the whole call (`bulk.without_cyclic_gc`):
+    importing pydantic and building the spec models allocates enough to start it over and
+    over, a tenth of the call's CPU time, and the load pauses it anyway.
+    """
     call = parse(args)
     if call is None:
         return None
-    try:
-        validate_specs(*call)
-    except MeshwatchError as exc:
-        print_error(exc)
-        return EXIT_INVALID
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
-    except OSError as exc:
-        if exc.errno != errno.EPIPE:
-            raise
-        # the reader went away (`| head`): exit 1 quietly, as Click does
-        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
-        return EXIT_INVALID
+    paths, period, allow_empty = call
+    from meshwatch.bulk import without_cyclic_gc
+
+    with without_cyclic_gc():
+        options = _options(period, allow_empty)
+        if options is None:
+            return None
+        try:
+            validate_specs(paths, options)
+        except MeshwatchError as exc:
+            print_error(exc)
+            return EXIT_INVALID
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            # the reader went away (`| head`): exit 1 quietly, as Click does
+            sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+            return EXIT_INVALID
     return EXIT_OK
 
 

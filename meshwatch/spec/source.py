@@ -68,14 +68,15 @@ class Document:
 
 
 def _child(node: yaml.Node, part: str | int) -> tuple[int, yaml.Node] | None:
-    if isinstance(part, int):
-        if isinstance(node, yaml.SequenceNode) and 0 <= part < len(node.value):
+    kind = type(node)
+    if type(part) is int:
+        if kind is yaml.SequenceNode and 0 <= part < len(node.value):
             item = node.value[part]
             return item.start_mark.line + 1, item
         return None
-    if isinstance(node, yaml.MappingNode):
+    if kind is yaml.MappingNode:
         for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == part:
+            if key.value == part and type(key) is yaml.ScalarNode:
                 return key.start_mark.line + 1, value
     return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from meshwatch.errors import PromQLError
@@ -121,10 +122,13 @@ def _latency(
     return LatencySLI(spec.histogram, spec.threshold, selector.matchers)
 
 
-def _preset_fields() -> list[str]:
+@functools.cache
+def _preset_fields() -> tuple[str, ...]:
     """Every mesh-specific preset field, in the order MeshSpec declares them."""
     meshes = all_meshes()
-    return [name for name in native.MeshSpec.model_fields if any(name in m.fields for m in meshes)]
+    return tuple(
+        name for name in native.MeshSpec.model_fields if any(name in m.fields for m in meshes)
+    )
 
 
 def mesh_from_spec(

@@ -74,8 +74,11 @@ def test_a_plain_call_prints_and_exits_as_the_typer_command(
 
 
 @pytest.mark.parametrize("args", NOT_PLAIN)
-def test_any_other_call_is_left_to_typer(args: list[str], tree: Path) -> None:
-    assert plain.parse(["validate", *_args(args, tree)]) is None
+def test_any_other_call_is_left_to_typer(
+    args: list[str], tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert plain.run(["validate", *_args(args, tree)]) is None
+    assert capsys.readouterr() == ("", "")
 
 
 def test_other_commands_and_completion_are_left_to_typer(
