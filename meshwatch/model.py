@@ -10,17 +10,32 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from meshwatch.durations import format_duration as format_duration
 from meshwatch.durations import parse_duration as parse_duration
 from meshwatch.selector import Matcher as Matcher
 from meshwatch.selector import MatchOp as MatchOp
 from meshwatch.selector import Selector as Selector
-from meshwatch.status import STATE_SEVERITY as STATE_SEVERITY
-from meshwatch.status import Counts as Counts
-from meshwatch.status import SLOStatus as SLOStatus
-from meshwatch.status import State as State
+
+if TYPE_CHECKING:
+    from meshwatch.status import STATE_SEVERITY as STATE_SEVERITY
+    from meshwatch.status import Counts as Counts
+    from meshwatch.status import SLOStatus as SLOStatus
+    from meshwatch.status import State as State
+
+_STATUS_NAMES = frozenset({"STATE_SEVERITY", "Counts", "SLOStatus", "State"})
+
+
+def __getattr__(name: str) -> object:
+    """The status types (`meshwatch.status`), imported when first asked for: a spec load,
+    which `meshwatch validate` is, needs none of them."""
+    if name in _STATUS_NAMES:
+        from meshwatch import status
+
+        return getattr(status, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # --- SLI kinds --------------------------------------------------------------------
 

@@ -1,18 +1,26 @@
 """The `meshwatch` command line. Each verb lives in its own module under `meshwatch.cli`.
 
 This package is the only place that turns errors into exit codes:
-0 ok, 1 invalid input or drift, 2 usage error.
+0 ok, 1 invalid input or drift, 2 usage error. `main` (the console script) imports no
+framework until it knows it needs one (`meshwatch.cli.entry`); `app`, the Typer app with
+every verb, is built when first asked for.
 """
 
 from __future__ import annotations
 
-from meshwatch.cli import dashboards as _dashboards  # noqa: F401  (registers `dashboards push`)
-from meshwatch.cli import demo as _demo  # noqa: F401  (registers `demo`)
-from meshwatch.cli import generate_dashboards as _gen_dash  # noqa: F401  (`generate dashboards`)
-from meshwatch.cli import generate_rules as _generate_rules  # noqa: F401  (`generate rules`)
-from meshwatch.cli import report as _report  # noqa: F401  (registers `report`)
-from meshwatch.cli import serve as _serve  # noqa: F401  (registers `serve`)
-from meshwatch.cli import validate as _validate  # noqa: F401  (registers `validate`)
-from meshwatch.cli.app import app, main
+from typing import TYPE_CHECKING
+
+from meshwatch.cli.entry import main
+
+if TYPE_CHECKING:
+    from typer import Typer
 
 __all__ = ["app", "main"]
+
+
+def __getattr__(name: str) -> Typer:
+    if name == "app":
+        from meshwatch.cli.commands import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from meshwatch import conventions as c
-from meshwatch.cli.app import app, exits_on_error
+from meshwatch.cli.root import app, exits_on_error
 from meshwatch.errors import ProvisionError
 
 dashboards_app = typer.Typer(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from meshwatch.cli.app import app, exits_on_error
+from meshwatch.cli.root import app, exits_on_error
 
 
 @app.command()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from meshwatch.cli.app import EXIT_INVALID, deprecated_option, exits_on_error, generate_app
 from meshwatch.cli.progress import progress_bar
+from meshwatch.cli.root import EXIT_INVALID, deprecated_option, exits_on_error, generate_app
 from meshwatch.cli.spec_options import ALLOW_EMPTY, SLOTH_PERIOD, load_options
 
 

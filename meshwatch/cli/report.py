@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from meshwatch.cli.app import app, exits_on_error
 from meshwatch.cli.progress import progress_bar
+from meshwatch.cli.root import app, exits_on_error
 
 
 class Format(StrEnum):

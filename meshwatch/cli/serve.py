@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from meshwatch.cli.app import app, exits_on_error
+from meshwatch.cli.root import app, exits_on_error
 from meshwatch.errors import MeshwatchError
 
 if TYPE_CHECKING:

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from meshwatch.cli.plain import ALLOW_EMPTY_FLAG, SLOTH_PERIOD_FLAG
+
 if TYPE_CHECKING:
     from meshwatch.spec import LoadOptions
 
@@ -14,13 +16,13 @@ if TYPE_CHECKING:
 DEFAULT_SLOTH_PERIOD = "30d"
 SLOTH_PERIOD = typer.Option(
     DEFAULT_SLOTH_PERIOD,
-    "--sloth-period",
+    SLOTH_PERIOD_FLAG,
     metavar="PERIOD",
     help="SLO period of Sloth-format specs, which have none of their own "
     "(like Sloth's --default-slo-period): 30d, 28d, calendar-month...",
 )
 ALLOW_EMPTY = typer.Option(
-    False, "--allow-empty", help="Accept spec files with no documents (empty or only comments)."
+    False, ALLOW_EMPTY_FLAG, help="Accept spec files with no documents (empty or only comments)."
 )
 
 

@@ -1,13 +1,16 @@
-"""`meshwatch validate PATH...`: check SLO specs, print warnings, exit 1 listing every error."""
+"""`meshwatch validate PATH...`: check SLO specs, print warnings, exit 1 listing every error.
+
+A plain call (`meshwatch.cli.plain`) runs the same body without this Typer command.
+"""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
 
-from meshwatch.cli.app import app, exits_on_error
+from meshwatch.cli.plain import validate_specs
+from meshwatch.cli.root import app, exits_on_error
 from meshwatch.cli.spec_options import ALLOW_EMPTY, SLOTH_PERIOD, load_options
 
 
@@ -22,12 +25,4 @@ def validate(
 ) -> None:
     """Validate SLO specs (meshwatch/v1, Sloth, OpenSLO, Pyrra, slo-generator); errors as
     FILE:LINE: field: message."""
-    from meshwatch.spec import load_paths
-
-    result = load_paths(paths, load_options(sloth_period, allow_empty))
-    for warning in result.warnings:
-        print(warning, file=sys.stderr)
-    files = len({slo.source.file for slo in result.slos if slo.source is not None})
-    noun = "SLO" if len(result.slos) == 1 else "SLOs"
-    warned = f", {len(result.warnings)} warning(s)" if result.warnings else ""
-    print(f"{len(result.slos)} {noun} in {files} file{'' if files == 1 else 's'}: ok{warned}")
+    validate_specs(paths, load_options(sloth_period, allow_empty))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from meshwatch.model import (
     SLO,
@@ -16,10 +18,8 @@ from meshwatch.model import (
     format_duration,
     parse_duration,
 )
-from meshwatch.slo.calendar import check_zone
 from meshwatch.slo.windows import default_burn_windows
-from meshwatch.slo.zone_rule import rule_mismatch
-from meshwatch.spec.problems import Problems
+from meshwatch.spec.problems import M, Problems, validate
 from meshwatch.spec.source import Document, FieldPath, format_path
 
 NAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")
@@ -78,6 +78,8 @@ def zoned_window(
     """`window` in `time_zone` (calendar windows only); None after reporting a problem."""
     if time_zone is None:
         return window
+    from meshwatch.slo.calendar import check_zone  # the zone database, only for a time zone
+
     try:
         check_zone(time_zone)
     except ValueError as exc:
@@ -99,6 +101,8 @@ RULE_CHECK_FROM = datetime(2025, 1, 1, tzinfo=UTC)  # fixed, so validation is re
 def check_zone_rule(time_zone: str, doc: Document, path: FieldPath, problems: Problems) -> bool:
     """The generated rules follow the zone's yearly DST rule (`slo.zone_rule`): an error
     when PromQL cannot express it, a warning when the zone does not follow it yet."""
+    from meshwatch.slo.zone_rule import rule_mismatch  # reads TZif files: only for a zone
+
     try:
         mismatch = rule_mismatch(time_zone, RULE_CHECK_FROM, years=15)
     except ValueError as exc:
@@ -223,6 +227,43 @@ class Found:
         """`path` leads to the mapping that holds the SLO's `name` (`slos[2]`, `metadata`)."""
         name = (*path, "name")
         return cls(slo, doc.file, doc.index, doc.line_of(name), format_path(name))
+
+
+def service_slos(
+    raws: Sequence[Any],
+    model: type[M],
+    doc: Document,
+    at: FieldPath,
+    problems: Problems,
+    build: Callable[[M, FieldPath], SLO | None],
+) -> list[Found]:
+    """A service's `slos:` list (native and Sloth specs): each item validated with `model`
+    at `<at>.slos[i]` and mapped by `build(item, path)`, which returns None once it has
+    recorded the item's problems. The SLOs in list order."""
+    found = []
+    for index, raw in enumerate(raws):
+        path: FieldPath = (*at, "slos", index)
+        item = validate(model, doc, problems, raw, path)
+        if item is None:
+            continue
+        slo = build(item, path)
+        if slo is not None:
+            found.append(Found.at(slo, doc, path))
+    return found
+
+
+def merged_labels(
+    service: dict[str, str], own: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, str], ...]:
+    """An SLO's labels: its service's, each overridden by the SLO's own, sorted by name."""
+    return tuple(sorted({**service, **dict(own)}.items()))
+
+
+def object_slo(slo: SLO, doc: Document, problems: Problems) -> list[Found]:
+    """The one SLO of a Kubernetes-style object (`metadata` + `spec`: Pyrra, slo-generator),
+    with its warnings reported under `spec`; its name is written at `metadata.name`."""
+    slo_warnings(slo, doc, ("spec",), problems)
+    return [Found.at(slo, doc, ("metadata",))]
 
 
 def burn_rate_window(

@@ -10,15 +10,23 @@ PromQLError with the column where the text goes wrong.
 
 from __future__ import annotations
 
+import functools
+
 from meshwatch.errors import PromQLError
 from meshwatch.model import Selector
 from meshwatch.promql import expr, template
-from meshwatch.promql.expr import parse_selector
 from meshwatch.promql.template import has_window
 
 __all__ = ["check_template", "counter_in_rate", "has_window", "parse_counter", "parse_selector"]
 
 _COUNTER_RATES = frozenset({"rate", "increase"})
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_selector(text: str, *, metric_required: bool = True) -> Selector:
+    """`expr.parse_selector`, once per distinct text: the SLOs of a service usually share
+    their `total` selector, and a Selector is an immutable value. Errors are not cached."""
+    return expr.parse_selector(text, metric_required=metric_required)
 
 
 def check_template(query: str, *, window_required: bool = True) -> None:

@@ -28,9 +28,9 @@ from meshwatch.spec.checks import (
     check_name,
     check_objective,
     default_windows,
+    object_slo,
     parse_latency_ms,
     parse_window,
-    slo_warnings,
 )
 from meshwatch.spec.fields import OptionalList, OptionalMap, Text
 from meshwatch.spec.histograms import bucket_sli, same_series
@@ -170,8 +170,7 @@ def load_pyrra(doc: Document, problems: Problems, options: LoadOptions) -> list[
         ),
         source=SourceRef(doc.file, doc.line, FORMAT),
     )
-    slo_warnings(slo, doc, ("spec",), problems)
-    return [Found.at(slo, doc, ("metadata",))]
+    return object_slo(slo, doc, problems)
 
 
 def _target(text: str, doc: Document, problems: Problems) -> float | None:

@@ -37,8 +37,8 @@ from meshwatch.spec.checks import (
     check_name,
     check_objective,
     default_windows,
+    object_slo,
     parse_window,
-    slo_warnings,
 )
 from meshwatch.spec.fields import OptionalList, OptionalMap, Text
 from meshwatch.spec.histograms import bucket_sli
@@ -135,8 +135,7 @@ def load_slo_generator(doc: Document, problems: Problems, options: LoadOptions) 
         alerting=Alerting(windows=default_windows(window)),
         source=SourceRef(doc.file, doc.line, FORMAT),
     )
-    slo_warnings(slo, doc, ("spec",), problems)
-    return [Found.at(slo, doc, ("metadata",))]
+    return object_slo(slo, doc, problems)
 
 
 def _sli(spec: Spec, doc: Document, path: FieldPath, problems: Problems) -> SLI | None:

@@ -27,7 +27,9 @@ from meshwatch.spec.checks import (
     check_name,
     check_objective,
     default_windows,
+    merged_labels,
     parse_window,
+    service_slos,
     slo_warnings,
 )
 from meshwatch.spec.fields import TextMap
@@ -191,11 +193,15 @@ def _check_slos(
     the SLOs are mapped only for their problems, with a stand-in service and period."""
     if not isinstance(slos, list):
         return
-    for index, raw in enumerate(slos):
-        path: FieldPath = (*at, "slos", index)
-        slo_spec = validate(slo_model, doc, problems, raw, path)
-        if slo_spec is not None:
-            _slo("service", {}, slo_spec, parse_window("30d"), doc, path, problems)
+    stand_in = parse_window("30d")
+    service_slos(
+        slos,
+        slo_model,
+        doc,
+        at,
+        problems,
+        lambda item, path: _slo("service", {}, item, stand_in, doc, path, problems),
+    )
 
 
 def _key(model: type[BaseModel], name: str) -> str:
@@ -218,17 +224,15 @@ def _service(
             "Sloth SLO plugins are not supported by meshwatch",
         )
     check_name(spec.service, doc, (*at, "service"), problems)
-    service_labels = dict(check_labels(spec.labels, doc, (*at, "labels"), problems))
-    found = []
-    for index, raw in enumerate(spec.slos):
-        path: FieldPath = (*at, "slos", index)
-        slo_spec = validate(slo_model, doc, problems, raw, path)
-        if slo_spec is None:
-            continue
-        slo = _slo(spec.service, service_labels, slo_spec, window, doc, path, problems)
-        if slo is not None:
-            found.append(Found.at(slo, doc, path))
-    return found
+    labels = dict(check_labels(spec.labels, doc, (*at, "labels"), problems))
+    return service_slos(
+        spec.slos,
+        slo_model,
+        doc,
+        at,
+        problems,
+        lambda item, path: _slo(spec.service, labels, item, window, doc, path, problems),
+    )
 
 
 def _slo(
@@ -257,7 +261,7 @@ def _slo(
         window=window,
         sli=sli,
         description=spec.description,
-        labels=tuple(sorted({**labels, **dict(slo_labels)}.items())),
+        labels=merged_labels(labels, slo_labels),
         alerting=alerting,
         source=SourceRef(doc.file, doc.line_of(path), FORMAT),
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -51,6 +51,10 @@ class Document:
     data: Mapping[str, Any]
     root: yaml.Node
 
+    _top: dict[str, tuple[int, yaml.Node]] = field(default_factory=dict, compare=False, repr=False)
+    """The line and value of each top-level key, indexed on the first lookup: mapping a
+    document asks for `slos[i]` and `slos[i].name` of every SLO."""
+
     @property
     def line(self) -> int:
         return int(self.root.start_mark.line) + 1
@@ -59,23 +63,38 @@ class Document:
         """Line of `path` (of the key, for a list item its own line), or of its closest
         ancestor present in the file (missing fields)."""
         node, line = self.root, self.line
-        for part in path:
-            found = _child(node, part)
+        parts = iter(path)
+        first = next(parts, None)
+        if type(first) is not str or type(node) is not yaml.MappingNode:
+            parts = iter(path)  # a list at the top, or no path: walk it all
+        else:
+            top = self._top
+            if not top:
+                for key, value in reversed(node.value):  # the first of duplicate keys wins
+                    if type(key) is yaml.ScalarNode:
+                        top[key.value] = (key.start_mark.line + 1, value)
+            found = top.get(first)
             if found is None:
-                break
+                return line
             line, node = found
+        for part in parts:
+            step = _child(node, part)
+            if step is None:
+                break
+            line, node = step
         return line
 
 
 def _child(node: yaml.Node, part: str | int) -> tuple[int, yaml.Node] | None:
-    if isinstance(part, int):
-        if isinstance(node, yaml.SequenceNode) and 0 <= part < len(node.value):
+    kind = type(node)
+    if type(part) is int:
+        if kind is yaml.SequenceNode and 0 <= part < len(node.value):
             item = node.value[part]
             return item.start_mark.line + 1, item
         return None
-    if isinstance(node, yaml.MappingNode):
+    if kind is yaml.MappingNode:
         for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == part:
+            if key.value == part and type(key) is yaml.ScalarNode:
                 return key.start_mark.line + 1, value
     return None
 

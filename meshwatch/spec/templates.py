@@ -9,11 +9,12 @@ from __future__ import annotations
 from meshwatch.errors import PromQLError
 from meshwatch.model import SLI, QuerySLI, RatioSLI, RawSLI
 from meshwatch.spec.problems import Problems
-from meshwatch.spec.promql import check_template, counter_in_rate
 from meshwatch.spec.source import Document, FieldPath
 
 
 def checked_query(query: str, doc: Document, path: FieldPath, problems: Problems) -> bool:
+    from meshwatch.spec.promql import check_template  # the parser only for specs with PromQL
+
     try:
         check_template(query)
     except PromQLError as exc:
@@ -41,6 +42,8 @@ def events_sli(
     ok = checked_query(part[0], doc, part[1], problems) and ok
     if not ok:
         return None
+    from meshwatch.spec.promql import counter_in_rate
+
     total_counter, part_counter = counter_in_rate(total[0]), counter_in_rate(part[0])
     if total_counter is not None and part_counter is not None:
         if bad is not None:

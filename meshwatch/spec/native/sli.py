@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from meshwatch.errors import PromQLError
@@ -18,7 +19,6 @@ from meshwatch.model import (
 from meshwatch.spec.checks import parse_latency_ms
 from meshwatch.spec.native import models as native
 from meshwatch.spec.problems import Problems
-from meshwatch.spec.promql import parse_selector
 from meshwatch.spec.source import Document, FieldPath
 from meshwatch.spec.templates import events_sli, raw_sli
 
@@ -64,6 +64,8 @@ def sli_from_spec(
 
 
 def _selector(text: str, doc: Document, path: FieldPath, problems: Problems) -> Selector | None:
+    from meshwatch.spec.promql import parse_selector  # the parser only for specs with PromQL
+
     try:
         return parse_selector(text)
     except PromQLError as exc:
@@ -103,6 +105,8 @@ def _latency(
     if spec.threshold <= 0:
         problems.error(doc, (*path, "threshold"), "threshold must be positive")
         ok = False
+    from meshwatch.spec.promql import parse_selector
+
     try:
         selector = parse_selector(spec.selector, metric_required=False)
     except PromQLError as exc:
@@ -121,10 +125,13 @@ def _latency(
     return LatencySLI(spec.histogram, spec.threshold, selector.matchers)
 
 
-def _preset_fields() -> list[str]:
+@functools.cache
+def _preset_fields() -> tuple[str, ...]:
     """Every mesh-specific preset field, in the order MeshSpec declares them."""
     meshes = all_meshes()
-    return [name for name in native.MeshSpec.model_fields if any(name in m.fields for m in meshes)]
+    return tuple(
+        name for name in native.MeshSpec.model_fields if any(name in m.fields for m in meshes)
+    )
 
 
 def mesh_from_spec(

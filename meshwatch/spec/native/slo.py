@@ -12,7 +12,9 @@ from meshwatch.spec.checks import (
     check_name,
     check_objective,
     default_windows,
+    merged_labels,
     parse_window,
+    service_slos,
     slo_warnings,
     zoned_window,
 )
@@ -31,17 +33,15 @@ def load_native(doc: Document, problems: Problems, options: LoadOptions) -> list
     if spec is None:
         return []
     check_name(spec.service, doc, ("service",), problems)
-    service_labels = check_labels(spec.labels, doc, ("labels",), problems)
-    found = []
-    for index, raw in enumerate(spec.slos):
-        path: FieldPath = ("slos", index)
-        slo_spec = validate(native.SLOSpec, doc, problems, raw, path)
-        if slo_spec is None:
-            continue
-        slo = _slo(spec.service, dict(service_labels), slo_spec, doc, path, problems)
-        if slo is not None:
-            found.append(Found.at(slo, doc, path))
-    return found
+    labels = dict(check_labels(spec.labels, doc, ("labels",), problems))
+    return service_slos(
+        spec.slos,
+        native.SLOSpec,
+        doc,
+        (),
+        problems,
+        lambda item, path: _slo(spec.service, labels, item, doc, path, problems),
+    )
 
 
 def _slo(
@@ -83,7 +83,7 @@ def _slo(
         window=window,
         sli=sli,
         description=spec.description,
-        labels=tuple(sorted({**labels, **dict(slo_labels)}.items())),
+        labels=merged_labels(labels, slo_labels),
         alerting=alerting,
         mesh=mesh_source,
         remediation=remediation,

@@ -184,7 +184,7 @@ def test_the_cli_spells_the_sloth_default_period_as_the_loader_does() -> None:
 
 
 def test_quick_exit_keeps_output_and_exit_codes(tmp_path: Path) -> None:
-    """`validate` and `generate` end without the interpreter's teardown (cli.app.quick_exit):
+    """`validate` and `generate` end without the interpreter's teardown (cli.entry.quick_exit):
     what they print, the files they write and their exit codes are those of a normal exit."""
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: meshwatch/v1\nkind: ServiceLevels\nservice: x\nslos: [{name: a}]\n")
@@ -200,3 +200,21 @@ def test_quick_exit_keeps_output_and_exit_codes(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stdout + again.stderr  # every file complete on disk
     usage = _run("validate")
     assert usage.returncode == 2 and "Missing argument" in usage.stderr
+
+
+def test_a_plain_call_imports_neither_typer_nor_click() -> None:
+    probe = (
+        "import sys\n"
+        "from meshwatch.cli import plain\n"
+        "code = plain.run(sys.argv[1:])\n"
+        "print(code, sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'click'}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "validate", str(SPEC)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
+    )
+    assert result.stdout.splitlines()[-1] == "0 []"

@@ -12,7 +12,7 @@ import pytest
 import typer
 
 from meshwatch import errors
-from meshwatch.cli.app import EXIT_INVALID, exits_on_error
+from meshwatch.cli.root import EXIT_INVALID, exits_on_error
 from meshwatch.collectors.exposition import parse_wanted
 from meshwatch.jobs.reports import ReportError
 from meshwatch.model import Counts

@@ -3,7 +3,8 @@
 Start-up cost matters here: `--help`, `--version`, `validate` and `generate rules` run in
 editors, pre-commit hooks and CI on every push. Command modules therefore import only Typer
 at module level; what a command needs (the spec loader, the renderers, FastAPI, SQLAlchemy,
-the demo) is imported inside the command's body, when that command runs.
+the demo) is imported inside the command's body, when that command runs. A plain `validate`
+does not come here at all (`meshwatch.cli.plain`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ from typing import ParamSpec, TypeVar
 import typer
 
 from meshwatch import __version__
-from meshwatch.errors import MeshwatchError, SpecError
+from meshwatch.cli.entry import EXIT_INVALID, EXIT_OK, EXIT_USAGE, print_error
+from meshwatch.errors import MeshwatchError
 
-EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_USAGE = 2
+__all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_USAGE", "app", "exits_on_error", "generate_app"]
 
 app = typer.Typer(
     name="meshwatch",
@@ -83,46 +83,8 @@ def exits_on_error(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
-        except SpecError as exc:
-            for problem in exc.problems:
-                print(problem, file=sys.stderr)
-            raise typer.Exit(EXIT_INVALID) from exc
         except MeshwatchError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print_error(exc)
             raise typer.Exit(EXIT_INVALID) from exc
 
     return wrapper
-
-
-QUICK_EXIT_COMMANDS = frozenset({"validate", "generate", "--help", "--version"})
-"""Commands that start no thread, keep no temporary file and register no `atexit` handler:
-once they have answered, the process ends without the interpreter's teardown (freeing every
-module and object, about a fifth of `validate`'s CPU time), which nobody waits for."""
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
-    args = sys.argv[1:] if argv is None else argv
-    try:
-        app(args)
-    except SystemExit as exc:
-        if args[:1] and args[0] in QUICK_EXIT_COMMANDS:
-            quick_exit(exc.code)
-        raise
-
-
-def quick_exit(code: object) -> None:
-    """`os._exit(code)` once stdout and stderr are flushed; returns (for a normal exit)
-    when the code is not an exit status or the output cannot be flushed."""
-    import os
-
-    if code is None:
-        code = EXIT_OK
-    if not isinstance(code, int) or isinstance(code, bool):
-        return
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):  # a closed pipe: let the normal exit report it
-        return
-    os._exit(code)
