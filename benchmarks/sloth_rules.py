@@ -11,9 +11,11 @@ page and a ticket alert, in three groups.
               and max(ratio1h > 14.4 x b) without (sloth_window)) or (30m/6h at 6x)
     ticket = (2h/1d at 3x) or (6h/3d at 1x)
 
-Only ratio SLIs with a bad-events selector (Sloth's `events` form) are supported; annotations
-are left out (they cost nothing to evaluate). The budget is Sloth's `(100 - objective) / 100`,
-float artifact included.
+Only ratio SLIs with a bad-events selector (Sloth's `events` form) are supported. The alerts
+carry the one annotation Sloth writes without being asked, its `title` template (see
+`examples/_gen/getting-started.yml` in Sloth's repository): Prometheus expands every
+annotation of every active alert at each evaluation, so it is part of the cost. The budget is
+Sloth's `(100 - objective) / 100`, float artifact included.
 """
 
 from __future__ import annotations
@@ -24,6 +26,17 @@ from meshwatch.model import SLO, RatioSLI, format_duration
 from meshwatch.slo.windows import default_burn_windows
 
 Rule = dict[str, object]
+_TITLE = "({severity}) {service} {slo} SLO error budget burn rate is too fast."
+
+
+def title(slo: SLO | None, severity: str) -> str:
+    """Sloth's `title` annotation: the template (`slo` None), or its text as Prometheus
+    expands it for a firing alert of `slo`."""
+    if slo is None:
+        return _TITLE.format(
+            severity=severity, service="{{$labels.sloth_service}}", slo="{{$labels.sloth_slo}}"
+        )
+    return _TITLE.format(severity=severity, service=slo.service, slo=slo.name)
 
 
 def _labels(slo: SLO, window: timedelta | None = None) -> dict[str, str]:
@@ -130,7 +143,14 @@ def alert_rules(slo: SLO, name: str) -> list[Rule]:
     for severity in ("page", "ticket"):
         chosen = [c for c in conditions if c.severity.value == severity]
         expr = "\nor\n".join(_pair(slo, c.short, c.long, c.factor) for c in chosen)
-        rules.append({"alert": name, "expr": expr, "labels": {"sloth_severity": severity}})
+        rules.append(
+            {
+                "alert": name,
+                "expr": expr,
+                "labels": {"sloth_severity": severity},
+                "annotations": {"title": title(None, severity)},
+            }
+        )
     return rules
 
 

@@ -19,9 +19,19 @@ A ratio is NaN without traffic, so an idle service never burns.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import assert_never
 
 from meshwatch import conventions as c
-from meshwatch.model import SLO, BurnRateWindow, LatencySLI, NativeLatencySLI, Severity
+from meshwatch.model import (
+    SLO,
+    BurnRateWindow,
+    LatencySLI,
+    NativeLatencySLI,
+    QuerySLI,
+    RatioSLI,
+    RawSLI,
+    Severity,
+)
 from meshwatch.render.rule_types import AlertingRule
 from meshwatch.render.rules_common import (
     BASE,
@@ -130,14 +140,19 @@ def _burn_alert(slo: SLO, severity: Severity, windows: tuple[BurnRateWindow, ...
 
 
 def _bucket_hint(slo: SLO) -> str:
-    if isinstance(slo.sli, LatencySLI):
-        return f", or {num(slo.sli.threshold)} is not a bucket bound (le) of {slo.sli.histogram}"
-    if isinstance(slo.sli, NativeLatencySLI):
-        return (
-            f", or {slo.sli.histogram} is not a native histogram (Prometheus keeps none without "
-            "--enable-feature=native-histograms)"
-        )
-    return ""
+    sli = slo.sli
+    match sli:
+        case LatencySLI():
+            return f", or {num(sli.threshold)} is not a bucket bound (le) of {sli.histogram}"
+        case NativeLatencySLI():
+            return (
+                f", or {sli.histogram} is not a native histogram (Prometheus keeps none without "
+                "--enable-feature=native-histograms)"
+            )
+        case RatioSLI() | QuerySLI() | RawSLI():
+            return ""
+        case _:
+            assert_never(sli)
 
 
 def _absent_alert(slo: SLO) -> AlertingRule:

@@ -5,8 +5,9 @@ Shapes (`W` a window, `S` the SLO's `meshwatch_service`/`meshwatch_slo` matchers
     meshwatch:sli_requests:increase5m     sum(increase(total[5m]))            raw counters
     meshwatch:sli_errors:increase5m       sum(increase(bad[5m])) or vector(0)
     meshwatch:sli_{errors,requests}:increaseW     (W > 5m, see `rules_chain`)
-        sum(x:increaseV{S}) + (sum(x:increaseV{S} offset V) or vector(0)) + ...
-    meshwatch:sli_error:ratio_rateW       errors_W / requests_W (NaN without traffic, <= 1)
+        x:increaseV{S} + on() (x:increaseV{S} offset V or on() vector(0)) + ...
+    meshwatch:sli_error:ratio_rateW       errors_W / requests_W (NaN without traffic, <= 1):
+        clamp_max(errors_W / requests_W, 1) * (requests_W / requests_W)
     meshwatch:slo_objective:ratio         vector(0.999)
     meshwatch:slo_period_error:ratio      errors_period / requests_period
     meshwatch:slo_error_budget_remaining:ratio   1 - period_error / (1 - objective)
@@ -14,7 +15,7 @@ Shapes (`W` a window, `S` the SLO's `meshwatch_service`/`meshwatch_slo` matchers
 All of them are in one group, in this order, so each rule reads the ones before it at the same
 evaluation instant: every window and the period end at the latest evaluation (nothing lags),
 and each sums the same requests' errors over the same requests (request-weighted). The outer
-`sum()` drops labels, so changing an SLO's labels does not split its history (Sloth #311).
+`on()` ignores labels, so changing an SLO's labels does not split its history (Sloth #311).
 
 Raw error-ratio SLIs have no counts: their windows run the template, and the period ratio is
 the time-weighted average of the 5m ratio over the period (the only choice without counts).
@@ -36,28 +37,33 @@ from meshwatch.render.rules_common import (
     num,
     ratio_windows,
     record,
+    recorded_ratio,
     ref,
     series_labels,
 )
 from meshwatch.sli import (
     error_ratio,
     errors_increase,
-    guarded_ratio,
     has_counts,
     requests_increase,
 )
 
 
 def _chained(name: Callable[[str], str], slo: SLO, terms: tuple[Term, ...]) -> str:
-    """`sum(newest) + (sum(older offset o) or vector(0)) + ...`: a missing older term is 0."""
+    """`newest + on() (older offset o or on() vector(0)) + ...`: a missing older term is 0.
+
+    `on()` matches the terms whatever their labels (an SLO whose spec labels changed keeps
+    its history, Sloth #311) without the `sum()` per term that an aggregation would cost
+    Prometheus at every evaluation; the result has no labels, the rule sets them.
+    """
     parts = []
     for term in terms:
         selector = ref(name(dur(term.window)), slo)
         if term.offset:
-            parts.append(f"(sum({selector} offset {dur(term.offset)}) or vector(0))")
+            parts.append(f"({selector} offset {dur(term.offset)} or on() vector(0))")
         else:
-            parts.append(f"sum({selector})")
-    return " + ".join(parts)
+            parts.append(selector)
+    return " + on() ".join(parts)
 
 
 def _counts(
@@ -78,7 +84,7 @@ def _counts(
 def _ratio(slo: SLO, window: timedelta, labels: dict[str, str]) -> RecordingRule:
     w = dur(window)
     if has_counts(slo.sli):
-        expr = guarded_ratio(
+        expr = recorded_ratio(
             ref(c.rule_errors_increase(w), slo), ref(c.rule_requests_increase(w), slo)
         )
     else:
@@ -92,12 +98,12 @@ def _period_rules(slo: SLO, labels: dict[str, str]) -> list[RecordingRule]:
     if has_counts(slo.sli) and slo.window.unit is not None:
         rules = calendar_rules(slo, labels)
         p = c.PERIOD_SUFFIX
-        ratio = guarded_ratio(
+        ratio = recorded_ratio(
             ref(c.rule_errors_increase(p), slo), ref(c.rule_requests_increase(p), slo)
         )
     elif has_counts(slo.sli):
         p = dur(period)
-        ratio = guarded_ratio(
+        ratio = recorded_ratio(
             ref(c.rule_errors_increase(p), slo), ref(c.rule_requests_increase(p), slo)
         )
     else:
@@ -140,7 +146,7 @@ def _backend_rules(slo: SLO, backend: Backend, window: timedelta) -> list[Record
         return [record(c.rule_backend_error_ratio(w), error_ratio(sli, window), labels)]
     requests = c.rule_backend_requests_increase(w)
     errors = c.rule_backend_errors_increase(w)
-    ratio = guarded_ratio(ref(errors, slo, backend.name), ref(requests, slo, backend.name))
+    ratio = recorded_ratio(ref(errors, slo, backend.name), ref(requests, slo, backend.name))
     return [
         record(requests, requests_increase(sli, window), labels),
         record(errors, errors_increase(sli, window), labels),

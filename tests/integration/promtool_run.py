@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from benchmarks.sloth_rules import title as sloth_title
 from meshwatch.model import SLO
 from meshwatch.render.rule_types import AlertingRule
 from meshwatch.render.rules import rule_files, slo_groups
@@ -79,7 +80,7 @@ def sloth_checks(
     slo: SLO, oracle: Oracle, minutes: Iterable[int], name: str = "SlothErrorBudgetBurn"
 ) -> list[dict[str, Any]]:
     """The alerts of the Sloth-shaped rules (benchmarks/sloth_rules.py) for one SLO: those of
-    the no-guard oracle, with Sloth's labels and no annotations."""
+    the no-guard oracle, with Sloth's labels and its `title` annotation."""
     labels = {
         **dict(slo.labels),
         "sloth_id": f"{slo.service}-{slo.name}",
@@ -91,7 +92,10 @@ def sloth_checks(
             "eval_time": f"{t}m",
             "alertname": name,
             "exp_alerts": [
-                {"exp_labels": {**labels, "sloth_severity": severity}}
+                {
+                    "exp_labels": {**labels, "sloth_severity": severity},
+                    "exp_annotations": {"title": sloth_title(slo, severity)},
+                }
                 for severity in ("page", "ticket")
                 if oracle.firing(t, severity) is not None
             ],

@@ -65,14 +65,15 @@ def test_only_5m_reads_raw_counters_and_longer_windows_chain_shorter_recordings(
         "sum(increase(istio_requests_total{"
     )
     assert records["meshwatch:sli_requests:increase1h"].expr == (
-        f"sum(meshwatch:sli_requests:increase30m{sel})"
-        f" + (sum(meshwatch:sli_requests:increase30m{sel} offset 30m) or vector(0))"
+        f"meshwatch:sli_requests:increase30m{sel}"
+        f" + on() (meshwatch:sli_requests:increase30m{sel} offset 30m or on() vector(0))"
     )
     day = records["meshwatch:sli_errors:increase1d"].expr
     assert day.count("meshwatch:sli_errors:increase6h") == 4
-    assert day.endswith("offset 18h) or vector(0))")
+    assert day.endswith("offset 18h or on() vector(0))")
+    assert "sum(" not in day  # no aggregation per term (rule cost)
     period = records["meshwatch:sli_errors:increase30d"].expr
-    assert period.count("meshwatch:sli_errors:increase3d") == 10 and "offset 27d)" in period
+    assert period.count("meshwatch:sli_errors:increase3d") == 10 and "offset 27d or" in period
     chained = [r for n, r in records.items() if n.startswith("meshwatch:sli_") and n[-2:] != "5m"]
     assert not any("[" in r.expr for r in chained)
 
