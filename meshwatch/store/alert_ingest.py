@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -60,6 +61,7 @@ class AlertIngest:
         max_batch_alerts: int = 5_000,
         on_idle: Callable[[], None] | None = None,
         idle_after: float = 1.0,
+        max_linger: float = 0.005,
     ) -> None:
         self._log = log_
         self._clock = clock
@@ -72,6 +74,9 @@ class AlertIngest:
         self._closed = False
         self._on_idle = on_idle
         self.idle_after = idle_after
+        self.max_linger = max_linger
+        self._expected = 0  # deliveries in the last batch
+        self._last_commit = 0.0  # seconds the last batch took
         self._written = False  # since the last quiet period
         self._idle_due = False
 
@@ -100,7 +105,8 @@ class AlertIngest:
                     target=self._run, name="meshwatch-alert-writer", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            if len(self._queue) in (1, self._expected):  # the first, or the batch is full
+                self._cond.notify()
         return delivery
 
     def abandon(self, delivery: Delivery) -> bool:
@@ -135,6 +141,7 @@ class AlertIngest:
                     self._written = False
                     self._idle_due = True
                     return []
+            self._linger()
             batch: list[Delivery] = []
             size = 0
             while self._queue:
@@ -154,6 +161,30 @@ class AlertIngest:
             self._written = self._written or bool(batch)
             return batch
 
+    def _linger(self) -> None:
+        """Wait (a bounded time) for the deliveries the last commit answered to come back.
+
+        Clients that were just acknowledged send their next delivery a moment later; taking
+        the first of them alone would commit it by itself while the others queue for the
+        next commit, and batches would alternate between one delivery and the rest. A
+        commit costs about the same whatever its size (one fsync, or one round trip), so
+        waiting up to half the last commit's time for as many deliveries as it held costs
+        a lone delivery at most half a commit and lets a steady set of clients share each
+        commit. With nobody else around (the last batch held one delivery) there is no
+        wait at all.
+        """
+        if self._expected <= 1 or self._closed:
+            return
+        deadline = time.monotonic() + min(self.max_linger, self._last_commit / 2)
+        while (
+            len(self._queue) < self._expected
+            and self._queued_alerts < self.max_batch_alerts
+            and not self._closed
+        ):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._cond.wait(remaining):
+                return
+
     def _run(self) -> None:
         while (batch := self._take()) is not None:
             if batch:
@@ -163,6 +194,7 @@ class AlertIngest:
                 self._on_idle()
 
     def _write(self, batch: list[Delivery]) -> None:
+        began = time.monotonic()
         try:
             counts = self._log.record_deliveries([d.alerts for d in batch], self._clock())
         except StoreDataError as exc:
@@ -177,5 +209,7 @@ class AlertIngest:
             for delivery in batch:
                 delivery.future.set_exception(exc)
         else:
+            with self._cond:
+                self._expected, self._last_commit = len(batch), time.monotonic() - began
             for delivery, new in zip(batch, counts, strict=True):
                 delivery.future.set_result(new)

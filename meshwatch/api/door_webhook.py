@@ -1,0 +1,142 @@
+"""One webhook delivery handled by the server's HTTP protocol itself (see `api.front_door`).
+
+`DoorWebhook` lives from the parsed headers of an admitted, plain delivery to its answer:
+it counts in the admission's in-flight figures like a delivery the middleware admitted,
+waits for the body (uvicorn's parser buffers it in the request cycle, as for the ASGI
+`receive`), validates it from bytes, queues it for the group commit and, once the commit
+that holds it is done, writes the route's 200. Each step that is not the plain case hands
+the request to the application (`Door.start_application`) with the body still buffered,
+so the application answers it exactly as it would have; if the client leaves first the
+delivery is abandoned while still queued (nothing is written for a client that has gone).
+
+The writer thread resolves a whole batch of deliveries at once; `Mailbox` brings those
+completions to the event loop with one wake-up per batch instead of one per delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, Protocol
+
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
+from meshwatch.api.admission import AdmissionState, content_length
+from meshwatch.api.webhook_fast import FastWebhook, answer_headers
+from meshwatch.store.alert_ingest import Delivery
+from meshwatch.store.records import AlertEvent
+
+
+class Door(Protocol):
+    """What a `DoorWebhook` needs from the protocol that holds the connection."""
+
+    def start_application(self, cycle: RequestResponseCycle, app: Any) -> None: ...
+
+    def finish(
+        self,
+        cycle: RequestResponseCycle,
+        status: int,
+        headers: tuple[tuple[bytes, bytes], ...],
+        body: bytes,
+    ) -> None: ...
+
+    def release(self, cycle: RequestResponseCycle) -> None: ...
+
+
+class Mailbox:
+    """Runs callables posted from other threads on `loop`, one wake-up per burst of posts."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._posted: list[Callable[[], None]] = []
+
+    def post(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            self._posted.append(callback)
+            if len(self._posted) > 1:
+                return  # a wake-up is on its way and will run this one too
+        self._loop.call_soon_threadsafe(self._run)
+
+    def _run(self) -> None:
+        with self._lock:
+            posted, self._posted = self._posted, []
+        for callback in posted:
+            callback()
+
+
+class DoorWebhook:
+    """One delivery from its headers to its answer (module docstring)."""
+
+    def __init__(
+        self,
+        door: Door,
+        cycle: RequestResponseCycle,
+        app: Any,
+        webhook: FastWebhook,
+        admission: AdmissionState,
+        mailbox: Mailbox,
+    ) -> None:
+        self.door = door
+        self.cycle = cycle
+        self.app = app
+        self.webhook = webhook
+        self.admission = admission
+        self.mailbox = mailbox
+        self.declared = content_length(cycle.scope)
+        self.events: list[AlertEvent] = []
+        self.delivery: Delivery | None = None
+        self.counted = True
+        admission.in_flight += 1
+        admission.in_flight_bytes += self.declared
+
+    def body_complete(self) -> None:
+        events = self.webhook.events(bytes(self.cycle.body))
+        delivery = None if events is None else self.webhook.submit(events)
+        if events is None or delivery is None:
+            self._to_application()
+            return
+        self.events, self.delivery = events, delivery
+        delivery.future.add_done_callback(self._resolved)
+
+    def _resolved(self, _future: Future[int]) -> None:
+        self.mailbox.post(self._committed)  # the writer's thread: over to the loop
+
+    def _committed(self) -> None:
+        delivery = self.delivery
+        assert delivery is not None
+        if delivery.future.cancelled():  # abandoned: `gone` did the rest
+            return
+        if delivery.future.exception() is not None:
+            if not self.cycle.disconnected:  # refused or failed: the application answers
+                self._to_application()
+                return
+        else:
+            body = self.webhook.acknowledge(self.events, delivery.future.result())
+            if not self.cycle.disconnected:
+                self._uncount()
+                self.door.finish(self.cycle, 200, answer_headers(body), body)
+                return
+        self._uncount()
+        self.door.release(self.cycle)
+
+    def gone(self) -> None:
+        """The client closed the connection before its answer."""
+        delivery = self.delivery
+        if delivery is None or self.webhook.abandon(delivery):
+            self._uncount()  # nothing queued (still reading), or dropped from the queue
+            self.door.release(self.cycle)
+        # else: in a commit now; `_committed` releases it (and answers nobody)
+
+    def _to_application(self) -> None:
+        self._uncount()  # the application's admission counts it again
+        self.door.release(self.cycle)
+        self.door.start_application(self.cycle, self.app)
+
+    def _uncount(self) -> None:
+        if self.counted:
+            self.counted = False
+            self.admission.in_flight -= 1
+            self.admission.in_flight_bytes -= self.declared
