@@ -9,16 +9,13 @@ the request to the application (`Door.start_application`) with the body still bu
 so the application answers it exactly as it would have; if the client leaves first the
 delivery is abandoned while still queued (nothing is written for a client that has gone).
 
-The writer thread resolves a whole batch of deliveries at once; `Mailbox` brings those
-completions to the event loop with one wake-up per batch instead of one per delivery.
+The writer thread resolves a whole batch of deliveries at once and hands their callbacks
+to the event loop in one call (one wake-up per commit instead of one per delivery).
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any, Protocol
 
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
@@ -45,28 +42,6 @@ class Door(Protocol):
     def release(self, cycle: RequestResponseCycle) -> None: ...
 
 
-class Mailbox:
-    """Runs callables posted from other threads on `loop`, one wake-up per burst of posts."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._lock = threading.Lock()
-        self._posted: list[Callable[[], None]] = []
-
-    def post(self, callback: Callable[[], None]) -> None:
-        with self._lock:
-            self._posted.append(callback)
-            if len(self._posted) > 1:
-                return  # a wake-up is on its way and will run this one too
-        self._loop.call_soon_threadsafe(self._run)
-
-    def _run(self) -> None:
-        with self._lock:
-            posted, self._posted = self._posted, []
-        for callback in posted:
-            callback()
-
-
 class DoorWebhook:
     """One delivery from its headers to its answer (module docstring)."""
 
@@ -77,14 +52,14 @@ class DoorWebhook:
         app: Any,
         webhook: FastWebhook,
         admission: AdmissionState,
-        mailbox: Mailbox,
+        loop: asyncio.AbstractEventLoop,
     ) -> None:
         self.door = door
         self.cycle = cycle
         self.app = app
         self.webhook = webhook
         self.admission = admission
-        self.mailbox = mailbox
+        self.loop = loop
         self.declared = content_length(cycle.scope)
         self.events: list[AlertEvent] = []
         self.delivery: Delivery | None = None
@@ -94,21 +69,18 @@ class DoorWebhook:
 
     def body_complete(self) -> None:
         events = self.webhook.events(bytes(self.cycle.body))
-        delivery = None if events is None else self.webhook.submit(events)
+        delivery = (
+            None if events is None else self.webhook.submit(events, self.loop, self._committed)
+        )
         if events is None or delivery is None:
             self._to_application()
             return
         self.events, self.delivery = events, delivery
-        delivery.future.add_done_callback(self._resolved)
-
-    def _resolved(self, _future: Future[int]) -> None:
-        self.mailbox.post(self._committed)  # the writer's thread: over to the loop
 
     def _committed(self) -> None:
+        """On the loop, once the writer resolved the delivery (never if abandoned)."""
         delivery = self.delivery
         assert delivery is not None
-        if delivery.future.cancelled():  # abandoned: `gone` did the rest
-            return
         if delivery.future.exception() is not None:
             if not self.cycle.disconnected:  # refused or failed: the application answers
                 self._to_application()

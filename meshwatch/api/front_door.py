@@ -39,7 +39,7 @@ from uvicorn.protocols.http.httptools_impl import (
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 from meshwatch.api.admission import RETRY_AFTER_SECONDS, SHED_DETAIL, AdmissionState, content_length
-from meshwatch.api.door_webhook import DoorWebhook, Mailbox
+from meshwatch.api.door_webhook import DoorWebhook
 from meshwatch.api.webhook_fast import FastWebhook
 
 HEALTH_PATH = "/healthz"
@@ -87,7 +87,6 @@ class FrontDoor:
         self.admission = admission
         self.webhook_path = webhook_path
         self.webhook = webhook
-        self.mailbox: Mailbox | None = None  # made in the server's loop, on first use
 
     def answer(self, scope: Mapping[str, Any]) -> Answer | object | None:
         """An `Answer`, `TAKE` (an admitted plain delivery) or None (for the application)."""
@@ -127,9 +126,7 @@ class FrontDoorProtocol(HttpToolsProtocol):
     def _take(self, cycle: RequestResponseCycle, app: Any) -> None:
         door = self.front_door
         assert door.webhook is not None
-        if door.mailbox is None:
-            door.mailbox = Mailbox(self.loop)
-        self.exchange = DoorWebhook(self, cycle, app, door.webhook, door.admission, door.mailbox)
+        self.exchange = DoorWebhook(self, cycle, app, door.webhook, door.admission, self.loop)
         if not cycle.more_body:  # the whole body came before its turn (pipelining)
             self.exchange.body_complete()
 

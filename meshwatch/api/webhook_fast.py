@@ -33,7 +33,7 @@ from meshwatch.api.alertmanager import AlertmanagerWebhook
 from meshwatch.api.auth import bearer_token
 from meshwatch.api.deps import Services
 from meshwatch.api.routes.alerts import to_event
-from meshwatch.store.alert_ingest import Delivery, IngestClosed, IngestFull
+from meshwatch.store.alert_ingest import CallbackLoop, Delivery, IngestClosed, IngestFull
 from meshwatch.store.records import AlertEvent
 
 
@@ -79,10 +79,16 @@ class FastWebhook:
             return None
         return [to_event(alert) for alert in payload.alerts]
 
-    def submit(self, events: Sequence[AlertEvent]) -> Delivery | None:
-        """Queue `events` for the group commit; None when the route must answer (503)."""
+    def submit(
+        self,
+        events: Sequence[AlertEvent],
+        loop: CallbackLoop | None = None,
+        callback: Callable[[], None] | None = None,
+    ) -> Delivery | None:
+        """Queue `events` for the group commit (`callback` on `loop` after it); None when
+        the route must answer (503)."""
         try:
-            return self.services.ingest.submit(events)
+            return self.services.ingest.submit(events, loop=loop, callback=callback)
         except (IngestFull, IngestClosed):
             return None
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Protocol
 
 from meshwatch.errors import MeshwatchError, StoreDataError
 from meshwatch.store.alerts import AlertLog
@@ -39,14 +40,26 @@ class IngestClosed(MeshwatchError):
     """The writer has stopped (shutdown); nothing more is accepted."""
 
 
+class CallbackLoop(Protocol):
+    """Where a delivery's `callback` runs (an asyncio event loop)."""
+
+    def call_soon_threadsafe(self, callback: Callable[..., object], /, *args: Any) -> Any: ...
+
+
 @dataclass(eq=False)
 class Delivery:
-    """One queued delivery; `future` resolves to its number of new alerts after the commit."""
+    """One queued delivery; `future` resolves to its number of new alerts after the commit.
+
+    `callback`, if set, then runs on `loop`: the callbacks of one batch are handed to each
+    loop at once (one wake-up of the loop per commit, not one per delivery).
+    """
 
     alerts: Sequence[AlertEvent]
     future: Future[int] = field(default_factory=Future)
     taken: bool = False
     abandoned: bool = False
+    loop: CallbackLoop | None = None
+    callback: Callable[[], None] | None = None
 
 
 class AlertIngest:
@@ -85,13 +98,20 @@ class AlertIngest:
         """Alerts waiting for the writer (not those of the batch being written)."""
         return self._queued_alerts
 
-    def submit(self, alerts: Sequence[AlertEvent]) -> Delivery:
+    def submit(
+        self,
+        alerts: Sequence[AlertEvent],
+        *,
+        loop: CallbackLoop | None = None,
+        callback: Callable[[], None] | None = None,
+    ) -> Delivery:
         """Queue one delivery; IngestFull when the queue cannot take it now.
 
         A delivery larger than the whole queue is still taken when the queue is empty, so
-        every group the webhook schema allows can be stored.
+        every group the webhook schema allows can be stored. `callback` runs on `loop` once
+        `future` is resolved (never for an abandoned delivery).
         """
-        delivery = Delivery(alerts)
+        delivery = Delivery(alerts, loop=loop, callback=callback)
         with self._cond:
             if self._closed:
                 raise IngestClosed("the alert writer has stopped")
@@ -200,6 +220,7 @@ class AlertIngest:
         except StoreDataError as exc:
             if len(batch) == 1:
                 batch[0].future.set_exception(exc)
+                _call_back(batch)
                 return
             # One delivery the database refuses must not fail its neighbours: retry alone.
             log.warning("a batch of %s deliveries was refused (%s); writing each", len(batch), exc)
@@ -208,8 +229,25 @@ class AlertIngest:
         except Exception as exc:  # an outage fails the batch: every caller answers 503
             for delivery in batch:
                 delivery.future.set_exception(exc)
+            _call_back(batch)
         else:
             with self._cond:
                 self._expected, self._last_commit = len(batch), time.monotonic() - began
             for delivery, new in zip(batch, counts, strict=True):
                 delivery.future.set_result(new)
+            _call_back(batch)
+
+
+def _call_back(batch: Sequence[Delivery]) -> None:
+    """Hand the callbacks of `batch` to their loops, all of one loop in one call."""
+    by_loop: dict[CallbackLoop, list[Callable[[], None]]] = {}
+    for delivery in batch:
+        if delivery.loop is not None and delivery.callback is not None:
+            by_loop.setdefault(delivery.loop, []).append(delivery.callback)
+    for loop, callbacks in by_loop.items():
+        loop.call_soon_threadsafe(_run_all, callbacks)
+
+
+def _run_all(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        callback()
