@@ -105,8 +105,9 @@ class HealthPoller:
     event-loop thread (the one that answers `/healthz`) and this poller's thread accrued
     during the poll (Linux schedstat; the larger of the two, as they may overlap). Time
     the loop spends blocked on anything of its own (the GIL held by the writer thread, a
-    long batch, synchronous work on the loop) is not run-queue delay and stays in `own`. `own` must stay under `HEALTH_GOAL_S` (1 s); the
-    wall time under `PROBE_TIMEOUT_S` (a kubelet would count a slower answer as failed).
+    long batch, synchronous work on the loop) is not run-queue delay and stays in `own`.
+    `own` must stay under `HEALTH_GOAL_S` (1 s); the wall time under `PROBE_TIMEOUT_S` (a
+    kubelet would count a slower answer as failed).
     """
 
     url: str

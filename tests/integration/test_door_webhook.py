@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +24,7 @@ from pydantic import SecretStr
 
 from meshwatch.api.app import WEBHOOK_PATH, create_app
 from meshwatch.api.front_door import FrontDoor, front_door_protocol
+from meshwatch.errors import StoreError
 from meshwatch.settings import Settings
 from meshwatch.store import Store, make_engine, upgrade
 from tests.support.serve import am_alert, am_payload
@@ -169,3 +172,56 @@ def test_a_client_that_leaves_before_its_body_stores_nothing(
     assert [a.event.fingerprint for a in store.alerts.list_alerts()] == ["after"]
     admission = counting.app.state.webhook_admission
     assert (admission.in_flight, admission.in_flight_bytes) == (0, 0)  # the gone one too
+
+
+class Gate:
+    """Wraps the store's `record_deliveries`: holds each batch until released, or fails it."""
+
+    def __init__(self, store: Store) -> None:
+        self.record = store.alerts.record_deliveries
+        self.entered = threading.Semaphore(0)
+        self.release = threading.Event()
+        self.failures = 0
+        store.alerts.record_deliveries = self  # type: ignore[method-assign]
+
+    def __call__(self, deliveries: Any, now: Any) -> list[int]:
+        self.entered.release()
+        assert self.release.wait(10), "the test did not release the writer"
+        if self.failures:
+            self.failures -= 1
+            raise StoreError("the database went away")
+        return self.record(deliveries, now)
+
+
+def test_a_client_gone_while_queued_is_dropped(servers: tuple[int, int, Counting, Store]) -> None:
+    fast, _, counting, store = servers
+    gate = Gate(store)
+    admission = counting.app.state.webhook_admission
+    with socket.create_connection(("127.0.0.1", fast), timeout=10) as first:
+        first.sendall(request(body_of("held"), JSON, AUTH))
+        assert gate.entered.acquire(timeout=10)  # the writer holds "held" in a commit
+        with socket.create_connection(("127.0.0.1", fast), timeout=10) as second:
+            second.sendall(request(body_of("left"), JSON, AUTH))
+            deadline = time.monotonic() + 10
+            while admission.in_flight < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert admission.in_flight == 2  # "left" waits in the queue
+        deadline = time.monotonic() + 10
+        while admission.in_flight > 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert admission.in_flight == 1  # dropped when its client went
+        gate.release.set()
+        assert read_answer(first).endswith(b'{"received":1,"new":1}')
+    assert [a.event.fingerprint for a in store.alerts.list_alerts()] == ["held"]
+    assert counting.seen == []  # neither reached the application
+
+
+def test_a_failed_commit_goes_to_the_application(servers: tuple[int, int, Counting, Store]) -> None:
+    fast, _, counting, store = servers
+    gate = Gate(store)
+    gate.failures = 1  # the door's commit fails; the route's own attempt succeeds
+    gate.release.set()
+    (answer,) = exchange(fast, request(body_of("retried"), JSON, AUTH))
+    assert answer.endswith(b'{"received":1,"new":1}')
+    assert counting.seen == [WEBHOOK_PATH]
+    assert [a.event.fingerprint for a in store.alerts.list_alerts()] == ["retried"]
