@@ -9,8 +9,9 @@ millisecond is on the path of every acknowledgement. Here the batch is one
 `CHUNK_ROWS` rows (SQLite binds at most 32,766 values per statement), with the values
 already in the column formats the table's types store: timestamps as naive UTC text
 (`types.UTCDateTime` on SQLite), JSON as `compact_json`. The statement does what
-`alerts_pg.UPSERT` does on PostgreSQL; a row was inserted when the `deliveries` it returns
-is the batch's own count (an updated row adds the count to a stored one, which is >= 1).
+`alerts_pg.UPSERT` does on PostgreSQL (the same `ON_CONFLICT`); a row was inserted when
+the `deliveries` it returns is the batch's own count (an updated row adds the count to a
+stored one, which is >= 1).
 """
 
 from __future__ import annotations
@@ -22,22 +23,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from meshwatch.store.alerts_pg import COLUMNS
+from meshwatch.store.alerts_pg import COLUMNS, ON_CONFLICT
 from meshwatch.store.engine import compact_json
 
 CHUNK_ROWS = 500
-
-SET = """
-    status = CASE WHEN alert_events.status = 'resolved' THEN alert_events.status
-                  ELSE excluded.status END,
-    ends_at = CASE WHEN alert_events.status = 'resolved' THEN alert_events.ends_at
-                   ELSE excluded.ends_at END,
-    labels = excluded.labels,
-    annotations = excluded.annotations,
-    generator_url = excluded.generator_url,
-    last_received_at = excluded.last_received_at,
-    deliveries = alert_events.deliveries + excluded.deliveries
-"""
 
 TIMESTAMPS = frozenset({"starts_at", "ends_at", "first_received_at", "last_received_at"})
 JSONS = frozenset({"labels", "annotations"})
@@ -49,8 +38,8 @@ def _statement(rows: int) -> str:
     return (
         f"INSERT INTO alert_events ({', '.join(COLUMNS)}) VALUES "
         + ", ".join([placeholders] * rows)
-        + f" ON CONFLICT (fingerprint, starts_at) DO UPDATE SET {SET}"
-        + " RETURNING fingerprint, starts_at, deliveries"
+        + ON_CONFLICT
+        + "RETURNING fingerprint, starts_at, deliveries"
     )
 
 
