@@ -9,6 +9,10 @@ resolved only after the commit that holds its alerts, so an acknowledgement stil
 "committed". The queue is bounded (`max_queued_alerts`): when it is full `submit` raises
 `IngestFull` at once, and the webhook answers 503 with Retry-After instead of piling up
 memory. A caller whose client has gone can `abandon` its delivery while it is still waiting.
+Before it takes a batch the writer waits briefly for as many deliveries as the last commit
+held (`_linger`: at most half that commit's time), so a steady set of clients shares each
+commit instead of alternating one delivery with the rest. A delivery may carry a
+`callback` for an event loop; the callbacks of a batch reach each loop in one call.
 When the queue has been empty for `idle_after` seconds after some writes, the writer calls
 `on_idle` once (the app gives the allocator's free memory back there; see api.memory).
 """
