@@ -16,6 +16,8 @@ to the event loop in one call (one wake-up per commit instead of one per deliver
 from __future__ import annotations
 
 import asyncio
+from collections import deque
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
@@ -42,6 +44,41 @@ class Door(Protocol):
     def release(self, cycle: RequestResponseCycle) -> None: ...
 
 
+class Turns:
+    """Runs queued steps on `loop` a few per loop pass (`per_pass`), in arrival order.
+
+    A retry storm's flush brings a thousand deliveries in one pass of the event loop, and a
+    commit answers hundreds at once; validating or answering them all in that pass kept a
+    `/healthz` probe that arrived with them waiting for the whole lot (0.23 s of the loop's
+    own CPU within one probe, measured during a 2,000-delivery flush). Queued here, they
+    run `per_pass` at a time with the loop's I/O polled between turns, so a probe waits for
+    one turn, not the flush.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, per_pass: int = 16) -> None:
+        self.loop = loop
+        self.per_pass = per_pass
+        self._steps: deque[Callable[[], None]] = deque()
+        self._scheduled = False
+
+    def add(self, step: Callable[[], None]) -> None:
+        self._steps.append(step)
+        if not self._scheduled:
+            self._scheduled = True
+            self.loop.call_soon(self._turn)
+
+    def _turn(self) -> None:
+        steps = self._steps
+        try:
+            for _ in range(min(self.per_pass, len(steps))):
+                steps.popleft()()
+        finally:  # a step that raised (the loop logs it) must not stop the others
+            if steps:
+                self.loop.call_soon(self._turn)
+            else:
+                self._scheduled = False
+
+
 class DoorWebhook:
     """One delivery from its headers to its answer (module docstring)."""
 
@@ -52,14 +89,14 @@ class DoorWebhook:
         app: Any,
         webhook: FastWebhook,
         admission: AdmissionState,
-        loop: asyncio.AbstractEventLoop,
+        turns: Turns,
     ) -> None:
         self.door = door
         self.cycle = cycle
         self.app = app
         self.webhook = webhook
         self.admission = admission
-        self.loop = loop
+        self.turns = turns
         self.declared = content_length(cycle.scope)
         self.events: list[AlertEvent] = []
         self.delivery: Delivery | None = None
@@ -68,9 +105,17 @@ class DoorWebhook:
         admission.in_flight_bytes += self.declared
 
     def body_complete(self) -> None:
+        self.turns.add(self._validate)
+
+    def _validate(self) -> None:
+        if self.cycle.disconnected:  # `gone` released it
+            return
         events = self.webhook.events(bytes(self.cycle.body))
+        turns = self.turns
         delivery = (
-            None if events is None else self.webhook.submit(events, self.loop, self._committed)
+            None
+            if events is None
+            else self.webhook.submit(events, turns.loop, lambda: turns.add(self._committed))
         )
         if events is None or delivery is None:
             self._to_application()

@@ -39,7 +39,7 @@ from uvicorn.protocols.http.httptools_impl import (
 from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
 
 from meshwatch.api.admission import RETRY_AFTER_SECONDS, SHED_DETAIL, AdmissionState, content_length
-from meshwatch.api.door_webhook import DoorWebhook
+from meshwatch.api.door_webhook import DoorWebhook, Turns
 from meshwatch.api.webhook_fast import FastWebhook
 
 HEALTH_PATH = "/healthz"
@@ -87,6 +87,7 @@ class FrontDoor:
         self.admission = admission
         self.webhook_path = webhook_path
         self.webhook = webhook
+        self.turns: Turns | None = None  # made in the server's loop, on first use
 
     def answer(self, scope: Mapping[str, Any]) -> Answer | object | None:
         """An `Answer`, `TAKE` (an admitted plain delivery) or None (for the application)."""
@@ -126,7 +127,9 @@ class FrontDoorProtocol(HttpToolsProtocol):
     def _take(self, cycle: RequestResponseCycle, app: Any) -> None:
         door = self.front_door
         assert door.webhook is not None
-        self.exchange = DoorWebhook(self, cycle, app, door.webhook, door.admission, self.loop)
+        if door.turns is None:
+            door.turns = Turns(self.loop)
+        self.exchange = DoorWebhook(self, cycle, app, door.webhook, door.admission, door.turns)
         if not cycle.more_body:  # the whole body came before its turn (pipelining)
             self.exchange.body_complete()
 
