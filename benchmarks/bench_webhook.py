@@ -23,8 +23,9 @@ baseline = the same load, same client, against a trivial FastAPI app served by u
 
 With 16 clients each waiting for its answer, throughput is at most 16 / latency, and a
 latency holds at least one commit (an fsync on SQLite, the WAL flush behind one round trip
-on PostgreSQL): 2,000/s needs commit + turnaround <= 8 ms. The machine's fsync (4 ms median,
-10 ms p90 when shared) and its run queue decide much of that; the server's part is its CPU
+on PostgreSQL): 2,000/s needs commit + turnaround <= 8 ms. The machine's fsync (1-4 ms median,
+up to 10 ms p90 when shared; `fsync_ms_p50`/`_p90`, measured after each run) and its run queue
+decide much of that; the server's part is its CPU
 per alert (times 16 per commit) and the batching (`store.alert_ingest`: one commit for the
 clients the last one answered).
 
@@ -46,6 +47,7 @@ import resource
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -130,6 +132,24 @@ def _load(server: ServeProcess, prefix: str, alerts: int) -> BurstResult:
     return result
 
 
+def _fsync_ms(workdir: Path, samples: int = 50) -> dict[str, float]:
+    """This disk's fsync latency right after the run (ms): the floor of every commit."""
+    path = workdir / "fsync-probe"
+    times = []
+    with path.open("wb") as probe:
+        for _ in range(samples):
+            probe.write(b"x" * 4096)
+            probe.flush()
+            began = time.perf_counter()
+            os.fsync(probe.fileno())
+            times.append((time.perf_counter() - began) * 1000)
+    path.unlink()
+    return {
+        "fsync_ms_p50": round(percentile(times, 50), 2),
+        "fsync_ms_p90": round(percentile(times, 90), 2),
+    }
+
+
 def _stored(url: str, fingerprints: set[str]) -> int:
     engine = make_engine(url)
     try:
@@ -204,6 +224,7 @@ def _measure(kind: str, workdir: Path, alerts: int, baseline: dict[str, float | 
         ),
         baseline_p99_ms=baseline["p99_ms"],
         cpus=os.cpu_count(),
+        **_fsync_ms(workdir),
         load_average_1m=round(os.getloadavg()[0], 2),
         goal=f"alerts/s >= {GOAL_ALERTS_PER_S} and p99_ms < {GOAL_P99_MS} and lost == 0",
         goal_met=float(measured["alerts_per_s"]) >= GOAL_ALERTS_PER_S
