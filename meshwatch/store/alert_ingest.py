@@ -249,7 +249,10 @@ def _call_back(batch: Sequence[Delivery]) -> None:
         if delivery.loop is not None and delivery.callback is not None:
             by_loop.setdefault(delivery.loop, []).append(delivery.callback)
     for loop, callbacks in by_loop.items():
-        loop.call_soon_threadsafe(_run_all, callbacks)
+        try:
+            loop.call_soon_threadsafe(_run_all, callbacks)
+        except RuntimeError:  # the loop is closed (a forced shutdown): nobody to answer
+            log.debug("dropped %s callbacks for a closed event loop", len(callbacks))
 
 
 def _run_all(callbacks: list[Callable[[], None]]) -> None:
