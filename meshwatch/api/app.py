@@ -22,7 +22,7 @@ from meshwatch.api.metrics import create_registry
 from meshwatch.api.probe import StoreProbe
 from meshwatch.api.routes import actions, alerts, backends, health, pages, reports, slos
 from meshwatch.api.routes import remediation as remediation_routes
-from meshwatch.api.webhook_fast import WebhookFastPath
+from meshwatch.api.webhook_fast import FastWebhook, WebhookFastPath
 from meshwatch.engine.runtime import Runtime
 from meshwatch.errors import StoreDataError, StoreError
 from meshwatch.remediate.control import RemediationControl
@@ -114,12 +114,10 @@ def create_app(
         queue_full=lambda: ingest.queued_alerts >= ingest.max_queued_alerts,
     )
     app.state.webhook_admission = admission  # the server's front door sheds by it too
-    app.add_middleware(  # inside admission: only admitted deliveries take the fast path
-        WebhookFastPath,
-        path=WEBHOOK_PATH,
-        services=app.state.services,
-        max_bytes=settings.webhook_max_body_bytes,
-    )
+    fast = FastWebhook(app.state.services, max_bytes=settings.webhook_max_body_bytes)
+    app.state.fast_webhook = fast  # the server's front door runs it without a task
+    # inside admission: only admitted deliveries take the fast path
+    app.add_middleware(WebhookFastPath, path=WEBHOOK_PATH, webhook=fast)
     app.add_middleware(WebhookAdmission, path=WEBHOOK_PATH, state=admission)
     routers = (health.router, slos.router, alerts.router, actions.router, remediation_routes.router)
     for router in routers:

@@ -79,12 +79,13 @@ def serve(
         try:
             # uvicorn handles SIGINT/SIGTERM: it stops accepting, finishes in-flight
             # requests, then runs the lifespan shutdown, which waits for running jobs.
-            door = FrontDoor(service.app.state.webhook_admission, WEBHOOK_PATH)
+            state = service.app.state
+            door = FrontDoor(state.webhook_admission, WEBHOOK_PATH, state.fast_webhook)
             server_config = uvicorn.Config(
                 service.app,
                 log_level=log_level,
                 access_log=False,
-                http=front_door_protocol(door),  # /healthz and shedding before any task
+                http=front_door_protocol(door),  # /healthz, shedding and the webhook: no task
             )
             server = uvicorn.Server(server_config)
             server.run(sockets=[sock])

@@ -8,10 +8,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, delete, select
+from sqlalchemy import Engine, delete, select
 
 from meshwatch.store.alerts_pg import upsert_alerts
-from meshwatch.store.engine import upsert, writer
+from meshwatch.store.alerts_sqlite import upsert_alerts as upsert_alerts_sqlite
+from meshwatch.store.engine import writer
 from meshwatch.store.errors import store_errors
 from meshwatch.store.records import AlertEvent, AlertRecord, AlertStatus
 from meshwatch.store.tables import AlertRow
@@ -64,7 +65,7 @@ class AlertLog:
                 new_keys = upsert_alerts(conn, rows)
         else:
             with self._writer.begin() as conn:
-                new_keys = _upsert_generic(conn, rows)
+                new_keys = upsert_alerts_sqlite(conn, rows)
         log.debug(
             "recorded %s alerts of %s deliveries, %s new", len(rows), len(deliveries), len(new_keys)
         )
@@ -112,36 +113,6 @@ def _merge_duplicates(alerts: Sequence[AlertEvent]) -> list[AlertEvent]:
         if kept is None or kept.status is not AlertStatus.RESOLVED:
             merged[key] = alert
     return [merged[key] for key in sorted(merged)]
-
-
-def _upsert_generic(conn: Connection, rows: list[dict[str, Any]]) -> set[tuple[str, datetime]]:
-    """Insert new rows, then update the repeated ones (SQLite; any dialect with ON CONFLICT)."""
-    key = [AlertRow.fingerprint, AlertRow.starts_at]
-    # executemany of one cached statement (no per-delivery compilation); the driver
-    # batches it into multi-row VALUES. Only rows really inserted come back.
-    insert_new = upsert(conn, AlertRow).on_conflict_do_nothing(index_elements=key)
-    inserted = conn.execute(
-        insert_new.returning(AlertRow.fingerprint, AlertRow.starts_at), rows
-    ).all()
-    new_keys = {(fp, starts) for fp, starts in inserted}
-    repeated = [r for r in rows if (r["fingerprint"], r["starts_at"]) not in new_keys]
-    if repeated:
-        update = upsert(conn, AlertRow)
-        resolved = AlertRow.status == AlertStatus.RESOLVED.value
-        update = update.on_conflict_do_update(
-            index_elements=key,
-            set_={
-                "status": case((resolved, AlertRow.status), else_=update.excluded.status),
-                "ends_at": case((resolved, AlertRow.ends_at), else_=update.excluded.ends_at),
-                "labels": update.excluded.labels,
-                "annotations": update.excluded.annotations,
-                "generator_url": update.excluded.generator_url,
-                "last_received_at": update.excluded.last_received_at,
-                "deliveries": AlertRow.deliveries + update.excluded.deliveries,
-            },
-        )
-        conn.execute(update, repeated)
-    return new_keys
 
 
 def _new_per_delivery(

@@ -18,16 +18,7 @@ from sqlalchemy import Connection
 
 from meshwatch.store.engine import compact_json
 
-UPSERT = """
-INSERT INTO alert_events (
-    fingerprint, starts_at, ends_at, status, alertname, service, slo_id, labels, annotations,
-    generator_url, first_received_at, last_received_at, deliveries)
-SELECT * FROM unnest(
-    %(fingerprint)s::varchar[], %(starts_at)s::timestamptz[], %(ends_at)s::timestamptz[],
-    %(status)s::varchar[], %(alertname)s::varchar[], %(service)s::varchar[],
-    %(slo_id)s::varchar[], %(labels)s::text[]::jsonb[], %(annotations)s::text[]::jsonb[],
-    %(generator_url)s::text[], %(first_received_at)s::timestamptz[],
-    %(last_received_at)s::timestamptz[], %(deliveries)s::integer[])
+ON_CONFLICT = """
 ON CONFLICT (fingerprint, starts_at) DO UPDATE SET
     status = CASE WHEN alert_events.status = 'resolved' THEN alert_events.status
                   ELSE EXCLUDED.status END,
@@ -38,8 +29,22 @@ ON CONFLICT (fingerprint, starts_at) DO UPDATE SET
     generator_url = EXCLUDED.generator_url,
     last_received_at = EXCLUDED.last_received_at,
     deliveries = alert_events.deliveries + EXCLUDED.deliveries
-RETURNING fingerprint, starts_at, (xmax = 0) AS inserted
 """
+"""What a repeated (fingerprint, starts_at) updates (SQLite's upsert uses it too):
+`resolved` is final for an alert instance."""
+
+UPSERT = """
+INSERT INTO alert_events (
+    fingerprint, starts_at, ends_at, status, alertname, service, slo_id, labels, annotations,
+    generator_url, first_received_at, last_received_at, deliveries)
+SELECT * FROM unnest(
+    %(fingerprint)s::varchar[], %(starts_at)s::timestamptz[], %(ends_at)s::timestamptz[],
+    %(status)s::varchar[], %(alertname)s::varchar[], %(service)s::varchar[],
+    %(slo_id)s::varchar[], %(labels)s::text[]::jsonb[], %(annotations)s::text[]::jsonb[],
+    %(generator_url)s::text[], %(first_received_at)s::timestamptz[],
+    %(last_received_at)s::timestamptz[], %(deliveries)s::integer[])
+"""
+UPSERT += ON_CONFLICT + "RETURNING fingerprint, starts_at, (xmax = 0) AS inserted\n"
 
 COLUMNS = (
     "fingerprint",

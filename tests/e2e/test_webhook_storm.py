@@ -6,9 +6,10 @@ meshwatch's webhook: thousands of concurrent deliveries, retried by Alertmanager
 meshwatch answers 503. On SQLite and on PostgreSQL, with and without a kill -9 (and a
 restart on the same port) in the middle, the test shows:
 
-- `/healthz` answers within `HEALTH_BUDGET` (1 s) every time it is polled while meshwatch
-  runs, the restarted process included (the poller starts again when it listens, and it
-  starts under the full retry storm);
+- `/healthz` answers within 1 s of meshwatch's own time every time it is polled while
+  meshwatch runs, the restarted process included (the poller starts again when it listens,
+  and it starts under the full retry storm), and within the chart's liveness timeout (3 s)
+  of wall time: see `HealthPoller` for what "own time" excludes and why;
 - every alert is stored exactly once (one row per fingerprint);
 - the deliveries meshwatch processed (the `deliveries` counter of the stored rows) stay close
   to the number of groups sent, i.e. work is not done again for clients that have gone;
@@ -52,14 +53,17 @@ commit when Alertmanager's deadline passes is written, and Alertmanager sends it
 Measured 1.5-22 % here; the collapse this guards against was 9.3 deliveries per group."""
 
 
-def contention() -> float:
-    """How many runnable tasks share each CPU right now (>= 1): this machine is shared.
+PROBE_TIMEOUT_S = 3.0
+"""The Helm chart's liveness probe `timeoutSeconds`: a slower answer is a failed probe."""
 
-    A CPU-starved process needs proportionally longer for the same work, so the health
-    budget is the 1 s goal times this factor (reported with the raw figures); on an idle
-    machine it is exactly 1 s.
-    """
-    return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+
+def cpu_wait(pid: int, tid: int) -> float:
+    """Seconds thread `tid` of process `pid` has been runnable but waiting for a CPU
+    (the run-queue delay of /proc/PID/task/TID/schedstat; 0 once the thread is gone)."""
+    try:
+        return int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 HEALTH_EVERY_S = 0.1
@@ -92,28 +96,46 @@ def rss_bytes(pid: int) -> int:
 
 @dataclass
 class HealthPoller:
-    """Polls /healthz from its own thread; records the slowest answer and any miss."""
+    """Polls /healthz from its own thread; records the slowest answer and any miss.
+
+    This machine is shared: with a load of 10-17 on two cores, a thread that becomes
+    runnable waits for a CPU, and the probe's wall time includes those waits on both sides
+    (measured: 0.28 s of a 0.43 s answer, 0.86 s of a 0.98 s one). What meshwatch answers
+    for is the rest: `own` = wall time minus the run-queue delay that the server's
+    event-loop thread (the one that answers `/healthz`) and this poller's thread accrued
+    during the poll (Linux schedstat; the larger of the two, as they may overlap). Time
+    the loop spends blocked on anything of its own (the GIL held by the writer thread, a
+    long batch, synchronous work on the loop) is not run-queue delay and stays in `own`.
+    `own` must stay under `HEALTH_GOAL_S` (1 s); the wall time under `PROBE_TIMEOUT_S` (a
+    kubelet would count a slower answer as failed).
+    """
 
     url: str
-    budget: float
+    server_pid: int
     slowest: float = 0.0
+    slowest_own: float = 0.0
     slowest_after_restart: float = 0.0
     polls: int = 0
-    slow: list[tuple[float, float]] = field(default_factory=list)  # (at, seconds) over 0.5 s
+    slow: list[tuple[float, float, float]] = field(default_factory=list)  # (at, wall, own)
     misses: list[str] = field(default_factory=list)
     # After a kill -9 the new process starts under the full retry storm: its misses and
     # answers over budget are listed apart (and held to the same budget).
     after_restart: list[str] = field(default_factory=list)
     restarted: bool = False
+    poller_tid: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _paused: threading.Event = field(default_factory=threading.Event)
 
+    def waited(self) -> tuple[float, float]:
+        return cpu_wait(self.server_pid, self.server_pid), cpu_wait(os.getpid(), self.poller_tid)
+
     def run(self) -> None:
-        with httpx.Client(timeout=self.budget) as client:
+        self.poller_tid = threading.get_native_id()
+        with httpx.Client(timeout=PROBE_TIMEOUT_S) as client:
             while not self._stop.wait(HEALTH_EVERY_S):
                 if self._paused.is_set():
                     continue
-                began = time.perf_counter()
+                began, waited_before = time.perf_counter(), self.waited()
                 try:
                     ok = client.get(f"{self.url}/healthz").status_code == 200
                 except httpx.HTTPError as exc:
@@ -124,21 +146,27 @@ class HealthPoller:
                         f"{type(exc).__name__} after {time.perf_counter() - began:.2f}s"
                     )
                 took = time.perf_counter() - began
-                if took > self.budget / 2:
-                    self.slow.append((round(time.monotonic(), 1), round(took, 2)))
+                server_after, poller_after = self.waited()
+                # The larger of the two waits only: they may overlap, and `own` must not
+                # come out shorter than meshwatch's share of the poll.
+                own = took - max(server_after - waited_before[0], poller_after - waited_before[1])
+                if took > HEALTH_GOAL_S / 4:
+                    self.slow.append((round(time.monotonic(), 1), round(took, 2), round(own, 2)))
                 self.polls += 1
                 self.slowest = max(self.slowest, took)
+                self.slowest_own = max(self.slowest_own, own)
                 if self.restarted:
                     self.slowest_after_restart = max(self.slowest_after_restart, took)
-                if self.restarted and (took >= self.budget or not ok):
-                    self.after_restart.append(f"status ok={ok} after {took:.2f}s")
+                if self.restarted and (own >= HEALTH_GOAL_S or not ok):
+                    self.after_restart.append(f"status ok={ok} after {took:.2f}s (own {own:.2f}s)")
                 elif not ok and not self.misses:
                     self.misses.append(f"status != 200 after {took:.2f}s")
 
     def pause(self) -> None:
         self._paused.set()
 
-    def resume(self) -> None:
+    def resume(self, server_pid: int) -> None:
+        self.server_pid = server_pid
         self.restarted = True
         self._paused.clear()
 
@@ -229,7 +257,7 @@ def test_retry_storm(kind: str, kill: bool, tmp_path: Path) -> None:
                 group_wait="1s",
                 group_interval=f"{GROUP_INTERVAL_S:g}s",
             )
-            poller = HealthPoller(serve.url, HEALTH_GOAL_S * min(contention(), 4.0))
+            poller = HealthPoller(serve.url, serve.pid)
             peak_rss = baseline_rss
             with (
                 AlertmanagerProcess(binary, tmp_path / "am", am_config) as alertmanager,
@@ -245,7 +273,7 @@ def test_retry_storm(kind: str, kill: bool, tmp_path: Path) -> None:
                     serve = ServeProcess(
                         tmp_path / "serve2", config=config, log_level="warning", port=serve.port
                     ).start()
-                    poller.resume()
+                    poller.resume(serve.pid)
                 deadline = time.monotonic() + STORED_WITHIN_S
                 while stored(url)[1] < GROUPS and time.monotonic() < deadline:
                     peak_rss = max(peak_rss, rss_bytes(serve.pid))
@@ -262,12 +290,13 @@ def test_retry_storm(kind: str, kill: bool, tmp_path: Path) -> None:
                 f"/healthz slowest {poller.slowest * 1000:.0f} ms over {poller.polls} polls "
                 f"(after the restart: slowest {poller.slowest_after_restart * 1000:.0f} ms, "
                 f"over budget {poller.after_restart[:5]}) "
-                f"(budget {poller.budget:.2f} s at load {os.getloadavg()[0]:.1f}); "
+                f"(slowest own time {poller.slowest_own * 1000:.0f} ms, at load "
+                f"{os.getloadavg()[0]:.1f}); "
                 f"RSS {baseline_rss >> 20} -> peak {peak_rss >> 20} -> {after_rss >> 20} MiB"
             )
-            print(report, f"began {began:.1f} slow polls {poller.slow}")
+            print(report, f"began {began:.1f} slow polls (at, wall, own) {poller.slow}")
             assert not poller.misses, f"{poller.misses[:5]}; {report}"
-            assert poller.slowest < poller.budget, report
+            assert poller.slowest_own < HEALTH_GOAL_S, report
             assert poller.polls > 10, report
             assert not poller.after_restart, report
             assert rows == distinct == GROUPS, report

@@ -7,19 +7,16 @@ A raw ASGI app counts its calls; uvicorn serves it with `front_door_protocol` on
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from meshwatch.api.admission import AdmissionState
 from meshwatch.api.front_door import FrontDoor, front_door_protocol
-from tests.support.prometheus_run import free_port
+from tests.support.uvicorn_thread import serving
 
 pytestmark = pytest.mark.integration
 
@@ -42,27 +39,8 @@ class CountingApp:
 
 @contextmanager
 def served(app: CountingApp, door: FrontDoor) -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-        http=front_door_protocol(door),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
+    with serving(app, front_door_protocol(door)) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def test_health_and_shedding_never_reach_the_app() -> None:
