@@ -144,6 +144,17 @@ def run_promtool(
     )
 
 
+def check_rules(promtool: str, paths: Iterable[Path]) -> subprocess.CompletedProcess[str]:
+    """`promtool check rules` on the files; the verdict and reasons are the caller's to read."""
+    return subprocess.run(
+        [promtool, "check", "rules", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 def assert_passes(proc: subprocess.CompletedProcess[str]) -> None:
     assert proc.returncode == 0, (
         f"promtool test rules failed:\n{proc.stdout[-6000:]}\n{proc.stderr}"

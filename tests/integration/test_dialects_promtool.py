@@ -18,7 +18,13 @@ import pytest
 
 from meshwatch.spec import LoadOptions, load_paths
 from tests.integration.burn_oracle import Oracle, Pair, Traffic
-from tests.integration.promtool_run import assert_passes, burn_checks, run_promtool, traffic_series
+from tests.integration.promtool_run import (
+    assert_passes,
+    burn_checks,
+    check_rules,
+    run_promtool,
+    traffic_series,
+)
 from tests.support.binaries import require_binary
 
 pytestmark = pytest.mark.integration
@@ -66,13 +72,7 @@ def test_every_dialect_validates_and_generates_rules_promtool_accepts(
     assert generated.returncode == 0, generated.stderr
     files = sorted(out.glob("*.yaml"))
     assert len(files) == 12  # one per service
-    checked = subprocess.run(
-        [promtool, "check", "rules", *map(str, files)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    checked = check_rules(promtool, files)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import math
 import random
-import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -67,6 +66,7 @@ from meshwatch.slo.native_histogram import (
     native_quantile,
     observations_between,
 )
+from tests.integration.promtool_run import check_rules
 from tests.integration.test_dashboard_queries import bind, check, variable_values
 from tests.support.binaries import require_binary
 from tests.support.native_exporter import SCHEMA, NativeHistogramExporter, latencies
@@ -200,9 +200,7 @@ def test_native_latency_slis_on_prometheus_and_embedded(tmp_path: Path) -> None:
     for name, text in rule_files(SLOS).items():
         rules.append(tmp_path / name)
         rules[-1].write_text(text)
-    checked = subprocess.run(
-        [promtool, "check", "rules", *map(str, rules)], capture_output=True, text=True
-    )
+    checked = check_rules(promtool, rules)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "histogram_fraction(0, 0.3," in rules[0].read_text()
 

@@ -7,7 +7,6 @@ back to the same selector.
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from meshwatch.errors import PromQLError
 from meshwatch.model import Matcher, Selector
 from meshwatch.sli import render_template
 from meshwatch.spec.promql import check_template, parse_selector
+from tests.integration.promtool_run import check_rules
 from tests.support.binaries import require_binary
 
 pytestmark = pytest.mark.integration
@@ -54,13 +54,7 @@ def _rules(exprs: list[str]) -> str:
 
 
 def _promtool_accepts(promtool: str, paths: list[Path]) -> dict[Path, bool]:
-    proc = subprocess.run(
-        [promtool, "check", "rules", *map(str, paths)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = check_rules(promtool, paths)
     # stdout has a "Checking FILE" block per file, with SUCCESS only when the file passed (the
     # reasons of a failure go to stderr, so they cannot be attributed by order).
     verdicts: dict[Path, bool] = {}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from meshwatch.model import (
 from meshwatch.render.files import drift, write
 from meshwatch.render.rules import FORMATS, SUFFIX, RuleFormat, rule_files
 from meshwatch.spec import load_paths
+from tests.integration.promtool_run import check_rules
 from tests.support.binaries import require_binary
 from tests.support.golden import updating
 from tests.unit.render.rule_fixtures import all_slos
@@ -36,13 +36,7 @@ EXAMPLES = ROOT / "rules"
 
 
 def _check(promtool: str, paths: list[Path]) -> str:
-    proc = subprocess.run(
-        [promtool, "check", "rules", *map(str, paths)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = check_rules(promtool, paths)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
