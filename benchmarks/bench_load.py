@@ -14,9 +14,11 @@ keeps the selectors of the texts it has parsed), so it pays what a first load pa
 
 from __future__ import annotations
 
+import platform
 import time
 import tracemalloc
 from collections.abc import Callable
+from importlib import metadata
 
 import yaml
 
@@ -84,6 +86,21 @@ def _peak_mib(func: Callable[[], object]) -> float:
         tracemalloc.stop()
 
 
+# what the figure depends on besides meshwatch's own code: two machines with the same tree
+# gave 0.99 and 0.76, and the package versions of the first were not on record
+_PACKAGES = ("PyYAML", "pydantic", "pydantic-core", "promql-parser")
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
 def run() -> Result:
     text = spec_text()
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -117,6 +134,7 @@ def run() -> Result:
             "parse_only_wall_seconds": round(parse_wall, 3),
             "meshwatch_peak_mib": round(_peak_mib(meshwatch_load), 1),
             "parse_only_peak_mib": round(_peak_mib(parse_only), 1),
+            "versions": _versions(),
             "note": "baseline is only the YAML parse of the same text; meshwatch parses it "
             "too and adds line lookup, validation, PromQL parsing and mapping",
         },
