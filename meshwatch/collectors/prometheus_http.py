@@ -21,8 +21,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
+import orjson
 import requests
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
@@ -63,12 +64,44 @@ class RetryPolicy:
         return rng.uniform(0.0, min(self.max_delay, self.base_delay * 2.0**attempt))
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One element of an instant vector: its labels and value (NaN kept as NaN)."""
+class Sample(NamedTuple):
+    """One element of an instant vector: its labels and value (NaN kept as NaN).
+
+    A named tuple: a cycle turns a quarter of a million of them out of one answer, and a
+    tuple is built several times faster than a frozen dataclass."""
 
     labels: Mapping[str, str]
     value: float
+
+
+class PrometheusClient(PrometheusConnect):
+    """`PrometheusConnect` whose `custom_query` decodes the answer with orjson.
+
+    The recorded-series answer of 10,000 SLOs is some 25 MB of JSON every cycle; the
+    standard library's decoder took longer over it than the rest of the cycle. Everything
+    else (session, credentials, TLS, headers, errors) is prometheus-api-client's."""
+
+    def custom_query(
+        self, query: str, params: dict[str, Any] | None = None, timeout: float | None = None
+    ) -> Any:
+        response = self._session.request(
+            method=self._method,
+            url=f"{self.url}/api/v1/query",
+            params={"query": str(query), **(params or {})},
+            verify=self._session.verify,
+            headers=self.headers,
+            auth=self.auth,
+            cert=self._session.cert,
+            timeout=self._timeout if timeout is None else timeout,
+        )
+        if response.status_code != 200:
+            raise PrometheusApiClientException(
+                f"HTTP Status Code {response.status_code} ({response.content!r})"
+            )
+        try:
+            return orjson.loads(response.content)["data"]["result"]
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            raise CollectorError(f"Prometheus answered garbage: {exc}") from exc
 
 
 def connect(
@@ -77,7 +110,7 @@ def connect(
     timeout: float = 5.0,
     method: str = "POST",
     http_config: PrometheusHTTPConfig | None = None,
-) -> PrometheusConnect:
+) -> PrometheusClient:
     """A `PrometheusConnect` without urllib3 retries (`PrometheusQuerier` retries itself).
 
     POST keeps long batched queries out of the URL. `http_config` (the settings'
@@ -85,7 +118,7 @@ def connect(
     """
     base = url.rstrip("/")
     session = session_for(http_config)
-    client = PrometheusConnect(
+    client = PrometheusClient(
         url=base,
         disable_ssl=False,
         retry=NO_RETRIES,
@@ -168,17 +201,18 @@ def parse_vector(result: object) -> list[Sample]:
     """`data.result` of an instant query of type vector -> samples; anything else is garbage."""
     if not isinstance(result, list):
         raise CollectorError(f"expected an instant vector from Prometheus, got {result!r:.200}")
-    return [_sample(item) for item in result]
-
-
-def _sample(item: object) -> Sample:
-    # hot path (tens of thousands of samples per cycle): checks are the cheap isinstance ones;
-    # label values are JSON strings already, so the decoded dict is used as it is
+    # hot path (a quarter of a million samples per cycle at 10,000 SLOs): one loop, the cheap
+    # type checks only; label values are JSON strings already, so the decoded dict is kept
+    samples: list[Sample] = []
+    append = samples.append
+    item: Any = None
     try:
-        metric = item["metric"]  # type: ignore[index]
-        value = item["value"]  # type: ignore[index]
-        if not isinstance(metric, dict) or not isinstance(value, list) or len(value) != 2:
-            raise TypeError("not a vector sample")
-        return Sample(metric, float(value[1]))  # "NaN", "+Inf", "-Inf" parse as floats too
+        for item in result:
+            metric = item["metric"]
+            value = item["value"]
+            if not isinstance(metric, dict) or not isinstance(value, list) or len(value) != 2:
+                raise TypeError("not a vector sample")
+            append(Sample(metric, float(value[1])))  # "NaN", "+Inf", "-Inf" parse too
     except (KeyError, TypeError, ValueError) as exc:
         raise CollectorError(f"malformed sample {item!r:.200}") from exc
+    return samples

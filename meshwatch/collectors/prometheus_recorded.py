@@ -91,17 +91,23 @@ class Entry:
     updated: float | None = None  # Unix seconds of the newest requests (or 5m ratio) sample
 
 
+_ERRORS, _REQUESTS, _RATIO, _PERIOD = "errors", "requests", "ratio", "period"
+
+
 @functools.lru_cache(maxsize=1024)
-def _kind(name: str) -> tuple[bool, bool, str] | None:
-    """(backend?, errors?, window name) of a recorded series name, or None."""
-    for prefix, backend, errors in (
-        (_ERRORS_PREFIX, False, True),
-        (_REQUESTS_PREFIX, False, False),
-        (_BACKEND_ERRORS_PREFIX, True, True),
-        (_BACKEND_REQUESTS_PREFIX, True, False),
+def _kind(name: str) -> tuple[bool, str, str] | None:
+    """(backend?, which map, window name) of a recorded series name, or None."""
+    if name == c.RULE_PERIOD_ERROR:
+        return False, _PERIOD, ""
+    for prefix, backend, which in (
+        (_ERRORS_PREFIX, False, _ERRORS),
+        (_REQUESTS_PREFIX, False, _REQUESTS),
+        (_BACKEND_ERRORS_PREFIX, True, _ERRORS),
+        (_BACKEND_REQUESTS_PREFIX, True, _REQUESTS),
+        (_RATIO_PREFIX, False, _RATIO),
     ):
         if name.startswith(prefix):
-            return backend, errors, name.removeprefix(prefix)
+            return backend, which, name.removeprefix(prefix)
     return None
 
 
@@ -113,27 +119,32 @@ class Recorded:
         self._at_seconds = at.timestamp()
         self._max_age_seconds = max_age.total_seconds()
         self.entries: dict[SeriesKey, Entry] = {}
-        for sample in samples:
-            labels = sample.labels
+        entries = self.entries
+        # hot loop: ~17 samples per SLO every cycle (a quarter of a million at 10,000 SLOs)
+        for labels, value in samples:
             backend = labels.get(c.LABEL_BACKEND, "")
             key = (labels.get(c.LABEL_SERVICE, ""), labels.get(c.LABEL_SLO, ""), backend)
-            name = labels.get("__name__", "")
-            if not name and labels.get(c.LABEL_WINDOW) == FRESHNESS:
-                self.entries.setdefault(key, Entry()).updated = sample.value
-                continue
-            if not backend and name.startswith(_RATIO_PREFIX):
-                self.entries.setdefault(key, Entry()).ratios[name.removeprefix(_RATIO_PREFIX)] = (
-                    sample.value
-                )
-                continue
-            if not backend and name == c.RULE_PERIOD_ERROR:
-                self.entries.setdefault(key, Entry()).period_ratio = sample.value
+            name = labels.get("__name__")
+            if name is None:
+                if labels.get(c.LABEL_WINDOW) == FRESHNESS:
+                    if (entry := entries.get(key)) is None:
+                        entry = entries[key] = Entry()
+                    entry.updated = value
                 continue
             kind = _kind(name)
             if kind is None or kind[0] != bool(backend):
                 continue
-            entry = self.entries.setdefault(key, Entry())
-            (entry.errors if kind[1] else entry.requests)[kind[2]] = sample.value
+            if (entry := entries.get(key)) is None:
+                entry = entries[key] = Entry()
+            which = kind[1]
+            if which == _ERRORS:
+                entry.errors[kind[2]] = value
+            elif which == _REQUESTS:
+                entry.requests[kind[2]] = value
+            elif which == _RATIO:
+                entry.ratios[kind[2]] = value
+            else:
+                entry.period_ratio = value
 
     def has(self, key: SLOKey) -> bool:
         entry = self.entries.get((*key, ""))

@@ -99,11 +99,12 @@ def evaluate_measured(plan: SLOPlan, measured: Measured, now: datetime) -> SLOSt
         period_requests=period_slices,
         latency=_latency(plan, measured),
         source_error=errors[0] if errors else None,
+        coverage=measured.coverage,
     )
     if slo.timeslices is not None:
         requests = {w: _counts(measured.counts.get(w), []) for w in plan.windows}
         status = replace(status, throughput=throughput_of(requests))
-    return replace(status, coverage=measured.coverage)
+    return status
 
 
 def _counts(value: Counts | CollectorError | None, errors: list[str]) -> Counts | None:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import httpx
 
+from meshwatch.bulk import without_cyclic_gc
 from meshwatch.collectors.base import (
     Measurements,
     SLICollector,
@@ -63,20 +64,24 @@ class EvaluationJob:
             problem = self.describe(exc)
             collector = _Failing(CollectorError(problem))
         guarded = _Described(collector, self.describe)
-        evaluation = evaluate_all(slos, guarded, now)
-        problem = problem or guarded.problem
-        self.runtime.set_source_problem(self.collector_name, problem)
-        tracked, events = dict(self.tracked), []
-        for status in evaluation.statuses:
-            tracked[status.slo_id], new = track(tracked.get(status.slo_id), status)
-            events.extend(new)
-        # statuses and their notifications commit together (issue 17 item 12)
-        self.store.save_cycle(
-            evaluation.statuses,
-            outbox_items(self.webhooks, events),
-            now,
-            backends=backend_points(evaluation.backends, evaluation.at),
-        )
+        # a cycle of 10,000 SLOs decodes a quarter of a million samples and builds and stores
+        # 10,000 statuses, all freed by reference counting; the cyclic collector walking them
+        # again and again took 40 % of the cycle
+        with without_cyclic_gc():
+            evaluation = evaluate_all(slos, guarded, now)
+            problem = problem or guarded.problem
+            self.runtime.set_source_problem(self.collector_name, problem)
+            tracked, events = dict(self.tracked), []
+            for status in evaluation.statuses:
+                tracked[status.slo_id], new = track(tracked.get(status.slo_id), status)
+                events.extend(new)
+            # statuses and their notifications commit together (issue 17 item 12)
+            self.store.save_cycle(
+                evaluation.statuses,
+                outbox_items(self.webhooks, events),
+                now,
+                backends=backend_points(evaluation.backends, evaluation.at),
+            )
         self.tracked = tracked
         self.runtime.record_evaluation(evaluation, time.perf_counter() - started)
         for hook in self.hooks:

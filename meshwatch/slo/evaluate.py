@@ -14,7 +14,6 @@ the SLO period, and calls `evaluate`. State rules, in order:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from meshwatch.errors import NO_SERIES, NoDataError
@@ -120,6 +119,7 @@ def evaluate(
     stale: bool = False,
     source_error: str | None = None,
     warn_below: float = DEFAULT_WARN_BELOW,
+    coverage: float | None = None,
 ) -> SLOStatus:
     """The status of `slo` at `now` from measured counts.
 
@@ -130,7 +130,8 @@ def evaluate(
     optionally replaces the request count the budget-in-requests is based on (e.g. a
     projection for a calendar month in progress). `latency` is passed through (`p50`, `p90`,
     `p99` from `histogram_quantile`). `stale` or a `source_error` message make it `unknown`
-    whatever the counts say; the per-window numbers given are still reported.
+    whatever the counts say; the per-window numbers given are still reported. `coverage` (the
+    share of the period with data) is passed through.
 
     Timeslices SLOs (`slo.timeslices`) pass counts in slices
     (`meshwatch.slo.timeslices.slice_counts`): errors = bad slices, total = slices counted,
@@ -153,23 +154,36 @@ def evaluate(
     sli, burn, requests = _maps(counts_by_window, target)
     if raw:
         requests = dict.fromkeys(requests)
-    base = SLOStatus(
-        slo_id=slo.id,
-        service=slo.service,
-        slo=slo.name,
-        at=now,
-        state=State.UNKNOWN,
-        reason=NO_SERIES,
-        objective=target,
-        throughput=None if raw else throughput_of(counts_by_window),
-        sli=sli,
-        burn_rate=burn,
-        latency=dict(latency or {}),
-        requests=requests,
-    )
+
+    def status(state: State, reason: str, budget: ErrorBudget | None = None) -> SLOStatus:
+        if budget is not None:  # the period's numbers, unless measured as a window
+            period_name = slo.window.name
+            sli.setdefault(period_name, 1.0 - budget.error_ratio)
+            burn.setdefault(period_name, budget.consumed)
+            requests[period_name] = None if raw else requests.get(period_name, budget.requests)
+        return SLOStatus(
+            slo_id=slo.id,
+            service=slo.service,
+            slo=slo.name,
+            at=now,
+            state=state,
+            reason=reason,
+            objective=target,
+            period_sli=None if budget is None else 1.0 - budget.error_ratio,
+            budget_remaining=None if budget is None else budget.remaining,
+            budget_remaining_seconds=None if budget is None else budget.remaining_seconds,
+            budget_remaining_requests=None if budget is None or raw else budget.remaining_requests,
+            throughput=None if raw else throughput_of(counts_by_window),
+            sli=sli,
+            burn_rate=burn,
+            latency=dict(latency or {}),
+            requests=requests,
+            coverage=coverage,
+        )
+
     problem = source_error or ("stale data" if stale else _period_problem(slo, period_counts))
     if problem is not None or period_counts is None:
-        return replace(base, reason=problem or base.reason)
+        return status(State.UNKNOWN, problem or NO_SERIES)
 
     period = current_period(slo.window, now)
     budget = ErrorBudget.from_counts(
@@ -187,19 +201,4 @@ def evaluate(
         period_requests=None if unguarded else period_counts.total,
     )
     state, reason = _decide(budget, policy, warn_below)
-    period_name = slo.window.name
-    return replace(
-        base,
-        state=state,
-        reason=reason,
-        period_sli=1.0 - budget.error_ratio,
-        budget_remaining=budget.remaining,
-        budget_remaining_seconds=budget.remaining_seconds,
-        budget_remaining_requests=None if raw else budget.remaining_requests,
-        sli={**sli, period_name: sli.get(period_name, 1.0 - budget.error_ratio)},
-        burn_rate={**burn, period_name: burn.get(period_name, budget.consumed)},
-        requests={
-            **requests,
-            period_name: None if raw else requests.get(period_name, budget.requests),
-        },
-    )
+    return status(state, reason, budget)
