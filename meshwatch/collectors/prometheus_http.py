@@ -74,7 +74,7 @@ class Sample(NamedTuple):
     value: float
 
 
-class PrometheusClient(PrometheusConnect):
+class PrometheusClient(PrometheusConnect):  # type: ignore[misc]  # untyped library
     """`PrometheusConnect` whose `custom_query` decodes the answer with orjson.
 
     The recorded-series answer of 10,000 SLOs is some 25 MB of JSON every cycle; the
