@@ -111,6 +111,10 @@ def _kind(name: str) -> tuple[bool, str, str] | None:
     return None
 
 
+def _stale_error(age: float) -> CollectorError:
+    return CollectorError(f"stale: recorded series last evaluated {age:.0f}s ago")
+
+
 class Recorded:
     """One cycle's recorded series, indexed by (service, slo, backend)."""
 
@@ -172,9 +176,7 @@ class Recorded:
 
     def _stale(self, entry: Entry) -> CollectorError | None:
         age = self._at_seconds - entry.updated if entry.updated is not None else math.inf
-        if age > self._max_age_seconds:
-            return CollectorError(f"stale: recorded series last evaluated {age:.0f}s ago")
-        return None
+        return _stale_error(age) if age > self._max_age_seconds else None
 
     def slo_keys(self) -> set[SLOKey]:
         """Every (service, slo) with recorded SLI series."""
@@ -190,20 +192,21 @@ class Recorded:
     ) -> Counts | CollectorError | None:
         """The recorded answer for one window, or None when it is not recorded — or, with
         `fresh_within`, when the recording is older than that (ask the raw counters)."""
-        entry = self.entries.get((*key, backend))
+        # hot path: every window of every SLO and backend, every cycle
+        entry = self.entries.get((key[0], key[1], backend))
         if entry is None:
             return None
         name = format_duration(window)
         total = entry.requests.get(name)
         if total is None:
             return None
-        if fresh_within is not None:
-            age = self._at_seconds - entry.updated if entry.updated is not None else math.inf
-            if age > fresh_within.total_seconds():
-                return None
-        if (stale := self._stale(entry)) is not None:
-            return stale
-        if math.isnan(total) or total <= 0:
+        updated = entry.updated
+        age = self._at_seconds - updated if updated is not None else math.inf
+        if fresh_within is not None and age > fresh_within.total_seconds():
+            return None
+        if age > self._max_age_seconds:
+            return _stale_error(age)
+        if not total > 0:  # no requests, or NaN
             return NoTrafficError()
         errors = entry.errors.get(name)
         if errors is None or math.isnan(errors):

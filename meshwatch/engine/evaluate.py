@@ -36,7 +36,7 @@ from meshwatch.model import (
 )
 from meshwatch.slo.budget import sum_counts
 from meshwatch.slo.evaluate import evaluate, throughput_of, unknown_status
-from meshwatch.slo.histogram import histogram_quantile
+from meshwatch.slo.histogram import histogram_quantiles
 from meshwatch.slo.periods import current_period, utc
 from meshwatch.slo.timeslices import slices_in
 
@@ -130,7 +130,8 @@ def _latency(plan: SLOPlan, measured: Measured) -> dict[str, float | None]:
             if buckets is None or isinstance(buckets, CollectorError):
                 return {name: None for name, _ in PERCENTILES}
             pairs = sorted(buckets.items())
-            return {name: histogram_quantile(q, pairs) for name, q in PERCENTILES}
+            values = histogram_quantiles([q for _, q in PERCENTILES], pairs)
+            return {name: v for (name, _), v in zip(PERCENTILES, values, strict=True)}
         case RatioSLI() | QuerySLI() | RawSLI():
             return {}
         case _:

@@ -21,7 +21,7 @@ from meshwatch.model import SLO, Counts, Severity, SLOStatus, State, format_dura
 from meshwatch.slo.budget import ErrorBudget, allowed_error_ratio, error_ratio
 from meshwatch.slo.kinds import has_counts
 from meshwatch.slo.periods import current_period, utc
-from meshwatch.slo.policy import PolicyResult, alert_windows, evaluate_policy
+from meshwatch.slo.policy import PolicyResult, Ratios, alert_windows, evaluate_policy, window_ratios
 
 DEFAULT_WARN_BELOW = 0.25  # warn when less than a quarter of the budget is left
 # A budget spent exactly (errors == (1 - target) x requests) is breached; float division can
@@ -50,7 +50,7 @@ def unknown_status(
 
 
 def _maps(
-    counts_by_window: Mapping[timedelta, Counts | None], target: float
+    counts_by_window: Mapping[timedelta, Counts | None], ratios: Ratios, target: float
 ) -> tuple[dict[str, float | None], dict[str, float | None], dict[str, float | None]]:
     """SLI, burn rate and request count per window name; None where there is no data."""
     budget = allowed_error_ratio(target)
@@ -61,12 +61,12 @@ def _maps(
         name = format_duration(window)
         counts = counts_by_window[window]
         requests[name] = None if counts is None else counts.total
-        try:
-            ratio = None if counts is None else error_ratio(counts, window=name)
-        except NoDataError:
-            ratio = None
-        sli[name] = None if ratio is None else 1.0 - ratio
-        burn[name] = None if ratio is None else ratio / budget
+        ratio = ratios[window]
+        if isinstance(ratio, float):
+            sli[name] = 1.0 - ratio
+            burn[name] = ratio / budget
+        else:
+            sli[name] = burn[name] = None
     return sli, burn, requests
 
 
@@ -151,7 +151,8 @@ def evaluate(
     now = utc(now)
     target = slo.target
     raw = not has_counts(slo.sli)
-    sli, burn, requests = _maps(counts_by_window, target)
+    ratios = window_ratios(counts_by_window)
+    sli, burn, requests = _maps(counts_by_window, ratios, target)
     if raw:
         requests = dict.fromkeys(requests)
 
@@ -199,6 +200,7 @@ def evaluate(
         min_requests=min_requests,
         period=None if unguarded else slo.window.length,
         period_requests=None if unguarded else period_counts.total,
+        ratios=ratios,
     )
     state, reason = _decide(budget, policy, warn_below)
     return status(state, reason, budget)

@@ -43,11 +43,21 @@ def histogram_quantile(q: float, buckets: Sequence[Bucket]) -> float | None:
     (Prometheus returns +-Inf) or without a `+Inf` bucket (NaN in Prometheus, but that is a
     malformed histogram, not missing data).
     """
-    if math.isnan(q) or not 0.0 <= q <= 1.0:
-        raise ValueError(f"quantile must be between 0 and 1, got {q!r}")
+    return histogram_quantiles((q,), buckets)[0]
+
+
+def histogram_quantiles(qs: Sequence[float], buckets: Sequence[Bucket]) -> list[float | None]:
+    """`histogram_quantile` of each of `qs` on the same buckets, normalised once."""
+    for q in qs:
+        if math.isnan(q) or not 0.0 <= q <= 1.0:
+            raise ValueError(f"quantile must be between 0 and 1, got {q!r}")
     if not buckets or max(b[0] for b in buckets) != math.inf:
         raise ValueError("histogram has no +Inf bucket")
     merged = _normalise(buckets)
+    return [_quantile(q, merged) for q in qs]
+
+
+def _quantile(q: float, merged: list[list[float]]) -> float | None:
     if len(merged) < 2:
         return None
     observations = merged[-1][1]

@@ -98,6 +98,9 @@ def condition_windows(slo: SLO) -> frozenset[timedelta]:
     return frozenset(d for w in alert_windows(slo) for d in (w.long, w.short))
 
 
+Ratios = Mapping[timedelta, float | str]  # window -> error ratio, or why there is none
+
+
 def _window_ratio(
     counts_by_window: Mapping[timedelta, Counts | None], window: timedelta
 ) -> float | str:
@@ -111,6 +114,14 @@ def _window_ratio(
         return exc.reason
 
 
+def window_ratios(
+    counts_by_window: Mapping[timedelta, Counts | None],
+) -> dict[timedelta, float | str]:
+    """Every measured window's error ratio, or why there is none: computed once per SLO and
+    cycle, for the status's maps and for every condition."""
+    return {window: _window_ratio(counts_by_window, window) for window in counts_by_window}
+
+
 def evaluate_condition(
     window: BurnRateWindow,
     counts_by_window: Mapping[timedelta, Counts | None],
@@ -119,17 +130,24 @@ def evaluate_condition(
     min_requests: float = 0.0,
     period: timedelta | None = None,
     period_requests: float | None = None,
+    ratios: Ratios | None = None,
 ) -> ConditionResult:
     """Whether one condition fires on the counts of its long and short windows.
 
     With `min_requests` > 0 the long window needs that many requests; otherwise, given the
-    `period` and its requests, it needs `min_failures` failed requests."""
+    `period` and its requests, it needs `min_failures` failed requests. `ratios` are the
+    windows' error ratios when the caller has them already (`window_ratios`)."""
     budget = allowed_error_ratio(target)
     threshold = window.factor * budget
     long_counts = counts_by_window.get(window.long)
     long_requests = None if long_counts is None else long_counts.total
-    long_ratio = _window_ratio(counts_by_window, window.long)
-    short_ratio = _window_ratio(counts_by_window, window.short)
+    known = ratios or {}
+    long_ratio = known.get(window.long)
+    if long_ratio is None:
+        long_ratio = _window_ratio(counts_by_window, window.long)
+    short_ratio = known.get(window.short)
+    if short_ratio is None:
+        short_ratio = _window_ratio(counts_by_window, window.short)
     long_burn = long_ratio / budget if isinstance(long_ratio, float) else None
     short_burn = short_ratio / budget if isinstance(short_ratio, float) else None
 
@@ -173,8 +191,10 @@ def evaluate_policy(
     min_requests: float = 0.0,
     period: timedelta | None = None,
     period_requests: float | None = None,
+    ratios: Ratios | None = None,
 ) -> PolicyResult:
-    """Every condition on the measured counts (keyed by window length)."""
+    """Every condition on the measured counts (keyed by window length); `ratios` as in
+    `evaluate_condition`."""
     return PolicyResult(
         tuple(
             evaluate_condition(
@@ -184,6 +204,7 @@ def evaluate_policy(
                 min_requests=min_requests,
                 period=period,
                 period_requests=period_requests,
+                ratios=ratios,
             )
             for w in windows
         )

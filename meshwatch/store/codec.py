@@ -81,12 +81,13 @@ def _read_scalar(value: float | None) -> float | None:
 def _encode_map(values: Mapping[str, float | None]) -> dict[str, float | str | None]:
     encoded: dict[str, float | str | None] = {}
     for key, value in values.items():
-        if value is None or math.isnan(value):
-            encoded[key] = None
-        elif math.isinf(value):
-            encoded[key] = "Infinity" if value > 0 else "-Infinity"
-        else:
+        # hot path (ten maps per SLO and cycle): `value - value` is 0 only for finite numbers
+        if value is not None and value - value == 0:
             encoded[key] = float(value)
+        elif value is None or math.isnan(value):
+            encoded[key] = None
+        else:
+            encoded[key] = "Infinity" if value > 0 else "-Infinity"
     return encoded
 
 
