@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -15,9 +19,11 @@ from meshwatch.collectors.prometheus_http import (
     PrometheusQuerier,
     RetryPolicy,
     Sample,
+    connect,
     parse_vector,
 )
 from meshwatch.errors import CollectorError
+from tests.support.http_thread import QuietHandler, serve_in_thread, stop_server
 
 
 class ScriptedClient:
@@ -116,3 +122,72 @@ def test_timeout_and_time_are_sent() -> None:
     assert query == "up"
     assert params == {"timeout": "2.5s", "time": f"{at.timestamp():.3f}"}
     assert timeout == 2.5
+
+
+class _Answers(QuietHandler):
+    """Answers every query with the class's (status, body); records the form it was sent."""
+
+    status = 200
+    body = b""
+    forms: ClassVar[list[dict[str, list[str]]]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self.forms.append(
+            parse_qs(urlsplit(self.path).query + "&" + self.rfile.read(length).decode())
+        )
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+
+@contextmanager
+def _prometheus(status: int, body: bytes) -> Iterator[tuple[PrometheusQuerier, type[_Answers]]]:
+    handler = type("Answers", (_Answers,), {"status": status, "body": body, "forms": []})
+    server = serve_in_thread(handler)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        yield PrometheusQuerier(connect(url), policy=RetryPolicy(attempts=1, timeout=5.0)), handler
+    finally:
+        stop_server(server)
+
+
+def test_answers_are_decoded_over_real_http() -> None:
+    """`connect()`'s client decodes with orjson: the same samples as the JSON says, NaN kept."""
+    result = [
+        {"metric": {"__name__": "up", "job": "a"}, "value": [1.5, "1"]},
+        {"metric": {"job": "b"}, "value": [1.5, "NaN"]},
+        {"metric": {"job": "é"}, "value": [1.5, "+Inf"]},
+    ]
+    body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}})
+    with _prometheus(200, body.encode()) as (querier, handler):
+        samples = querier.instant('up{job="a"}', datetime(2026, 11, 1, tzinfo=UTC))
+
+    assert [s.labels for s in samples] == [r["metric"] for r in result]
+    assert samples[0].value == 1.0 and math.isnan(samples[1].value)
+    assert samples[2].value == math.inf
+    (form,) = handler.forms
+    assert form["query"] == ['up{job="a"}'] and form["timeout"] == ["5s"]
+
+
+def test_a_rejected_query_over_real_http_is_not_retried() -> None:
+    body = b'{"status":"error","errorType":"bad_data","error":"parse error"}'
+    rejected = pytest.raises(CollectorError, match="rejected the query: HTTP Status Code 400")
+    with _prometheus(400, body) as (querier, handler), rejected:
+        querier.instant("sum(")
+    assert len(handler.forms) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"<html>proxy error</html>", id="not-json"),
+        pytest.param(b'{"status":"success"}', id="no-data"),
+        pytest.param(b"[1, 2]", id="not-an-object"),
+    ],
+)
+def test_a_garbage_answer_over_real_http_is_a_collector_error(body: bytes) -> None:
+    with _prometheus(200, body) as (querier, _), pytest.raises(CollectorError, match="garbage"):
+        querier.instant("up")

@@ -11,7 +11,7 @@ import math
 import pytest
 
 from meshwatch.model import Counts
-from meshwatch.slo.histogram import Bucket, histogram_quantile, latency_counts
+from meshwatch.slo.histogram import Bucket, histogram_quantile, histogram_quantiles, latency_counts
 
 INF = math.inf
 H1: list[Bucket] = [(0.1, 10), (0.5, 30), (1, 45), (INF, 50)]
@@ -93,3 +93,17 @@ def test_latency_counts_from_the_threshold_bucket() -> None:
 def test_latency_threshold_must_be_a_bucket_bound() -> None:
     with pytest.raises(ValueError, match="not a bucket bound"):
         latency_counts(200, H8)
+
+
+@pytest.mark.parametrize("name", sorted(PROMETHEUS))
+def test_several_quantiles_at_once_match_one_at_a_time(name: str) -> None:
+    """`histogram_quantiles` normalises once (the engine asks p50, p90 and p99 together)."""
+    buckets, values = PROMETHEUS[name]
+    qs = list(values)
+    assert histogram_quantiles(qs, buckets) == [values[q] for q in qs]
+    assert histogram_quantiles(qs, buckets) == [histogram_quantile(q, buckets) for q in qs]
+
+
+def test_several_quantiles_refuse_a_bad_one() -> None:
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        histogram_quantiles([0.5, 1.5], H1)

@@ -16,7 +16,13 @@ from meshwatch.model import (
     Severity,
     Window,
 )
-from meshwatch.slo.policy import alert_windows, evaluate_condition, evaluate_policy, min_failures
+from meshwatch.slo.policy import (
+    alert_windows,
+    evaluate_condition,
+    evaluate_policy,
+    min_failures,
+    window_ratios,
+)
 from meshwatch.slo.windows import default_burn_windows
 
 M = timedelta(minutes=1)
@@ -163,3 +169,23 @@ def test_alert_windows(
     windows = alert_windows(_slo(alerting, period))
     assert windows == expected
     assert all(w.long < period for w in windows)
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        pytest.param(uniform(0.015), id="fast-burn"),
+        pytest.param(uniform(0.0011), id="ticket"),
+        pytest.param({**uniform(0.015), 5 * M: Counts(0.0, 0.0)}, id="quiet-short-window"),
+        pytest.param({k: v for k, v in uniform(0.015).items() if k != H}, id="missing-window"),
+    ],
+)
+def test_precomputed_ratios_give_the_same_result(counts: dict[timedelta, Counts | None]) -> None:
+    """The engine computes each window's ratio once (`window_ratios`) for the status's maps
+    and passes them in; the conditions come out exactly as when each computes its own."""
+    period = timedelta(days=30)
+    alone = evaluate_policy(WINDOWS, counts, 0.999, period=period, period_requests=1e6)
+    shared = evaluate_policy(
+        WINDOWS, counts, 0.999, period=period, period_requests=1e6, ratios=window_ratios(counts)
+    )
+    assert shared == alone
