@@ -44,9 +44,8 @@ def run_probes(
         part = probes[start : start + chunk]
         query = " or ".join(tagged(p) for p in part)
         for sample in querier.instant(query, at):
-            key = sample.labels.get(PROBE_LABEL)
-            if key not in found:
-                continue
-            labels = {k: v for k, v in sample.labels.items() if k != PROBE_LABEL}
-            found[key].append(Sample(labels, sample.value))
+            labels = dict(sample.labels)
+            key = labels.pop(PROBE_LABEL, None)
+            if key in found:
+                found[key].append(Sample(labels, sample.value))
     return found
