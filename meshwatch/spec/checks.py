@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -240,12 +240,25 @@ def service_slos(
     """A service's `slos:` list (native and Sloth specs): each item validated with `model`
     at `<at>.slos[i]` and mapped by `build(item, path)`, which returns None once it has
     recorded the item's problems. The SLOs in list order."""
+    items = (
+        validate(model, doc, problems, raw, (*at, "slos", index)) for index, raw in enumerate(raws)
+    )
+    return built_slos(items, doc, at, build)
+
+
+def built_slos(
+    items: Iterable[M | None],
+    doc: Document,
+    at: FieldPath,
+    build: Callable[[M, FieldPath], SLO | None],
+) -> list[Found]:
+    """`service_slos` of items validated already (None: invalid, problems recorded); each
+    is mapped before the next is taken, so problems come in list order."""
     found = []
-    for index, raw in enumerate(raws):
-        path: FieldPath = (*at, "slos", index)
-        item = validate(model, doc, problems, raw, path)
+    for index, item in enumerate(items):
         if item is None:
             continue
+        path: FieldPath = (*at, "slos", index)
         slo = build(item, path)
         if slo is not None:
             found.append(Found.at(slo, doc, path))
