@@ -220,13 +220,18 @@ class Found:
     file: str
     index: int  # the document's position in its file
     name_line: int
-    name_field: str
+    name_path: FieldPath
+
+    @property
+    def name_field(self) -> str:
+        """`name_path` as problems spell it (only a duplicate id needs it)."""
+        return format_path(self.name_path)
 
     @classmethod
     def at(cls, slo: SLO, doc: Document, path: FieldPath) -> Found:
         """`path` leads to the mapping that holds the SLO's `name` (`slos[2]`, `metadata`)."""
         name = (*path, "name")
-        return cls(slo, doc.file, doc.index, doc.line_of(name), format_path(name))
+        return cls(slo, doc.file, doc.index, doc.line_of(name), name)
 
 
 def service_slos(
