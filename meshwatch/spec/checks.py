@@ -201,6 +201,8 @@ def check_labels(
     labels: dict[str, str], doc: Document, path: FieldPath, problems: Problems
 ) -> tuple[tuple[str, str], ...]:
     """Valid Prometheus label names that meshwatch does not own, as a sorted tuple."""
+    if not labels:
+        return ()
     for name in labels:
         if not _LABEL_NAME.match(name):
             problems.error(doc, (*path, name), f"invalid label name {name!r}")
@@ -271,10 +273,13 @@ def built_slos(
 
 
 def merged_labels(
-    service: dict[str, str], own: tuple[tuple[str, str], ...]
+    service: tuple[tuple[str, str], ...], own: tuple[tuple[str, str], ...]
 ) -> tuple[tuple[str, str], ...]:
-    """An SLO's labels: its service's, each overridden by the SLO's own, sorted by name."""
-    return tuple(sorted({**service, **dict(own)}.items()))
+    """An SLO's labels: its service's, each overridden by the SLO's own, sorted by name
+    (both are sorted already, as `check_labels` returns them)."""
+    if not own or not service:
+        return own or service
+    return tuple(sorted({**dict(service), **dict(own)}.items()))
 
 
 def object_slo(slo: SLO, doc: Document, problems: Problems) -> list[Found]:

@@ -37,7 +37,7 @@ def load_native(doc: Document, problems: Problems, options: LoadOptions) -> list
     if spec is None:
         return []
     check_name(spec.service, doc, ("service",), problems)
-    labels = dict(check_labels(spec.labels, doc, ("labels",), problems))
+    labels = check_labels(spec.labels, doc, ("labels",), problems)
 
     def build(item: native.SLOSpec, path: FieldPath) -> SLO | None:
         return _slo(spec.service, labels, item, doc, path, problems)
@@ -59,7 +59,7 @@ def _valid_document(doc: Document) -> native.ServiceLevels | None:
 
 def _slo(
     service: str,
-    labels: dict[str, str],
+    labels: tuple[tuple[str, str], ...],
     spec: native.SLOSpec,
     doc: Document,
     path: FieldPath,
