@@ -22,8 +22,11 @@ BUCKETS_MS = (0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 300
               60000, 300000, 600000, 1800000, 3600000)  # fmt: skip
 
 
+_DESTINATION = Matcher(REPORTER, "=", "destination")
+
+
 def matchers(service: str, namespace: str | None, version: str | None) -> tuple[Matcher, ...]:
-    found = [Matcher(REPORTER, "=", "destination"), Matcher(SERVICE, "=", service)]
+    found = [_DESTINATION, Matcher(SERVICE, "=", service)]
     if namespace:
         found.append(Matcher(NAMESPACE, "=", namespace))
     if version:
@@ -69,7 +72,7 @@ MESH = Mesh(
     bad=Matcher(CODE, "=~", "5.."),
     code_label=CODE,
     version_label=VERSION,
-    edge=(Matcher(REPORTER, "=", "destination"),),
+    edge=(_DESTINATION,),
     peers=(SOURCE_WORKLOAD, SERVICE),
     dashboard_variable="service",
     fields=("service", "version", "namespace"),

@@ -17,14 +17,16 @@ from meshwatch.errors import PromQLError
 from meshwatch.promql import diagnose
 from meshwatch.selector import Matcher, MatchOp, Selector
 
-# The parser's MatchOp is not hashable: a list of pairs, not a dict.
+# The parser's MatchOp is not hashable: ours are looked up by its number (pyo3 gives the enum
+# `__int__`; the stub does not declare it).
 _OPS: tuple[tuple[pp.MatchOp, MatchOp], ...] = (
     (pp.MatchOp.Equal, "="),
     (pp.MatchOp.NotEqual, "!="),
     (pp.MatchOp.Re, "=~"),
     (pp.MatchOp.NotRe, "!~"),
 )
-_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+_OP_BY_NUMBER: dict[int, MatchOp] = {int(theirs): ours for theirs, ours in _OPS}  # type: ignore[call-overload]
+_REGEX_OPS = frozenset(("=~", "!~"))
 _METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 # A label filter without a metric (`{job="x"}`, or nothing) is read as the matchers of a
 # selector of this metric; Prometheus would refuse `{}` or `{code=""}` standing alone.
@@ -47,19 +49,22 @@ def selector(node: pp.Expr) -> Selector | None:
     """
     if not isinstance(node, pp.VectorSelector) or node.offset is not None or node.at is not None:
         return None
-    if node.matchers.or_matchers:
+    matchers = node.matchers  # each attribute read builds a new object: read each once
+    if matchers.or_matchers:
         return None
     metric = node.name or ""
     if metric and _METRIC.fullmatch(metric) is None:
         return None
     found: list[Matcher] = []
-    for m in node.matchers.matchers:
-        if _LABEL.fullmatch(m.name) is None:
+    for m in matchers.matchers:
+        name = m.name
+        if not (name.isascii() and name.isidentifier()):  # [a-zA-Z_][a-zA-Z0-9_]*, cheaper
             return None
-        op = next(ours for theirs, ours in _OPS if theirs == m.op)
-        if op in ("=~", "!~"):
-            diagnose.regex(m.value)
-        found.append(Matcher(m.name, op, m.value))
+        op = _OP_BY_NUMBER[int(m.op)]  # type: ignore[call-overload]
+        value = m.value
+        if op in _REGEX_OPS:
+            diagnose.regex(value)
+        found.append(Matcher(name, op, value))
     return Selector(metric, tuple(found))
 
 

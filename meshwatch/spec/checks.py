@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -201,6 +201,8 @@ def check_labels(
     labels: dict[str, str], doc: Document, path: FieldPath, problems: Problems
 ) -> tuple[tuple[str, str], ...]:
     """Valid Prometheus label names that meshwatch does not own, as a sorted tuple."""
+    if not labels:
+        return ()
     for name in labels:
         if not _LABEL_NAME.match(name):
             problems.error(doc, (*path, name), f"invalid label name {name!r}")
@@ -220,13 +222,18 @@ class Found:
     file: str
     index: int  # the document's position in its file
     name_line: int
-    name_field: str
+    name_path: FieldPath
+
+    @property
+    def name_field(self) -> str:
+        """`name_path` as problems spell it (only a duplicate id needs it)."""
+        return format_path(self.name_path)
 
     @classmethod
     def at(cls, slo: SLO, doc: Document, path: FieldPath) -> Found:
         """`path` leads to the mapping that holds the SLO's `name` (`slos[2]`, `metadata`)."""
         name = (*path, "name")
-        return cls(slo, doc.file, doc.index, doc.line_of(name), format_path(name))
+        return cls(slo, doc.file, doc.index, doc.line_of(name), name)
 
 
 def service_slos(
@@ -240,12 +247,25 @@ def service_slos(
     """A service's `slos:` list (native and Sloth specs): each item validated with `model`
     at `<at>.slos[i]` and mapped by `build(item, path)`, which returns None once it has
     recorded the item's problems. The SLOs in list order."""
+    items = (
+        validate(model, doc, problems, raw, (*at, "slos", index)) for index, raw in enumerate(raws)
+    )
+    return built_slos(items, doc, at, build)
+
+
+def built_slos(
+    items: Iterable[M | None],
+    doc: Document,
+    at: FieldPath,
+    build: Callable[[M, FieldPath], SLO | None],
+) -> list[Found]:
+    """`service_slos` of items validated already (None: invalid, problems recorded); each
+    is mapped before the next is taken, so problems come in list order."""
     found = []
-    for index, raw in enumerate(raws):
-        path: FieldPath = (*at, "slos", index)
-        item = validate(model, doc, problems, raw, path)
+    for index, item in enumerate(items):
         if item is None:
             continue
+        path: FieldPath = (*at, "slos", index)
         slo = build(item, path)
         if slo is not None:
             found.append(Found.at(slo, doc, path))
@@ -253,10 +273,13 @@ def service_slos(
 
 
 def merged_labels(
-    service: dict[str, str], own: tuple[tuple[str, str], ...]
+    service: tuple[tuple[str, str], ...], own: tuple[tuple[str, str], ...]
 ) -> tuple[tuple[str, str], ...]:
-    """An SLO's labels: its service's, each overridden by the SLO's own, sorted by name."""
-    return tuple(sorted({**service, **dict(own)}.items()))
+    """An SLO's labels: its service's, each overridden by the SLO's own, sorted by name
+    (both are sorted already, as `check_labels` returns them)."""
+    if not own or not service:
+        return own or service
+    return tuple(sorted({**dict(service), **dict(own)}.items()))
 
 
 def object_slo(slo: SLO, doc: Document, problems: Problems) -> list[Found]:

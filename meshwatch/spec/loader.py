@@ -8,6 +8,7 @@ in one or two dialects.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 DocumentLoader = Callable[[Document, Problems, LoadOptions], list[Found]]
 SUFFIXES = (".yaml", ".yml")
+_BY_DOCUMENT = attrgetter("file", "index")
 
 
 def spec_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[Problem]]:
@@ -75,7 +77,7 @@ def load_documents(
         from meshwatch.spec.openslo.slo import load_slos
 
         found.extend(load_slos(registry, problems))
-    found.sort(key=lambda f: (f.file, f.index))  # stable: in-document order stays
+    found.sort(key=_BY_DOCUMENT)  # stable: in-document order stays
     _check_duplicates(found, problems)
     return found
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import difflib
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -92,6 +91,8 @@ def _without(data: Any, paths: list[FieldPath]) -> Any:
 def _message(error: Any, path: FieldPath, known: frozenset[str]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
+        import difflib  # only for a misspelt field
+
         name = str(path[-1]) if path else ""
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
         hint = f"; did you mean {close[0]!r}?" if close else ""

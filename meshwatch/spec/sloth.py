@@ -200,7 +200,7 @@ def _check_slos(
         doc,
         at,
         problems,
-        lambda item, path: _slo("service", {}, item, stand_in, doc, path, problems),
+        lambda item, path: _slo("service", (), item, stand_in, doc, path, problems),
     )
 
 
@@ -224,7 +224,7 @@ def _service(
             "Sloth SLO plugins are not supported by meshwatch",
         )
     check_name(spec.service, doc, (*at, "service"), problems)
-    labels = dict(check_labels(spec.labels, doc, (*at, "labels"), problems))
+    labels = check_labels(spec.labels, doc, (*at, "labels"), problems)
     return service_slos(
         spec.slos,
         slo_model,
@@ -237,7 +237,7 @@ def _service(
 
 def _slo(
     service: str,
-    labels: dict[str, str],
+    labels: tuple[tuple[str, str], ...],
     spec: SlothSLO,
     window: Window,
     doc: Document,

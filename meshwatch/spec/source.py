@@ -62,41 +62,39 @@ class Document:
     def line_of(self, path: FieldPath) -> int:
         """Line of `path` (of the key, for a list item its own line), or of its closest
         ancestor present in the file (missing fields)."""
-        node, line = self.root, self.line
-        parts = iter(path)
-        first = next(parts, None)
-        if type(first) is not str or type(node) is not yaml.MappingNode:
-            parts = iter(path)  # a list at the top, or no path: walk it all
-        else:
-            top = self._top
-            if not top:
-                for key, value in reversed(node.value):  # the first of duplicate keys wins
-                    if type(key) is yaml.ScalarNode:
-                        top[key.value] = (key.start_mark.line + 1, value)
-            found = top.get(first)
-            if found is None:
-                return line
-            line, node = found
-        for part in parts:
-            step = _child(node, part)
-            if step is None:
+        node = self.root
+        if not path or type(path[0]) is not str or type(node) is not yaml.MappingNode:
+            return _walk(node, self.line, path)  # a list at the top, or no path: walk it all
+        top = self._top
+        if not top:
+            for key, value in reversed(node.value):  # the first of duplicate keys wins
+                if type(key) is yaml.ScalarNode:
+                    top[key.value] = (key.start_mark.line + 1, value)
+        found = top.get(path[0])
+        if found is None:
+            return self.line
+        return _walk(found[1], found[0], path[1:]) if len(path) > 1 else found[0]
+
+
+def _walk(node: yaml.Node, line: int, path: FieldPath) -> int:
+    """The line of `path` below `node` (which is at `line`), or of its closest ancestor."""
+    for part in path:
+        kind = type(node)
+        if type(part) is int:
+            if kind is not yaml.SequenceNode or not 0 <= part < len(node.value):
                 break
-            line, node = step
-        return line
-
-
-def _child(node: yaml.Node, part: str | int) -> tuple[int, yaml.Node] | None:
-    kind = type(node)
-    if type(part) is int:
-        if kind is yaml.SequenceNode and 0 <= part < len(node.value):
-            item = node.value[part]
-            return item.start_mark.line + 1, item
-        return None
-    if kind is yaml.MappingNode:
+            node = node.value[part]
+            line = node.start_mark.line + 1
+            continue
+        if kind is not yaml.MappingNode:
+            break
         for key, value in node.value:
             if key.value == part and type(key) is yaml.ScalarNode:
-                return key.start_mark.line + 1, value
-    return None
+                line, node = key.start_mark.line + 1, value
+                break
+        else:
+            break
+    return line
 
 
 def format_path(path: FieldPath) -> str:

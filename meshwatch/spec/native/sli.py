@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 
 from meshwatch.errors import PromQLError
 from meshwatch.meshes import all_meshes, grpc, mesh
@@ -63,11 +64,18 @@ def sli_from_spec(
     return mesh_from_spec(spec.mesh, doc, at, problems)
 
 
-def _selector(text: str, doc: Document, path: FieldPath, problems: Problems) -> Selector | None:
-    from meshwatch.spec.promql import parse_selector  # the parser only for specs with PromQL
+@functools.cache
+def _parser() -> Callable[..., Selector]:
+    """`spec.promql.parse_selector`, imported on first use: the parser only for specs with
+    PromQL (an import statement per selector cost as much as mapping its tree)."""
+    from meshwatch.spec.promql import parse_selector
 
+    return parse_selector
+
+
+def _selector(text: str, doc: Document, path: FieldPath, problems: Problems) -> Selector | None:
     try:
-        return parse_selector(text)
+        return _parser()(text)
     except PromQLError as exc:
         problems.error(doc, path, f"invalid PromQL selector: {exc}")
         return None
@@ -105,10 +113,8 @@ def _latency(
     if spec.threshold <= 0:
         problems.error(doc, (*path, "threshold"), "threshold must be positive")
         ok = False
-    from meshwatch.spec.promql import parse_selector
-
     try:
-        selector = parse_selector(spec.selector, metric_required=False)
+        selector = _parser()(spec.selector, metric_required=False)
     except PromQLError as exc:
         problems.error(doc, (*path, "selector"), f"invalid PromQL selector: {exc}")
         return None

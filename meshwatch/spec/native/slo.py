@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Final
 
+from pydantic import ValidationError
+
 from meshwatch.model import SLO, Alerting, SourceRef, Timeslices, Window
 from meshwatch.spec.budgeting import parse_slice, timeslices
 from meshwatch.spec.checks import (
     Found,
+    built_slos,
     check_labels,
     check_name,
     check_objective,
@@ -29,24 +32,34 @@ FORMAT: Final = "meshwatch/v1"
 
 
 def load_native(doc: Document, problems: Problems, options: LoadOptions) -> list[Found]:
-    spec = validate(native.ServiceLevelsHeader, doc, problems)
+    whole = _valid_document(doc)
+    spec = validate(native.ServiceLevelsHeader, doc, problems) if whole is None else whole
     if spec is None:
         return []
     check_name(spec.service, doc, ("service",), problems)
-    labels = dict(check_labels(spec.labels, doc, ("labels",), problems))
-    return service_slos(
-        spec.slos,
-        native.SLOSpec,
-        doc,
-        (),
-        problems,
-        lambda item, path: _slo(spec.service, labels, item, doc, path, problems),
-    )
+    labels = check_labels(spec.labels, doc, ("labels",), problems)
+
+    def build(item: native.SLOSpec, path: FieldPath) -> SLO | None:
+        return _slo(spec.service, labels, item, doc, path, problems)
+
+    if whole is not None:
+        return built_slos(whole.slos, doc, (), build)
+    return service_slos(spec.slos, native.SLOSpec, doc, (), problems, build)
+
+
+def _valid_document(doc: Document) -> native.ServiceLevels | None:
+    """The whole document validated in one call, or None when anything in it is invalid:
+    then the header and each SLO are validated on their own, so that every problem is
+    reported and the valid SLOs are still checked (one call per SLO cost a tenth of a load)."""
+    try:
+        return native.ServiceLevels.model_validate(doc.data)
+    except ValidationError:
+        return None
 
 
 def _slo(
     service: str,
-    labels: dict[str, str],
+    labels: tuple[tuple[str, str], ...],
     spec: native.SLOSpec,
     doc: Document,
     path: FieldPath,

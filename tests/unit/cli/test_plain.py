@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,18 @@ def test_the_plain_parser_knows_every_parameter_of_the_typer_command() -> None:
         ((plain.SLOTH_PERIOD_FLAG,), False, 1),
         ((plain.ALLOW_EMPTY_FLAG,), True, 1),
     }
+
+
+def test_main_ends_a_plain_call_with_the_collector_paused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Resuming the collector would walk every object the imports made, only to exit; when
+    the process does not end after all (quick_exit returns), it is resumed."""
+    from meshwatch.cli import entry
+
+    paused_at_exit: list[bool] = []
+    monkeypatch.setattr(entry, "quick_exit", lambda code: paused_at_exit.append(not gc.isenabled()))
+    with pytest.raises(SystemExit) as exited:
+        entry.main(["validate", str(SPECS)])
+    assert (exited.value.code, paused_at_exit, gc.isenabled()) == (0, [True], True)
+    assert ": ok" in capsys.readouterr().out
