@@ -36,7 +36,7 @@ def load_paths(paths: Sequence[str | Path], options: LoadOptions | None = None) 
     """Load every spec under `paths`; raise SpecError listing every error of every file."""
     options = options or LoadOptions()
     problems = Problems()
-    with without_cyclic_gc():
+    with without_cyclic_gc(kept=True):  # the SLOs live as long as the process
         found = load_documents(read_paths(paths, problems, options), problems, options)
         return _finish(found, problems)
 
@@ -45,7 +45,7 @@ def load_text(text: str, filename: str, options: LoadOptions | None = None) -> L
     """Load one YAML stream (one or more documents) as if read from `filename`."""
     options = options or LoadOptions()
     problems = Problems()
-    with without_cyclic_gc():
+    with without_cyclic_gc(kept=True):  # the SLOs live as long as the process
         found = load_documents(read_text(text, filename, problems, options), problems, options)
         return _finish(found, problems)
 
