@@ -74,33 +74,30 @@ def parse(args: Sequence[str]) -> tuple[list[Path], str | None, bool] | None:
 def run(args: Sequence[str]) -> int | None:
     """The exit code of a plain `validate` call, run; None when `args` are not plain.
 
-    The cyclic garbage collector is paused for the whole call (`bulk.without_cyclic_gc`):
-    importing pydantic and building the spec models allocates enough to start it over and
-    over, a tenth of the call's CPU time, and the load pauses it anyway.
+    `entry.main` runs it with the cyclic garbage collector paused (`bulk.without_cyclic_gc`)
+    from before this module's import: importing pydantic and building the spec models
+    allocate enough to start it over and over, and the load pauses it anyway.
     """
     call = parse(args)
     if call is None:
         return None
     paths, period, allow_empty = call
-    from meshwatch.bulk import without_cyclic_gc
-
-    with without_cyclic_gc():
-        options = _options(period, allow_empty)
-        if options is None:
-            return None
-        try:
-            validate_specs(paths, options)
-        except MeshwatchError as exc:
-            print_error(exc)
-            return EXIT_INVALID
-        except KeyboardInterrupt:
-            return EXIT_INTERRUPTED
-        except OSError as exc:
-            if exc.errno != errno.EPIPE:
-                raise
-            # the reader went away (`| head`): exit 1 quietly, as Click does
-            sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
-            return EXIT_INVALID
+    options = _options(period, allow_empty)
+    if options is None:
+        return None
+    try:
+        validate_specs(paths, options)
+    except MeshwatchError as exc:
+        print_error(exc)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        # the reader went away (`| head`): exit 1 quietly, as Click does
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+        return EXIT_INVALID
     return EXIT_OK
 
 
