@@ -133,7 +133,8 @@ class PrometheusCollector:
     ) -> Recorded:
         """Every recorded series at `now`, in one query (see `recorded_query`)."""
         query = recorded_query(backend_windows, raw_slos)
-        return Recorded(self.querier.instant(query, now), now, self.max_age)
+        max_age = self.max_age
+        return self.querier.read(query, now, lambda result: Recorded(result, now, max_age))
 
     def measure(self, plans: Sequence[SLOPlan], now: datetime) -> Measurements:
         """`SLICollector.measure`: the whole cycle's plan in O(1) queries (see the module)."""
@@ -148,11 +149,11 @@ class PrometheusCollector:
         answers = {}
         for plan in plans:
             key: SLOKey = (plan.slo.service, plan.slo.name)
-            counts = {
-                w: recorded.lookup(key, w) or pending.count(plan.slo.sli, w)
-                for w in plan.count_windows
-            }
             sli = plan.slo.sli
+            counts: dict[timedelta, _Token] = {
+                w: found or pending.count(sli, w)
+                for w, found in recorded.lookup_all(key, plan.count_windows).items()
+            }
             match sli:
                 case RawSLI():
                     raw = {
@@ -172,9 +173,10 @@ class PrometheusCollector:
             # window (its group late, Prometheus busy) is replaced by the raw counters
             backends = {
                 b.name: {
-                    w: recorded.lookup(key, w, b.name, fresh_within=min(b.windows))
-                    or pending.count(b.sli, w)
-                    for w in b.windows
+                    w: found or pending.count(b.sli, w)
+                    for w, found in recorded.lookup_all(
+                        key, b.windows, b.name, fresh_within=min(b.windows)
+                    ).items()
                 }
                 for b in plan.backends
             }

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import orjson
 import requests
@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 _STATUS_RE = re.compile(r"HTTP Status Code (\d{3})")
 _RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+T = TypeVar("T")
 
 
 class QueryClient(Protocol):
@@ -149,6 +150,12 @@ class PrometheusQuerier:
 
     def instant(self, query: str, at: datetime | None = None) -> list[Sample]:
         """The instant vector of `query` evaluated at `at` (Prometheus's now when None)."""
+        return self.read(query, at, parse_vector)
+
+    def read(self, query: str, at: datetime | None, parse: Callable[[object], T]) -> T:
+        """`query` at `at`, its decoded `data.result` turned into a value by `parse` (which
+        raises CollectorError for an answer of the wrong shape). For a reader that indexes a
+        big answer as it checks it (`Recorded`) instead of building samples first."""
         params: dict[str, Any] = {"timeout": f"{self.policy.timeout:g}s"}
         if at is not None:
             params["time"] = f"{at.timestamp():.3f}"
@@ -170,7 +177,7 @@ class PrometheusQuerier:
             except requests.RequestException as exc:
                 raise CollectorError(f"Prometheus request failed: {exc}") from exc
             else:
-                return parse_vector(result)
+                return parse(result)
             logger.warning(
                 "prometheus query failed (attempt %s/%s): %s",
                 attempt + 1,
