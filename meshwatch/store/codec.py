@@ -11,7 +11,7 @@ NaN in a REAL column into NULL anyway and both engines must answer the same.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from meshwatch.model import SLOStatus, State
@@ -21,27 +21,58 @@ MAPS = ("sli", "burn_rate", "latency", "requests")
 _INF = {"Infinity": math.inf, "-Infinity": -math.inf}
 
 
+STATUS_COLUMNS = (
+    "slo_id",
+    "at_us",
+    "step_s",
+    "samples",
+    "state",
+    "worst_state",
+    "service",
+    "slo",
+    "reason",
+    "objective",
+    "period_sli",
+    "budget_remaining",
+    "budget_remaining_seconds",
+    "budget_remaining_requests",
+    "throughput",
+    "coverage",
+    "windows",
+)
+"""The columns of `status_row`, in its order (`id` is the database's)."""
+
+
+def status_row(
+    status: SLOStatus, windows: Callable[[dict[str, Any]], Any] = lambda maps: maps
+) -> tuple[Any, ...]:
+    """Column values of a raw (just evaluated) status_history row, in `STATUS_COLUMNS`
+    order; `windows` encodes the per-window maps (the JSON text, for a driver)."""
+    state = status.state.value
+    return (
+        status.slo_id,
+        to_micros(status.at),
+        0,
+        1,
+        state,
+        state,
+        status.service,
+        status.slo,
+        status.reason,
+        status.objective,
+        _scalar(status.period_sli),
+        _scalar(status.budget_remaining),
+        _scalar(status.budget_remaining_seconds),
+        _scalar(status.budget_remaining_requests),
+        _scalar(status.throughput),
+        _scalar(status.coverage),
+        windows({name: _encode_map(getattr(status, name)) for name in MAPS}),
+    )
+
+
 def status_values(status: SLOStatus) -> dict[str, Any]:
-    """Column values of a raw (just evaluated) status_history row."""
-    return {
-        "slo_id": status.slo_id,
-        "at_us": to_micros(status.at),
-        "step_s": 0,
-        "samples": 1,
-        "state": status.state.value,
-        "worst_state": status.state.value,
-        "service": status.service,
-        "slo": status.slo,
-        "reason": status.reason,
-        "objective": status.objective,
-        "period_sli": _scalar(status.period_sli),
-        "budget_remaining": _scalar(status.budget_remaining),
-        "budget_remaining_seconds": _scalar(status.budget_remaining_seconds),
-        "budget_remaining_requests": _scalar(status.budget_remaining_requests),
-        "throughput": _scalar(status.throughput),
-        "coverage": _scalar(status.coverage),
-        "windows": {name: _encode_map(getattr(status, name)) for name in MAPS},
-    }
+    """`status_row` by column name."""
+    return dict(zip(STATUS_COLUMNS, status_row(status), strict=True))
 
 
 def status_from_values(values: Mapping[Any, Any]) -> SLOStatus:

@@ -11,7 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from meshwatch.model import SLOStatus, State
-from meshwatch.store.codec import status_from_values, status_values
+from meshwatch.store.codec import STATUS_COLUMNS, status_from_values, status_row, status_values
+from meshwatch.store.engine import compact_json
+from meshwatch.store.tables import StatusRow
 from meshwatch.store.types import from_micros, to_micros
 
 floats = st.floats(allow_nan=False) | st.none()
@@ -81,3 +83,19 @@ def test_other_time_zones_are_converted_to_utc() -> None:
     moment = datetime(2026, 1, 1, 17, tzinfo=timezone(timedelta(hours=5)))
     assert from_micros(to_micros(moment)) == datetime(2026, 1, 1, 12, tzinfo=UTC)
     assert from_micros(to_micros(moment)).tzinfo is UTC
+
+
+def test_the_row_has_every_column_of_the_table_but_its_id() -> None:
+    columns = [column.name for column in StatusRow.__table__.columns if column.name != "id"]
+    assert sorted(STATUS_COLUMNS) == sorted(columns)
+
+
+@given(statuses)
+def test_a_driver_row_reads_back_exactly(status: SLOStatus) -> None:
+    """The tuple `write_statuses` hands the driver, its maps as the store's JSON text."""
+    row = status_row(status, compact_json)
+    assert len(row) == len(STATUS_COLUMNS) and isinstance(row[-1], str)
+    values = dict(zip(STATUS_COLUMNS, row, strict=True))
+    values["windows"] = json.loads(values["windows"])
+    assert status_from_values(values) == status
+    assert values == {**status_values(status), "windows": values["windows"]}
