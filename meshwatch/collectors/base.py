@@ -81,11 +81,13 @@ class SLOPlan:
     bucket_windows: tuple[timedelta, ...] = ()
     backends: tuple[BackendPlan, ...] = ()
     quantiles: tuple[float, ...] = ()
+    count_windows: tuple[timedelta, ...] = field(init=False, repr=False, compare=False)
+    """Every window `Measured.counts` answers: `windows` and the period (read several times
+    per SLO and cycle, so computed once)."""
 
-    @property
-    def count_windows(self) -> tuple[timedelta, ...]:
-        """Every window `Measured.counts` answers: `windows` and the period."""
-        return tuple(dict.fromkeys((*self.windows, self.period)))
+    def __post_init__(self) -> None:
+        windows = tuple(dict.fromkeys((*self.windows, self.period)))
+        object.__setattr__(self, "count_windows", windows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from meshwatch.collectors.prometheus_http import PrometheusQuerier, Sample
 
@@ -44,8 +45,9 @@ def run_probes(
         part = probes[start : start + chunk]
         query = " or ".join(tagged(p) for p in part)
         for sample in querier.instant(query, at):
-            labels = dict(sample.labels)
-            key = labels.pop(PROBE_LABEL, None)
+            # the answer's label dicts are this call's own (`parse_vector` keeps the decoded
+            # ones): the tag is taken out in place, not by copying 35,000 of them per cycle
+            key = cast(dict[str, str], sample.labels).pop(PROBE_LABEL, None)
             if key in found:
-                found[key].append(Sample(labels, sample.value))
+                found[key].append(sample)
     return found
