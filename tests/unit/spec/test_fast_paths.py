@@ -1,0 +1,72 @@
+"""The load's fast paths give what the general path gives (issue 15: fast where users feel it)."""
+
+from __future__ import annotations
+
+import promql_parser as pp
+import pytest
+import yaml
+
+from meshwatch.errors import PromQLError
+from meshwatch.model import Matcher, Selector
+from meshwatch.promql import expr
+from meshwatch.spec.promql import parse_selector
+from meshwatch.spec.source import _Builder, _compose
+
+
+def test_mapping_values_are_typed_as_build_types_them() -> None:
+    text = "a: 1\nb: '1'\nc: yes\nd: ~\ne: 1.5\nf: !!str 2\ng: |\n  x\nh: [1, '2']\ni: {j: 0x1f}\n"
+    (root,) = [node for node in _compose(text, "f.yaml", []) if node is not None]
+    assert isinstance(root, yaml.MappingNode)
+    fast = _Builder("f.yaml", merges=False).build(root)
+    general = _Builder("f.yaml", merges=False)
+    one_by_one = {key.value: general.build(value) for key, value in root.value}
+    assert fast == one_by_one
+    assert [type(v) for v in fast.values()] == [type(v) for v in one_by_one.values()]
+    assert fast == {
+        "a": 1, "b": "1", "c": True, "d": None, "e": 1.5, "f": "2", "g": "x\n",
+        "h": [1, "2"], "i": {"j": 31},
+    }  # fmt: skip
+
+
+SELECTORS = [
+    'http_requests_total{job="api",code=~"5.."}',
+    'http_requests_total{job="api",handler="/a"}',
+    'other_total{job="api",code!~"4..",x!="y"}',
+]
+
+
+def _read(text: str) -> Selector | None:
+    return expr.selector(pp.parse(text))
+
+
+def test_remembered_matchers_and_metrics_give_the_same_selectors() -> None:
+    expr.clear_caches()
+    first = [_read(text) for text in SELECTORS]
+    again = [_read(text) for text in SELECTORS]  # every metric and matcher remembered now
+    expr.clear_caches()
+    fresh = [_read(text) for text in SELECTORS]
+    assert first == again == fresh
+    assert first[0] == Selector(
+        "http_requests_total", (Matcher("job", "=", "api"), Matcher("code", "=~", "5.."))
+    )
+    assert again[0] is not None and again[1] is not None
+    assert again[0].matchers[0] is again[1].matchers[0]  # one object for one matcher
+
+
+def test_what_is_outside_the_subset_stays_outside_when_remembered() -> None:
+    expr.clear_caches()
+    assert _read('x{job="a"}') is not None
+    assert _read('{"utf8.name"="a"}') is None  # a quoted label name is not remembered
+    assert _read('{"utf8.name"="a"}') is None
+    with pytest.raises(PromQLError, match="invalid regular expression"):
+        _read('x{a=~"(?<n>a)"}')  # Rust accepts it, Python's re does not
+    with pytest.raises(PromQLError, match="invalid regular expression"):
+        _read('x{a=~"(?<n>a)"}')  # still refused: refusals are not remembered
+
+
+def test_cache_clear_forgets_selectors_down_to_their_matchers() -> None:
+    parse_selector('http_requests_total{job="cleared"}')
+    assert ("job", int(pp.MatchOp.Equal), "cleared") in expr._MATCHERS  # type: ignore[call-overload]
+    parse_selector.cache_clear()  # type: ignore[attr-defined]
+    assert not expr._MATCHERS
+    assert not expr._METRICS
