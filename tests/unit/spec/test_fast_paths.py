@@ -10,7 +10,7 @@ from meshwatch.errors import PromQLError
 from meshwatch.model import Matcher, Selector
 from meshwatch.promql import expr
 from meshwatch.spec.promql import parse_selector
-from meshwatch.spec.source import _Builder, _compose
+from meshwatch.spec.source import _Builder, _compose, parse_stream
 
 
 def test_mapping_values_are_typed_as_build_types_them() -> None:
@@ -70,3 +70,40 @@ def test_cache_clear_forgets_selectors_down_to_their_matchers() -> None:
     parse_selector.cache_clear()  # type: ignore[attr-defined]
     assert not expr._MATCHERS
     assert not expr._METRICS
+
+
+def test_the_sli_kind_is_the_one_set_as_the_comprehension_found_it() -> None:
+    from itertools import product
+
+    from meshwatch.spec.native import models as native
+    from meshwatch.spec.native.sli import _SLI_KINDS, _kind
+
+    values = {
+        "ratio": native.RatioSpec(total="a", bad="b"),
+        "latency": native.LatencySpec(histogram="h", threshold=1),
+        "events": native.EventsSpec(total_query="t"),
+        "raw": native.RawSpec(error_ratio_query="r"),
+        "mesh": native.MeshSpec(kind="istio", service="s"),
+    }
+    for chosen in product((False, True), repeat=len(_SLI_KINDS)):
+        spec = native.SLISpec(
+            **{k: values[k] for k, on in zip(_SLI_KINDS, chosen, strict=True) if on}
+        )
+        found = [name for name in _SLI_KINDS if getattr(spec, name) is not None]
+        assert _kind(spec) == (found[0] if len(found) == 1 else None)
+
+
+def test_a_remembered_valid_name_is_still_valid_and_invalid_ones_are_still_reported() -> None:
+    from meshwatch.spec.checks import _VALID_NAMES, check_name
+    from meshwatch.spec.problems import Problems
+
+    (doc,), _ = parse_stream("name: x\n", "f.yaml")
+    problems = Problems()
+    _VALID_NAMES.clear()
+    assert check_name("availability", doc, ("name",), problems)
+    assert check_name("availability", doc, ("name",), problems)  # remembered
+    for _ in range(2):
+        assert not check_name("-bad", doc, ("name",), problems)
+        assert not check_name("x" * 101, doc, ("name",), problems)
+    assert problems.error_count == 4
+    assert "-bad" not in _VALID_NAMES
