@@ -107,3 +107,35 @@ def test_a_remembered_valid_name_is_still_valid_and_invalid_ones_are_still_repor
         assert not check_name("x" * 101, doc, ("name",), problems)
     assert problems.error_count == 4
     assert "-bad" not in _VALID_NAMES
+
+
+def test_remembered_default_alerting_and_quiet_slos_match_the_checks() -> None:
+    from meshwatch.model import Window
+    from meshwatch.spec import load_text
+    from meshwatch.spec.checks import parse_window
+    from meshwatch.spec.native import models as native
+    from meshwatch.spec.native.policy import _default_alerting, alerting_from_spec
+    from meshwatch.spec.problems import Problems
+
+    (doc,), _ = parse_stream("a: 1\n", "f.yaml")
+    window = parse_window("28d")
+    spec = native.AlertingSpec()
+    first = alerting_from_spec(spec, window, doc, ("alerting",), Problems())
+    again = alerting_from_spec(spec, window, doc, ("alerting",), Problems())
+    other = alerting_from_spec(spec, Window.rolling(window.length), doc, (), Problems())
+    assert first is again == _default_alerting(window)
+    assert other == first  # an equal window that is another object: the same value
+    text = """apiVersion: meshwatch/v1
+kind: ServiceLevels
+service: s
+slos:
+{slos}"""
+    one = "  - {{name: n{i}, objective: {o}, sli: {{mesh: {{kind: istio, service: s}}}}}}\n"
+    objectives = [99.9, 99.9999, 99.9, 0.5, 99.9999, 0.5, 99.9, 90, 90]
+    slos = "".join(one.format(i=i, o=o) for i, o in enumerate(objectives))
+    warned = [
+        (p.line, p.field) for p in load_text(text.format(slos=slos), "f.yaml").warnings
+    ]  # as before the memo: each repeated objective is warned about every time
+    assert warned == [(6, "slos[1].objective"), (8, "slos[3].objective"),
+                      (9, "slos[4].objective"), (10, "slos[5].objective"),
+                      (12, "slos[7].alerting"), (13, "slos[8].alerting")]  # fmt: skip
