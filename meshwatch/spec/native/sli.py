@@ -12,6 +12,7 @@ from meshwatch.meshes.base import Mesh, PresetError
 from meshwatch.model import (
     SLI,
     LatencySLI,
+    MeshKind,
     MeshSource,
     NativeLatencySLI,
     RatioSLI,
@@ -31,13 +32,11 @@ def sli_from_spec(
     spec: native.SLISpec, doc: Document, path: FieldPath, problems: Problems
 ) -> tuple[SLI, MeshSource | None] | None:
     """The SLI (and its mesh source, for presets), or None with the problems recorded."""
-    chosen = [name for name in _SLI_KINDS if getattr(spec, name) is not None]
-    if len(chosen) != 1:
-        problems.error(
-            doc, path, f"set exactly one of {', '.join(_SLI_KINDS)} (found {len(chosen)})"
-        )
+    kind = _kind(spec)
+    if kind is None:
+        found = sum(getattr(spec, name) is not None for name in _SLI_KINDS)
+        problems.error(doc, path, f"set exactly one of {', '.join(_SLI_KINDS)} (found {found})")
         return None
-    kind = chosen[0]
     at: FieldPath = (*path, kind)
     if spec.ratio is not None:
         ratio = _ratio(spec.ratio, doc, at, problems)
@@ -62,6 +61,22 @@ def sli_from_spec(
         return None if raw is None else (raw, None)
     assert spec.mesh is not None
     return mesh_from_spec(spec.mesh, doc, at, problems)
+
+
+def _kind(spec: native.SLISpec) -> str | None:
+    """The one SLI kind `spec` sets, or None when it sets none or several. Spelt out: a
+    comprehension over `_SLI_KINDS` cost three times as much, once per SLO."""
+    ratio, latency, events, raw = spec.ratio, spec.latency, spec.events, spec.raw
+    unset = (ratio is None) + (latency is None) + (events is None) + (raw is None)
+    if unset + (spec.mesh is None) != len(_SLI_KINDS) - 1:
+        return None
+    if ratio is not None:
+        return "ratio"
+    if latency is not None:
+        return "latency"
+    if events is not None:
+        return "events"
+    return "raw" if raw is not None else "mesh"
 
 
 @functools.cache
@@ -140,14 +155,21 @@ def _preset_fields() -> tuple[str, ...]:
     )
 
 
+@functools.cache
+def _foreign_fields(kind: MeshKind) -> tuple[str, ...]:
+    """The preset fields that belong to other meshes than `kind`, in `_preset_fields` order."""
+    own = mesh(kind).fields
+    return tuple(name for name in _preset_fields() if name not in own)
+
+
 def mesh_from_spec(
     spec: native.MeshSpec, doc: Document, path: FieldPath, problems: Problems
 ) -> tuple[SLI, MeshSource] | None:
     """Expand a mesh preset; every field that does not belong to `kind` is an error."""
     before = problems.error_count
     chosen = mesh(spec.kind)
-    for name in _preset_fields():
-        if getattr(spec, name) is not None and name not in chosen.fields:
+    for name in _foreign_fields(spec.kind):
+        if getattr(spec, name) is not None:
             owners = [m.kind for m in all_meshes() if name in m.fields]
             problems.error(
                 doc, (*path, name), f"{name} is for kind {' or '.join(owners)}, not {spec.kind}"
