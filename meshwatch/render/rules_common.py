@@ -51,15 +51,24 @@ def ref(record: str, slo: SLO, backend: str | None = None) -> str:
     return Selector(record, tuple(matchers)).promql()
 
 
-def recorded_ratio(errors: str, requests: str) -> str:
+def recorded_ratio(errors: str, requests: str, *, within: bool = False) -> str:
     """`errors / requests` of two recordings of one SLO (one series each, the same labels):
     the values of `sli.guarded_ratio` - NaN without traffic, never +Inf, never above 1, no
-    result without an errors series - from 3 series reads instead of 5.
+    result without an errors series.
 
+    `within`: the errors are counted among the requests (`slo.kinds.errors_within_requests`,
+    and the recordings keep it, see `rules_sli`), so there are never errors without
+    requests: `clamp_max(errors / requests, 1)`, two series reads (no requests: 0 / 0 = NaN;
+    the cap only absorbs a rounding of sums in different orders).
+
+    Otherwise errors can move while the requests do not (separate counters, templates):
     `clamp_max` caps the ratio at 1 (and +Inf, errors without requests, at 1 too);
     `requests / requests` is exactly 1 with traffic and NaN without, so `x * (r / r)` is `x`
-    with traffic and NaN without (the +Inf case included, as the guard makes it).
+    with traffic and NaN without (the +Inf case included, as the guard makes it) - three
+    series read four times.
     """
+    if within:
+        return f"clamp_max({errors} / {requests}, 1)"
     return f"clamp_max({errors} / {requests}, 1) * ({requests} / {requests})"
 
 

@@ -8,7 +8,8 @@ plain vector arithmetic.
 Conventions, per SLI kind (`W` is the window):
 
 - ratio, bad form:  errors = `sum(increase(bad[W])) or vector(0)` - a service that never
-  failed has no error series at all, which means zero errors, not unknown.
+  failed has no error series at all, which means zero errors, not unknown (the rules
+  default to zero only while the requests exist, see `rules_sli`).
 - ratio, good form: errors = `clamp_min(total - (good or vector(0)), 0)` - a total outage
   may have no success series yet; extrapolation may make good exceed total by a hair.
 - latency: errors = `clamp_min(_count - _bucket{le=~"<bound>"}, 0)`; the bucket has no
@@ -119,14 +120,16 @@ def requests_increase(sli: SLI, window: timedelta) -> str:
             assert_never(sli)
 
 
-def errors_increase(sli: SLI, window: timedelta) -> str:
-    """Bad events in `window`, one series without labels; raise ValueError for raw SLIs."""
+def errors_increase(sli: SLI, window: timedelta, zero: str = "vector(0)") -> str:
+    """Bad events in `window`, one series without labels; raise ValueError for raw SLIs.
+
+    `zero` is what a bad counter without series counts as (`vector(0)`: zero errors); the
+    rule generator passes `on() (<the requests recording> * 0)` so that the errors exist
+    exactly when the requests do (`rules_sli`)."""
     match sli:
         case RatioSLI():
             if sli.bad is not None:
-                return " + ".join(
-                    f"({_increase(s, window)} or vector(0))" for s in sli.bad_selectors
-                )
+                return " + ".join(f"({_increase(s, window)} or {zero})" for s in sli.bad_selectors)
             if sli.good is None:
                 raise ValueError("a ratio SLI needs `good` or `bad`")
             good = f"({_increase(sli.good, window)} or vector(0))"

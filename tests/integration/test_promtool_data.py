@@ -174,6 +174,56 @@ def test_counter_reset_raises_nothing(promtool: str, tmp_path: Path) -> None:
     assert_passes(proc)
 
 
+def test_errors_are_never_counted_without_their_requests_across_a_scrape_gap(
+    promtool: str, tmp_path: Path
+) -> None:
+    """The service fails 10 % for an hour, its target is down for 15 minutes (no series),
+    then it is back without traffic. The 30m recordings made during the gap had no
+    requests; had their errors still summed the older 5m terms, the 1h window 30 minutes
+    later would hold errors without requests (100 % instead of no traffic). Errors are
+    recorded exactly when requests are, so every window keeps errors <= requests and the
+    ratio is NaN (no traffic), not 1."""
+    sel = SEL.format(service="checkout")
+    series = [
+        _http("200", "0+90x60 _x15 5400+0x90"),
+        _http("500", "0+10x60 _x15 600+0x90"),
+    ]
+    minutes = range(62, 165, 3)
+    over = [  # errors above requests in some window: never
+        {
+            "expr": f"meshwatch:sli_errors:increase{w}{{{sel}}}"
+            f" > meshwatch:sli_requests:increase{w}{{{sel}}}",
+            "eval_time": f"{t}m",
+            "exp_samples": [],
+        }
+        for t in minutes
+        for w in ("30m", "1h", "2h")
+    ]
+    quiet = [  # no request in the last 30m, the older 30m term recorded in the gap
+        {
+            "expr": f"count(meshwatch:sli_error:ratio_rate1h{{{sel}}}"
+            f" != meshwatch:sli_error:ratio_rate1h{{{sel}}})",
+            "eval_time": f"{t}m",
+            "exp_samples": [{"labels": "{}", "value": 1}],
+        }
+        for t in (95, 98, 140)
+    ]
+    proc = run_promtool(
+        promtool,
+        tmp_path,
+        [checkout()],
+        [
+            {
+                "name": "scrape-gap",
+                "interval": "1m",
+                "input_series": series,
+                "promql_expr_test": over + quiet,
+            }
+        ],
+    )
+    assert_passes(proc)
+
+
 def test_uneven_traffic_gives_the_request_weighted_period_ratio(
     promtool: str, tmp_path: Path
 ) -> None:

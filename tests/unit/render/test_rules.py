@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from meshwatch import conventions as c
-from meshwatch.model import SLO, Alerting, Window
+from meshwatch.model import SLO, Alerting, Matcher, RatioSLI, Selector, Window
 from meshwatch.render.rule_types import AlertingRule, RecordingRule, Rule
 from meshwatch.render.rules import file_name, k8s_name, render_service, rule_files, slo_groups
 from meshwatch.render.rules_common import min_failures_expr, min_requests, ratio_windows
@@ -93,6 +93,46 @@ def test_period_ratio_is_errors_over_requests_not_an_average() -> None:
     assert remaining.startswith("1 - meshwatch:slo_period_error:ratio{") and remaining.endswith(
         "/ 0.001"
     )
+
+
+def test_errors_counted_among_requests_are_recorded_with_them_and_need_no_ratio_guard() -> None:
+    slo = istio_availability()  # bad = the request counter narrowed to 5xx
+    records = _records(slo)
+    sel = '{meshwatch_service="checkout",meshwatch_slo="availability"}'
+    errors = records["meshwatch:sli_errors:increase5m"].expr
+    assert errors.endswith(f" or on() (meshwatch:sli_requests:increase5m{sel} * 0))")
+    assert "vector(0)" not in errors  # no errors without requests, even in older terms
+    for window in ("5m", "1h", "6h"):
+        ratio = records[f"meshwatch:sli_error:ratio_rate{window}"].expr
+        assert ratio == (
+            f"clamp_max(meshwatch:sli_errors:increase{window}{sel}"
+            f" / meshwatch:sli_requests:increase{window}{sel}, 1)"
+        )
+    period = records[c.RULE_PERIOD_ERROR].expr
+    assert period.count("meshwatch:sli_requests:increase") == 1  # two reads, not four
+
+
+def test_errors_of_another_counter_keep_the_guard_against_errors_without_requests() -> None:
+    requests = Selector("app_requests_total", (Matcher("job", "=", "odd"),))
+    errors = Selector("app_errors_total", (Matcher("job", "=", "odd"),))
+    slo = SLO(
+        "odd",
+        "availability",
+        99.9,
+        Window.rolling(timedelta(days=30)),
+        RatioSLI(total=requests, bad=errors),
+    )
+    records = _records(slo)
+    assert records["meshwatch:sli_errors:increase5m"].expr.endswith(" or vector(0))")
+    for name in (
+        "meshwatch:sli_error:ratio_rate5m",
+        "meshwatch:sli_error:ratio_rate1h",
+        c.RULE_PERIOD_ERROR,
+    ):
+        requests_read = records[name].expr.count("meshwatch:sli_requests:increase")
+        assert requests_read == 3, name  # `* (r / r)`: NaN, not 1, when errors move alone
+    templated = _records(sloth_query())[c.RULE_PERIOD_ERROR].expr
+    assert templated.count("meshwatch:sli_requests:increase") == 3
 
 
 def test_raw_sli_period_is_time_weighted_and_has_no_counts() -> None:
