@@ -100,37 +100,28 @@ def _counts(
     ]
 
 
+def _ratio_of(slo: SLO, suffix: str) -> str:
+    """The error ratio of the SLO's recorded counts `increase<suffix>`."""
+    return recorded_ratio(
+        ref(c.rule_errors_increase(suffix), slo),
+        ref(c.rule_requests_increase(suffix), slo),
+        within=errors_within_requests(slo.sli),
+    )
+
+
 def _ratio(slo: SLO, window: timedelta, labels: dict[str, str]) -> RecordingRule:
     w = dur(window)
-    if has_counts(slo.sli):
-        expr = recorded_ratio(
-            ref(c.rule_errors_increase(w), slo),
-            ref(c.rule_requests_increase(w), slo),
-            within=errors_within_requests(slo.sli),
-        )
-    else:
-        expr = error_ratio(slo.sli, window)
+    expr = _ratio_of(slo, w) if has_counts(slo.sli) else error_ratio(slo.sli, window)
     return record(c.rule_error_ratio(w), expr, labels)
 
 
 def _period_rules(slo: SLO, labels: dict[str, str]) -> list[RecordingRule]:
     period = slo.window.length
     rules: list[RecordingRule] = []
-    if has_counts(slo.sli) and slo.window.unit is not None:
-        rules = calendar_rules(slo, labels)
-        p = c.PERIOD_SUFFIX
-        ratio = recorded_ratio(
-            ref(c.rule_errors_increase(p), slo),
-            ref(c.rule_requests_increase(p), slo),
-            within=errors_within_requests(slo.sli),
-        )
-    elif has_counts(slo.sli):
-        p = dur(period)
-        ratio = recorded_ratio(
-            ref(c.rule_errors_increase(p), slo),
-            ref(c.rule_requests_increase(p), slo),
-            within=errors_within_requests(slo.sli),
-        )
+    if has_counts(slo.sli):
+        calendar = slo.window.unit is not None
+        rules = calendar_rules(slo, labels) if calendar else []
+        ratio = _ratio_of(slo, c.PERIOD_SUFFIX if calendar else dur(period))
     else:
         five = ref(c.rule_error_ratio(dur(BASE)), slo)
         ratio = f"avg(avg_over_time({five}[{dur(period)}]))"
