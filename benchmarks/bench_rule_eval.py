@@ -50,6 +50,7 @@ EVAL_S = 60  # long enough that neither side misses an iteration on 2 shared cor
 WARMUP_S = float(os.environ.get("MESHWATCH_BENCH_WARMUP_S", "150"))
 SAMPLES = 3
 DURATION = "prometheus_rule_group_last_duration_seconds"
+COMPACTIONS = "prometheus_tsdb_compactions_total"
 
 
 def slos(count: int) -> list[SLO]:
@@ -105,14 +106,33 @@ def _count(prom: PrometheusProcess, expr: str) -> int:
     return int(float(result[0]["value"][1])) if result else 0
 
 
+def _series_since(prom: PrometheusProcess, expr: str, seconds: float) -> int:
+    """How many series matching `expr` hold a sample in the last `seconds`, live or stale:
+    more than `_count` finds live means a series changed its labels in that time."""
+    now = time.time()
+    params = {"match[]": expr, "start": f"{now - seconds:.0f}", "end": f"{now:.0f}"}
+    return len(prom.api("series", params))
+
+
+Writer = Callable[[Sequence[SLO], Path], list[Path]]
+Prepare = Callable[[list[dict[str, object]], Path], dict[str, float]]
+
+
 def _measure(
     name: str,
     items: Sequence[SLO],
-    write: Callable[[Sequence[SLO], Path], list[Path]],
+    write: Writer,
     series_expr: str,
     target: str,
     workdir: Path,
+    *,
+    prepare: Prepare | None = None,
+    retention: str = "1d",
 ) -> dict[str, float]:
+    """Load `write`'s rules into a fresh Prometheus scraping `target` and measure a cycle.
+
+    `prepare(rules, data_dir)`, when given, fills the data directory before Prometheus starts
+    (the steady-state history) and returns figures that join the result."""
     folder = workdir / name
     folder.mkdir()
     files = write(items, folder)
@@ -122,6 +142,7 @@ def _measure(
         for group in yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)["groups"]
         for rule in group["rules"]
     ]
+    prepared = prepare(rules, folder / "prometheus" / "data") if prepare is not None else {}
     prom = PrometheusProcess(
         shutil.which("prometheus") or "/usr/bin/prometheus",
         folder / "prometheus",
@@ -131,32 +152,39 @@ def _measure(
             scrape_interval="5s",
             evaluation_interval=f"{EVAL_S}s",
         ),
-        retention="1d",
+        retention=retention,
         extra_args=["--query.max-concurrency=100"],
     )
     try:
         prom.start(timeout=180)
         time.sleep(WARMUP_S)
         totals = []
+        compactions = _metric_lines(prom.url, COMPACTIONS)[0][1]
         cpu = _metric_lines(prom.url, "process_cpu_seconds_total")[0][1]
         for _ in range(SAMPLES):
             time.sleep(EVAL_S)
             totals.append(sum(v for _, v in _metric_lines(prom.url, DURATION)))
         cpu = _metric_lines(prom.url, "process_cpu_seconds_total")[0][1] - cpu
+        compactions = _metric_lines(prom.url, COMPACTIONS)[0][1] - compactions
         missed = sum(
             v for _, v in _metric_lines(prom.url, "prometheus_rule_group_iterations_missed_total")
         )
         series = _count(prom, series_expr)
+        recent = _series_since(prom, series_expr, 1800)
+        raw = _series_since(prom, REQUESTS, 1800)
     finally:
         prom.stop()
     n = len(items)
-    return {
+    return prepared | {
         "cpu_s_per_cycle": cpu / SAMPLES,
         "group_duration_sum_s": statistics.median(totals),
         "recording_rules_per_slo": sum(1 for r in rules if "record" in r) / n,
         "alert_rules_per_slo": sum(1 for r in rules if "alert" in r) / n,
         "series_per_slo": series / n,
+        "series_in_last_30m_per_slo": recent / n,
+        "raw_series_in_last_30m_per_slo": raw / n,
         "missed_iterations": missed,
+        "compactions_while_measured": compactions,
     }
 
 

@@ -130,7 +130,7 @@ class History:
         out.write(f"# TYPE {REQUESTS.removesuffix('_total')} counter\n")
         for traffic in self.traffic:
             for code, index in ((OK_CODE, 0), (ERROR_CODE, 1)):
-                labels = _labels(traffic, code)
+                labels = labels_text(traffic, code)
                 value = 0
                 lines = []
                 for ts in self.timestamps():
@@ -146,7 +146,7 @@ class History:
         out.write("# EOF\n")
 
     def _write_histogram(self, out: TextIO, traffic: Traffic) -> None:
-        labels = _labels(traffic, None)
+        labels = labels_text(traffic, None)
         bounds = [*(f"{b:g}" for b, _ in LATENCY_BUCKETS), "+Inf"]
         shares = [*(s for _, s in LATENCY_BUCKETS), 1.0]
         for bound, share in zip(bounds, shares, strict=True):
@@ -167,7 +167,8 @@ class History:
             out.writelines(lines)
 
 
-def _labels(traffic: Traffic, code: str | None) -> str:
+def labels_text(traffic: Traffic, code: str | None) -> str:
+    """The exporter's labels of `traffic`'s series (with `code`, for the request counter)."""
     parts = [
         'reporter="destination"',
         f'{SERVICE_LABEL}="{traffic.service}"',
@@ -297,12 +298,12 @@ class LiveExporter(ThreadedServer):
     def _lines(self) -> Iterator[str]:
         yield f"# TYPE {REQUESTS} counter\n"
         for s in self._series.values():
-            yield f"{REQUESTS}{{{_labels(s.traffic, OK_CODE)}}} {math.floor(s.ok)}\n"
-            yield f"{REQUESTS}{{{_labels(s.traffic, ERROR_CODE)}}} {math.floor(s.errors)}\n"
+            yield f"{REQUESTS}{{{labels_text(s.traffic, OK_CODE)}}} {math.floor(s.ok)}\n"
+            yield f"{REQUESTS}{{{labels_text(s.traffic, ERROR_CODE)}}} {math.floor(s.errors)}\n"
         yield f"# TYPE {DURATION} histogram\n"
         bounds = [*(f"{b:g}" for b, _ in LATENCY_BUCKETS), "+Inf"]
         for s in self._series.values():
-            labels = _labels(s.traffic, None)
+            labels = labels_text(s.traffic, None)
             for bound, value in zip(bounds, s.buckets, strict=True):
                 yield f'{DURATION}_bucket{{{labels},le="{bound}"}} {math.floor(value)}\n'
             yield f"{DURATION}_count{{{labels}}} {math.floor(s.buckets[-1])}\n"
