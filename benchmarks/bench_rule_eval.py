@@ -22,7 +22,8 @@ missed iterations (evaluations skipped because a group ran over its interval).
 
 Live data only (no 30 d history): the baseline's `rate(x[3d])` reads only the minutes that
 exist, so its cost here is a lower bound; meshwatch's raw reads stay 5 minutes long whatever
-the history. `MESHWATCH_BENCH_SLOS` changes the SLO count (default 1000).
+the history. `rule_eval_history` measures both sides again after a whole period of history
+(the steady state users live in). `MESHWATCH_BENCH_SLOS` changes the SLO count (default 1000).
 """
 
 from __future__ import annotations
