@@ -19,8 +19,9 @@ its data. This benchmark measures that state:
 The history ends when it is written, and Prometheus starts only after promtool has run (about
 5 min later at 100 SLOs, 16 min at 300): those minutes hold no data. At measurement time the
 gap lies 2.5 to 2.5 + gap minutes back, where only meshwatch's 30m window reads single points
-(its 5m terms at offsets 5m-20m: up to 8 of its 98 selectors per SLO find nothing there, at
-about the cost of finding a sample); Sloth's ranges span the gap and read around it.
+(its 5m terms at offsets 5m-20m: up to 8 of its 98 selectors per SLO find nothing there and
+fall back to `vector(0)`; how that compares with reading a sample is not measured). Sloth's
+ranges span the gap and read around it.
 
 The SLO count defaults to 100 (`MESHWATCH_BENCH_HISTORY_SLOS`): the history for 1,000 would be
 about 2.5 x 10^8 samples of OpenMetrics text. The cost per SLO is what the ratio compares.
