@@ -115,6 +115,16 @@ def _series_since(prom: PrometheusProcess, expr: str, seconds: float) -> int:
     return len(prom.api("series", params))
 
 
+def rules_in(files: Sequence[Path]) -> list[dict[str, object]]:
+    """Every rule of the rule files `files`, in order."""
+    return [
+        rule
+        for path in files
+        for group in yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)["groups"]
+        for rule in group["rules"]
+    ]
+
+
 Writer = Callable[[Sequence[SLO], Path], list[Path]]
 Prepare = Callable[[list[dict[str, object]], Path], dict[str, float]]
 
@@ -137,12 +147,7 @@ def _measure(
     folder = workdir / name
     folder.mkdir()
     files = write(items, folder)
-    rules = [
-        rule
-        for path in files
-        for group in yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)["groups"]
-        for rule in group["rules"]
-    ]
+    rules = rules_in(files)
     prepared = prepare(rules, folder / "prometheus" / "data") if prepare is not None else {}
     prom = PrometheusProcess(
         shutil.which("prometheus") or "/usr/bin/prometheus",

@@ -31,19 +31,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-import yaml
-
 from benchmarks import bench_rule_eval, history_backfill
 from benchmarks.result import Result
 from meshwatch.model import SLO
-from tests.support.backfill import REQUESTS, LiveExporter, Traffic
+from tests.support.backfill import REQUESTS, LiveExporter, Traffic, create_blocks
 
 BLOCK = "54h"
 SCRAPE_S = 5  # bench_rule_eval's scrape interval
@@ -76,23 +73,8 @@ def _prepare(
             )
             history_backfill.eof(out)
         written = time.perf_counter()
-        data_dir.mkdir(parents=True, exist_ok=True)
         promtool = shutil.which("promtool") or "/usr/bin/promtool"
-        subprocess.run(
-            [
-                promtool,
-                "tsdb",
-                "create-blocks-from",
-                "openmetrics",
-                f"--max-block-duration={BLOCK}",
-                str(source),
-                str(data_dir),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=True,
-        )
+        create_blocks(promtool, source, data_dir, max_block=BLOCK, timeout=3600)
         source.unlink()
         blocks = sum(1 for p in data_dir.iterdir() if (p / "meta.json").exists())
         return {
@@ -118,12 +100,7 @@ def _rules_of(
     write: bench_rule_eval.Writer, items: Sequence[SLO], folder: Path
 ) -> list[dict[str, object]]:
     folder.mkdir()
-    return [
-        rule
-        for path in write(items, folder)
-        for group in yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)["groups"]
-        for rule in group["rules"]
-    ]
+    return bench_rule_eval.rules_in(write(items, folder))
 
 
 def run() -> Result:

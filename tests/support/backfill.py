@@ -179,11 +179,11 @@ def labels_text(traffic: Traffic, code: str | None) -> str:
     return ",".join(parts)
 
 
-def backfill(history: History, data_dir: Path, promtool: str, workdir: Path) -> Path:
-    """Write `history` as OpenMetrics, create 24 h blocks into `data_dir`; return the .om file."""
-    source = workdir / "history.om"
-    with source.open("w") as out:
-        history.write_openmetrics(out)
+def create_blocks(
+    promtool: str, source: Path, data_dir: Path, *, max_block: str = "24h", timeout: float = 300
+) -> None:
+    """`promtool tsdb create-blocks-from openmetrics` of `source` into `data_dir`, blocks of
+    at most `max_block`; RuntimeError with promtool's stderr when it fails."""
     data_dir.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
         [
@@ -191,17 +191,25 @@ def backfill(history: History, data_dir: Path, promtool: str, workdir: Path) -> 
             "tsdb",
             "create-blocks-from",
             "openmetrics",
-            "--max-block-duration=24h",
+            f"--max-block-duration={max_block}",
             str(source),
             str(data_dir),
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=timeout,
         check=False,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"promtool failed ({proc.returncode}): {proc.stderr[-2000:]}")
+
+
+def backfill(history: History, data_dir: Path, promtool: str, workdir: Path) -> Path:
+    """Write `history` as OpenMetrics, create 24 h blocks into `data_dir`; return the .om file."""
+    source = workdir / "history.om"
+    with source.open("w") as out:
+        history.write_openmetrics(out)
+    create_blocks(promtool, source, data_dir)
     return source
 
 
