@@ -134,7 +134,12 @@ class PrometheusCollector:
         """Every recorded series at `now`, in one query (see `recorded_query`)."""
         query = recorded_query(backend_windows, raw_slos)
         max_age = self.max_age
-        return self.querier.read(query, now, lambda result: Recorded(result, now, max_age))
+        return self.querier.read(
+            query,
+            now,
+            lambda result: Recorded(result, now, max_age),
+            parse_body=lambda body: Recorded.from_body(body, now, max_age),
+        )
 
     def measure(self, plans: Sequence[SLOPlan], now: datetime) -> Measurements:
         """`SLICollector.measure`: the whole cycle's plan in O(1) queries (see the module)."""

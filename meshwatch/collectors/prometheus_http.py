@@ -85,6 +85,17 @@ class PrometheusClient(PrometheusConnect):  # type: ignore[misc]  # untyped libr
     def custom_query(
         self, query: str, params: dict[str, Any] | None = None, timeout: float | None = None
     ) -> Any:
+        body = self.query_body(query, params=params, timeout=timeout)
+        try:
+            return orjson.loads(body)["data"]["result"]
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            raise CollectorError(f"Prometheus answered garbage: {exc}") from exc
+
+    def query_body(
+        self, query: str, params: dict[str, Any] | None = None, timeout: float | None = None
+    ) -> bytes:
+        """The undecoded JSON answer of an instant query, for a reader that decodes it into
+        its own types (`Recorded.from_body`); HTTP errors raise as `custom_query`'s do."""
         response = self._session.request(
             method=self._method,
             url=f"{self.url}/api/v1/query",
@@ -99,10 +110,8 @@ class PrometheusClient(PrometheusConnect):  # type: ignore[misc]  # untyped libr
             raise PrometheusApiClientException(
                 f"HTTP Status Code {response.status_code} ({response.content!r})"
             )
-        try:
-            return orjson.loads(response.content)["data"]["result"]
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            raise CollectorError(f"Prometheus answered garbage: {exc}") from exc
+        content: bytes = response.content
+        return content
 
 
 def connect(
@@ -152,19 +161,34 @@ class PrometheusQuerier:
         """The instant vector of `query` evaluated at `at` (Prometheus's now when None)."""
         return self.read(query, at, parse_vector)
 
-    def read(self, query: str, at: datetime | None, parse: Callable[[object], T]) -> T:
+    def read(
+        self,
+        query: str,
+        at: datetime | None,
+        parse: Callable[[object], T],
+        *,
+        parse_body: Callable[[bytes], T] | None = None,
+    ) -> T:
         """`query` at `at`, its decoded `data.result` turned into a value by `parse` (which
         raises CollectorError for an answer of the wrong shape). For a reader that indexes a
-        big answer as it checks it (`Recorded`) instead of building samples first."""
+        big answer as it checks it (`Recorded`) instead of building samples first.
+
+        With `parse_body`, a client that can hand over the undecoded answer (`query_body`,
+        as `PrometheusClient` does) gives it to `parse_body` instead, which decodes it
+        into its own types in one pass; any other client's answer still goes to `parse`."""
         params: dict[str, Any] = {"timeout": f"{self.policy.timeout:g}s"}
         if at is not None:
             params["time"] = f"{at.timestamp():.3f}"
+        query_body = getattr(self._client, "query_body", None) if parse_body else None
         last: Exception | None = None
         for attempt in range(self.policy.attempts):
             if attempt:
                 self._sleep(self.policy.delay(attempt - 1, self._rng))
             self.queries += 1
             try:
+                if parse_body is not None and query_body is not None:
+                    body = query_body(query, params=dict(params), timeout=self.policy.timeout)
+                    return parse_body(body)
                 result = self._client.custom_query(
                     query, params=dict(params), timeout=self.policy.timeout
                 )

@@ -21,7 +21,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+
+import msgspec
 
 from meshwatch import conventions as c
 from meshwatch.collectors.prometheus_grouped import regex_literal
@@ -115,26 +116,79 @@ def _stale_error(age: float) -> CollectorError:
     return CollectorError(f"stale: recorded series last evaluated {age:.0f}s ago")
 
 
-def _index(result: object) -> dict[SeriesKey, Entry]:
-    """The entries of a recorded-query answer; CollectorError when it is not a vector."""
+class _Labels(msgspec.Struct, frozen=True, gc=False):
+    """The labels of a recorded series that meshwatch reads; the others are skipped."""
+
+    name: str | None = msgspec.field(default=None, name="__name__")
+    service: str = msgspec.field(default="", name=c.LABEL_SERVICE)
+    slo: str = msgspec.field(default="", name=c.LABEL_SLO)
+    backend: str = msgspec.field(default="", name=c.LABEL_BACKEND)
+    window: str = msgspec.field(default="", name=c.LABEL_WINDOW)
+
+
+class _Series(msgspec.Struct, frozen=True, gc=False):
+    """One element of an instant vector: `{"metric": {...}, "value": [t, "v"]}`."""
+
+    metric: _Labels
+    value: tuple[float, str]
+
+
+class _Data(msgspec.Struct, frozen=True):
+    result_type: str = msgspec.field(name="resultType")
+    result: msgspec.Raw = msgspec.Raw()  # decoded once the type is known to be a vector
+
+
+class _Body(msgspec.Struct, frozen=True):
+    data: _Data
+
+
+@functools.cache
+def _decoders() -> tuple[msgspec.json.Decoder[_Body], msgspec.json.Decoder[list[_Series]]]:
+    return msgspec.json.Decoder(_Body), msgspec.json.Decoder(list[_Series])
+
+
+def _vector(result: object) -> list[_Series]:
+    """A decoded `data.result` (lists and dicts, e.g. from orjson) as typed series."""
     if not isinstance(result, list):
         raise CollectorError(f"expected an instant vector from Prometheus, got {result!r:.200}")
-    entries: dict[SeriesKey, Entry] = {}
-    label_backend, label_service, label_slo = c.LABEL_BACKEND, c.LABEL_SERVICE, c.LABEL_SLO
-    item: Any = None
     try:
-        # hot loop: ~17 series per SLO every cycle; the cheap shape checks only
-        for item in result:
-            labels = item["metric"]
-            pair = item["value"]
-            if type(labels) is not dict or type(pair) is not list or len(pair) != 2:
-                raise TypeError("not a vector sample")
-            value = float(pair[1])  # "NaN", "+Inf", "-Inf" parse too
-            backend = labels.get(label_backend, "")
-            key = (labels.get(label_service, ""), labels.get(label_slo, ""), backend)
-            name = labels.get("__name__")
+        return msgspec.convert(result, list[_Series])
+    except msgspec.ValidationError as exc:
+        raise CollectorError(f"malformed sample in the recorded answer: {exc}") from exc
+
+
+def _vector_of_body(body: bytes) -> list[_Series]:
+    """The series of a whole undecoded answer, decoded into `_Series` in one pass: at 10,000
+    SLOs (25 MB) twice as fast as orjson's dicts, and the shape is checked as it goes."""
+    answer, vector = _decoders()
+    try:
+        data = answer.decode(body).data
+    except msgspec.DecodeError as exc:  # ValidationError too: not Prometheus's answer
+        raise CollectorError(f"Prometheus answered garbage: {exc}") from exc
+    if data.result_type != "vector":
+        got = data.result_type
+        raise CollectorError(f"expected an instant vector from Prometheus, got {got!r}")
+    try:
+        return vector.decode(data.result)
+    except msgspec.DecodeError as exc:
+        raise CollectorError(f"malformed sample in the recorded answer: {exc}") from exc
+
+
+def _index(series: list[_Series]) -> dict[SeriesKey, Entry]:
+    """The entries of a recorded-query answer; CollectorError for a value that is not a
+    number."""
+    entries: dict[SeriesKey, Entry] = {}
+    item: _Series | None = None
+    try:
+        # hot loop: ~17 series per SLO every cycle
+        for item in series:
+            labels = item.metric
+            value = float(item.value[1])  # "NaN", "+Inf", "-Inf" parse too
+            backend = labels.backend
+            key = (labels.service, labels.slo, backend)
+            name = labels.name
             if name is None:
-                if labels.get(c.LABEL_WINDOW) == FRESHNESS:
+                if labels.window == FRESHNESS:
                     if (entry := entries.get(key)) is None:
                         entry = entries[key] = Entry()
                     entry.updated = value
@@ -153,7 +207,7 @@ def _index(result: object) -> dict[SeriesKey, Entry]:
                 entry.ratios[kind[2]] = value
             else:
                 entry.period_ratio = value
-    except (KeyError, TypeError, ValueError) as exc:
+    except ValueError as exc:
         raise CollectorError(f"malformed sample {item!r:.200}") from exc
     return entries
 
@@ -161,15 +215,26 @@ def _index(result: object) -> dict[SeriesKey, Entry]:
 class Recorded:
     """One cycle's recorded series, indexed by (service, slo, backend).
 
-    Built straight from the decoded `data.result` of `recorded_query` (a list of
-    `{"metric": {...}, "value": [t, "v"]}`), checked as it is indexed: at 10,000 SLOs that is
-    170,000 series every cycle, and building a `Sample` of each first cost as much again."""
+    Built from the `data.result` of `recorded_query` (a list of
+    `{"metric": {...}, "value": [t, "v"]}`), decoded (`from_body`) or not, into typed series
+    that carry only the labels read, and checked as it is indexed: at 10,000 SLOs that is
+    170,000 series every cycle."""
 
     def __init__(self, result: object, at: datetime, max_age: timedelta) -> None:
+        self._setup(_vector(result), at, max_age)
+
+    @classmethod
+    def from_body(cls, body: bytes, at: datetime, max_age: timedelta) -> Recorded:
+        """From the whole undecoded JSON answer of the query (`PrometheusClient.query_body`)."""
+        recorded = cls.__new__(cls)
+        recorded._setup(_vector_of_body(body), at, max_age)
+        return recorded
+
+    def _setup(self, series: list[_Series], at: datetime, max_age: timedelta) -> None:
         self.at = at
         self._at_seconds = at.timestamp()
         self._max_age_seconds = max_age.total_seconds()
-        self.entries: dict[SeriesKey, Entry] = _index(result)
+        self.entries: dict[SeriesKey, Entry] = _index(series)
 
     def has(self, key: SLOKey) -> bool:
         entry = self.entries.get((*key, ""))

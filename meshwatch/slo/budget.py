@@ -23,7 +23,7 @@ from meshwatch.model import Counts
 
 def allowed_error_ratio(target: float) -> float:
     """The budget as an error ratio: 0.001 for a 0.999 target. Raise ValueError outside (0, 1)."""
-    if not 0.0 < target < 1.0 or math.isnan(target):
+    if not 0.0 < target < 1.0:  # NaN fails the comparison too
         raise ValueError(f"target must be a ratio strictly between 0 and 1, got {target!r}")
     return 1.0 - target
 
@@ -42,6 +42,11 @@ def error_ratio(counts: Counts, *, window: str = "") -> float:
     the total; the ratio is clamped rather than reported above 100 %. Raises
     `NoTrafficError` ("no traffic" or "no traffic in <window>") when `total` is 0.
     """
+    errors, total = counts.errors, counts.total
+    # hot path (every window of every SLO, every cycle): traffic, finite, not negative;
+    # NaN fails every comparison, so anything else takes the checks below
+    if total > 0.0 and errors >= 0.0 and total + errors < math.inf:
+        return min(errors / total, 1.0)
     _check_counts(counts)
     if counts.total == 0:
         raise NoTrafficError(window)

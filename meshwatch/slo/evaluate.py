@@ -21,7 +21,13 @@ from meshwatch.model import SLO, Counts, Severity, SLOStatus, State, format_dura
 from meshwatch.slo.budget import ErrorBudget, allowed_error_ratio, error_ratio
 from meshwatch.slo.kinds import has_counts
 from meshwatch.slo.periods import current_period, utc
-from meshwatch.slo.policy import PolicyResult, Ratios, alert_windows, evaluate_policy, window_ratios
+from meshwatch.slo.policy import (
+    ConditionResult,
+    Ratios,
+    alert_windows,
+    evaluate_policy,
+    window_ratios,
+)
 
 DEFAULT_WARN_BELOW = 0.25  # warn when less than a quarter of the budget is left
 # A budget spent exactly (errors == (1 - target) x requests) is breached; float division can
@@ -91,9 +97,11 @@ def _period_problem(slo: SLO, period_counts: Counts | None) -> str | None:
     return None
 
 
-def _decide(budget: ErrorBudget, policy: PolicyResult, warn_below: float) -> tuple[State, str]:
-    firing = sorted(policy.firing, key=lambda c: c.window.severity is not Severity.PAGE)
-    burning = firing[0].reason if firing else ""
+def _decide(
+    budget: ErrorBudget, firing: tuple[ConditionResult, ...], warn_below: float
+) -> tuple[State, str]:
+    ordered = sorted(firing, key=lambda c: c.window.severity is not Severity.PAGE)
+    burning = ordered[0].reason if ordered else ""
     if budget.remaining <= EXHAUSTED_TOLERANCE:
         shown = round(budget.remaining, 3) + 0.0  # no "-0.0%" from float noise
         reason = f"error budget exhausted (remaining {shown:.1%})"
@@ -201,6 +209,7 @@ def evaluate(
         period=None if unguarded else slo.window.length,
         period_requests=None if unguarded else period_counts.total,
         ratios=ratios,
+        firing_only=True,
     )
-    state, reason = _decide(budget, policy, warn_below)
+    state, reason = _decide(budget, policy.firing, warn_below)
     return status(state, reason, budget)

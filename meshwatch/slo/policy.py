@@ -192,9 +192,19 @@ def evaluate_policy(
     period: timedelta | None = None,
     period_requests: float | None = None,
     ratios: Ratios | None = None,
+    firing_only: bool = False,
 ) -> PolicyResult:
     """Every condition on the measured counts (keyed by window length); `ratios` as in
-    `evaluate_condition`."""
+    `evaluate_condition`.
+
+    `firing_only` is for a caller that needs only `.firing` (the engine, every SLO, every
+    cycle): a condition whose long or short window is not over its threshold cannot fire,
+    whatever its guards say, so only the others are evaluated and kept (most SLOs, most
+    cycles, have none); `.firing` is the same either way."""
+    if firing_only:
+        budget = allowed_error_ratio(target)
+        known = window_ratios(counts_by_window) if ratios is None else ratios
+        windows = [w for w in windows if _over(w, known, w.factor * budget)]
     return PolicyResult(
         tuple(
             evaluate_condition(
@@ -208,6 +218,17 @@ def evaluate_policy(
             )
             for w in windows
         )
+    )
+
+
+def _over(window: BurnRateWindow, ratios: Ratios, threshold: float) -> bool:
+    """Both windows' error ratios above `threshold`, compared as `evaluate_condition` does."""
+    long_ratio, short_ratio = ratios.get(window.long), ratios.get(window.short)
+    return (
+        isinstance(long_ratio, float)
+        and isinstance(short_ratio, float)
+        and long_ratio > threshold
+        and short_ratio > threshold
     )
 
 

@@ -109,10 +109,20 @@ def _read_scalar(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _encode_map(values: Mapping[str, float | None]) -> dict[str, float | str | None]:
+def _encode_map(values: Mapping[str, float | None]) -> Mapping[str, float | str | None]:
+    if type(values) is dict:
+        # hot path (four maps per SLO and cycle): a sum that is a finite float means every
+        # value is a finite number, stored as it is (ints are read back with `float()`)
+        try:
+            total = sum(values.values())
+        except TypeError:  # a None (unknown) among them: value by value below
+            pass
+        else:
+            if total - total == 0:
+                return values
     encoded: dict[str, float | str | None] = {}
     for key, value in values.items():
-        # hot path (ten maps per SLO and cycle): `value - value` is 0 only for finite numbers
+        # `value - value` is 0 only for finite numbers
         if value is not None and value - value == 0:
             encoded[key] = float(value)
         elif value is None or math.isnan(value):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 
 from meshwatch import conventions as c
@@ -124,3 +125,48 @@ def test_no_series_at_all_is_an_empty_index() -> None:
     recorded = Recorded([], NOW, MAX_AGE)
     assert recorded.lookup(KEY, timedelta(minutes=5)) is None
     assert not recorded.has(KEY)
+
+
+def _body(result: object, result_type: str = "vector") -> bytes:
+    return orjson.dumps(
+        {"status": "success", "data": {"resultType": result_type, "result": result}}
+    )
+
+
+@pytest.mark.parametrize("age_s", [10.0, 400.0])
+def test_the_undecoded_answer_indexes_as_the_decoded_one(age_s: float) -> None:
+    """`from_body` (what `serve` reads: the JSON bytes, decoded into typed series in one
+    pass) and the decoded answer of any other client give the same index."""
+    decoded = Recorded(_answer(age_s), NOW, MAX_AGE)
+    undecoded = Recorded.from_body(_body(_answer(age_s)), NOW, MAX_AGE)
+    assert repr(undecoded.entries) == repr(decoded.entries)  # NaN as NaN
+    for backend in ("", "v2"):
+        assert {w: _same(v) for w, v in undecoded.lookup_all(KEY, WINDOWS, backend).items()} == {
+            w: _same(v) for w, v in decoded.lookup_all(KEY, WINDOWS, backend).items()
+        }
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        pytest.param(b"<html>proxy error</html>", "answered garbage", id="not-json"),
+        pytest.param(b'{"status": "error"}', "answered garbage", id="no-data"),
+        pytest.param(_body([1.0, "1"], "scalar"), "instant vector", id="scalar"),
+        pytest.param(
+            _body([{"metric": {}, "values": [[1.0, "1"]]}], "matrix"), "instant vector", id="matrix"
+        ),
+        pytest.param(_body([{"metric": {}}]), "malformed sample", id="no-value"),
+        pytest.param(_body([{"value": [1.0, "1"]}]), "malformed sample", id="no-metric"),
+        pytest.param(_body([{"metric": [], "value": [1.0, "1"]}]), "malformed", id="metric-list"),
+        pytest.param(_body([{"metric": {}, "value": [1.0]}]), "malformed sample", id="short"),
+        pytest.param(
+            _body([{"metric": {c.LABEL_SLO: 7}, "value": [1.0, "1"]}]), "malformed", id="label-int"
+        ),
+        pytest.param(
+            _body([{"metric": {}, "value": [1.0, "one"]}]), "malformed", id="not-a-number"
+        ),
+    ],
+)
+def test_a_malformed_undecoded_answer_is_a_collector_error(body: bytes, message: str) -> None:
+    with pytest.raises(CollectorError, match=message):
+        Recorded.from_body(body, NOW, MAX_AGE)

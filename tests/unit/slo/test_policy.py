@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import pytest
@@ -189,3 +190,43 @@ def test_precomputed_ratios_give_the_same_result(counts: dict[timedelta, Counts 
         WINDOWS, counts, 0.999, period=period, period_requests=1e6, ratios=window_ratios(counts)
     )
     assert shared == alone
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        pytest.param(uniform(0.0), id="clean"),
+        pytest.param(uniform(0.0011), id="ticket"),
+        pytest.param(uniform(0.007), id="slow-page"),
+        pytest.param(uniform(0.015), id="fast-page"),
+        pytest.param(uniform(1.0, requests_per_minute=0.01), id="outage-at-a-trickle"),
+        pytest.param({**uniform(0.015), 5 * M: Counts(0.0, 0.0)}, id="quiet-short-window"),
+        pytest.param({**uniform(0.015), 5 * M: None}, id="short-window-without-series"),
+        pytest.param({k: v for k, v in uniform(0.015).items() if k != H}, id="missing-window"),
+        pytest.param({**uniform(0.015), H: Counts(math.nan, math.nan)}, id="nan-window"),
+    ],
+)
+@pytest.mark.parametrize("min_requests", [0.0, 50.0, 1e9])
+@pytest.mark.parametrize("period_requests", [None, 3.0, 1e6])
+def test_firing_only_fires_exactly_what_every_condition_fires(
+    counts: dict[timedelta, Counts | None], min_requests: float, period_requests: float | None
+) -> None:
+    """The engine asks only for what fires (`firing_only`), skipping the conditions below
+    their threshold; every guard (traffic, failures, missing or empty windows) must come out
+    the same."""
+    found = [
+        evaluate_policy(
+            WINDOWS,
+            counts,
+            0.999,
+            min_requests=min_requests,
+            period=timedelta(days=30),
+            period_requests=period_requests,
+            ratios=ratios,
+            firing_only=firing_only,
+        )
+        for firing_only in (False, True)
+        for ratios in (None, window_ratios(counts))
+    ]
+    assert all(result.firing == found[0].firing for result in found)
+    assert all(set(result.conditions) <= set(found[0].conditions) for result in found)
