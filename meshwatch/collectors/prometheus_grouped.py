@@ -124,12 +124,20 @@ class GroupedIncreases:
         self.wanted = list(dict.fromkeys(wanted))
         self._groups, self._chosen = _groups(self.wanted)
         self.probes = [Probe(f"{prefix}{i}", _expr(g)) for i, g in enumerate(self._groups)]
+        # each family (or lone selector) as a small number: an answer's samples are keyed by
+        # it, and hashing a family's matchers for every sample cost more than the rest
+        self._ids: dict[FamilyKey | Selector | None, int] = {}
+        for group in self._groups:
+            self._ids.setdefault(
+                group.key if group.key is not None else group.selector, len(self._ids)
+            )
 
     def answers(self, found: Mapping[str, Sequence[Sample]]) -> dict[Increase, Answer]:
         """Every wanted increase: its total (or totals by bound), None without series."""
-        by_group: dict[tuple[FamilyKey | Selector | None, timedelta, bool, str], Answer] = {}
+        by_group: dict[tuple[int, timedelta, bool, str], Answer] = {}
+        ids = self._ids
         for probe, group in zip(self.probes, self._groups, strict=True):
-            ident = group.key if group.key is not None else group.selector
+            ident = ids[group.key if group.key is not None else group.selector]
             label = group.key[3] if group.key is not None else None
             for sample in found.get(probe.key, ()):
                 value = sample.labels.get(label, "") if label is not None else ""
@@ -148,7 +156,7 @@ class GroupedIncreases:
         for item in self.wanted:
             choice = self._chosen[item]
             if choice is None:
-                result[item] = by_group.get((item.selector, item.window, item.by_le, ""))
+                result[item] = by_group.get((ids[item.selector], item.window, item.by_le, ""))
             else:
-                result[item] = by_group.get((choice[0], item.window, item.by_le, choice[1]))
+                result[item] = by_group.get((ids[choice[0]], item.window, item.by_le, choice[1]))
         return result

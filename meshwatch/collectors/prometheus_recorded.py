@@ -93,9 +93,9 @@ class Entry:
 
 
 _ERRORS, _REQUESTS, _RATIO, _PERIOD = "errors", "requests", "ratio", "period"
+_UNSEEN: tuple[bool, str, str] = (False, "", "")  # compared by identity: not a kind
 
 
-@functools.lru_cache(maxsize=1024)
 def _kind(name: str) -> tuple[bool, str, str] | None:
     """(backend?, which map, window name) of a recorded series name, or None."""
     if name == c.RULE_PERIOD_ERROR:
@@ -178,6 +178,7 @@ def _index(series: list[_Series]) -> dict[SeriesKey, Entry]:
     """The entries of a recorded-query answer; CollectorError for a value that is not a
     number."""
     entries: dict[SeriesKey, Entry] = {}
+    kinds: dict[str, tuple[bool, str, str] | None] = {}  # `_kind` of each name, looked up once
     item: _Series | None = None
     try:
         # hot loop: ~17 series per SLO every cycle
@@ -193,17 +194,18 @@ def _index(series: list[_Series]) -> dict[SeriesKey, Entry]:
                         entry = entries[key] = Entry()
                     entry.updated = value
                 continue
-            kind = _kind(name)
-            if kind is None or kind[0] != bool(backend):
+            if (kind := kinds.get(name, _UNSEEN)) is _UNSEEN:
+                kind = kinds[name] = _kind(name)
+            if kind is None or kind[0] is not (backend != ""):
                 continue
             if (entry := entries.get(key)) is None:
                 entry = entries[key] = Entry()
             which = kind[1]
-            if which == _ERRORS:
+            if which is _ERRORS:
                 entry.errors[kind[2]] = value
-            elif which == _REQUESTS:
+            elif which is _REQUESTS:
                 entry.requests[kind[2]] = value
-            elif which == _RATIO:
+            elif which is _RATIO:
                 entry.ratios[kind[2]] = value
             else:
                 entry.period_ratio = value
@@ -312,7 +314,7 @@ class Recorded:
                     f"no recorded error count for {name} (latency bucket missing?)"
                 )
             else:
-                found[window] = Counts(errors=min(max(bad, 0.0), total), total=total)
+                found[window] = Counts(min(max(bad, 0.0), total), total)  # errors, total
         return found
 
     def windows(self) -> set[str]:
