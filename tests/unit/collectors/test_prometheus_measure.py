@@ -35,6 +35,7 @@ from meshwatch.model import (
     LatencySLI,
     Matcher,
     RatioSLI,
+    RawSLI,
     RemediationPolicy,
     Selector,
     Window,
@@ -147,6 +148,44 @@ def test_a_thousand_recorded_slos_cost_one_query_per_cycle() -> None:
     assert len(client.queries) - first_cycle == 1
     assert second["s999-availability"].counts[timedelta(hours=1)] == Counts(2.0, 400.0)
     assert first["s0-availability"].counts[D30] == Counts(2.0, 400.0)
+
+
+def test_raw_slis_recorded_as_ratios_cost_no_probes() -> None:
+    """A raw SLI (an error-ratio template) has recorded ratios, no counts: its windows come
+    from them, and nothing is fetched ad hoc for windows the ratios answer."""
+    slos = [
+        SLO(
+            f"r{i}",
+            "probe",
+            99.0,
+            Window.rolling(D30),
+            RawSLI("1 - avg_over_time(up[{{.window}}])"),
+        )
+        for i in range(50)
+    ]
+    plans = _plans(slos)
+    recorded = []
+    for plan in plans:
+        ids = {c.LABEL_SERVICE: plan.slo.service, c.LABEL_SLO: plan.slo.name}
+        fresh = str(NOW.timestamp() - 5)
+        recorded.append({"metric": {**ids, c.LABEL_WINDOW: "freshness"}, "value": [0, fresh]})
+        recorded.append(_vec(0.002, __name__=c.RULE_PERIOD_ERROR, **ids))
+        for window in plan.count_windows:
+            if window != D30:
+                recorded.append(
+                    _vec(0.01, __name__=c.rule_error_ratio(format_duration(window)), **ids)
+                )
+    client = FakeClient(recorded)
+    collector = _collector(client)
+    collector.measure(plans, NOW)
+    before = len(client.queries)
+
+    found = collector.measure(plans, NOW)
+
+    assert len(client.queries) - before == 1  # the recorded query, no probes
+    counts = found["r49-probe"].counts
+    assert counts[timedelta(hours=1)] == Counts(0.01, 1.0)
+    assert counts[D30] == Counts(0.002, 1.0)  # the period's own ratio
 
 
 @pytest.mark.parametrize("count", [pytest.param(n, id=f"{n}-slos") for n in (10, 100, 1000)])
