@@ -100,7 +100,7 @@ def status_from_values(values: Mapping[Any, Any]) -> SLOStatus:
 
 
 def _scalar(value: float | None) -> float | None:
-    if value is None or math.isnan(value):
+    if value is None or value != value:  # NaN is the one value unequal to itself
         return None
     return float(value)
 

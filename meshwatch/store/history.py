@@ -22,7 +22,7 @@ from meshwatch.store.compaction import (
     last_per_bucket,
     step_micros,
 )
-from meshwatch.store.engine import compact_json, upsert, writer
+from meshwatch.store.engine import compact_json, writer
 from meshwatch.store.errors import store_errors
 from meshwatch.store.records import HistoryPoint, PruneResult, WindowSum
 from meshwatch.store.retention import Compaction, RetentionPolicy, prune_plan
@@ -204,18 +204,25 @@ def write_statuses(conn: Connection, statuses: Sequence[SLOStatus]) -> None:
         slo_id, at_us = row[0], row[1]
         if at_us >= newest.get(slo_id, at_us):
             newest[slo_id] = at_us
-    pointers = [{"slo_id": slo_id, "at_us": at_us} for slo_id, at_us in sorted(newest.items())]
-    conn.exec_driver_sql(_insert_sql(conn.dialect.paramstyle), rows)
-    stmt = upsert(conn, LatestRow)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[LatestRow.slo_id],
-        set_={"at_us": stmt.excluded.at_us},
-        where=stmt.excluded.at_us > LatestRow.at_us,
-    )
-    conn.execute(stmt, pointers)  # executemany: compiled once, sent in batches
+    paramstyle = conn.dialect.paramstyle
+    conn.exec_driver_sql(_insert_sql(paramstyle), rows)
+    conn.exec_driver_sql(_latest_sql(paramstyle), sorted(newest.items()))  # in key order
 
 
 _MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}  # sqlite3; psycopg (both styles)
+
+
+def _latest_sql(paramstyle: str) -> str:
+    """Move each `(slo_id, at_us)` latest pointer forward, never back: the same statement on
+    SQLite and PostgreSQL, sent to the driver as tuples (SQLAlchemy's per-row parameter
+    processing of 10,000 pointers cost a sixth of the cycle's store write)."""
+    mark = _MARKS[paramstyle]
+    table = LatestRow.__tablename__
+    return (
+        f"INSERT INTO {table} (slo_id, at_us) VALUES ({mark}, {mark}) "
+        f"ON CONFLICT (slo_id) DO UPDATE SET at_us = excluded.at_us "
+        f"WHERE excluded.at_us > {table}.at_us"
+    )
 
 
 def _insert_sql(paramstyle: str) -> str:
