@@ -72,6 +72,15 @@ class PrometheusCollector:
         self.max_age = max_age
         self.chunk = chunk
         self.first_samples = FirstSamples()
+        self._grouped: GroupedIncreases | None = None
+
+    def grouped(self, wanted: Sequence[Increase]) -> GroupedIncreases:
+        """The grouped expressions of `wanted`: the last cycle's when it wanted the same (the
+        latency buckets of the same SLOs, every cycle), so the families are found once."""
+        last = self._grouped
+        if last is None or last.asked != list(wanted):
+            last = self._grouped = GroupedIncreases(wanted)
+        return last
 
     # --- ad-hoc -------------------------------------------------------------------------
 
@@ -262,7 +271,7 @@ class _Pending:
         return (sli, window)
 
     def run(self, collector: PrometheusCollector, now: datetime) -> None:
-        grouped = GroupedIncreases(self.wanted)
+        grouped = collector.grouped(self.wanted)
         probes: list[Probe] = [*grouped.probes, *self.quantiles.probes]
         for (sli, window), tag in self.adhoc.items():
             try:

@@ -121,7 +121,8 @@ class GroupedIncreases:
     """The probes for many `Increase`s, and their answers read back from a batch result."""
 
     def __init__(self, wanted: Iterable[Increase], prefix: str = "g") -> None:
-        self.wanted = list(dict.fromkeys(wanted))
+        self.asked = list(wanted)  # as given, duplicates and all (what a reuse compares)
+        self.wanted = list(dict.fromkeys(self.asked))
         self._groups, self._chosen = _groups(self.wanted)
         self.probes = [Probe(f"{prefix}{i}", _expr(g)) for i, g in enumerate(self._groups)]
         # each family (or lone selector) as a small number: an answer's samples are keyed by

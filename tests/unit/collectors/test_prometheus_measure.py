@@ -10,6 +10,7 @@ the numbers Prometheus computes are checked against a real one in tests/integrat
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 
 from meshwatch import conventions as c
+from meshwatch.collectors import prometheus
 from meshwatch.collectors.base import NO_SERIES, NO_TRAFFIC, SLOPlan
 from meshwatch.collectors.prometheus import PrometheusCollector, recorded_query
 from meshwatch.collectors.prometheus_batch import PROBE_LABEL
@@ -209,6 +211,38 @@ def test_latency_buckets_of_any_number_of_slos_are_one_grouped_batch(count: int)
     last = found[f"s{count - 1}-latency"].buckets[timedelta(minutes=5)]
     assert last == {250.0: 90.0 + (count - 1) % 10, float("inf"): 100.0}
     assert client.queries[-1].count("label_replace(") == -(-count // 500)
+
+
+def test_the_grouped_expressions_are_found_once_for_the_same_slos(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every cycle of the same SLOs asks the same latency buckets: the families are found
+    once and reused, and a cycle that wants other buckets gets its own."""
+    built: list[GroupedIncreases] = []
+
+    def counted(wanted: Sequence[Increase]) -> GroupedIncreases:
+        built.append(GroupedIncreases(wanted))
+        return built[-1]
+
+    monkeypatch.setattr(prometheus, "GroupedIncreases", counted)
+    buckets = {
+        ("istio_request_duration_milliseconds_bucket", f"s{i}"): [("250", 9.0 * i), ("+Inf", 90.0)]
+        for i in range(1, 21)
+    }
+    collector = _collector(FakeClient([], _grouped(buckets)))
+    some = _plans([_latency(i) for i in range(1, 11)])
+    more = _plans([_latency(i) for i in range(1, 21)])
+
+    first = collector.measure(some, NOW)
+    second = collector.measure(some, NOW)
+    assert len(built) == 1
+    third = collector.measure(more, NOW)
+    assert len(built) == 2
+
+    five = timedelta(minutes=5)
+    assert first["s3-latency"].buckets == second["s3-latency"].buckets
+    assert second["s3-latency"].buckets[five] == {250.0: 27.0, math.inf: 90.0}
+    assert third["s20-latency"].buckets[five] == {250.0: 180.0, math.inf: 90.0}
 
 
 def test_backends_come_from_their_recorded_series() -> None:
