@@ -119,6 +119,13 @@ def _label_text(pairs: Iterable[tuple[str, str]]) -> str:
     return ",".join(f'{k}="{v}"' for k, v in pairs)
 
 
+def _stamps(first: int, end: int, step: int, after: int | None) -> range:
+    """`first`, `first + step`, ... up to `end`, without those at or before `after`."""
+    if after is not None and after >= first:
+        first += (after - first) // step * step + step
+    return range(first, end + 1, step)
+
+
 def write_raw(
     out: TextIO,
     traffic: Sequence[Traffic],
@@ -127,21 +134,25 @@ def write_raw(
     length: timedelta,
     step: int,
     scrape_labels: Sequence[tuple[str, str]],
+    after: int | None = None,
 ) -> int:
-    """The live exporter's request counters for `length` before `end`; returns samples written."""
+    """The live exporter's request counters for `length` before `end` (each counter 0 at
+    `end - length`); returns samples written. With `after`, only the samples later than it:
+    the counters go on from where a history ending at `after` left them."""
     family = REQUESTS.removesuffix("_total")
     out.write(f"# HELP {family} Requests (steady-state history).\n# TYPE {family} counter\n")
-    stamps = range(end - int(length.total_seconds()), end + 1, step)
+    origin = end - int(length.total_seconds())
+    stamps = _stamps(origin, end, step, after)
     extra = _label_text(scrape_labels)
     written = 0
     for t in traffic:
         for code, share in ((OK_CODE, 1 - t.error_ratio), (ERROR_CODE, t.error_ratio)):
             labels = labels_text(t, code) + "," + extra
-            per_step, value = t.rps * step * share, 0.0
-            lines = []
-            for ts in stamps:
-                lines.append(f"{REQUESTS}{{{labels}}} {math.floor(value)} {ts}\n")
-                value += per_step
+            per_step = t.rps * step * share
+            lines = [
+                f"{REQUESTS}{{{labels}}} {math.floor(per_step * ((ts - origin) // step))} {ts}\n"
+                for ts in stamps
+            ]
             out.writelines(lines)
             written += len(lines)
     return written
@@ -152,9 +163,16 @@ def _wobble(ts: int, seed: int) -> float:
 
 
 def write_recorded(
-    out: TextIO, series: Sequence[Recorded], reach: Mapping[str, timedelta], *, end: int, step: int
+    out: TextIO,
+    series: Sequence[Recorded],
+    reach: Mapping[str, timedelta],
+    *,
+    end: int,
+    step: int,
+    after: int | None = None,
 ) -> int:
-    """History for every series in `series` whose name `reach` says is read in the past."""
+    """History for every series in `series` whose name `reach` says is read in the past;
+    with `after`, only its samples later than that."""
     written = 0
     by_name: dict[str, list[Recorded]] = {}
     for s in series:
@@ -162,7 +180,7 @@ def write_recorded(
             by_name.setdefault(s.name, []).append(s)
     for name in sorted(by_name):
         back = int((reach[name] + LOOKBACK).total_seconds()) // step * step
-        stamps = range(end - back, end + 1, step)
+        stamps = _stamps(end - back, end, step, after)
         out.write(f"# TYPE {name} gauge\n")
         for seed, s in enumerate(by_name[name]):
             labels, base = _label_text(s.labels), recorded_value(name, s.traffic)

@@ -93,3 +93,29 @@ def test_recorded_history_covers_the_reach_and_skips_what_is_read_only_now() -> 
     assert all(36_000 * 0.98 <= v <= 36_000 * 1.02 for v in requests)  # 10 rps x 1 h, +-2 %
     errors = [float(s[1]) for s in samples if s[0].startswith("m:errors")]
     assert all(360 * 0.98 <= v <= 360 * 1.02 for v in errors)
+
+
+def test_a_history_written_in_two_rounds_is_the_history_written_at_once() -> None:
+    """The benchmark writes the minutes promtool took as a second round: the counters go on
+    from where the first round left them, and no sample is written twice or left out (the
+    first round's recorded history reaches back from its own, earlier end: a little more)."""
+    traffic = [Traffic("checkout", rps=3.3, error_ratio=0.1)]
+    series = [hb.Recorded("m:requests:increase1h", (("svc", "checkout"),), traffic[0])]
+    reach = {"m:requests:increase1h": 2 * HOUR}
+    scrape = (("job", "live"),)
+
+    def lines(after: int | None, end: int) -> list[str]:
+        out = io.StringIO()
+        length = timedelta(seconds=end - 3600)  # every counter 0 at t = 3600
+        hb.write_raw(
+            out, traffic, end=end, length=length, step=5, scrape_labels=scrape, after=after
+        )
+        hb.write_recorded(out, series, reach, end=end, step=60, after=after)
+        return [line for line in out.getvalue().splitlines() if not line.startswith("#")]
+
+    whole = lines(None, 4 * 3600 + 420)
+    split = lines(None, 4 * 3600) + lines(4 * 3600, 4 * 3600 + 420)
+    assert len(set(split)) == len(split)
+    assert set(whole) <= set(split)
+    first = min(int(line.split()[-1]) for line in whole if line.startswith("m:"))
+    assert all(int(line.split()[-1]) < first for line in set(split) - set(whole))
