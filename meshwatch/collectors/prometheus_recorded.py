@@ -26,6 +26,7 @@ import msgspec
 
 from meshwatch import conventions as c
 from meshwatch.collectors.prometheus_grouped import regex_literal
+from meshwatch.collectors.prometheus_http import vector_of_body
 from meshwatch.errors import CollectorError, NoDataError, NoTrafficError
 from meshwatch.model import Counts, Matcher, format_duration
 from meshwatch.slo.budget import ratio_counts
@@ -133,18 +134,9 @@ class _Series(msgspec.Struct, frozen=True, gc=False):
     value: tuple[float, str]
 
 
-class _Data(msgspec.Struct, frozen=True):
-    result_type: str = msgspec.field(name="resultType")
-    result: msgspec.Raw = msgspec.Raw()  # decoded once the type is known to be a vector
-
-
-class _Body(msgspec.Struct, frozen=True):
-    data: _Data
-
-
 @functools.cache
-def _decoders() -> tuple[msgspec.json.Decoder[_Body], msgspec.json.Decoder[list[_Series]]]:
-    return msgspec.json.Decoder(_Body), msgspec.json.Decoder(list[_Series])
+def _series_decoder() -> msgspec.json.Decoder[list[_Series]]:
+    return msgspec.json.Decoder(list[_Series])
 
 
 def _vector(result: object) -> list[_Series]:
@@ -160,18 +152,7 @@ def _vector(result: object) -> list[_Series]:
 def _vector_of_body(body: bytes) -> list[_Series]:
     """The series of a whole undecoded answer, decoded into `_Series` in one pass: at 10,000
     SLOs (25 MB) twice as fast as orjson's dicts, and the shape is checked as it goes."""
-    answer, vector = _decoders()
-    try:
-        data = answer.decode(body).data
-    except msgspec.DecodeError as exc:  # ValidationError too: not Prometheus's answer
-        raise CollectorError(f"Prometheus answered garbage: {exc}") from exc
-    if data.result_type != "vector":
-        got = data.result_type
-        raise CollectorError(f"expected an instant vector from Prometheus, got {got!r}")
-    try:
-        return vector.decode(data.result)
-    except msgspec.DecodeError as exc:
-        raise CollectorError(f"malformed sample in the recorded answer: {exc}") from exc
+    return vector_of_body(body, _series_decoder())
 
 
 def _index(series: list[_Series]) -> dict[SeriesKey, Entry]:

@@ -155,7 +155,8 @@ def _prometheus(status: int, body: bytes) -> Iterator[tuple[PrometheusQuerier, t
 
 
 def test_answers_are_decoded_over_real_http() -> None:
-    """`connect()`'s client decodes with orjson: the same samples as the JSON says, NaN kept."""
+    """`connect()`'s client hands the querier the undecoded answer, which is decoded into
+    typed elements (msgspec): the same samples as the JSON says, NaN kept."""
     result = [
         {"metric": {"__name__": "up", "job": "a"}, "value": [1.5, "1"]},
         {"metric": {"job": "b"}, "value": [1.5, "NaN"]},
@@ -190,4 +191,24 @@ def test_a_rejected_query_over_real_http_is_not_retried() -> None:
 )
 def test_a_garbage_answer_over_real_http_is_a_collector_error(body: bytes) -> None:
     with _prometheus(200, body) as (querier, _), pytest.raises(CollectorError, match="garbage"):
+        querier.instant("up")
+
+
+@pytest.mark.parametrize(
+    ("result_type", "result", "message"),
+    [
+        pytest.param("scalar", [1.5, "1"], "instant vector", id="scalar"),
+        pytest.param("vector", [{"metric": {}, "value": [1.5]}], "malformed sample", id="short"),
+        pytest.param("vector", [{"metric": {"a": 1}, "value": [1.5, "1"]}], "malformed", id="int"),
+        pytest.param(
+            "vector", [{"metric": {}, "value": [1.5, "x"]}], "malformed", id="not-a-number"
+        ),
+    ],
+)
+def test_a_wrong_shape_over_real_http_is_a_collector_error(
+    result_type: str, result: object, message: str
+) -> None:
+    data = {"resultType": result_type, "result": result}
+    body = json.dumps({"status": "success", "data": data}).encode()
+    with _prometheus(200, body) as (querier, _), pytest.raises(CollectorError, match=message):
         querier.instant("up")
