@@ -55,7 +55,6 @@ def _prepare(
     """Backfill what a side's rules read in the past into its Prometheus data directory."""
 
     def prepare(rules: list[dict[str, object]], data_dir: Path) -> dict[str, float]:
-        started = time.perf_counter()
         reach = {  # what is read only at the current instant needs no history
             name: back
             for name, back in history_backfill.reach_of_rules(rules).items()
@@ -69,8 +68,10 @@ def _prepare(
         scrape = (("instance", target), ("job", SCRAPE_JOB))
         promtool = shutil.which("promtool") or "/usr/bin/promtool"
 
-        def history(until: int, after: int | None) -> tuple[int, int]:
-            """The history up to `until` (after `after` only) as blocks; samples written."""
+        def history(until: int, after: int | None) -> tuple[int, int, float, float]:
+            """The history up to `until` (after `after` only) as blocks: samples written,
+            seconds writing their text and seconds of promtool."""
+            began = time.perf_counter()
             with source.open("w", encoding="utf-8") as out:
                 raw = history_backfill.write_raw(
                     out,
@@ -85,17 +86,17 @@ def _prepare(
                     out, series, reach, end=until, step=bench_rule_eval.EVAL_S, after=after
                 )
                 history_backfill.eof(out)
+            written = time.perf_counter()
             create_blocks(promtool, source, data_dir, max_block=BLOCK, timeout=3600)
             source.unlink()
-            return raw, recorded
+            return raw, recorded, written - began, time.perf_counter() - written
 
-        raw, recorded = history(end, None)
-        promtool_s = time.perf_counter() - started
+        raw, recorded, write_s, promtool_s = history(end, None)
         # promtool took minutes: the history since `end` is written too, until what is left
         # is less than one evaluation interval (each round is minutes of data, seconds long)
         filled, fills = end, 0
         while fills < GAP_FILLS and (now := _minute()) > filled:
-            more_raw, more_recorded = history(now, filled)
+            more_raw, more_recorded, _, _ = history(now, filled)
             raw, recorded, filled, fills = raw + more_raw, recorded + more_recorded, now, fills + 1
         blocks = sum(1 for p in data_dir.iterdir() if (p / "meta.json").exists())
         return {
@@ -103,6 +104,7 @@ def _prepare(
             "history_recorded_samples": recorded,
             "history_recorded_series": sum(1 for s in series if s.name in reach),
             "history_blocks": blocks,
+            "history_write_s": write_s,
             "history_promtool_s": promtool_s,
             "history_gap_fills": fills,
             "history_gap_at_start_s": time.time() - filled,  # Prometheus starts next
