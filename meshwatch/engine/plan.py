@@ -16,7 +16,17 @@ from datetime import datetime, timedelta
 from typing import assert_never
 
 from meshwatch.collectors.base import BackendPlan, SLOPlan
-from meshwatch.model import SLI, SLO, LatencySLI, NativeLatencySLI, QuerySLI, RatioSLI, RawSLI
+from meshwatch.model import (
+    SLI,
+    SLO,
+    Alerting,
+    LatencySLI,
+    NativeLatencySLI,
+    QuerySLI,
+    RatioSLI,
+    RawSLI,
+    Window,
+)
 from meshwatch.slo.periods import current_period
 from meshwatch.slo.policy import condition_windows
 
@@ -32,7 +42,10 @@ def windows_for(slo: SLO, now: datetime) -> tuple[tuple[timedelta, ...], timedel
 
 
 def plan_for(slo: SLO, now: datetime) -> SLOPlan:
-    windows, period = windows_for(slo, now)
+    return _plan(slo, *windows_for(slo, now))
+
+
+def _plan(slo: SLO, windows: tuple[timedelta, ...], period: timedelta) -> SLOPlan:
     policy = slo.remediation
     backends = (
         tuple(BackendPlan(b.name, b.sli, tuple(policy.short_windows)) for b in policy.backends)
@@ -57,6 +70,18 @@ def _latency_plan(sli: SLI) -> tuple[tuple[timedelta, ...], tuple[float, ...]]:
 
 
 def build_plan(slos: Iterable[SLO], now: datetime) -> tuple[SLOPlan, ...]:
-    """One plan per SLO whose period has begun (a period of zero length measures nothing)."""
-    plans = (plan_for(slo, now) for slo in slos)
-    return tuple(plan for plan in plans if plan.period > timedelta(0))
+    """One plan per SLO whose period has begun (a period of zero length measures nothing).
+
+    The windows depend only on an SLO's alerting and period, which most SLOs share (a spec's
+    defaults are one instance each): they are worked out once per pair of those objects."""
+    windows: dict[tuple[int, int], tuple[Alerting, Window, tuple[timedelta, ...], timedelta]]
+    windows = {}  # by the objects' ids; holding them keeps the ids theirs for the whole call
+    plans = []
+    for slo in slos:
+        key = (id(slo.alerting), id(slo.window))
+        found = windows.get(key)
+        if found is None:
+            found = windows[key] = (slo.alerting, slo.window, *windows_for(slo, now))
+        if found[3] > timedelta(0):
+            plans.append(_plan(slo, found[2], found[3]))
+    return tuple(plans)

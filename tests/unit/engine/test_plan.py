@@ -7,12 +7,15 @@ from datetime import UTC, datetime, timedelta
 from meshwatch.engine.plan import PERCENTILE_WINDOW, build_plan, plan_for
 from meshwatch.model import (
     SLO,
+    Alerting,
     Backend,
+    BurnRateWindow,
     CalendarUnit,
     LatencySLI,
     RatioSLI,
     RemediationPolicy,
     Selector,
+    Severity,
     Window,
 )
 
@@ -51,3 +54,30 @@ def test_a_period_that_has_not_begun_is_not_planned() -> None:
     slo = SLO("web", "a", 99.9, Window.calendar(CalendarUnit.MONTH), RATIO)
 
     assert build_plan([slo], month_start) == ()
+
+
+def test_a_whole_cycle_plans_each_slo_as_it_would_alone() -> None:
+    """`build_plan` works the windows out once per alerting and period objects the SLOs
+    share; every plan must still be the SLO's own, shared objects or not."""
+    month, rolling = Window.calendar(CalendarUnit.MONTH), Window.rolling(timedelta(days=30))
+    pages_only = Alerting(ticket=False)
+    own = Alerting(windows=(BurnRateWindow(Severity.PAGE, 120 * M, 10 * M, 0.05, 10.0),))
+    slos = [
+        SLO(f"s{i}", "a", 99.9, window, RATIO, alerting=alerting)
+        for i, (window, alerting) in enumerate(
+            [
+                (rolling, Alerting()),
+                (rolling, pages_only),
+                (month, pages_only),
+                (Window.rolling(timedelta(days=7)), own),
+                (rolling, Alerting()),
+                (month, Alerting(page=False)),
+            ]
+        )
+    ]
+
+    planned = build_plan(slos, NOW)
+
+    assert planned == tuple(plan_for(slo, NOW) for slo in slos)
+    assert planned[0].windows != planned[1].windows  # same period object, other alerting
+    assert planned[1].period != planned[2].period  # same alerting object, other period
