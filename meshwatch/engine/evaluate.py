@@ -129,8 +129,8 @@ def _latency(plan: SLOPlan, measured: Measured) -> dict[str, float | None]:
             buckets = measured.buckets.get(PERCENTILE_WINDOW)
             if buckets is None or isinstance(buckets, CollectorError):
                 return {name: None for name, _ in PERCENTILES}
-            pairs = sorted(buckets.items())
-            values = histogram_quantiles([q for _, q in PERCENTILES], pairs)
+            # in any order: `histogram_quantiles` sorts and merges the bounds itself
+            values = histogram_quantiles([q for _, q in PERCENTILES], list(buckets.items()))
             return {name: v for (name, _), v in zip(PERCENTILES, values, strict=True)}
         case RatioSLI() | QuerySLI() | RawSLI():
             return {}
