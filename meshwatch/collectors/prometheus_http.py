@@ -290,8 +290,9 @@ def vector_of_body(body: bytes, decoder: msgspec.json.Decoder[list[T]]) -> list[
 
 
 def parse_vector_body(body: bytes) -> list[Sample]:
-    """`parse_vector` of a whole undecoded answer: decoded straight into typed elements
-    (a quarter faster than orjson's dicts for a 35,000-series bucket answer)."""
+    """`parse_vector` of a whole undecoded answer, decoded straight into typed elements: for
+    the 35,000-series bucket answer of 10,000 SLOs, 0.04-0.05 s against 0.08-0.16 s for
+    orjson's dicts and `parse_vector` (measured alternately, on a busy machine)."""
     samples = vector_of_body(body, _decoders()[1])
     item: _Vector | None = None
     try:
