@@ -230,27 +230,6 @@ def _status(exc: PrometheusApiClientException) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def parse_vector(result: object) -> list[Sample]:
-    """`data.result` of an instant query of type vector -> samples; anything else is garbage."""
-    if not isinstance(result, list):
-        raise CollectorError(f"expected an instant vector from Prometheus, got {result!r:.200}")
-    # hot path (a quarter of a million samples per cycle at 10,000 SLOs): one loop, the cheap
-    # type checks only; label values are JSON strings already, so the decoded dict is kept
-    samples: list[Sample] = []
-    append = samples.append
-    item: Any = None
-    try:
-        for item in result:
-            metric = item["metric"]
-            value = item["value"]
-            if not isinstance(metric, dict) or not isinstance(value, list) or len(value) != 2:
-                raise TypeError("not a vector sample")
-            append(Sample(metric, float(value[1])))  # "NaN", "+Inf", "-Inf" parse too
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CollectorError(f"malformed sample {item!r:.200}") from exc
-    return samples
-
-
 class _Data(msgspec.Struct, frozen=True):
     result_type: str = msgspec.field(name="resultType")
     result: msgspec.Raw = msgspec.Raw()  # decoded once the type is known to be a vector
@@ -272,6 +251,17 @@ def _decoders() -> tuple[msgspec.json.Decoder[_Body], msgspec.json.Decoder[list[
     return msgspec.json.Decoder(_Body), msgspec.json.Decoder(list[_Vector])
 
 
+def vector_of_result(result: object, element: type[T]) -> list[T]:
+    """An already decoded `data.result` (lists and dicts, from any client's `custom_query`)
+    as typed elements, checked as `vector_of_body` checks an undecoded one."""
+    if not isinstance(result, list):
+        raise CollectorError(f"expected an instant vector from Prometheus, got {result!r:.200}")
+    try:
+        return msgspec.convert(result, list[element])  # type: ignore[valid-type]  # a runtime type
+    except msgspec.ValidationError as exc:
+        raise CollectorError(f"malformed sample in Prometheus's answer: {exc}") from exc
+
+
 def vector_of_body(body: bytes, decoder: msgspec.json.Decoder[list[T]]) -> list[T]:
     """The `data.result` of a whole undecoded instant-query answer, decoded by `decoder`
     (into its own typed elements) once `data.resultType` says it is a vector; the shape is
@@ -289,13 +279,23 @@ def vector_of_body(body: bytes, decoder: msgspec.json.Decoder[list[T]]) -> list[
         raise CollectorError(f"malformed sample in Prometheus's answer: {exc}") from exc
 
 
+def parse_vector(result: object) -> list[Sample]:
+    """`data.result` of an instant query of type vector -> samples; anything else is garbage."""
+    return _samples(vector_of_result(result, _Vector))
+
+
 def parse_vector_body(body: bytes) -> list[Sample]:
     """`parse_vector` of a whole undecoded answer, decoded straight into typed elements: for
     the 35,000-series bucket answer of 10,000 SLOs, 0.04-0.05 s against 0.08-0.16 s for
-    orjson's dicts and `parse_vector` (measured alternately, on a busy machine)."""
-    samples = vector_of_body(body, _decoders()[1])
+    orjson's dicts and the hand-written checks that read them (measured alternately, on a
+    busy machine)."""
+    return _samples(vector_of_body(body, _decoders()[1]))
+
+
+def _samples(elements: list[_Vector]) -> list[Sample]:
+    """The elements' labels as decoded, their values as floats ("NaN", "+Inf" parse too)."""
     item: _Vector | None = None
     try:
-        return [Sample((item := v).metric, float(v.value[1])) for v in samples]
+        return [Sample((item := v).metric, float(v.value[1])) for v in elements]
     except ValueError as exc:  # a value that is not a number
         raise CollectorError(f"malformed sample {item!r:.200}") from exc
