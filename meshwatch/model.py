@@ -316,10 +316,11 @@ class SLO:
     remediation: RemediationPolicy | None = None
     source: SourceRef | None = None
     timeslices: Timeslices | None = None  # None: budgeting by occurrences (requests)
+    id: str = field(init=False, repr=False, compare=False)
+    """`<service>-<name>`: set once (read many times per SLO, every cycle)."""
 
-    @property
-    def id(self) -> str:
-        return f"{self.service}-{self.name}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", f"{self.service}-{self.name}")
 
     @property
     def target(self) -> float:

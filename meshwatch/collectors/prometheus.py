@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import assert_never
+from typing import assert_never, cast
 
 from meshwatch.collectors import prometheus_adhoc as adhoc
 from meshwatch.collectors.base import (
@@ -161,20 +161,18 @@ class PrometheusCollector:
         pending = _Pending()
         answers: dict[str, tuple[dict[timedelta, _Token], dict[str, dict[timedelta, _Token]]]]
         answers = {}
+        unrecorded: set[str] = set()  # SLOs with a count to fetch (a token to resolve)
         for plan in plans:
             key: SLOKey = (plan.slo.service, plan.slo.name)
             sli = plan.slo.sli
-            counts: dict[timedelta, _Token] = {
-                w: found or pending.count(sli, w)
-                for w, found in recorded.lookup_all(key, plan.count_windows).items()
-            }
+            looked = recorded.lookup_all(key, plan.count_windows)
             match sli:
                 case RawSLI():
                     raw = {
                         w: recorded.lookup_ratio(key, w, period=plan.slo.window.length)
                         for w in plan.count_windows
                     }
-                    counts.update({w: v for w, v in raw.items() if v is not None})
+                    looked.update({w: v for w, v in raw.items() if v is not None})
                 case LatencySLI():
                     for window in plan.bucket_windows:
                         pending.wanted.append(Increase(sli.bucket, window, by_le=True))
@@ -182,7 +180,14 @@ class PrometheusCollector:
                     pass  # native percentiles: `pending.quantiles`
                 case _:
                     assert_never(sli)
-            pending.quantiles.ask(plan)
+            # the recorded answers, with a token for each window to fetch in the batch instead
+            counts = cast(dict[timedelta, _Token | None], looked)
+            for window, found in counts.items():
+                if found is None:
+                    counts[window] = pending.count(sli, window)
+                    unrecorded.add(plan.slo.id)
+            if plan.quantiles:
+                pending.quantiles.ask(plan)
             # the loop acts on these within seconds: a recording older than the shortest
             # window (its group late, Prometheus busy) is replaced by the raw counters
             backends = {
@@ -194,22 +199,29 @@ class PrometheusCollector:
                 }
                 for b in plan.backends
             }
-            answers[plan.slo.id] = (counts, backends)
+            answers[plan.slo.id] = (cast(dict[timedelta, _Token], counts), backends)
         pending.run(self, now)
-        return {
-            plan.slo.id: Measured(
-                slices=measure_slices(self.querier, plan, now),
-                counts=pending.resolve_all(answers[plan.slo.id][0]),
-                buckets=pending.buckets(plan),
-                quantiles=pending.quantiles.answers(plan, pending.found),
+        measured: dict[str, Measured] = {}
+        for plan in plans:
+            slo_id = plan.slo.id
+            tokens, backends = answers[slo_id]
+            timeslices = plan.slo.timeslices is not None
+            measured[slo_id] = Measured(
+                slices=measure_slices(self.querier, plan, now) if timeslices else {},
+                # every count recorded: the answers themselves, nothing to resolve
+                counts=(
+                    pending.resolve_all(tokens)
+                    if slo_id in unrecorded
+                    else cast(WindowCounts, tokens)
+                ),
+                buckets=pending.buckets(plan) if plan.bucket_windows else {},
+                quantiles=pending.quantiles.answers(plan, pending.found) if plan.quantiles else {},
                 backends={
-                    name: pending.resolve_all(by_window)
-                    for name, by_window in answers[plan.slo.id][1].items()
+                    name: pending.resolve_all(by_window) for name, by_window in backends.items()
                 },
                 coverage=coverage.get((plan.slo.service, plan.slo.name)),
             )
-            for plan in plans
-        }
+        return measured
 
     def _coverage(
         self, plans: Sequence[SLOPlan], recorded: Recorded, now: datetime

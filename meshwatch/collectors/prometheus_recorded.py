@@ -28,7 +28,7 @@ from meshwatch import conventions as c
 from meshwatch.collectors.prometheus_grouped import regex_literal
 from meshwatch.collectors.prometheus_http import vector_of_body, vector_of_result
 from meshwatch.errors import CollectorError, NoDataError, NoTrafficError
-from meshwatch.model import Counts, Matcher, format_duration
+from meshwatch.model import Counts, Matcher, format_duration, parse_duration
 from meshwatch.slo.budget import ratio_counts
 
 _BASE = format_duration(c.BASE_INTERVAL)
@@ -86,21 +86,23 @@ def recorded_query(backend_windows: Iterable[timedelta] = (), raw_slos: Iterable
 
 @dataclass(slots=True)
 class Entry:
-    errors: dict[str, float] = field(default_factory=dict)  # window name -> bad events
-    requests: dict[str, float] = field(default_factory=dict)  # window name -> events
-    ratios: dict[str, float] = field(default_factory=dict)  # window name -> error ratio
+    errors: dict[timedelta, float] = field(default_factory=dict)  # window -> bad events
+    requests: dict[timedelta, float] = field(default_factory=dict)  # window -> events
+    ratios: dict[timedelta, float] = field(default_factory=dict)  # window -> error ratio
     period_ratio: float | None = None  # meshwatch:slo_period_error:ratio
     updated: float | None = None  # Unix seconds of the newest requests (or 5m ratio) sample
 
 
 _ERRORS, _REQUESTS, _RATIO, _PERIOD = "errors", "requests", "ratio", "period"
-_UNSEEN: tuple[bool, str, str] = (False, "", "")  # compared by identity: not a kind
+_Kind = tuple[bool, str, timedelta]  # (backend?, which map, window; 0 for the period)
+_UNSEEN: _Kind = (False, "", timedelta(0))  # compared by identity: not a kind
 
 
-def _kind(name: str) -> tuple[bool, str, str] | None:
-    """(backend?, which map, window name) of a recorded series name, or None."""
+def _kind(name: str) -> _Kind | None:
+    """(backend?, which map, window) of a recorded series name, or None; a window is read
+    only under its canonical name (`format_duration`'s, as the rules write it)."""
     if name == c.RULE_PERIOD_ERROR:
-        return False, _PERIOD, ""
+        return False, _PERIOD, timedelta(0)
     for prefix, backend, which in (
         (_ERRORS_PREFIX, False, _ERRORS),
         (_REQUESTS_PREFIX, False, _REQUESTS),
@@ -109,7 +111,12 @@ def _kind(name: str) -> tuple[bool, str, str] | None:
         (_RATIO_PREFIX, False, _RATIO),
     ):
         if name.startswith(prefix):
-            return backend, which, name.removeprefix(prefix)
+            suffix = name.removeprefix(prefix)
+            try:
+                window = parse_duration(suffix)
+            except ValueError:
+                return None
+            return (backend, which, window) if format_duration(window) == suffix else None
     return None
 
 
@@ -143,7 +150,7 @@ def _index(series: list[_Series]) -> dict[SeriesKey, Entry]:
     """The entries of a recorded-query answer; CollectorError for a value that is not a
     number."""
     entries: dict[SeriesKey, Entry] = {}
-    kinds: dict[str, tuple[bool, str, str] | None] = {}  # `_kind` of each name, looked up once
+    kinds: dict[str, _Kind | None] = {}  # `_kind` of each name, looked up once
     item: _Series | None = None
     try:
         # hot loop: ~17 series per SLO every cycle
@@ -217,9 +224,7 @@ class Recorded:
         entry = self.entries.get((*key, ""))
         if entry is None:
             return None
-        ratio = (
-            entry.period_ratio if window == period else entry.ratios.get(format_duration(window))
-        )
+        ratio = entry.period_ratio if window == period else entry.ratios.get(window)
         if ratio is None:
             return None
         if (stale := self._stale(entry)) is not None:
@@ -270,15 +275,15 @@ class Recorded:
         requests, errors = entry.requests, entry.errors
         found: dict[timedelta, Counts | CollectorError | None] = {}
         for window in windows:
-            name = format_duration(window)
-            total = requests.get(name)
+            total = requests.get(window)
             if total is None or stale is not None:
                 found[window] = None if total is None else stale
             elif not total > 0:  # no requests, or NaN
                 found[window] = NoTrafficError()
-            elif (bad := errors.get(name)) is None or math.isnan(bad):
+            elif (bad := errors.get(window)) is None or math.isnan(bad):
                 found[window] = CollectorError(
-                    f"no recorded error count for {name} (latency bucket missing?)"
+                    f"no recorded error count for {format_duration(window)}"
+                    " (latency bucket missing?)"
                 )
             else:
                 found[window] = Counts(min(max(bad, 0.0), total), total)  # errors, total
@@ -286,4 +291,9 @@ class Recorded:
 
     def windows(self) -> set[str]:
         """Every window name some SLO has recorded series for (diagnostics and tests)."""
-        return {name for key, e in self.entries.items() if not key[2] for name in e.requests}
+        return {
+            format_duration(window)
+            for key, e in self.entries.items()
+            if not key[2]
+            for window in e.requests
+        }

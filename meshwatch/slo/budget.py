@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 from meshwatch.errors import NoDataError, NoTrafficError
 from meshwatch.model import Counts
@@ -141,6 +142,17 @@ def detection_time(
     return window * (threshold / ratio)
 
 
+class BudgetFigures(NamedTuple):
+    """`ErrorBudget.figures()`: the properties a status reads, computed together."""
+
+    error_ratio: float
+    consumed: float
+    remaining: float
+    remaining_seconds: float
+    requests: float
+    remaining_requests: float
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorBudget:
     """The error budget of one period, from the request-weighted counts of the period.
@@ -190,6 +202,22 @@ class ErrorBudget:
     @property
     def allowed_ratio(self) -> float:
         return allowed_error_ratio(self.target)
+
+    def figures(self) -> BudgetFigures:
+        """The numbers a status shows, each computed as its property computes it, in one
+        call (every SLO, every cycle)."""
+        allowed = allowed_error_ratio(self.target)
+        ratio = self.errors / self.requests
+        consumed = ratio / allowed
+        remaining = 1.0 - consumed
+        return BudgetFigures(
+            error_ratio=ratio,
+            consumed=consumed,
+            remaining=remaining,
+            remaining_seconds=remaining * (allowed * self.period.total_seconds()),
+            requests=self.requests,
+            remaining_requests=allowed * self.period_requests - self.errors,
+        )
 
     @property
     def error_ratio(self) -> float:

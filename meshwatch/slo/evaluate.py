@@ -13,6 +13,8 @@ the SLO period, and calls `evaluate`. State rules, in order:
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -20,13 +22,13 @@ from meshwatch.errors import NO_SERIES, NoDataError
 from meshwatch.model import SLO, Counts, Severity, SLOStatus, State, format_duration
 from meshwatch.slo.budget import ErrorBudget, allowed_error_ratio, error_ratio
 from meshwatch.slo.kinds import has_counts
-from meshwatch.slo.periods import current_period, utc
+from meshwatch.slo.periods import period_length, utc
 from meshwatch.slo.policy import (
     ConditionResult,
-    Ratios,
     alert_windows,
     evaluate_policy,
-    window_ratios,
+    over_threshold,
+    window_ratio,
 )
 
 DEFAULT_WARN_BELOW = 0.25  # warn when less than a quarter of the budget is left
@@ -55,25 +57,47 @@ def unknown_status(
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _named(windows: tuple[timedelta, ...]) -> tuple[tuple[timedelta, str], ...]:
+    """The windows in ascending order, each with its name: the maps' keys, in their order."""
+    return tuple((window, format_duration(window)) for window in sorted(windows))
+
+
 def _maps(
-    counts_by_window: Mapping[timedelta, Counts | None], ratios: Ratios, target: float
-) -> tuple[dict[str, float | None], dict[str, float | None], dict[str, float | None]]:
-    """SLI, burn rate and request count per window name; None where there is no data."""
-    budget = allowed_error_ratio(target)
+    counts_by_window: Mapping[timedelta, Counts | None], budget: float
+) -> tuple[
+    dict[timedelta, float | str],
+    dict[str, float | None],
+    dict[str, float | None],
+    dict[str, float | None],
+]:
+    """Per window: the error ratio (or why there is none, as `window_ratios` gives it), and
+    the SLI, burn rate (against the allowed error ratio `budget`) and request count by window
+    name, None where there is no data; in one pass (every SLO, every cycle)."""
+    ratios: dict[timedelta, float | str] = {}
     sli: dict[str, float | None] = {}
     burn: dict[str, float | None] = {}
     requests: dict[str, float | None] = {}
-    for window in sorted(counts_by_window):
-        name = format_duration(window)
+    for window, name in _named(tuple(counts_by_window)):
         counts = counts_by_window[window]
-        requests[name] = None if counts is None else counts.total
-        ratio = ratios[window]
+        if counts is None:
+            requests[name] = None
+            ratio: float | str = window_ratio(counts_by_window, window)
+        else:
+            requests[name] = total = counts.total
+            errors = counts.errors
+            # `error_ratio`'s own fast path: traffic, finite, not negative (NaN fails it)
+            if total > 0.0 and errors >= 0.0 and total + errors < math.inf:
+                ratio = min(errors / total, 1.0)
+            else:
+                ratio = window_ratio(counts_by_window, window)
+        ratios[window] = ratio
         if isinstance(ratio, float):
             sli[name] = 1.0 - ratio
             burn[name] = ratio / budget
         else:
             sli[name] = burn[name] = None
-    return sli, burn, requests
+    return ratios, sli, burn, requests
 
 
 def throughput_of(counts_by_window: Mapping[timedelta, Counts | None]) -> float | None:
@@ -100,8 +124,10 @@ def _period_problem(slo: SLO, period_counts: Counts | None) -> str | None:
 def _decide(
     budget: ErrorBudget, firing: tuple[ConditionResult, ...], warn_below: float
 ) -> tuple[State, str]:
-    ordered = sorted(firing, key=lambda c: c.window.severity is not Severity.PAGE)
-    burning = ordered[0].reason if ordered else ""
+    burning = ""
+    if firing:
+        ordered = sorted(firing, key=lambda c: c.window.severity is not Severity.PAGE)
+        burning = ordered[0].reason
     if budget.remaining <= EXHAUSTED_TOLERANCE:
         shown = round(budget.remaining, 3) + 0.0  # no "-0.0%" from float noise
         reason = f"error budget exhausted (remaining {shown:.1%})"
@@ -159,17 +185,18 @@ def evaluate(
     now = utc(now)
     target = slo.target
     raw = not has_counts(slo.sli)
-    ratios = window_ratios(counts_by_window)
-    sli, burn, requests = _maps(counts_by_window, ratios, target)
+    allowed = allowed_error_ratio(target)
+    ratios, sli, burn, requests = _maps(counts_by_window, allowed)
     if raw:
         requests = dict.fromkeys(requests)
 
     def status(state: State, reason: str, budget: ErrorBudget | None = None) -> SLOStatus:
-        if budget is not None:  # the period's numbers, unless measured as a window
+        figures = None if budget is None else budget.figures()
+        if figures is not None:  # the period's numbers, unless measured as a window
             period_name = slo.window.name
-            sli.setdefault(period_name, 1.0 - budget.error_ratio)
-            burn.setdefault(period_name, budget.consumed)
-            requests[period_name] = None if raw else requests.get(period_name, budget.requests)
+            sli.setdefault(period_name, 1.0 - figures.error_ratio)
+            burn.setdefault(period_name, figures.consumed)
+            requests[period_name] = None if raw else requests.get(period_name, figures.requests)
         return SLOStatus(
             slo_id=slo.id,
             service=slo.service,
@@ -178,10 +205,12 @@ def evaluate(
             state=state,
             reason=reason,
             objective=target,
-            period_sli=None if budget is None else 1.0 - budget.error_ratio,
-            budget_remaining=None if budget is None else budget.remaining,
-            budget_remaining_seconds=None if budget is None else budget.remaining_seconds,
-            budget_remaining_requests=None if budget is None or raw else budget.remaining_requests,
+            period_sli=None if figures is None else 1.0 - figures.error_ratio,
+            budget_remaining=None if figures is None else figures.remaining,
+            budget_remaining_seconds=None if figures is None else figures.remaining_seconds,
+            budget_remaining_requests=(
+                None if figures is None or raw else figures.remaining_requests
+            ),
             throughput=None if raw else throughput_of(counts_by_window),
             sli=sli,
             burn_rate=burn,
@@ -194,22 +223,26 @@ def evaluate(
     if problem is not None or period_counts is None:
         return status(State.UNKNOWN, problem or NO_SERIES)
 
-    period = current_period(slo.window, now)
     budget = ErrorBudget.from_counts(
-        period_counts, target, period.length, period_requests=period_requests
-    )
-    # Timeslices counts are in slices; a bad slice already had traffic, so no guard applies
-    unguarded = raw or slo.timeslices is not None
-    min_requests = 0.0 if unguarded else slo.alerting.min_requests
-    policy = evaluate_policy(
-        alert_windows(slo),
-        counts_by_window,
+        period_counts,
         target,
-        min_requests=min_requests,
-        period=None if unguarded else slo.window.length,
-        period_requests=None if unguarded else period_counts.total,
-        ratios=ratios,
-        firing_only=True,
+        period_length(slo.window, now),
+        period_requests=period_requests,
     )
-    state, reason = _decide(budget, policy.firing, warn_below)
+    # only the conditions over their thresholds can fire; most SLOs, most cycles, have none
+    over = over_threshold(alert_windows(slo), ratios, target)
+    firing: tuple[ConditionResult, ...] = ()
+    if over:
+        # Timeslices counts are in slices; a bad slice already had traffic, so no guard applies
+        unguarded = raw or slo.timeslices is not None
+        firing = evaluate_policy(
+            over,
+            counts_by_window,
+            target,
+            min_requests=0.0 if unguarded else slo.alerting.min_requests,
+            period=None if unguarded else slo.window.length,
+            period_requests=None if unguarded else period_counts.total,
+            ratios=ratios,
+        ).firing
+    state, reason = _decide(budget, firing, warn_below)
     return status(state, reason, budget)

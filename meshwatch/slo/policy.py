@@ -18,6 +18,7 @@ in the long window.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -88,9 +89,17 @@ def alert_windows(slo: SLO) -> tuple[BurnRateWindow, ...]:
 
     Conditions of a disabled severity (`alerting.page` / `alerting.ticket` false) are left out.
     """
-    windows = slo.alerting.windows or default_burn_windows(slo.window.length)
-    enabled = {Severity.PAGE: slo.alerting.page, Severity.TICKET: slo.alerting.ticket}
-    return tuple(w for w in windows if enabled[w.severity])
+    alerting = slo.alerting
+    return _enabled(alerting.windows, alerting.page, alerting.ticket, slo.window.length)
+
+
+@functools.lru_cache(maxsize=1024)
+def _enabled(
+    windows: tuple[BurnRateWindow, ...], page: bool, ticket: bool, period: timedelta
+) -> tuple[BurnRateWindow, ...]:
+    """`alert_windows` of the few distinct alerting settings (asked every SLO, every cycle)."""
+    enabled = {Severity.PAGE: page, Severity.TICKET: ticket}
+    return tuple(w for w in windows or default_burn_windows(period) if enabled[w.severity])
 
 
 def condition_windows(slo: SLO) -> frozenset[timedelta]:
@@ -101,7 +110,7 @@ def condition_windows(slo: SLO) -> frozenset[timedelta]:
 Ratios = Mapping[timedelta, float | str]  # window -> error ratio, or why there is none
 
 
-def _window_ratio(
+def window_ratio(
     counts_by_window: Mapping[timedelta, Counts | None], window: timedelta
 ) -> float | str:
     """The window's error ratio, or why there is none ("no series for 5m", "no traffic in 5m")."""
@@ -119,7 +128,7 @@ def window_ratios(
 ) -> dict[timedelta, float | str]:
     """Every measured window's error ratio, or why there is none: computed once per SLO and
     cycle, for the status's maps and for every condition."""
-    return {window: _window_ratio(counts_by_window, window) for window in counts_by_window}
+    return {window: window_ratio(counts_by_window, window) for window in counts_by_window}
 
 
 def evaluate_condition(
@@ -144,10 +153,10 @@ def evaluate_condition(
     known = ratios or {}
     long_ratio = known.get(window.long)
     if long_ratio is None:
-        long_ratio = _window_ratio(counts_by_window, window.long)
+        long_ratio = window_ratio(counts_by_window, window.long)
     short_ratio = known.get(window.short)
     if short_ratio is None:
-        short_ratio = _window_ratio(counts_by_window, window.short)
+        short_ratio = window_ratio(counts_by_window, window.short)
     long_burn = long_ratio / budget if isinstance(long_ratio, float) else None
     short_burn = short_ratio / budget if isinstance(short_ratio, float) else None
 
@@ -197,14 +206,12 @@ def evaluate_policy(
     """Every condition on the measured counts (keyed by window length); `ratios` as in
     `evaluate_condition`.
 
-    `firing_only` is for a caller that needs only `.firing` (the engine, every SLO, every
-    cycle): a condition whose long or short window is not over its threshold cannot fire,
-    whatever its guards say, so only the others are evaluated and kept (most SLOs, most
-    cycles, have none); `.firing` is the same either way."""
+    `firing_only` is for a caller that needs only `.firing`: a condition whose long or short
+    window is not over its threshold cannot fire, whatever its guards say, so only the
+    others are evaluated and kept (`over_threshold`); `.firing` is the same either way."""
     if firing_only:
-        budget = allowed_error_ratio(target)
         known = window_ratios(counts_by_window) if ratios is None else ratios
-        windows = [w for w in windows if _over(w, known, w.factor * budget)]
+        windows = over_threshold(windows, known, target)
     return PolicyResult(
         tuple(
             evaluate_condition(
@@ -221,15 +228,25 @@ def evaluate_policy(
     )
 
 
-def _over(window: BurnRateWindow, ratios: Ratios, threshold: float) -> bool:
-    """Both windows' error ratios above `threshold`, compared as `evaluate_condition` does."""
-    long_ratio, short_ratio = ratios.get(window.long), ratios.get(window.short)
-    return (
-        isinstance(long_ratio, float)
-        and isinstance(short_ratio, float)
-        and long_ratio > threshold
-        and short_ratio > threshold
-    )
+def over_threshold(
+    windows: Sequence[BurnRateWindow], ratios: Ratios, target: float
+) -> list[BurnRateWindow]:
+    """The conditions whose long and short windows' error ratios are both above the
+    condition's threshold, compared as `evaluate_condition` does: the only ones that can
+    fire (most SLOs, most cycles, have none)."""
+    budget = allowed_error_ratio(target)
+    over = []
+    for window in windows:
+        threshold = window.factor * budget
+        long_ratio, short_ratio = ratios.get(window.long), ratios.get(window.short)
+        if (
+            isinstance(long_ratio, float)
+            and isinstance(short_ratio, float)
+            and long_ratio > threshold
+            and short_ratio > threshold
+        ):
+            over.append(window)
+    return over
 
 
 def budget_consumed_at_firing(window: BurnRateWindow, period: timedelta) -> float:

@@ -67,6 +67,28 @@ def test_windows_are_read_from_the_decoded_answer() -> None:
     assert recorded.windows() == {"5m", "1h", "1d", "30d"}
 
 
+def test_a_window_is_read_under_its_canonical_name_only() -> None:
+    """The rules name a window as `format_duration` does (`1h30m`); a series named some
+    other way (`90m`, `1h0m`, a suffix that is no duration) is not meshwatch's and is left
+    out, whatever window it would parse to."""
+    answer = [
+        _series("meshwatch:sli_requests:increase1h30m", "90"),
+        _series("meshwatch:sli_errors:increase1h30m", "9"),
+        _series("meshwatch:sli_requests:increase90m", "1000"),
+        _series("meshwatch:sli_errors:increase90m", "1000"),
+        _series("meshwatch:sli_requests:increase1h0m", "1000"),
+        _series("meshwatch:sli_requests:increasefoo", "1000"),
+        _fresh(10.0),
+    ]
+    recorded = Recorded(answer, NOW, MAX_AGE)
+    found = recorded.lookup_all(KEY, (timedelta(minutes=90), timedelta(hours=1)))
+    assert found == {
+        timedelta(minutes=90): Counts(errors=9.0, total=90.0),
+        timedelta(hours=1): None,
+    }
+    assert recorded.windows() == {"1h30m"}
+
+
 @pytest.mark.parametrize(
     ("age_s", "fresh_within"),
     [

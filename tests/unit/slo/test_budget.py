@@ -76,6 +76,32 @@ def test_budget_as_time_and_requests() -> None:
     assert budget.remaining_requests == pytest.approx(70)
 
 
+@pytest.mark.parametrize(
+    ("counts", "target", "period_requests"),
+    [
+        pytest.param(Counts(30, 100_000), 0.999, None, id="partly-spent"),
+        pytest.param(Counts(0, 7), 0.95, None, id="clean"),
+        pytest.param(Counts(100.4, 100.0), 0.99, None, id="clamped-overspent"),
+        pytest.param(Counts(10, 50_000), 0.999, 100_000.0, id="projected"),
+        pytest.param(Counts(1, 3), 0.9999, None, id="far-overspent"),
+    ],
+)
+def test_figures_are_the_properties(
+    counts: Counts, target: float, period_requests: float | None
+) -> None:
+    """`figures()` (one call per status) gives exactly the properties' numbers, bit for bit."""
+    budget = ErrorBudget.from_counts(
+        counts, target, timedelta(days=28), period_requests=period_requests
+    )
+    figures = budget.figures()
+    assert figures.error_ratio == budget.error_ratio
+    assert figures.consumed == budget.consumed
+    assert figures.remaining == budget.remaining
+    assert figures.remaining_seconds == budget.remaining_seconds
+    assert figures.requests == budget.requests
+    assert figures.remaining_requests == budget.remaining_requests
+
+
 def test_projected_requests_and_their_guard() -> None:
     budget = ErrorBudget.from_counts(
         Counts(10, 50_000), 0.999, timedelta(days=30), period_requests=100_000

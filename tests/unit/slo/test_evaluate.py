@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,11 +15,14 @@ from meshwatch.model import (
     RatioSLI,
     RawSLI,
     Selector,
+    Severity,
     State,
     Window,
+    format_duration,
 )
 from meshwatch.slo.budget import ratio_counts
 from meshwatch.slo.evaluate import evaluate, unknown_status
+from meshwatch.slo.policy import alert_windows, evaluate_policy, window_ratios
 
 NOW = datetime(2026, 11, 16, tzinfo=UTC)
 M = timedelta(minutes=1)
@@ -146,6 +150,62 @@ def test_numbers_are_filled() -> None:
     assert status.sli["30d"] == pytest.approx(0.99975)  # the period under its window name
     assert status.burn_rate["30d"] == pytest.approx(0.25)
     assert status.latency == {"p99": 120.0, "p50": None}
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        pytest.param(windows(0.0005), id="clean"),
+        pytest.param(windows(0.02), id="fast-burn"),
+        pytest.param({**windows(0.02), 5 * M: None}, id="short-window-without-series"),
+        pytest.param({**windows(0.02), H: Counts(0.0, 0.0)}, id="quiet-long-window"),
+        pytest.param({**windows(0.02), H: Counts(math.nan, math.nan)}, id="nan-window"),
+        pytest.param({**windows(0.02), 5 * M: Counts(12.0, 10.0)}, id="errors-above-total"),
+        pytest.param({2 * D: Counts(1.0, 9.0), M: Counts(0.0, 3.0)}, id="out-of-order"),
+    ],
+)
+def test_maps_and_firing_are_the_policys(counts: dict[timedelta, Counts | None]) -> None:
+    """The one-pass per-window maps (every SLO, every cycle) say what the policy's own
+    `window_ratios` say, window by window and in ascending order, and what fires is what
+    every condition evaluated in full fires."""
+    status = evaluate(slo(), counts, NOW, period_counts=period(0.0002))
+    ratios = window_ratios(counts)
+    names = [format_duration(w) for w in sorted(counts)]
+    assert list(status.sli) == [*names, "30d"]
+    assert list(status.burn_rate) == [*names, "30d"]
+    for window, ratio in ratios.items():
+        name = format_duration(window)
+        found = counts[window]
+        shown = status.requests[name]
+        if found is None or shown is None:
+            assert found is None and shown is None
+        else:
+            assert shown == found.total or (math.isnan(shown) and math.isnan(found.total))
+        if isinstance(ratio, float):
+            assert status.sli[name] == 1.0 - ratio
+            assert status.burn_rate[name] == ratio / (1.0 - slo().target)
+        else:
+            assert status.sli[name] is None and status.burn_rate[name] is None
+    full = evaluate_policy(
+        alert_windows(slo()),
+        counts,
+        slo().target,
+        period=30 * D,
+        period_requests=period(0.0002).total,
+    )
+    burning = sorted(full.firing, key=lambda c: c.window.severity is not Severity.PAGE)
+    assert status.reason == (burning[0].reason if burning else "")
+    assert (status.state is State.WARNING) == bool(burning)
+
+
+def test_alert_windows_follow_the_slo_they_are_asked_for() -> None:
+    """`alert_windows` is kept per distinct alerting settings: each SLO still gets its own."""
+    both, pages = slo(), slo(alerting=Alerting(ticket=False))
+    week = slo(Window.rolling(7 * D))
+    assert {w.severity for w in alert_windows(both)} == {Severity.PAGE, Severity.TICKET}
+    assert {w.severity for w in alert_windows(pages)} == {Severity.PAGE}
+    assert alert_windows(week) != alert_windows(both)  # factors scaled to the period
+    assert alert_windows(slo(alerting=Alerting(page=False, ticket=False))) == ()
 
 
 def test_throughput_over_the_shortest_window() -> None:
