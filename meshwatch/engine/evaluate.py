@@ -34,7 +34,6 @@ from meshwatch.model import (
     State,
     format_duration,
 )
-from meshwatch.slo.budget import sum_counts
 from meshwatch.slo.evaluate import evaluate, throughput_of, unknown_status
 from meshwatch.slo.histogram import histogram_quantiles
 from meshwatch.slo.periods import current_period, utc
@@ -154,28 +153,36 @@ def _backends(
 def aggregate(name: str, statuses: Sequence[SLOStatus]) -> Aggregate:
     """Roll statuses up: worst state, lowest budget left, total throughput, weighted errors."""
     by_state = {state.value: 0 for state in State}
-    for status in statuses:
-        by_state[status.state.value] += 1
-    worst = max((s.state for s in statuses), key=STATE_SEVERITY.__getitem__, default=State.UNKNOWN)
-    budgets = [s.budget_remaining for s in statuses if s.budget_remaining is not None]
-    throughputs = [s.throughput for s in statuses if s.throughput is not None]
+    worst, severity = State.UNKNOWN, -1
+    budget_min: float | None = None
+    throughput, throughputs = 0.0, 0
+    errors = total = 0.0
+    weighted = False
     window = format_duration(THROUGHPUT_WINDOW)
-    weighted = [
-        Counts((1.0 - sli) * requests, requests)
-        for s in statuses
-        if (sli := s.sli.get(window)) is not None
-        and (requests := s.requests.get(window)) is not None
-        and requests > 0
-    ]
-    total = sum_counts(weighted) if weighted else None
+    # one pass: per service and for the whole mesh, every cycle
+    for s in statuses:
+        state = s.state
+        by_state[state.value] += 1
+        if (rank := STATE_SEVERITY[state]) > severity:
+            worst, severity = state, rank
+        if (budget := s.budget_remaining) is not None:
+            budget_min = budget if budget_min is None else min(budget_min, budget)
+        if s.throughput is not None:
+            throughput += s.throughput
+            throughputs += 1
+        sli, requests = s.sli.get(window), s.requests.get(window)
+        if sli is not None and requests is not None and requests > 0:
+            errors += (1.0 - sli) * requests  # request-weighted, as `sum_counts` adds them
+            total += requests
+            weighted = True
     return Aggregate(
         name=name,
         state=worst,
         slos=len(statuses),
         by_state=by_state,
-        budget_remaining_min=min(budgets) if budgets else None,
-        throughput=sum(throughputs) if throughputs else None,
-        error_ratio=total.errors / total.total if total and total.total > 0 else None,
+        budget_remaining_min=budget_min,
+        throughput=throughput if throughputs else None,
+        error_ratio=errors / total if weighted and total > 0 else None,
     )
 
 

@@ -14,7 +14,7 @@ from meshwatch.collectors.base import (
     WindowCounts,
     measure_each,
 )
-from meshwatch.engine.evaluate import evaluate_all
+from meshwatch.engine.evaluate import aggregate, evaluate_all
 from meshwatch.errors import CollectorError, NoSeriesError, NoTrafficError
 from meshwatch.model import (
     SLI,
@@ -25,6 +25,7 @@ from meshwatch.model import (
     RatioSLI,
     RemediationPolicy,
     Selector,
+    SLOStatus,
     State,
     Window,
 )
@@ -90,6 +91,57 @@ def test_outage_breaches_and_rolls_up() -> None:
     assert result.mesh.state is State.BREACHED
     assert result.mesh.error_ratio == pytest.approx(0.5)
     assert [a.name for a in result.services] == ["checkout", "frontend"]
+
+
+def _status(
+    state: State,
+    budget: float | None,
+    throughput: float | None,
+    sli: float | None = None,
+    requests: float | None = None,
+) -> SLOStatus:
+    return SLOStatus(
+        slo_id="s",
+        service="checkout",
+        slo="s",
+        at=NOW,
+        state=state,
+        reason="",
+        objective=0.999,
+        budget_remaining=budget,
+        throughput=throughput,
+        sli={} if requests is None else {"5m": sli, "1h": 0.0},
+        requests={} if requests is None else {"5m": requests, "1h": 1e9},
+    )
+
+
+def test_aggregate_rolls_up_every_status_once() -> None:
+    """Worst state, lowest budget, total throughput, and the errors of the throughput window
+    weighted by its requests (never the other windows, never an SLO without requests)."""
+    statuses = [
+        _status(State.OK, 0.9, 2.0, sli=0.99, requests=100.0),
+        _status(State.WARNING, 0.2, None, sli=None, requests=50.0),
+        _status(State.BREACHED, -0.5, 1.0, sli=0.5, requests=10.0),
+        _status(State.UNKNOWN, None, None),
+        _status(State.OK, 0.95, 0.0, sli=1.0, requests=0.0),
+    ]
+    rolled = aggregate("checkout", statuses)
+    assert rolled.state is State.BREACHED
+    assert rolled.slos == 5
+    assert rolled.by_state == {"ok": 2, "warning": 1, "breached": 1, "unknown": 1}
+    assert rolled.budget_remaining_min == -0.5
+    assert rolled.throughput == 3.0
+    assert rolled.error_ratio == pytest.approx((0.01 * 100 + 0.5 * 10) / 110)
+    # the first of the worst states wins, and nothing measured is None, not 0
+    unknowns = aggregate("mesh", [_status(State.UNKNOWN, None, None)])
+    assert (unknowns.state, unknowns.budget_remaining_min, unknowns.throughput) == (
+        State.UNKNOWN,
+        None,
+        None,
+    )
+    assert unknowns.error_ratio is None
+    empty = aggregate("mesh", [])
+    assert (empty.state, empty.slos, empty.error_ratio) == (State.UNKNOWN, 0, None)
 
 
 @pytest.mark.parametrize(
