@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 MatchOp = Literal["=", "!=", "=~", "!~"]
@@ -42,6 +42,20 @@ class Selector:
 
     metric: str
     matchers: tuple[Matcher, ...] = ()
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __hash__(self) -> int:
+        # kept once worked out: a cycle hashes each latency SLI's bucket selector several
+        # times (batched increases are keyed by it), and each hash walks every matcher
+        cached = self._hash
+        if not cached:
+            cached = hash((self.metric, self.matchers))
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    def __reduce__(self) -> tuple[type[Selector], tuple[str, tuple[Matcher, ...]]]:
+        # pickled without the cached hash: string hashes differ from process to process
+        return Selector, (self.metric, self.matchers)
 
     def promql(self, extra: tuple[Matcher, ...] = ()) -> str:
         parts = [m.promql() for m in (*self.matchers, *extra)]

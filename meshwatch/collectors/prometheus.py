@@ -334,7 +334,8 @@ class _Pending:
 def _buckets(answer: Answer) -> BucketCounts | CollectorError:
     if not isinstance(answer, dict) or not answer:
         return NoSeriesError()
-    if answer.get(math.inf, max(answer.values())) <= 0:
+    total = answer.get(math.inf)
+    if (max(answer.values()) if total is None else total) <= 0:
         return NoTrafficError()
     return dict(sorted(answer.items()))
 

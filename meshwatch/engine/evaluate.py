@@ -40,6 +40,7 @@ from meshwatch.slo.periods import current_period, utc
 from meshwatch.slo.timeslices import slices_in
 
 log = logging.getLogger(__name__)
+_QUANTILES = tuple(q for _, q in PERCENTILES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,10 @@ def evaluate_measured(plan: SLOPlan, measured: Measured, now: datetime) -> SLOSt
     errors: list[str] = []
     # Timeslices: budget, SLIs and burn rates in slices; throughput still in requests
     counted = measured.counts if slo.timeslices is None else measured.slices
-    by_window = {window: _counts(counted.get(window), errors) for window in plan.windows}
+    by_window: dict[timedelta, Counts | None] = {}
+    for window in plan.windows:  # every window of every SLO, every cycle
+        value = counted.get(window)
+        by_window[window] = value if type(value) is Counts else _counts(value, errors)
     period_counts = _counts(counted.get(plan.period), errors)
     period_slices = None
     if slo.timeslices is not None and period_counts is not None:
@@ -129,7 +133,7 @@ def _latency(plan: SLOPlan, measured: Measured) -> dict[str, float | None]:
             if buckets is None or isinstance(buckets, CollectorError):
                 return {name: None for name, _ in PERCENTILES}
             # in any order: `histogram_quantiles` sorts and merges the bounds itself
-            values = histogram_quantiles([q for _, q in PERCENTILES], list(buckets.items()))
+            values = histogram_quantiles(_QUANTILES, list(buckets.items()))
             return {name: v for (name, _), v in zip(PERCENTILES, values, strict=True)}
         case RatioSLI() | QuerySLI() | RawSLI():
             return {}

@@ -8,27 +8,31 @@ reports the same numbers as `histogram_quantile` in Prometheus (2.42 semantics).
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections.abc import Sequence
+from operator import itemgetter
 
 from meshwatch.model import Counts
 
 Bucket = tuple[float, float]  # (upper bound `le`, cumulative count)
 
 
-def _normalise(buckets: Sequence[Bucket]) -> list[list[float]]:
-    """Sort by bound, merge equal bounds (`1` and `1.0`), and force cumulative counts up."""
-    ordered = sorted(buckets, key=lambda b: b[0])
-    merged: list[list[float]] = []
-    for bound, count in ordered:
-        if merged and merged[-1][0] == bound:
-            merged[-1][1] += count
+def _normalise(buckets: Sequence[Bucket]) -> tuple[list[float], list[float]]:
+    """Sort by bound, merge equal bounds (`1` and `1.0`), and force cumulative counts up:
+    the bounds, and the counts they hold."""
+    bounds: list[float] = []
+    counts: list[float] = []
+    for bound, count in sorted(buckets, key=itemgetter(0)):
+        if bounds and bounds[-1] == bound:
+            counts[-1] += count
         else:
-            merged.append([bound, count])
-    highest = merged[0][1] if merged else 0.0
-    for item in merged[1:]:  # the envelope: a lower bucket can never hold more than a higher
-        highest = max(highest, item[1])
-        item[1] = highest
-    return merged
+            bounds.append(bound)
+            counts.append(count)
+    highest = counts[0] if counts else 0.0
+    for i in range(1, len(counts)):  # the envelope: a lower bucket never holds more
+        highest = max(highest, counts[i])
+        counts[i] = highest
+    return bounds, counts
 
 
 def histogram_quantile(q: float, buckets: Sequence[Bucket]) -> float | None:
@@ -51,30 +55,33 @@ def histogram_quantiles(qs: Sequence[float], buckets: Sequence[Bucket]) -> list[
     for q in qs:
         if math.isnan(q) or not 0.0 <= q <= 1.0:
             raise ValueError(f"quantile must be between 0 and 1, got {q!r}")
-    if not buckets or max(b[0] for b in buckets) != math.inf:
+    if not buckets or max(buckets, key=itemgetter(0))[0] != math.inf:
         raise ValueError("histogram has no +Inf bucket")
-    merged = _normalise(buckets)
-    return [_quantile(q, merged) for q in qs]
+    bounds, counts = _normalise(buckets)
+    return [_quantile(q, bounds, counts) for q in qs]
 
 
-def _quantile(q: float, merged: list[list[float]]) -> float | None:
-    if len(merged) < 2:
+def _quantile(q: float, bounds: list[float], counts: list[float]) -> float | None:
+    last = len(counts) - 1
+    if last < 1:
         return None
-    observations = merged[-1][1]
+    observations = counts[last]
     if observations == 0:
         return None
     rank = q * observations
-    # first bucket (the +Inf bucket excluded) whose cumulative count reaches the rank
-    index = next((i for i, b in enumerate(merged[:-1]) if b[1] >= rank), len(merged) - 1)
-    if index == len(merged) - 1:
-        return merged[-2][0]
-    if index == 0 and merged[0][0] <= 0:
-        return merged[0][0]
-    start, end, count = 0.0, merged[index][0], merged[index][1]
+    # the first bucket (the +Inf bucket excluded) whose cumulative count reaches the rank:
+    # the counts never go down, so a binary search finds it (as Prometheus's does); a NaN
+    # rank (NaN or infinite counts) reaches none, as there
+    index = last if rank != rank else bisect_left(counts, rank, 0, last)
+    if index == last:
+        return bounds[last - 1]
+    if index == 0 and bounds[0] <= 0:
+        return bounds[0]
+    start, end, count = 0.0, bounds[index], counts[index]
     if index > 0:
-        start = merged[index - 1][0]
-        count -= merged[index - 1][1]
-        rank -= merged[index - 1][1]
+        start = bounds[index - 1]
+        count -= counts[index - 1]
+        rank -= counts[index - 1]
     if count == 0:
         return None  # 0/0 in Prometheus: an empty bucket with rank 0
     return start + (end - start) * (rank / count)
@@ -88,10 +95,10 @@ def latency_counts(threshold: float, buckets: Sequence[Bucket]) -> Counts:
     """
     if not buckets or max(b[0] for b in buckets) != math.inf:
         raise ValueError("histogram has no +Inf bucket")
-    merged = _normalise(buckets)
-    total = merged[-1][1]
-    for bound, count in merged:
+    bounds, counts = _normalise(buckets)
+    total = counts[-1]
+    for bound, count in zip(bounds, counts, strict=True):
         if bound == threshold:
             return Counts(errors=max(total - count, 0.0), total=total)
-    bounds = ", ".join(f"{b[0]:g}" for b in merged)
-    raise ValueError(f"threshold {threshold:g} is not a bucket bound (bounds: {bounds})")
+    shown = ", ".join(f"{b:g}" for b in bounds)
+    raise ValueError(f"threshold {threshold:g} is not a bucket bound (bounds: {shown})")

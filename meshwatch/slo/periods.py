@@ -94,4 +94,7 @@ def period_bounds(window: Window, now: datetime) -> tuple[datetime, datetime]:
 
 def period_length(window: Window, now: datetime) -> timedelta:
     """Length of the period containing `now`: the rolling length, or the real week/month."""
+    if window.kind is WindowKind.ROLLING:  # every SLO, every cycle: no Period to build
+        utc(now)  # naive `now` is refused either way
+        return window.length
     return current_period(window, now).length

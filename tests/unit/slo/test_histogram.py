@@ -107,3 +107,12 @@ def test_several_quantiles_at_once_match_one_at_a_time(name: str) -> None:
 def test_several_quantiles_refuse_a_bad_one() -> None:
     with pytest.raises(ValueError, match="between 0 and 1"):
         histogram_quantiles([0.5, 1.5], H1)
+
+
+def test_counts_that_are_not_numbers_reach_no_bucket_as_in_prometheus() -> None:
+    """A NaN rank (NaN or infinite observations) satisfies no bucket in Prometheus's search,
+    which then answers the highest finite bound; a binary search must not answer the lowest."""
+    nan, inf = float("nan"), float("inf")
+    assert histogram_quantile(0.5, [(0.1, nan), (1.0, nan), (inf, nan)]) == 1.0
+    assert histogram_quantile(0.0, [(0.1, 1.0), (1.0, 2.0), (inf, inf)]) == 1.0
+    assert histogram_quantile(0.5, [(0.1, 1.0), (1.0, 2.0), (inf, inf)]) == 1.0
