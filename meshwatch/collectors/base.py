@@ -31,6 +31,7 @@ from meshwatch.errors import CollectorError, NoDataError
 from meshwatch.model import (
     SLI,
     SLO,
+    BurnRateWindow,
     Counts,
     LatencySLI,
     NativeLatencySLI,
@@ -81,6 +82,9 @@ class SLOPlan:
     bucket_windows: tuple[timedelta, ...] = ()
     backends: tuple[BackendPlan, ...] = ()
     quantiles: tuple[float, ...] = ()
+    conditions: tuple[BurnRateWindow, ...] | None = None
+    """The SLO's enabled alert conditions (`slo.policy.alert_windows`), when the engine
+    worked them out with the plan; None: work them out from the SLO."""
     count_windows: tuple[timedelta, ...] = field(init=False, repr=False, compare=False)
     """Every window `Measured.counts` answers: `windows` and the period (read several times
     per SLO and cycle, so computed once)."""

@@ -103,6 +103,7 @@ def evaluate_measured(plan: SLOPlan, measured: Measured, now: datetime) -> SLOSt
         latency=_latency(plan, measured),
         source_error=errors[0] if errors else None,
         coverage=measured.coverage,
+        conditions=plan.conditions,
     )
     if slo.timeslices is not None:
         requests = {w: _counts(measured.counts.get(w), []) for w in plan.windows}

@@ -20,6 +20,7 @@ from meshwatch.model import (
     SLI,
     SLO,
     Alerting,
+    BurnRateWindow,
     LatencySLI,
     NativeLatencySLI,
     QuerySLI,
@@ -28,7 +29,7 @@ from meshwatch.model import (
     Window,
 )
 from meshwatch.slo.periods import current_period
-from meshwatch.slo.policy import condition_windows
+from meshwatch.slo.policy import alert_windows, condition_windows
 
 THROUGHPUT_WINDOW = timedelta(minutes=5)
 PERCENTILE_WINDOW = THROUGHPUT_WINDOW  # percentiles are read over the throughput window
@@ -42,10 +43,15 @@ def windows_for(slo: SLO, now: datetime) -> tuple[tuple[timedelta, ...], timedel
 
 
 def plan_for(slo: SLO, now: datetime) -> SLOPlan:
-    return _plan(slo, *windows_for(slo, now))
+    return _plan(slo, *windows_for(slo, now), alert_windows(slo))
 
 
-def _plan(slo: SLO, windows: tuple[timedelta, ...], period: timedelta) -> SLOPlan:
+def _plan(
+    slo: SLO,
+    windows: tuple[timedelta, ...],
+    period: timedelta,
+    conditions: tuple[BurnRateWindow, ...],
+) -> SLOPlan:
     policy = slo.remediation
     backends = (
         tuple(BackendPlan(b.name, b.sli, tuple(policy.short_windows)) for b in policy.backends)
@@ -53,7 +59,7 @@ def _plan(slo: SLO, windows: tuple[timedelta, ...], period: timedelta) -> SLOPla
         else ()
     )
     buckets, quantiles = _latency_plan(slo.sli)
-    return SLOPlan(slo, windows, period, buckets, backends, quantiles)
+    return SLOPlan(slo, windows, period, buckets, backends, quantiles, conditions)
 
 
 def _latency_plan(sli: SLI) -> tuple[tuple[timedelta, ...], tuple[float, ...]]:
@@ -72,16 +78,25 @@ def _latency_plan(sli: SLI) -> tuple[tuple[timedelta, ...], tuple[float, ...]]:
 def build_plan(slos: Iterable[SLO], now: datetime) -> tuple[SLOPlan, ...]:
     """One plan per SLO whose period has begun (a period of zero length measures nothing).
 
-    The windows depend only on an SLO's alerting and period, which most SLOs share (a spec's
-    defaults are one instance each): they are worked out once per pair of those objects."""
-    windows: dict[tuple[int, int], tuple[Alerting, Window, tuple[timedelta, ...], timedelta]]
+    The windows and conditions depend only on an SLO's alerting and period, which most SLOs
+    share (a spec's defaults are one instance each): they are worked out once per pair of
+    those objects."""
+    windows: dict[
+        tuple[int, int],
+        tuple[Alerting, Window, tuple[timedelta, ...], timedelta, tuple[BurnRateWindow, ...]],
+    ]
     windows = {}  # by the objects' ids; holding them keeps the ids theirs for the whole call
     plans = []
     for slo in slos:
         key = (id(slo.alerting), id(slo.window))
         found = windows.get(key)
         if found is None:
-            found = windows[key] = (slo.alerting, slo.window, *windows_for(slo, now))
+            found = windows[key] = (
+                slo.alerting,
+                slo.window,
+                *windows_for(slo, now),
+                alert_windows(slo),
+            )
         if found[3] > timedelta(0):
-            plans.append(_plan(slo, found[2], found[3]))
+            plans.append(_plan(slo, found[2], found[3], found[4]))
     return tuple(plans)

@@ -15,11 +15,19 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from meshwatch.errors import NO_SERIES, NoDataError
-from meshwatch.model import SLO, Counts, Severity, SLOStatus, State, format_duration
+from meshwatch.model import (
+    SLO,
+    BurnRateWindow,
+    Counts,
+    Severity,
+    SLOStatus,
+    State,
+    format_duration,
+)
 from meshwatch.slo.budget import ErrorBudget, allowed_error_ratio, error_ratio
 from meshwatch.slo.kinds import has_counts
 from meshwatch.slo.periods import period_length, utc
@@ -154,6 +162,7 @@ def evaluate(
     source_error: str | None = None,
     warn_below: float = DEFAULT_WARN_BELOW,
     coverage: float | None = None,
+    conditions: Sequence[BurnRateWindow] | None = None,
 ) -> SLOStatus:
     """The status of `slo` at `now` from measured counts.
 
@@ -165,7 +174,8 @@ def evaluate(
     projection for a calendar month in progress). `latency` is passed through (`p50`, `p90`,
     `p99` from `histogram_quantile`). `stale` or a `source_error` message make it `unknown`
     whatever the counts say; the per-window numbers given are still reported. `coverage` (the
-    share of the period with data) is passed through.
+    share of the period with data) is passed through. `conditions` are the SLO's enabled
+    alert conditions when the caller has them already (`alert_windows(slo)`, from the plan).
 
     Timeslices SLOs (`slo.timeslices`) pass counts in slices
     (`meshwatch.slo.timeslices.slice_counts`): errors = bad slices, total = slices counted,
@@ -230,7 +240,8 @@ def evaluate(
         period_requests=period_requests,
     )
     # only the conditions over their thresholds can fire; most SLOs, most cycles, have none
-    over = over_threshold(alert_windows(slo), ratios, target)
+    enabled = alert_windows(slo) if conditions is None else conditions
+    over = over_threshold(enabled, ratios, target)
     firing: tuple[ConditionResult, ...] = ()
     if over:
         # Timeslices counts are in slices; a bad slice already had traffic, so no guard applies

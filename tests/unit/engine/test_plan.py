@@ -18,6 +18,7 @@ from meshwatch.model import (
     Severity,
     Window,
 )
+from meshwatch.slo.policy import alert_windows
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 RATIO = RatioSLI(total=Selector("req_total"), bad=Selector("req_errors_total"))
@@ -79,5 +80,6 @@ def test_a_whole_cycle_plans_each_slo_as_it_would_alone() -> None:
     planned = build_plan(slos, NOW)
 
     assert planned == tuple(plan_for(slo, NOW) for slo in slos)
+    assert [plan.conditions for plan in planned] == [alert_windows(slo) for slo in slos]
     assert planned[0].windows != planned[1].windows  # same period object, other alerting
     assert planned[1].period != planned[2].period  # same alerting object, other period
