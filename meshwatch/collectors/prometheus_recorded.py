@@ -151,6 +151,8 @@ def _index(series: list[_Series]) -> dict[SeriesKey, Entry]:
     number."""
     entries: dict[SeriesKey, Entry] = {}
     kinds: dict[str, _Kind | None] = {}  # `_kind` of each name, looked up once
+    last: str | None = None  # Prometheus answers series sorted by name: a name in a row
+    kind: _Kind | None = None
     item: _Series | None = None
     try:
         # hot loop: ~17 series per SLO every cycle
@@ -166,8 +168,10 @@ def _index(series: list[_Series]) -> dict[SeriesKey, Entry]:
                         entry = entries[key] = Entry()
                     entry.updated = value
                 continue
-            if (kind := kinds.get(name, _UNSEEN)) is _UNSEEN:
-                kind = kinds[name] = _kind(name)
+            if name != last:
+                last = name
+                if (kind := kinds.get(name, _UNSEEN)) is _UNSEEN:
+                    kind = kinds[name] = _kind(name)
             if kind is None or kind[0] is not (backend != ""):
                 continue
             if (entry := entries.get(key)) is None:
@@ -280,13 +284,15 @@ class Recorded:
                 found[window] = None if total is None else stale
             elif not total > 0:  # no requests, or NaN
                 found[window] = NoTrafficError()
-            elif (bad := errors.get(window)) is None or math.isnan(bad):
+            elif (bad := errors.get(window)) is None or bad != bad:  # missing, or NaN
                 found[window] = CollectorError(
                     f"no recorded error count for {format_duration(window)}"
                     " (latency bucket missing?)"
                 )
-            else:
-                found[window] = Counts(min(max(bad, 0.0), total), total)  # errors, total
+            else:  # errors clamped to [0, total]
+                found[window] = Counts(
+                    bad if 0.0 <= bad <= total else total if bad > 0 else 0.0, total
+                )
         return found
 
     def windows(self) -> set[str]:
