@@ -16,7 +16,6 @@ A value absent from the answer means no series matched that selector in the wind
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -117,6 +116,16 @@ def _expr(group: _Group) -> str:
     return f"sum by ({label}{le}) (increase({selector.promql()}[{window}]))"
 
 
+def _bound(spelled: str | None) -> float | None:
+    """A bucket's `le` as a number ("+Inf" too); None when it has none or it is no number."""
+    if spelled is None:
+        return None
+    try:
+        return float(spelled)
+    except ValueError:
+        return None
+
+
 class GroupedIncreases:
     """The probes for many `Increase`s, and their answers read back from a batch result."""
 
@@ -137,22 +146,38 @@ class GroupedIncreases:
         """Every wanted increase: its total (or totals by bound), None without series."""
         by_group: dict[tuple[int, timedelta, bool, str], Answer] = {}
         ids = self._ids
+        bounds: dict[str | None, float | None] = {}  # each `le` spelling parsed once
         for probe, group in zip(self.probes, self._groups, strict=True):
             ident = ids[group.key if group.key is not None else group.selector]
             label = group.key[3] if group.key is not None else None
-            for sample in found.get(probe.key, ()):
-                value = sample.labels.get(label, "") if label is not None else ""
-                slot = (ident, group.window, group.by_le, value)
-                if not group.by_le:
-                    by_group[slot] = sample.value
+            window, by_le = group.window, group.by_le
+            samples = found.get(probe.key, ())
+            if not by_le:
+                for sample in samples:
+                    value = sample.labels.get(label, "") if label is not None else ""
+                    by_group[(ident, window, False, value)] = sample.value
+                continue
+            last: str | None = None
+            buckets: dict[float, float] = {}
+            # hot loop: every bucket of every latency SLI, every cycle; Prometheus answers
+            # them sorted by their labels, so one SLI's buckets come in a row
+            for sample in samples:
+                labels = sample.labels
+                spelled = labels.get("le")
+                if spelled in bounds:
+                    bound = bounds[spelled]
+                else:
+                    bound = bounds[spelled] = _bound(spelled)
+                if bound is None:  # not a bucket
                     continue
-                try:
-                    bound = float(sample.labels["le"])
-                except (KeyError, ValueError):
-                    continue
-                buckets = by_group.setdefault(slot, {})
-                assert isinstance(buckets, dict)
-                buckets[bound] = 0.0 if math.isnan(sample.value) else sample.value
+                value = labels.get(label, "") if label is not None else ""
+                if value != last:
+                    last = value
+                    found_buckets = by_group.setdefault((ident, window, True, value), {})
+                    assert isinstance(found_buckets, dict)
+                    buckets = found_buckets
+                count = sample.value
+                buckets[bound] = 0.0 if count != count else count  # NaN: nothing counted
         result: dict[Increase, Answer] = {}
         for item in self.wanted:
             choice = self._chosen[item]

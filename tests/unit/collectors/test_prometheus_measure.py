@@ -328,6 +328,37 @@ def test_grouped_increases_split_answers_by_pivot_and_escape_values() -> None:
     }
 
 
+def test_grouped_buckets_by_pivot_in_any_order() -> None:
+    """Bucket answers are read per pivot value and bound, whether one SLI's buckets come in a
+    row (as Prometheus sorts them) or not; a NaN count is 0, a series without a numeric `le`
+    is no bucket, and a pivot with no bucket at all has no answer."""
+    bucket = "latency_seconds_bucket"
+    a, b, c = (Selector(bucket, (Matcher("job", "=", job),)) for job in ("a", "b", "c"))
+    five = timedelta(minutes=5)
+    grouped = GroupedIncreases([Increase(s, five, by_le=True) for s in (a, b, c)])
+    assert [p.expr for p in grouped.probes] == [
+        f'sum by (job, le) (increase({bucket}{{job=~"a|b|c"}}[5m]))'
+    ]
+    samples = [
+        Sample({"job": "a", "le": "0.1"}, 1.0),
+        Sample({"job": "b", "le": "+Inf"}, 9.0),
+        Sample({"job": "a", "le": "+Inf"}, 4.0),
+        Sample({"job": "b", "le": "0.1"}, math.nan),
+        Sample({"job": "a", "le": "1"}, 3.0),
+        Sample({"job": "b", "le": "soon"}, 2.0),
+        Sample({"job": "c", "le": "soon"}, 2.0),
+        Sample({"job": "c"}, 2.0),
+    ]
+    expected = {
+        Increase(a, five, by_le=True): {0.1: 1.0, 1.0: 3.0, math.inf: 4.0},
+        Increase(b, five, by_le=True): {math.inf: 9.0, 0.1: 0.0},
+        Increase(c, five, by_le=True): None,
+    }
+    assert grouped.answers({"g0": samples}) == expected
+    in_a_row = sorted(samples, key=lambda s: s.labels["job"])
+    assert grouped.answers({"g0": in_a_row}) == expected
+
+
 @pytest.mark.parametrize(
     ("first", "period", "expected"),
     [
