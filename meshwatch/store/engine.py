@@ -94,6 +94,18 @@ def compact_json(value: Any) -> str:
     return text.decode()
 
 
+def strict_json(value: Any) -> str:
+    """`compact_json` of a value already strict (no NaN or infinity anywhere, as
+    `codec.status_row` makes the per-window maps): orjson's text as it is, `null`s and all,
+    which `compact_json` hands to the standard library (every unknown window of every status,
+    every cycle). It does not check: a NaN given anyway is written as `null`, as orjson
+    writes it. Anything orjson refuses still goes to `compact_json`."""
+    try:
+        return orjson.dumps(value, option=_ORJSON_REFUSES).decode()
+    except orjson.JSONEncodeError:
+        return compact_json(value)
+
+
 class Writer:
     """Begins write transactions on the engine's pool (`with writer(engine).begin() as conn`).
 

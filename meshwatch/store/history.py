@@ -22,7 +22,7 @@ from meshwatch.store.compaction import (
     last_per_bucket,
     step_micros,
 )
-from meshwatch.store.engine import compact_json, writer
+from meshwatch.store.engine import strict_json, writer
 from meshwatch.store.errors import store_errors
 from meshwatch.store.records import HistoryPoint, PruneResult, WindowSum
 from meshwatch.store.retention import Compaction, RetentionPolicy, prune_plan
@@ -198,7 +198,7 @@ def write_statuses(conn: Connection, statuses: Sequence[SLOStatus]) -> None:
     SQLite (0.37 -> 0.30 s of CPU on a small machine) and ~35 % on PostgreSQL."""
     if not statuses:
         return
-    rows = [status_row(status, compact_json) for status in statuses]
+    rows = [status_row(status, strict_json) for status in statuses]  # maps made strict
     newest: dict[str, int] = {}
     for row in rows:
         slo_id, at_us = row[0], row[1]

@@ -13,7 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meshwatch.store.engine import compact_json
+from meshwatch.model import SLOStatus, State
+from meshwatch.store.codec import status_row
+from meshwatch.store.engine import compact_json, strict_json
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
 scalars = finite | st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=8)
@@ -91,3 +93,30 @@ def test_text_is_utf_8_and_reads_back_the_same() -> None:
 def test_what_the_standard_library_refuses_is_still_refused() -> None:
     with pytest.raises(TypeError):
         compact_json({"at": datetime(2026, 12, 2, tzinfo=UTC)})
+
+
+@given(values)
+def test_strict_json_reads_back_as_compact_json_does(value: Any) -> None:
+    """What is strict already (no NaN or infinity) comes back the same from either writer."""
+    assert json.loads(strict_json(value)) == json.loads(compact_json(value))
+
+
+def test_a_status_row_with_unknown_windows_is_written_by_orjson_and_reads_back() -> None:
+    """Unknown windows (`null`) are the common case of a quiet service, every cycle."""
+    status = SLOStatus(
+        slo_id="shop-availability",
+        service="shop",
+        slo="availability",
+        at=datetime(2026, 12, 4, tzinfo=UTC),
+        state=State.UNKNOWN,
+        reason="no traffic in 5m",
+        objective=0.999,
+        sli={"5m": None, "1h": 0.5, "30d": math.nan},
+        burn_rate={"5m": None, "1h": math.inf},
+        requests={"5m": 0.0, "1h": 2},
+    )
+    text = status_row(status, strict_json)[-1]
+    assert " " not in text
+    assert json.loads(text) == json.loads(status_row(status, compact_json)[-1])
+    assert json.loads(text)["sli"] == {"5m": None, "1h": 0.5, "30d": None}
+    assert json.loads(text)["burn_rate"] == {"5m": None, "1h": "Infinity"}
