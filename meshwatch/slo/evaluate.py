@@ -28,7 +28,7 @@ from meshwatch.model import (
     State,
     format_duration,
 )
-from meshwatch.slo.budget import ErrorBudget, allowed_error_ratio, error_ratio
+from meshwatch.slo.budget import BudgetFigures, ErrorBudget, allowed_error_ratio, error_ratio
 from meshwatch.slo.kinds import has_counts
 from meshwatch.slo.periods import period_length, utc
 from meshwatch.slo.policy import (
@@ -130,23 +130,21 @@ def _period_problem(slo: SLO, period_counts: Counts | None) -> str | None:
 
 
 def _decide(
-    budget: ErrorBudget, firing: tuple[ConditionResult, ...], warn_below: float
+    remaining: float, firing: tuple[ConditionResult, ...], warn_below: float
 ) -> tuple[State, str]:
+    """State and reason from the share of the budget `remaining` and what fires."""
     burning = ""
     if firing:
         ordered = sorted(firing, key=lambda c: c.window.severity is not Severity.PAGE)
         burning = ordered[0].reason
-    if budget.remaining <= EXHAUSTED_TOLERANCE:
-        shown = round(budget.remaining, 3) + 0.0  # no "-0.0%" from float noise
+    if remaining <= EXHAUSTED_TOLERANCE:
+        shown = round(remaining, 3) + 0.0  # no "-0.0%" from float noise
         reason = f"error budget exhausted (remaining {shown:.1%})"
         return State.BREACHED, f"{reason}; {burning}" if burning else reason
     if burning:
         return State.WARNING, burning
-    if budget.remaining < warn_below:
-        return (
-            State.WARNING,
-            f"error budget remaining {budget.remaining:.1%} below {warn_below:.0%}",
-        )
+    if remaining < warn_below:
+        return State.WARNING, f"error budget remaining {remaining:.1%} below {warn_below:.0%}"
     return State.OK, ""
 
 
@@ -200,8 +198,7 @@ def evaluate(
     if raw:
         requests = dict.fromkeys(requests)
 
-    def status(state: State, reason: str, budget: ErrorBudget | None = None) -> SLOStatus:
-        figures = None if budget is None else budget.figures()
+    def status(state: State, reason: str, figures: BudgetFigures | None = None) -> SLOStatus:
         if figures is not None:  # the period's numbers, unless measured as a window
             period_name = slo.window.name
             sli.setdefault(period_name, 1.0 - figures.error_ratio)
@@ -255,5 +252,6 @@ def evaluate(
             period_requests=None if unguarded else period_counts.total,
             ratios=ratios,
         ).firing
-    state, reason = _decide(budget, firing, warn_below)
-    return status(state, reason, budget)
+    figures = budget.figures()
+    state, reason = _decide(figures.remaining, firing, warn_below)
+    return status(state, reason, figures)
