@@ -20,6 +20,7 @@ A collector raises `CollectorError` only when the whole source is unusable (Prom
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -90,8 +91,13 @@ class SLOPlan:
     per SLO and cycle, so computed once)."""
 
     def __post_init__(self) -> None:
-        windows = tuple(dict.fromkeys((*self.windows, self.period)))
-        object.__setattr__(self, "count_windows", windows)
+        object.__setattr__(self, "count_windows", _count_windows(self.windows, self.period))
+
+
+@functools.lru_cache(maxsize=1024)
+def _count_windows(windows: tuple[timedelta, ...], period: timedelta) -> tuple[timedelta, ...]:
+    """`windows` and the period, once each: the same few pairs for every SLO, every cycle."""
+    return tuple(dict.fromkeys((*windows, period)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +122,8 @@ class Measured:
     def source_error(self) -> str | None:
         """The first failure (not "no data") among the counts, if any: the reason to show."""
         for value in self.counts.values():
+            if type(value) is Counts:  # most windows, every SLO and cycle
+                continue
             if isinstance(value, CollectorError) and not isinstance(value, NoDataError):
                 return str(value)
         return None

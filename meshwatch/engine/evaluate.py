@@ -213,7 +213,8 @@ def evaluate_all(slos: Sequence[SLO], collector: SLICollector, now: datetime) ->
         if plan is None:
             statuses.append(unknown_status(slo, now, "the SLO period has just started"))
             continue
-        backends.extend(_backends(plan, found, failure))
+        if plan.backends:
+            backends.extend(_backends(plan, found, failure))
         try:
             if found is None:
                 raise failure or CollectorError("the collector did not measure this SLO")
