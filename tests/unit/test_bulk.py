@@ -65,8 +65,10 @@ def test_objects_the_process_froze_stay_frozen() -> None:
     with without_cyclic_gc(kept=True):
         Node()
     assert gc.isenabled()
-    assert gc.get_freeze_count() == frozen
     assert _generation(kept) is None  # still in the permanent generation
+    # not unfrozen and frozen again (which would take in every object there is): frozen
+    # objects freed meanwhile, by another thread of the test run, may only make it smaller
+    assert gc.get_freeze_count() <= frozen
 
 
 def test_a_paused_collector_stays_paused() -> None:
