@@ -83,10 +83,17 @@ def exchange(port: int, *raw: bytes) -> list[bytes]:
     return answers
 
 
+def _more(conn: socket.socket, data: bytes) -> bytes:
+    chunk = conn.recv(65536)
+    if not chunk:  # the server closed the connection: fail, never spin on it
+        raise ConnectionError(f"connection closed by the server after {data[-300:]!r}")
+    return data + chunk
+
+
 def read_answer(conn: socket.socket) -> bytes:
     data = b""
     while b"\r\n\r\n" not in data:
-        data += conn.recv(65536)
+        data = _more(conn, data)
     head, _, body = data.partition(b"\r\n\r\n")
     length = next(
         int(line.split(b":")[1])
@@ -94,7 +101,7 @@ def read_answer(conn: socket.socket) -> bytes:
         if line.lower().startswith(b"content-length:")
     )
     while len(body) < length:
-        body += conn.recv(65536)
+        body = _more(conn, body)
     kept = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"date:")]
     return b"\r\n".join(kept) + b"\r\n\r\n" + body
 
