@@ -143,7 +143,7 @@ def detection_time(
 
 
 class BudgetFigures(NamedTuple):
-    """`ErrorBudget.figures()`: the properties a status reads, computed together."""
+    """`ErrorBudget.figures()`: the numbers a status reads, computed together."""
 
     error_ratio: float
     consumed: float
@@ -204,8 +204,8 @@ class ErrorBudget:
         return allowed_error_ratio(self.target)
 
     def figures(self) -> BudgetFigures:
-        """The numbers a status shows, each computed as its property computes it, in one
-        call (every SLO, every cycle)."""
+        """The numbers a status shows, worked out together (every SLO, every cycle); the
+        properties of the same names read them from here."""
         allowed = allowed_error_ratio(self.target)
         ratio = self.errors / self.requests
         consumed = ratio / allowed
@@ -226,12 +226,12 @@ class ErrorBudget:
     @property
     def consumed(self) -> float:
         """Share of the budget spent, 0 with no errors, 1 when exactly spent, > 1 overspent."""
-        return self.error_ratio / self.allowed_ratio
+        return self.figures().consumed
 
     @property
     def remaining(self) -> float:
         """Share of the budget left: 1 - consumed (negative when overspent)."""
-        return 1.0 - self.consumed
+        return self.figures().remaining
 
     @property
     def total_seconds(self) -> float:
@@ -244,7 +244,7 @@ class ErrorBudget:
 
     @property
     def remaining_seconds(self) -> float:
-        return self.remaining * self.total_seconds
+        return self.figures().remaining_seconds
 
     @property
     def total_requests(self) -> float:
@@ -257,4 +257,4 @@ class ErrorBudget:
 
     @property
     def remaining_requests(self) -> float:
-        return self.total_requests - self.errors
+        return self.figures().remaining_requests
